@@ -51,6 +51,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
+from ledger.admission import check_admission_proof
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput, TxRejected
 from ledger.governance_actions import apply_action, check_action
@@ -193,6 +194,10 @@ def propose(state: StateWriter, payload: ProposePayload, proposal_id: bytes,
     _check_applies(state, proposal, policy, height, rules_version)
     if isinstance(payload.action, ReplaceKeyAction):  # checked once: the proof never changes
         _require_possession(payload.action, chain_id)
+    if isinstance(payload.action, AddMemberAction):  # its signature likewise, once
+        check_admission_proof(payload.action.public_key, payload.action.name,
+                              payload.action.role, payload.action.possession_proof,
+                              rules_version, chain_id)
     ballot = proposal.ballot(state)
     if counted_votes(state, ballot, rules_version) >= votes_needed(state, ballot,
                                                                    policy.threshold):
@@ -214,6 +219,11 @@ def _check_applies(state: StateReader, proposal: Proposal, policy: GovernancePol
     check_action(state, proposal.action, proposal.effective_height, policy, height,
                  rules_version, paths_checked=paths_checked)
     if isinstance(proposal.action, AddMemberAction):
+        # From version 12 the approving vote too needs the proof: one proposed before it
+        # carries none, and would admit a key nobody showed it holds.
+        check_admission_proof(proposal.action.public_key, proposal.action.name,
+                              proposal.action.role, proposal.action.possession_proof,
+                              rules_version, None)
         refuse_key_awaiting_replacement(state, proposal.action.public_key, height,
                                         rules_version)
     if (isinstance(proposal.action, ReplaceKeyAction)

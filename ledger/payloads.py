@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ledger.errors import MalformedInput, Unrecognised
-from ledger.identity import MEMBER_ID_BYTES, PUBLIC_KEY_BYTES, MemberId
+from ledger.identity import MEMBER_ID_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, MemberId
 from ledger.payload_fields import (
     ROLES,
     WireValue,
@@ -92,19 +92,30 @@ SUSPENSION_REASONS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class AddMemberPayload:
+    """A ministry's own admission of a member. `possession_proof`: the new key's signature
+    of `ledger.admission.admission_message`, required from rules version
+    `ADMISSION_PROOF_FROM` and refused before it; a payload without one is the three items
+    of every earlier block, which decode and execute as they did."""
+
     KIND: ClassVar[str] = KIND_ADD_MEMBER
     name: str
     role: str
     public_key: bytes
+    possession_proof: bytes | None = None
 
     def to_array(self) -> list[WireValue]:
-        return [self.name, self.role, self.public_key]
+        proof: list[WireValue] = [] if self.possession_proof is None else [
+            self.possession_proof]
+        return [self.name, self.role, self.public_key, *proof]
 
     @classmethod
     def from_array(cls, value: WireValue) -> AddMemberPayload:
-        name, role, public_key = items_of(value, 3, cls.KIND)
+        arity = 4 if isinstance(value, list) and len(value) == 4 else 3
+        name, role, public_key, *proof = items_of(value, arity, cls.KIND)
         return cls(require_text(name, "member name"), require_choice(role, ROLES, "role"),
-                   require_bytes(public_key, "public key", PUBLIC_KEY_BYTES))
+                   require_bytes(public_key, "public key", PUBLIC_KEY_BYTES),
+                   *(require_bytes(item, "proof of possession", SIGNATURE_BYTES)
+                     for item in proof))
 
 
 @dataclass(frozen=True)

@@ -132,15 +132,21 @@ class SubmitEvidencePayload:
 
 @dataclass(frozen=True)
 class AddMemberAction:
-    """Governance: admit a member (full member from the effective height)."""
+    """Governance: admit a member (full member from the effective height).
+    `possession_proof`: the new key's signature of `ledger.admission.admission_message`,
+    required from rules version `ADMISSION_PROOF_FROM` and refused before it (an action
+    without one encodes as before, so older proposals keep their ids and decoding)."""
 
     action: ClassVar[str] = ACTION_ADD_MEMBER
     name: str
     role: str
     public_key: bytes
+    possession_proof: bytes | None = None
 
     def to_array(self) -> list[WireValue]:
-        return [self.action, self.name, self.role, self.public_key]
+        proof: list[WireValue] = [] if self.possession_proof is None else [
+            self.possession_proof]
+        return [self.action, self.name, self.role, self.public_key, *proof]
 
 
 @dataclass(frozen=True)
@@ -304,10 +310,13 @@ def action_from_array(value: WireValue) -> GovernanceAction:
         raise MalformedInput("a governance action must be a non-empty array")
     action = require_choice(value[0], ACTIONS, "governance action")
     if action == ACTION_ADD_MEMBER:
-        _, name, role, public_key = items_of(value, 4, action)
+        _, name, role, public_key, *proof = items_of(value, 5 if len(value) == 5 else 4,
+                                                     action)
         return AddMemberAction(require_text(name, "member name"),
                                require_choice(role, ROLES, "role"),
-                               require_bytes(public_key, "public key", PUBLIC_KEY_BYTES))
+                               require_bytes(public_key, "public key", PUBLIC_KEY_BYTES),
+                               *(require_bytes(item, "proof of possession", SIGNATURE_BYTES)
+                                 for item in proof))
     if action == ACTION_SET_RULES_VERSION:
         _, version = items_of(value, 2, action)
         return RulesVersionAction(require_int(version, "rules version", 1, MAX_RULES_VERSION))

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, assert_never
 
+from ledger.admission import check_admission_proof
 from ledger.equivocation import EvidenceCheck, apply_submit_evidence
 from ledger.errors import BadSignature, TxRejected
 from ledger.governance import (
@@ -249,6 +250,8 @@ def _add_member(state: StateAccess, payload: AddMemberPayload, sender_id: Member
     if payload.role == "ministry" and ctx.rules_version >= MINISTRIES_BY_VOTE_FROM:
         raise TxRejected("ministry_by_vote", "a ministry is admitted by the consortium's "
                          "vote: propose it (governance's add-member)")
+    check_admission_proof(payload.public_key, payload.name, payload.role,
+                          payload.possession_proof, ctx.rules_version, ctx.chain_id)
     new_id = member_id_of(payload.public_key)
     holder = key_holder(state, payload.public_key)
     if load_member(state, new_id) is not None or holder:

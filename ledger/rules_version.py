@@ -32,7 +32,7 @@ GENESIS_RULES_VERSION = 1  # a genesis that states no version
 MAX_RULES_VERSION = 1_000_000  # what a genesis file or proposal may name at all
 
 # The versions this release executes: 1 and the gated changes below.
-MAX_KNOWN_RULES_VERSION = 11
+MAX_KNOWN_RULES_VERSION = 12
 
 # From this version on, a proposal identical to an open one is refused
 # (`ledger.governance.propose`); version 1 chains committed such duplicates.
@@ -125,6 +125,15 @@ EVIDENCE_BOUNDED_FROM = 11
 # (`ledger.governance_actions.check_action`): before it, retirements could leave fewer
 # voters able to sign than the threshold, and one approved 100,000 blocks on stood.
 RETIREMENT_RULES_FROM = 11
+
+# From this version on, a member's key is admitted (a ministry's own `add_member`, or
+# governance's) only with its holder's proof of possession (`ledger.admission`), as a
+# rotation's and a replacement's key always were: before it, anyone able to admit a member
+# could name a key its holder had asked for in a replacement request, and the replacement
+# was refused (`key_in_use`) until the member made another key, which could be taken the
+# same way. Before it, an admission carrying a proof is refused, as a release that did not
+# know the field refused to decode it.
+ADMISSION_PROOF_FROM = 12
 
 
 class StateReader(Protocol):
