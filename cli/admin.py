@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from cli.admission_request import AdmissionRequested
 from cli.client import NodeClient
 from cli.commands import (
     key_option,
@@ -156,14 +157,51 @@ def suspend(key_path: Path, issuer: str, reason: str, node_url: str, language: s
 
 @click.command("add-member", cls=WordedCommand)
 @key_option("Your (ministry) member key file.")
-@click.option("--name", required=True, help="The organisation's name.")
-@click.option("--role", required=True, type=click.Choice(ROLES), help="Its role.")
-@click.option("--public-key", required=True, help="The new member's public key (hex).")
+@click.option("--request", "request_path", type=click.Path(path_type=Path), default=None,
+              help="The organisation's admission request (senim key request-admission): "
+                   "its name, role, key and the key's proof of possession.")
+@click.option("--name", default=None, help="The organisation's name.")
+@click.option("--role", default=None, type=click.Choice(ROLES), help="Its role.")
+@click.option("--public-key", default=None, help="The new member's public key (hex).")
 @node_option
 @lang_option
-def add_member(key_path: Path, name: str, role: str, public_key: str, node_url: str,
-               language: str) -> None:
+def add_member(key_path: Path, request_path: Path | None, name: str | None, role: str | None,
+               public_key: str | None, node_url: str, language: str) -> None:
     """A ministry admits a new (non-validating) member organisation."""
+    # From rules version 12 the ledger admits a key only with its holder's proof
+    # (ledger.admission), which the request carries; --name, --role and --public-key
+    # serve a chain under an earlier version.
+    by_request = request_path is not None and name is None and role is None \
+        and public_key is None
+    by_key = request_path is None and None not in (name, role, public_key)
+    if not (by_request or by_key):
+        refuse(Sentence("min.add.needs", "add-member needs --request FILE (the organisation "
+                        "makes it: senim key request-admission), or, on a chain under rules "
+                        "version 11 or earlier, --name, --role and --public-key"),
+               EXIT_BAD_INPUT)
+    raw = None if public_key is None else _public_key(public_key)
+    keys = load_key_or_fail(key_path)
+    client = NodeClient(node_url)
+    proof = None
+    if request_path is not None:
+        admission = AdmissionRequested(request_path).admission(client)
+        name, role, raw = admission.name, admission.role, admission.public_key
+        proof = admission.possession_proof
+    assert name is not None and role is not None and raw is not None
+    refuse_key_nobody_holds(raw, "--public-key" if request_path is None else
+                            str(request_path))
+    tidy = new_member_name(client, name)
+    # The proof signs the name as the request states it (tidied the same way when made).
+    name = name if proof is not None else tidy
+    result = submit_and_report(client, keys, AddMemberPayload(name, role, raw, proof),
+                               "new member", report=False)
+    member_id, height, tx = member_id_of(raw).hex(), result["height"], result["tx_id"][:16]
+    echo(Sentence("min.add.done", f"new member: {name} ({role}), member id {member_id}, "
+                  f"admitted at height {height} (tx {tx}…)", name=name,
+                  role=Sentence(f"gov.role.{role}"), id=member_id, height=height, tx=tx))
+
+
+def _public_key(public_key: str) -> bytes:
     try:
         raw = bytes.fromhex(public_key)
     except ValueError:
@@ -172,16 +210,7 @@ def add_member(key_path: Path, name: str, role: str, public_key: str, node_url: 
         refuse(Sentence("min.add.key", f"--public-key must be {PUBLIC_KEY_BYTES} bytes as "
                         f"{2 * PUBLIC_KEY_BYTES} hex digits (see `senim keygen`)",
                         size=PUBLIC_KEY_BYTES, digits=2 * PUBLIC_KEY_BYTES), EXIT_BAD_INPUT)
-    refuse_key_nobody_holds(raw, "--public-key")
-    keys = load_key_or_fail(key_path)
-    client = NodeClient(node_url)
-    name = new_member_name(client, name)
-    result = submit_and_report(client, keys, AddMemberPayload(name, role, raw), "new member",
-                               report=False)
-    member_id, height, tx = member_id_of(raw).hex(), result["height"], result["tx_id"][:16]
-    echo(Sentence("min.add.done", f"new member: {name} ({role}), member id {member_id}, "
-                  f"admitted at height {height} (tx {tx}…)", name=name,
-                  role=Sentence(f"gov.role.{role}"), id=member_id, height=height, tx=tx))
+    return raw
 
 
 @click.command("anchor", cls=WordedCommand)

@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from cli.admission_request import AdmissionRequested
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import (
     hex_bytes,
@@ -94,7 +95,8 @@ for _command in (revoke_command, vote, list_proposals):
 @click.option("--public-key", "public_key_hex", default=None,
               help="add-member, confirm-admission: the member's key (hex).")
 @click.option("--request", "request_path", default=None, type=click.Path(path_type=Path),
-              help="replace-key: the member's request file (senim key request-replacement).")
+              help="replace-key: the member's request file (senim key request-replacement); "
+                   "add-member: the organisation's (senim key request-admission).")
 @click.option("--compromised-from", "compromised_from", type=click.IntRange(1), default=None,
               help="replace-key: the first block from which the member's earlier keys are "
                    "not trusted (credentials they signed from then on stop verifying).")
@@ -128,7 +130,13 @@ def propose(key_path: Path, action: str, member_hex: str | None, name: str | Non
     reader = NodeClient(node_url, timeout_s=10)
     if isinstance(governance_action, ReplacementAsked):
         governance_action = governance_action.action(reader)
-    if isinstance(governance_action, AddMemberAction):
+    if isinstance(governance_action, AdmissionRequested):
+        admission = governance_action.admission(reader)
+        refuse_key_nobody_holds(admission.public_key, str(governance_action.request))
+        new_member_name(reader, admission.name)  # checked; the proof signs it as it stands
+        governance_action = AddMemberAction(admission.name, admission.role,
+                                            admission.public_key, admission.possession_proof)
+    elif isinstance(governance_action, AddMemberAction):
         governance_action = AddMemberAction(
             new_member_name(reader, governance_action.name), governance_action.role,
             governance_action.public_key)
@@ -180,7 +188,7 @@ def propose(key_path: Path, action: str, member_hex: str | None, name: str | Non
 def _action(action: str, member: str | None, name: str | None, role: str | None,
             public_key_hex: str | None, rules_version: int | None, request: Path | None,
             compromised_from: int | None
-            ) -> GovernanceAction | ReplacementAsked | AdmissionAsked | str:
+            ) -> GovernanceAction | ReplacementAsked | AdmissionAsked | AdmissionRequested | str:
     """The action the options give, or what it names that is read once the node is at
     hand (a member's id or name, a key replacement's request); options that do not go
     together end the command."""
@@ -192,9 +200,16 @@ def _action(action: str, member: str | None, name: str | None, role: str | None,
                             "--member, --name, --role, --public-key or --rules-version"),
                    EXIT_BAD_INPUT)
         return ReplacementAsked(request, compromised_from)
+    if kind == ACTION_ADD_MEMBER and request is not None and compromised_from is None:
+        if member or name or role or public_key_hex or rules_version:
+            refuse(Sentence("gov.propose.needs_new_member", "add-member needs --request FILE "
+                            "(the organisation makes it: senim key request-admission), or, on a "
+                            "chain under rules version 11 or earlier, --name, --role and "
+                            "--public-key (and no --member)"), EXIT_BAD_INPUT)
+        return AdmissionRequested(request)
     if request is not None or compromised_from is not None:
-        refuse(Sentence("gov.propose.request_alone", "--request and --compromised-from are "
-                        "for replace-key only"), EXIT_BAD_INPUT)
+        refuse(Sentence("gov.propose.request_alone", "--request is for replace-key and "
+                        "add-member only, --compromised-from for replace-key"), EXIT_BAD_INPUT)
     if kind != ACTION_SET_RULES_VERSION and rules_version is not None:
         refuse(Sentence("gov.propose.rules_version_alone", "--rules-version is for "
                         "set-rules-version only"), EXIT_BAD_INPUT)
@@ -216,8 +231,10 @@ def _action(action: str, member: str | None, name: str | None, role: str | None,
                                                 "--public-key"))
     if kind == ACTION_ADD_MEMBER:
         if name is None or role is None or public_key_hex is None or member is not None:
-            refuse(Sentence("gov.propose.needs_new_member", "add-member needs --name, --role "
-                            "and --public-key (and no --member)"), EXIT_BAD_INPUT)
+            refuse(Sentence("gov.propose.needs_new_member", "add-member needs --request FILE "
+                            "(the organisation makes it: senim key request-admission), or, on a "
+                            "chain under rules version 11 or earlier, --name, --role and "
+                            "--public-key (and no --member)"), EXIT_BAD_INPUT)
         new_key = hex_bytes(public_key_hex, PUBLIC_KEY_BYTES, "--public-key")
         refuse_key_nobody_holds(new_key, "--public-key")
         return AddMemberAction(name, role, new_key)

@@ -63,7 +63,7 @@ class ReplacementAsked:
         return ReplaceKeyAction(member, key, proof, self.compromised_from)
 
 
-def _regular_file(path: str, flags: int) -> int:
+def regular_file(path: str, flags: int) -> int:
     fd = os.open(path, flags | os.O_NONBLOCK)
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
@@ -82,7 +82,7 @@ def read_request(path: Path, chain_id: str) -> tuple[MemberId, bytes, bytes]:
     (one line and exit 2 otherwise)."""
     try:
         # a regular file only: a FIFO named as the request held the command for good
-        with open(path, "rb", opener=_regular_file) as file:
+        with open(path, "rb", opener=regular_file) as file:
             raw = file.read(REQUEST_BYTES_MAX + 1)
     except OSError as exc:
         refuse(Sentence("key.request.unreadable", f"cannot read {path}: {exc.strerror or exc}",

@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from cli.admission_request import request_admission_command
 from cli.client import ClientError, NodeClient
 from cli.commands import hex_bytes, key_option, load_key_or_fail, node_option, submit_and_report
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED
@@ -82,10 +83,12 @@ def _first_no_folder(path: Path) -> Path:
 
 @click.group("key", cls=WordedGroup)
 def key_group() -> None:
-    """Rotate your member key, report an earlier key as stolen, or ask for a new one."""
+    """Rotate your member key, report an earlier key as stolen, ask for a new one, or ask to
+    be admitted."""
 
 
 key_group.add_command(request_replacement_command)
+key_group.add_command(request_admission_command)
 
 
 @key_group.command("rotate", cls=KeyCommand)

@@ -200,7 +200,7 @@ def test_payloads_without_a_proof_encode_as_before() -> None:
     ["A", "school", bytes(32), bytes(64), b""]])
 def test_a_malformed_admission_is_refused_as_malformed(items: list[object]) -> None:
     with pytest.raises(MalformedInput):
-        decode_payload("add_member", items)  # type: ignore[arg-type]
+        decode_payload("add_member", items)
     with pytest.raises(MalformedInput):
-        action_from_array(["add_member", *items])  # type: ignore[list-item]
+        action_from_array(["add_member", *items])
 
