@@ -28,7 +28,9 @@ refused approval once another of the same member was approved since it was propo
 From version 10 each vote is kept with its height and key, and one cast with a key
 distrusted there does not count (`ledger.governance_votes`); `confirm_admission` vouches
 for a member whose admission by one ministry is in doubt, written when approved, the
-admitting ministry's vote not counted. What each action checks and writes is
+admitting ministry's vote not counted. From version 12 an `add_member` carries the new
+key's proof of possession (`ledger.admission`), checked when proposed, and the approving
+vote refuses one proposed without it. What each action checks and writes is
 `ledger.governance_actions`; the proposal record is `ledger.proposals`.
 
 The voters change at a change's approval, not at its effective height: a ministry whose
