@@ -153,3 +153,15 @@ def test_a_request_goes_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     for command in (["add-member"], ["governance", "propose", "--action", "add-member"]):
         code, output = run(*command, "--key", ministry, "--request", request, *extra)
         assert code == 2 and "add-member needs --request FILE" in output, output
+
+
+def test_options_that_do_not_go_together_are_said_in_the_officials_language(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    council = _council(monkeypatch, ADMISSION_PROOF_FROM)
+    ministry = tmp_path / "m1.key"
+    save_key(ministry, council.ministry)
+    code, output = run("add-member", "--key", ministry, "--name", "Front", "--lang", "ru")
+    assert code == 2 and "для add-member нужен --request ФАЙЛ" in output, output
+    code, output = run("governance", "propose", "--key", ministry, "--action", "add-member",
+                       "--role", "school", "--lang", "kk")
+    assert code == 2 and "add-member үшін --request ФАЙЛ керек" in output, output
