@@ -1,7 +1,9 @@
 """What `senim governance list` says beside the sets and proposals, that the bare lists hid.
 
 A validator's key rotation (or replacement) writes a new validator set naming the same
-members as the one before: listed by name alone it read as a change that changed nothing.
+members as the one before: listed by name alone it read as a change that changed nothing;
+and said as a "key rotation" whatever it was, a key the ministries replaced (a thief's,
+perhaps) read as one the member changed itself.
 And a proposal to run rules of a version this node's release does not know was said like
 any other until approved, when the operator has least time left to upgrade.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from cli.governance_words import who
-from cli.spoken import Sentence
+from cli.spoken import Joined, Sentence
 from ledger.payloads import ACTION_SET_RULES_VERSION
 from ledger.rules_version import MAX_KNOWN_RULES_VERSION
 
@@ -20,8 +22,11 @@ FINGERPRINT = 8  # hex digits of a key said beside a name: enough to tell two ap
 
 def validator_set_lines(sets: list[dict[str, Any]]) -> list[Sentence]:
     """Each validator set by height, and after one whose member kept its place under a new
-    key, that key change. The first set listed has nothing listed before it to compare
-    with; a node of an older release names no keys, and its sets are said as before."""
+    key, that key change: a rotation by the member, or a replacement by governance (with
+    the block of its approval and the height it distrusted the earlier keys from), as the
+    node's `key_change` says. The first set listed has nothing listed before it to compare
+    with; a node of an older release names no keys, and its sets are said as before; one
+    that names keys but not how they changed is said a key change, neither of the two."""
     lines: list[Sentence] = []
     before: dict[str, str] = {}
     for record in sets:
@@ -35,15 +40,54 @@ def validator_set_lines(sets: list[dict[str, Any]]) -> list[Sentence]:
         line = Sentence("gov.list.validators", f"Validators from height {height}: {listed}.",
                         height=height, names=listed)
         if moved:
-            # no words of any language: names and fingerprints
-            changes = ", ".join(f"{who(v)} {before[str(v['member_id'])][:FINGERPRINT]}… → "
-                                f"{str(v['public_key'])[:FINGERPRINT]}…" for v in moved)
-            line = Sentence("gov.list.validators_rotated", f"Validators from height {height}: "
-                            f"{listed}; key rotation: {changes}.", height=height,
-                            names=listed, changes=changes)
+            changes = _key_changes(moved, before)
+            line = Sentence("gov.list.validators_changed", f"Validators from height {height}: "
+                            f"{listed}; {changes}.", height=height, names=listed,
+                            changes=changes)
         lines.append(line)
         before = now
     return lines
+
+
+def _key_changes(moved: list[dict[str, Any]], before: dict[str, str]) -> Joined:
+    """The key changes of one set, rotations first (said together, as they always were),
+    then each replacement with its heights, then those the node does not tell."""
+    rotated: list[str] = []
+    unknown: list[str] = []
+    replaced: list[Sentence] = []
+    for validator in moved:
+        # no words of any language: a name and two fingerprints
+        change = (f"{who(validator)} {before[str(validator['member_id'])][:FINGERPRINT]}… → "
+                  f"{str(validator['public_key'])[:FINGERPRINT]}…")
+        how = validator.get("key_change")
+        by = how.get("by") if isinstance(how, dict) else None
+        if by == "rotation":
+            rotated.append(change)
+        elif by == "replacement" and isinstance(how, dict):
+            replaced.append(_replacement(how, change))
+        else:
+            unknown.append(change)
+    parts: list[Sentence] = []
+    if rotated:
+        said = ", ".join(rotated)
+        parts.append(Sentence("gov.list.key_rotation", f"key rotation: {said}", changes=said))
+    parts += replaced
+    if unknown:
+        said = ", ".join(unknown)
+        parts.append(Sentence("gov.list.key_changed", "key change (whether rotated by its "
+                              f"member or replaced by governance, this node does not say): "
+                              f"{said}", changes=said))
+    return Joined(parts, "; ")
+
+
+def _replacement(how: dict[str, Any], change: str) -> Sentence:
+    height, since = int(how["height"]), how.get("distrusted_from")
+    if isinstance(since, int):
+        return Sentence("gov.list.key_replaced_distrusted", f"key replaced by governance at "
+                        f"block {height}, earlier keys distrusted from block {since}: "
+                        f"{change}", height=height, since=since, change=change)
+    return Sentence("gov.list.key_replaced", f"key replaced by governance at block {height}: "
+                    f"{change}", height=height, change=change)
 
 
 def unknown_version_note(proposal: dict[str, Any], rules: dict[str, Any] | None

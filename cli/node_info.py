@@ -75,6 +75,23 @@ def _standing(member: dict[str, Any], height: int | None) -> Sentence:
     return Sentence(f"min.members.{kind}", f"a {kind}")
 
 
+def _key_replacement(member: dict[str, Any]) -> list[Sentence]:
+    """The ministries' replacement of the member's key (`key_change`), which a ministry
+    reading the list should know of: a rotation is the member's own affair, and unsaid."""
+    change = member.get("key_change")
+    if not isinstance(change, dict) or change.get("by") != "replacement":
+        return []
+    height, since = change.get("height"), change.get("distrusted_from")
+    if not isinstance(height, int):
+        return []
+    if isinstance(since, int):
+        return [Sentence("min.members.key_replaced_distrusted", f"    its key was replaced by "
+                         f"governance at block {height}; its earlier keys are distrusted from "
+                         f"block {since}", height=height, since=since)]
+    return [Sentence("min.members.key_replaced", f"    its key was replaced by governance at "
+                     f"block {height}", height=height)]
+
+
 def member_lines(answer: dict[str, Any]) -> list[Sentence]:
     """`senim members`' lines, each said in the reader's language."""
     height = answer.get("height")
@@ -100,6 +117,7 @@ def member_lines(answer: dict[str, Any]) -> list[Sentence]:
             lines.append(Sentence("min.members.admission_confirmed", f"    its admission, "
                                   f"once in doubt, was confirmed by the ministries' vote at "
                                   f"height {confirmed}", height=confirmed))
+        lines += _key_replacement(member)
         retired = member.get("retired_height")
         gone = retired is not None and height is not None and retired <= height + 1
         for grant in member["accreditations"]:

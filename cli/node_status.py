@@ -103,19 +103,31 @@ def _key_replaced(info: dict[str, Any], listed: list[dict[str, Any]]) -> list[Li
     """A node still signing with a key its member rotated away from, or the ministries
     replaced: its status read 'joins the validators at height 21; keep this node running'
     (the rotation's set change, read as its own), then 'no quorum … until enough of them
-    return', though the others refuse that key for good."""
+    return', though the others refuse that key for good. Which of the two, and at which
+    block, as the node's `key_change` says (a node before it does not: both are named)."""
     key, member = info.get("public_key"), info.get("member_id")
     record = next((r for r in listed if r.get("member_id") == member), None)
     current = None if record is None else record.get("public_key")
     if not isinstance(key, str) or not isinstance(current, str) or current == key:
         return []
     name = info["member"] or member
+    change = record.get("key_change") if record is not None else None
+    by = change.get("by") if isinstance(change, dict) else None
+    height = change.get("height") if isinstance(change, dict) else None
+    if by == "rotation" and isinstance(height, int):
+        how = Sentence("stat.key_how.rotated", f"the member rotated away from it at block "
+                       f"{height}", height=height)
+    elif by == "replacement" and isinstance(height, int):
+        how = Sentence("stat.key_how.replaced", f"the ministries replaced it by governance at "
+                       f"block {height}", height=height)
+    else:
+        how = Sentence("stat.key_how.either", "the member rotated away from it, or the "
+                       "ministries replaced it")
     english = (f"old key   this node signs with {key[:16]}…, which is no longer {name}'s key "
-               "(the member rotated away from it, or the ministries replaced it): the other "
-               f"nodes refuse it; restart this node with the member's current key "
-               f"({current[:16]}…)")
+               f"({how}): the other nodes refuse it; restart this node with the member's "
+               f"current key ({current[:16]}…)")
     return [Line(Sentence("stat.key_replaced", english, key=key[:16], name=name,
-                          current=current[:16]), "yellow", bold=True)]
+                          current=current[:16], how=how), "yellow", bold=True)]
 
 
 def _retirement(info: dict[str, Any], listed: list[dict[str, Any]]) -> list[Line]:

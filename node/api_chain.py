@@ -35,6 +35,7 @@ from node.api_public import (
 from node.evidence import EVIDENCE_PAGE_MAX, chain_evidence_page, evidence_page
 from node.governance_answers import GovernanceAnswer, governance_answer
 from node.http_limits import json_error as error
+from node.key_changes import key_change
 from node.public_work import CommittedView
 from node.service import NodeCore
 from storage.errors import StorageError
@@ -273,6 +274,8 @@ async def list_members(request: web.Request) -> web.Response:
             "member_id": member_id.hex(), "name": record.name, "role": record.role,
             "validator": member_id in validating,
             "public_key": record.public_key.hex(), "on_chain": True,
+            # rotated by the member or replaced by the ministries (`senim status`, `members`)
+            "key_change": key_change(state, member_id, record.public_key),
             "added_height": record.added_height, "retired_height": record.retired_height,
             **_admission(state, record),
             "accreditations": [

@@ -46,6 +46,7 @@ from ledger.rules_version import (
     scheduled_rules_versions,
 )
 from ledger.validator_sets import set_change_heights, validator_set_at
+from node.key_changes import KeyChange, key_change
 
 # Past set changes listed (the newest; every one stays in the state for proofs).
 MAX_LISTED_SET_CHANGES = 16
@@ -166,16 +167,26 @@ def frame_json(state: StateReader, head_height: int) -> dict[str, Any]:
     """The answer's members before `proposals` (which is last): policy, rules, voters and
     validator sets."""
     changes = set_change_heights(state)[-MAX_LISTED_SET_CHANGES:]
+    said: dict[bytes, tuple[dict[str, Any], KeyChange | None]] = {}  # each key looked up once
+
+    def validator(public_key: bytes) -> dict[str, Any]:
+        if public_key not in said:
+            member = validator_member(state, public_key)
+            said[public_key] = (_member(state, member), key_change(state, member, public_key))
+        named, change = said[public_key]
+        # with the key: a rotation's set names the same members as the one before, and only
+        # the keys tell that it changed; `key_change`: whether the member rotated it or the
+        # ministries replaced it (`senim governance list`). Fresh objects for each set.
+        return {**named, "public_key": public_key.hex(),
+                "key_change": None if change is None else dict(change)}
+
     return {
         "policy": load_policy(state).to_json(),
         "rules": rules_json(state, head_height),
         "voters": [_member(state, v) for v in load_voters(state)],
         "validator_sets": [
             {"from_height": record.from_height,
-             # with the key: a rotation's set names the same members as the one before,
-             # and only the keys tell that it changed (`senim governance list`)
-             "validators": [{**_member(state, validator_member(state, v.public_key)),
-                             "public_key": v.public_key.hex()} for v in record.validators]}
+             "validators": [validator(v.public_key) for v in record.validators]}
             for record in (validator_set_at(state, h) for h in changes)],
     }
 

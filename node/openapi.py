@@ -151,6 +151,13 @@ REVOCATION: Schema = obj({"target_hash": ID32, "batch_root": ID32,
                           "proposal_id": nullable(ID32), "revoked_by_member": MEMBER_ID,
                           "revocation_doubted": {"type": "boolean"},
                           "key_distrusted_from": nullable(INTEGER)})
+# How a member's key (a set validator's) became its key (node.key_changes): null for its
+# first key.
+KEY_CHANGE: Schema = obj({"height": INTEGER, "by": {"type": "string", "enum": [
+    "rotation", "replacement", "unknown"]}}, {"distrusted_from": nullable(INTEGER),
+                                              "proposal_id": nullable(ID32)})
+SET_VALIDATOR: Schema = obj({"member_id": MEMBER_ID, "name": nullable(STRING)},
+                            {"public_key": HEX, "key_change": nullable(KEY_CHANGE)})
 MEMBERS: Schema = obj({"members": {"type": "array", "items": obj({
     "member_id": MEMBER_ID, "name": STRING, "role": STRING,
     "validator": {"type": "boolean"}, "public_key": HEX, "on_chain": {"type": "boolean"},
@@ -160,6 +167,7 @@ MEMBERS: Schema = obj({"members": {"type": "array", "items": obj({
         "suspended_height": nullable(INTEGER), "suspend_reason": nullable(STRING)},
         {"key_distrusted_from": nullable(INTEGER)})}},
     {"added_height": INTEGER, "retired_height": nullable(INTEGER),
+     "key_change": nullable(KEY_CHANGE),
      "added_by": nullable(MEMBER_ID), "admission_doubted_from": nullable(INTEGER),
      "admission_confirmed_height": nullable(INTEGER)})}},
     {"height": INTEGER})
@@ -172,7 +180,7 @@ GOVERNANCE: Schema = obj({
     "rules": RULES,
     "voters": {"type": "array", "items": NAMED_MEMBER},
     "validator_sets": {"type": "array", "items": obj({
-        "from_height": INTEGER, "validators": {"type": "array", "items": NAMED_MEMBER}})},
+        "from_height": INTEGER, "validators": {"type": "array", "items": SET_VALIDATOR}})},
     "proposals": {"type": "array", "items": obj({
         "proposal_id": ID32, "action": STRING,
         "status": {"type": "string", "enum": ["open", "cannot_apply", "expired", "approved",

@@ -270,7 +270,10 @@ async def test_api_names_a_rotated_validator_as_its_member(tmp_path: Path,
             status = await (await client.get("/v1/status")).json()
             assert status["validator"] is True and ministry in status["validators"]
             sets = (await (await client.get("/v1/governance")).json())["validator_sets"]
-            assert {**ministry, "public_key": new.public_key.hex()} in sets[-1]["validators"]
+            rotation = {"height": 1, "by": "rotation", "distrusted_from": None,
+                        "proposal_id": None}
+            assert {**ministry, "public_key": new.public_key.hex(),
+                    "key_change": rotation} in sets[-1]["validators"]
             assert "Ministry of Science" in [v["name"] for v in sets[0]["validators"]]
     finally:
         kv.close()
