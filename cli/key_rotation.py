@@ -1,11 +1,13 @@
 """How a key rotation sent through the member's own node ended, when that node cannot say.
 
 A node that does not validate and signs with the key being rotated away from is dropped
-by its peers in the very block that commits the rotation (`node.validators.peer_keys`),
-usually before that block reaches it: its long-poll then says "pending" for good, and the
-operator was told the rotation was not in when it was. So the rotation is asked of the
-nodes given as --check-node (another member's), and failing those the operator is told
-why this node cannot tell and how to find out, not that the rotation is pending.
+by its peers in the very block that commits the rotation (`node.validators.peer_keys`).
+They hand it that block as they drop it (`p2p.peer.Peer.leave`), and it takes the block
+when it had every one before; one behind its peers, or whose peers' frames did not get
+through, never learns it, and its long-poll says "pending" for good (the operator was told
+the rotation was not in when it was). So the rotation is asked of the nodes given as
+--check-node (another member's), and failing those the operator is told why this node
+cannot tell and how to find out, not that the rotation is pending.
 """
 
 from __future__ import annotations
@@ -75,12 +77,13 @@ class OwnNode:
 
     def forewarn(self, check_nodes: tuple[str, ...]) -> None:
         """Before sending, with no other node to ask: the operator learns now, not after a
-        minute's wait, that this node will not be able to say how the rotation ended."""
+        minute's wait, that this node may not be able to say how the rotation ended."""
         if self.cut_off and not check_nodes:
             warn(Sentence("key.rotate.no_check_node", f"{self.url} signs with the key being "
                           "rotated away and does not validate: its peers drop it once the "
-                          "rotation commits, so it may not learn that it did; give "
-                          "--check-node URL (another member's node) to be told",
+                          "rotation commits, handing it that block as they do, which it "
+                          "takes only if it has every block before it; give --check-node "
+                          "URL (another member's node) to be told in any case",
                           node=self.url))
 
     def wait_s(self, check_nodes: tuple[str, ...]) -> float:

@@ -364,16 +364,20 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
         self._executions.clear()
         self._progress_seen()
         self._follow_sets()
+        # Each block is announced before its report: the report hands the frames said so
+        # far to the loop, and then its callback may drop peers the block no longer allows
+        # (a member's node whose key it rotated away), which are to get that block first
+        # (`p2p.peer.Peer.leave`): else they never learn why they were dropped.
         for execution, certificate in blocks[:-1]:
             self.mempool.remove([tx.tx_id for tx in execution.accepted])
-            self.outbox.committed(CommitReport(execution, [], source))
             if self.role is Role.VALIDATOR:
                 self._announce(execution.block.encode(), certificate)
+            self.outbox.committed(CommitReport(execution, [], source))
         execution, certificate = blocks[-1]
         block = execution.block
-        self.outbox.committed(CommitReport(execution, self._settle_pending(execution), source))
         if self.role is Role.VALIDATOR:
             self._announce(block.encode(), certificate)
+        self.outbox.committed(CommitReport(execution, self._settle_pending(execution), source))
 
     def _announce(self, block: bytes, certificate: bytes) -> None:
         """Push a committed block to followers, so they need not poll."""

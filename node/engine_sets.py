@@ -14,8 +14,10 @@ import logging
 from consensus import Event, Height, ValidatorId, ValidatorsKnown
 from ledger.chain import Chain
 from ledger.identity import KeyPair
-from ledger.key_events import validator_member
+from ledger.key_events import VALIDATOR_KEY_CHANGE_DELAY_BLOCKS, validator_member
 from ledger.rules import load_member
+from ledger.validator_sets import validator_set_at
+from node.key_changes import key_change
 from node.validators import ValidatorSet, ValidatorSets
 
 log = logging.getLogger("senim.engine")
@@ -54,18 +56,39 @@ class FollowsValidatorSets:
 
     def _tell_if_key_rotated(self) -> None:
         """Once, when the member this node signs for has moved to another key (at start or
-        as the rotation commits): peers drop the old key once it certifies no more blocks,
-        and nothing else would tell the operator why the node then hears no one."""
+        as the rotation commits), what its operator must do and when: nothing else would
+        tell why the node then hears no one. A validator's old key certifies the blocks up
+        to the one after the change, and its peers admit it until that one commits: a
+        restart before then costs those blocks its vote. Any other node's old key was
+        dropped in the block that changed it (`node.validators.peer_keys`): restart now."""
         if self._told_key_rotated:
             return
         member = load_member(self.chain.state, self.keys.member_id)
-        if member is not None and member.public_key != self.keys.public_key:
-            self._told_key_rotated = True
-            log.error("member %s signs with key %s… since height %s, not with this node's key "
-                      "%s…: peers stop admitting this node once that key certifies no more "
-                      "blocks; restart the node with the member's current key file",
-                      self.keys.member_id.hex(), member.public_key.hex()[:16],
-                      member.key_rotated_height, self.keys.public_key.hex()[:16])
+        if member is None or member.public_key == self.keys.public_key:
+            return
+        self._told_key_rotated = True
+        change = key_change(self.chain.state, self.keys.member_id, member.public_key)
+        how = {"rotation": "its member rotated it",
+               "replacement": "the ministries replaced it by governance"}.get(
+            str(change["by"]) if change else "", "its member rotated it, or the ministries "
+            "replaced it")
+        at = member.key_rotated_height
+        said = (f"member {self.keys.member_id.hex()} signs with key "
+                f"{member.public_key.hex()[:16]}… since block {at} ({how}), not with this "
+                f"node's key {self.keys.public_key.hex()[:16]}…")
+        if self.keys.public_key in self.validator_keys and at is not None:
+            last = at + VALIDATOR_KEY_CHANGE_DELAY_BLOCKS - 1
+            log.error("%s: that key certifies blocks up to %d and its peers admit this node "
+                      "until block %d is committed; then restart it with the member's "
+                      "current key file ([node] key)", said, last, last)
+        else:
+            dropped = at
+            if at is not None and self.keys.public_key in validator_set_at(
+                    self.chain.state, at + 1).public_keys:
+                dropped = at + VALIDATOR_KEY_CHANGE_DELAY_BLOCKS - 1  # it certified up to there
+            log.error("%s: its peers no longer admit this node%s; restart it now with the "
+                      "member's current key file ([node] key)", said,
+                      f" (they dropped it at block {dropped})" if dropped is not None else "")
 
     def _validators_known(self) -> list[Event]:
         """What the replica must hear after a commit: the sets of its next two heights."""

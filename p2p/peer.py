@@ -28,6 +28,10 @@ WRITE_BATCH_BYTES_MAX = 1024 * 1024
 # Per peer and channel: bytes of received messages waiting for their handler. One
 # message always fits, whatever its size, so a channel's largest message is never refused.
 INBOX_BYTES_MAX = 32 * 1024 * 1024
+# How long a peer no longer allowed is given to take what was queued for it before the
+# drop (`Peer.leave`): the block that dropped it, a few MiB at most. A peer reading
+# slowly, or not at all, is closed when it runs out.
+LEAVING_WRITE_S = 5.0
 Deliver = Callable[["Peer", Frame], Awaitable[None]]
 
 
@@ -118,14 +122,36 @@ class Peer:
         # (PeerManager counts it as a sign of two nodes only if it has spoken since).
         self.frames_in_at_conflict: int | None = None
         self.dropped = 0
+        self.leaving = False  # `leave`: nothing more is taken from it or queued for it
+        self._written_all = asyncio.Event()  # every queued frame written and drained
+
+    def leave(self) -> Awaitable[None]:
+        """Drop this peer once what was queued for it so far is written (at most
+        LEAVING_WRITE_S): nothing it sends from now on is delivered, nothing new is queued.
+
+        A node dropped because a block changed who may connect (its member rotated its
+        key, say) has that block's announcement queued for it just before the drop
+        (`node.engine`); a plain close discarded what was still queued, so it never learnt
+        of the block, nor so of why its peers left (a rotation sent through it read
+        "pending" for good). What it takes here was queued while it was still allowed."""
+        self.leaving = True  # at once: the caller may send or deliver next
+        return self._close_when_written()
+
+    async def _close_when_written(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(LEAVING_WRITE_S):
+                await self._written_all.wait()
+        await self.connection.close()
 
     def enqueue(self, channel_id: int, payload: bytes) -> bool:
         """Queue a message without waiting; False (and counted) if the queue is full."""
         queue = self._queues[channel_id]
-        if self.closed.is_set() or len(queue) >= self._channels[channel_id].queue_capacity:
+        if (self.closed.is_set() or self.leaving
+                or len(queue) >= self._channels[channel_id].queue_capacity):
             self.dropped += 1
             return False
         queue.append(payload)
+        self._written_all.clear()
         self._wake.set()
         return True
 
@@ -166,6 +192,7 @@ class Peer:
             raise AssertionError("peer loops only end by raising")
         finally:
             self.closed.set()
+            self._written_all.set()  # nothing more is written: a `leave` waits no longer
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -185,7 +212,8 @@ class Peer:
     async def _consume(self, channel_id: int, inbox: _Inbox, deliver: Deliver) -> None:
         while True:
             payload = await inbox.take()
-            await deliver(self, Frame(channel_id, payload))
+            if not self.leaving:  # a peer being dropped is heard no more
+                await deliver(self, Frame(channel_id, payload))
 
     def _check_frame(self, frame: Frame) -> None:
         if frame.channel == KEEPALIVE_CHANNEL:
@@ -215,6 +243,7 @@ class Peer:
                 await self.connection.drain()
                 batch = self._take_batch()
                 while not batch:  # each turn awaits new work or a keepalive falling due
+                    self._written_all.set()
                     await self._wake.wait()
                     self._wake.clear()
                     batch = self._take_batch()

@@ -55,15 +55,17 @@ class PeerTable:
         self._peer_lines = PeerLines()
 
     def connected(self) -> frozenset[bytes]:
-        """Keys of the peers with a live authenticated connection."""
-        return frozenset(key for key, peer in self._peers.items() if not peer.closed.is_set())
+        """Keys of the peers with a live authenticated connection (not one being dropped)."""
+        return frozenset(key for key, peer in self._peers.items()
+                         if not peer.closed.is_set() and not peer.leaving)
 
     def drop_unless(self, allowed: Collection[bytes]) -> None:
-        """Close the connection of every peer whose key is not in `allowed`."""
+        """Drop every peer whose key is not in `allowed`: heard no more at once, closed
+        once what was queued for it is written (`Peer.leave`, bounded)."""
         for peer in list(self._peers.values()):
-            if peer.key not in allowed:
+            if peer.key not in allowed and not peer.leaving:
                 log.warning("dropping peer %s: no longer allowed", self._describe(peer.key))
-                self._spawn(peer.connection.close())
+                self._spawn(peer.leave())
 
     def send(self, peer_key: bytes, channel: int, payload: bytes) -> bool:
         """As `PeerManager.send`."""
@@ -85,7 +87,8 @@ class PeerTable:
 
     def live(self, key: bytes) -> Peer | None:
         peer = self._peers.get(key)
-        return peer if peer is not None and not peer.closed.is_set() else None
+        return (peer if peer is not None and not peer.closed.is_set() and not peer.leaving
+                else None)
 
     def admit(self, secured: conn.SecureConnection, direction: Direction) -> Peer | None:
         """Register an authenticated connection; returns the peer now serving its key."""

@@ -373,7 +373,8 @@ def test_a_node_running_a_key_rotated_away_from_says_so_once(
         engine(new)
     told = [r.getMessage() for r in caplog.records]
     assert told == [f"member {net.ministry.member_id.hex()} signs with key "
-                    f"{new.public_key.hex()[:16]}… since height 1, not with this node's key "
-                    f"{net.ministry.public_key.hex()[:16]}…: peers stop admitting this node "
-                    "once that key certifies no more blocks; restart the node with the "
-                    "member's current key file"]
+                    f"{new.public_key.hex()[:16]}… since block 1 (its member rotated it), "
+                    f"not with this node's key {net.ministry.public_key.hex()[:16]}…: that "
+                    "key certifies blocks up to 2 and its peers admit this node until block "
+                    "2 is committed; then restart it with the member's current key file "
+                    "([node] key)"]
