@@ -1,6 +1,7 @@
-"""How a validator's key became its member's key: by the member's own rotation, or by the
-ministries' replacement (`replace_key`), as `GET /v1/governance` says beside each set
-validator (`key_change`).
+"""How a key became its member's key: by the member's own rotation, or by the ministries'
+replacement (`replace_key`), as the API says beside each set validator (`GET
+/v1/governance`) and each member (`GET /v1/members`) as `key_change`, and as a node signing
+with the old key logs it (`node.engine_sets`).
 
 A validator-set record holds keys only, and a replacement writes the same set records, key
 history and key owner as a rotation (`key_events.rotate_member_key`): `senim governance
