@@ -81,8 +81,12 @@ def _key_changes(moved: list[dict[str, Any]], before: dict[str, str]) -> Joined:
 
 
 def _replacement(how: dict[str, Any], change: str) -> Sentence:
-    height, since = int(how["height"]), how.get("distrusted_from")
-    if isinstance(since, int):
+    """One replacement's phrase; a height of another type than a number is a malformed
+    answer (`cli.client.MALFORMED_ANSWER`), said as one by the command."""
+    height, since = how["height"], how.get("distrusted_from")
+    if not isinstance(height, int) or isinstance(height, bool):
+        raise ValueError("a key change's height is not a number")
+    if isinstance(since, int) and not isinstance(since, bool):
         return Sentence("gov.list.key_replaced_distrusted", f"key replaced by governance at "
                         f"block {height}, earlier keys distrusted from block {since}: "
                         f"{change}", height=height, since=since, change=change)

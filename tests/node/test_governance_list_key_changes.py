@@ -175,3 +175,18 @@ def test_a_node_that_names_keys_but_not_how_says_neither(
     said = NOT_SAID[language].format(old=council.ministry.public_key.hex()[:8],
                                      new=new.public_key.hex()[:8])
     assert _changed_line(language).endswith(said)
+
+
+def test_a_key_change_of_the_wrong_shape_is_a_malformed_answer(
+        council: Council, chain_client: type[_ChainClient],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Said as one error line (exit 3), not a traceback nor a replacement at no block."""
+    _replace(chain_client.chain, council, compromised_from=None)
+    answer = governance_json(chain_client.chain.state, chain_client.chain.height)
+    for validator in answer["validator_sets"][-1]["validators"]:
+        if validator["name"] == "Ministry of Science":
+            validator["key_change"] = {"by": "replacement", "height": "soon"}
+    monkeypatch.setattr(_ChainClient, "request", lambda self, method, path: answer)
+    done = CliRunner().invoke(main, ["governance", "list", "--lang", "en"])
+    assert done.exit_code == 3, done.output
+    assert "Traceback" not in done.output and "malformed" in done.output, done.output
