@@ -29,7 +29,7 @@ from ledger.transactions import Transaction, build_transaction
 from node.engine import Engine
 from node.engine_types import CommitReport, EngineConfig, Refusals
 from node.mempool import Mempool, MempoolLimits
-from node.serve_budget import ServeBudget
+from node.serve_budget import QUESTION_COST_BYTES, SERVE_ALL_BURST_BYTES, ServeBudget
 from node.signature_workers import WORKER_BATCH_MIN, SignatureWorkers, usable_cores
 from node.sync import serve_blocks
 from node.validators import ValidatorSet, ValidatorSets
@@ -115,9 +115,13 @@ def _children_ready(workers: SignatureWorkers) -> None:
 
 
 def catch_up_rate(blocks: int = 2_000, txs_per_block: int = 5, other_votes: bool = False,
-                  paced: bool = True) -> dict[str, Any]:
+                  paced: bool = True, validator: bool = False,
+                  followers_drawing: int = 0) -> dict[str, Any]:
     """`paced`: the serving peer paces its answers as a node does (node.serve_budget),
-    waiting out the follower's debt before it answers; the wait is in the figure."""
+    waiting out the follower's debt before it answers; the wait is in the figure.
+    `validator`: the one catching up is one of the serving peer's validators.
+    `followers_drawing`: as many other followers, deep in debt, draw on the serving
+    peer's shared rate all along (they are charged, not served)."""
     with tempfile.TemporaryDirectory(prefix="senim-bench-") as name:
         folder = Path(name)
         source, source_kv, genesis, follower_keys = _build_chain(folder, blocks, txs_per_block,
@@ -134,12 +138,19 @@ def catch_up_rate(blocks: int = 2_000, txs_per_block: int = 5, other_votes: bool
         peer = b"\x01" * 32
         served: dict[bytes, bytes] = {}  # the answer to each question, once served
         serving = [0.0]  # the peer's part, which a real peer does in its own process
-        budget = ServeBudget(clock=time.perf_counter)
+        budget = ServeBudget(clock=time.perf_counter, is_validator=lambda key: (
+            validator and key == peer))
+        others = [bytes([2, i % 256, i // 256]) * 8 + bytes(8) for i in range(followers_drawing)]
+        for other in others:
+            budget.charge(other, SERVE_ALL_BURST_BYTES)
         waited = [0.0]
+        charged = [0]
 
         def answer_to(request: bytes) -> bytes:
             if request not in served:
-                if paced and (wait := budget.wait_s(peer)) > 0:
+                wait = budget.wait_s(peer) if paced else 0.0
+                assert wait is not None, "one peer alone is never dropped"
+                if wait > 0:
                     time.sleep(wait)
                     waited[0] += wait
                 asked = time.perf_counter()
@@ -147,6 +158,9 @@ def catch_up_rate(blocks: int = 2_000, txs_per_block: int = 5, other_votes: bool
                 serving[0] += time.perf_counter() - asked
                 assert answer is not None
                 budget.charge(peer, len(answer))
+                charged[0] += len(answer) + QUESTION_COST_BYTES
+                for other in others:  # each asks again: still drawing
+                    budget.charge(other, 0)
                 served[request] = answer
             return served[request]
 
@@ -169,7 +183,9 @@ def catch_up_rate(blocks: int = 2_000, txs_per_block: int = 5, other_votes: bool
     return {"blocks": blocks, "txs_per_block": txs_per_block, "other_votes": other_votes,
             "blocks_per_s": blocks / elapsed, "seconds": elapsed,
             "follower_blocks_per_s": blocks / (elapsed - serving[0] - waited[0]),
-            "paced": paced, "paced_s": waited[0]}
+            "paced": paced, "paced_s": waited[0], "validator": validator,
+            "followers_drawing": followers_drawing,
+            "charged_mib_per_s": charged[0] / 2**20 / elapsed}
 
 
 # Batches committed after the compacted state in restart_time's second figure: 44 MB of

@@ -8,7 +8,12 @@ the chain. Answers are handed over as bytes in-process: no sockets, so the
 figure is checking and storing, not loopback latency (about one round trip per
 2,048 nodes or values on a network).
 
+`--paced-rounds N` joins the same source 2N times, alternately unpaced and paced as
+a node paces the peer it serves (node.serve_budget: the question waits out the
+joiner's debt, then is answered and charged), the wait in the figure.
+
     python -m bench.state_sync --entries 1000000
+    python -m bench.state_sync --entries 1000000 --paced-rounds 2
 """
 
 from __future__ import annotations
@@ -16,14 +21,18 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from bench.engine import _certify, _consortium, fill_state
 from ledger.blocks import transactions_root
 from ledger.chain import Chain
+from ledger.genesis import Genesis
 from ledger.identity import MemberId
 from node.offer_round import OFFER_WINDOW_MS
+from node.serve_budget import ServeBudget
 from node.state_serve import StateSnapshots
 from node.state_sync import Phase, StateSync
 from node.validators import ValidatorSets, certifies_by_keys
@@ -42,7 +51,9 @@ def _certified_head(chain: Chain, signers: list[Any]) -> None:
                                      execution.header.block_hash))
 
 
-def state_sync_join(entries: int = 1_000_000) -> dict[str, Any]:
+@contextmanager
+def _source(entries: int) -> Iterator[tuple[Path, Genesis, Chain, StateSnapshots]]:
+    """A chain of `entries` credential batches under a certified head, and its snapshots."""
     validators, client, _, genesis = _consortium()
     with tempfile.TemporaryDirectory(prefix="senim-bench-") as name:
         source_kv = LevelDBStore(str(Path(name) / "source.ldb"))
@@ -50,43 +61,77 @@ def state_sync_join(entries: int = 1_000_000) -> dict[str, Any]:
         fill_state(source, client, entries)
         _certified_head(source, validators[:3])
         snapshots = StateSnapshots(source_kv, ValidatorSets.for_chain(source).certifies)
-        kv = LevelDBStore(str(Path(name) / "joined.ldb"))
-        sync = StateSync(genesis, certifies_by_keys(genesis.chain_id))
-        questions = answer_bytes = 0
-        phase_s: dict[str, float] = {}
-        started = phase_started = time.perf_counter()
-        cpu_started = time.process_time()
-        phase = sync.phase
-        now_ms = 0  # the join's clock: only the offer round's window reads it
-        while not sync.finished and questions < QUESTIONS_MAX:
-            requests, _ = sync.next_requests(now_ms, [SOURCE_PEER])
-            if not requests:  # the offer taken waits out its round's window
-                now_ms += OFFER_WINDOW_MS
-                continue
-            (request,) = requests  # one peer: one question at a time
-            answer = snapshots.answer(request.payload)
-            assert answer is not None
-            questions += 1
-            answer_bytes += len(answer)
-            kv.write(sync.accept(SOURCE_PEER, answer).writes, sync=False)
-            if sync.phase is not phase:
-                now = time.perf_counter()
-                phase_s[phase.value] = now - phase_started
-                phase, phase_started = sync.phase, now
-        assert sync.phase is Phase.DONE and sync.state is not None
-        kv.write(sync.final_writes())
-        joined = Chain(kv, genesis)
-        elapsed = time.perf_counter() - started
-        cpu = time.process_time() - cpu_started
-        assert joined.state.root == source.state.root and joined.height == source.height
-        result = {"state_entries": entries, "seconds": elapsed, "cpu_seconds": cpu,
-                  "questions": questions,
-                  "answer_mib": answer_bytes / 2**20, "tree_nodes": sync.state.nodes_done,
-                  "values": sync.state.values_done,
-                  "phase_seconds": {k: round(v, 1) for k, v in phase_s.items()}}
-        snapshots.close()
-        kv.close()
-        source_kv.close()
+        try:
+            yield Path(name), genesis, source, snapshots
+        finally:
+            snapshots.close()
+            source_kv.close()
+
+
+def state_sync_join(entries: int = 1_000_000) -> dict[str, Any]:
+    with _source(entries) as (folder, genesis, source, snapshots):
+        return _join(folder / "joined.ldb", entries, genesis, source, snapshots, None)
+
+
+def paced_joins(entries: int, rounds: int,
+                budgets: dict[str, Callable[[], ServeBudget] | None]) -> list[dict[str, Any]]:
+    """Join one source `rounds` times with each of `budgets` (None: unpaced), in turn."""
+    results = []
+    with _source(entries) as (folder, genesis, source, snapshots):
+        for round_ in range(rounds):
+            for label, budget in budgets.items():
+                result = _join(folder / f"joined-{round_}-{label}.ldb", entries, genesis, source,
+                               snapshots, None if budget is None else budget())
+                results.append({"label": label, "round": round_, **result})
+                print(results[-1], flush=True)
+    return results
+
+
+def _join(path: Path, entries: int, genesis: Genesis, source: Chain,
+          snapshots: StateSnapshots, budget: ServeBudget | None) -> dict[str, Any]:
+    kv = LevelDBStore(str(path))
+    sync = StateSync(genesis, certifies_by_keys(genesis.chain_id))
+    questions = answer_bytes = 0
+    paced_s = 0.0
+    phase_s: dict[str, float] = {}
+    started = phase_started = time.perf_counter()
+    cpu_started = time.process_time()
+    phase = sync.phase
+    now_ms = 0  # the join's clock: only the offer round's window reads it
+    while not sync.finished and questions < QUESTIONS_MAX:
+        requests, _ = sync.next_requests(now_ms, [SOURCE_PEER])
+        if not requests:  # the offer taken waits out its round's window
+            now_ms += OFFER_WINDOW_MS
+            continue
+        (request,) = requests  # one peer: one question at a time
+        wait = 0.0 if budget is None else budget.wait_s(SOURCE_PEER)
+        assert wait is not None, "one peer alone is never dropped"
+        if wait > 0:
+            time.sleep(wait)
+            paced_s += wait
+        answer = snapshots.answer(request.payload)
+        assert answer is not None
+        if budget is not None:
+            budget.charge(SOURCE_PEER, len(answer))
+        questions += 1
+        answer_bytes += len(answer)
+        kv.write(sync.accept(SOURCE_PEER, answer).writes, sync=False)
+        if sync.phase is not phase:
+            now = time.perf_counter()
+            phase_s[phase.value] = now - phase_started
+            phase, phase_started = sync.phase, now
+    assert sync.phase is Phase.DONE and sync.state is not None
+    kv.write(sync.final_writes())
+    joined = Chain(kv, genesis)
+    elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
+    assert joined.state.root == source.state.root and joined.height == source.height
+    result = {"state_entries": entries, "seconds": elapsed,
+              "cpu_seconds": cpu, "paced_s": paced_s, "questions": questions,
+              "answer_mib": answer_bytes / 2**20, "tree_nodes": sync.state.nodes_done,
+              "values": sync.state.values_done,
+              "phase_seconds": {k: round(v, 1) for k, v in phase_s.items()}}
+    kv.close()
     return result
 
 
@@ -102,7 +147,13 @@ def render(result: dict[str, Any]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
-    result = state_sync_join(parser.parse_args().entries)
+    parser.add_argument("--paced-rounds", type=int, default=0)
+    args = parser.parse_args()
+    if args.paced_rounds:
+        paced_joins(args.entries, args.paced_rounds,
+                    {"unpaced": None, "paced": lambda: ServeBudget(clock=time.perf_counter)})
+        return
+    result = state_sync_join(args.entries)
     print(result)
     print("\n".join(render(result)))
 

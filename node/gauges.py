@@ -54,6 +54,7 @@ async def refresh_metrics(metrics: NodeMetrics, engine: Engine, thread: EngineTh
         metrics.engine_inputs_dropped.set(thread.dropped_inputs)
         metrics.sync_answers_unasked.set(sync_questions.dropped)
         metrics.sync_serve_waited.set(network.serve_budget.waited_s)
+        metrics.sync_serve_dropped.set(network.serve_budget.dropped)
         refresh_connection_metrics(metrics, api)
         refresh_evidence_metrics(metrics, evidence)
 

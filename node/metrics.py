@@ -52,6 +52,11 @@ class NodeMetrics:
             "senim_sync_serve_waited_seconds", "Time peers' sync questions waited for their "
             "peer's answers to be paid for (node.serve_budget; since start)",
             registry=self.registry)
+        self.sync_serve_dropped = Gauge(
+            "senim_sync_serve_dropped", "Followers' sync questions not answered because "
+            "the followers' shared rate left their peer too small a share to pay for its "
+            "last answer within the wait allowed (node.serve_budget; since start)",
+            registry=self.registry)
         self.http_connections_refused = Gauge(
             "senim_http_connections_refused", "API connections closed at once because the "
             "connection caps (in all, or per address) were reached (since start)",

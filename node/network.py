@@ -105,11 +105,14 @@ class Network:
         self._serving = 0
         self._serving_state = 0
         # What each peer's sync answers may cost (node.serve_budget): block sync's and
-        # state sync's together
-        self.serve_budget = ServeBudget()
+        # state sync's together, the followers' sharing one rate, the validators' not
+        self.serve_budget = ServeBudget(is_validator=self._is_validator)
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # tests pass time
         self._peer_fault = FaultLog(log, self.name_of)
         self.gossip_penalties = GossipPenalties()
+
+    def _is_validator(self, key: bytes) -> bool:
+        return key in self.validator_keys
 
     def route(self, channel: int, handler: Handler) -> None:
         self._handlers[channel] = handler
@@ -139,7 +142,8 @@ class Network:
     # ---- block sync, serving side ------------------------------------------------------
     def serve_sync_from(self, chain: Chain) -> Handler:
         async def serve(peer_key: bytes, payload: bytes) -> None:
-            await self._paced(peer_key)
+            if not await self._paced(peer_key):
+                return  # its share too small for now: the asker times out and asks again
             if self._serving >= SYNC_SERVES_MAX:
                 return  # the asker times out and tries another peer
             self._serving += 1
@@ -163,7 +167,8 @@ class Network:
     def serve_state_from(self, snapshots: StateSnapshots) -> Handler:
         """Answer joining nodes' state-sync questions from held snapshots, off the loop."""
         async def serve(peer_key: bytes, payload: bytes) -> None:
-            await self._paced(peer_key)
+            if not await self._paced(peer_key):
+                return  # its share too small for now: the asker times out and asks again
             if self._serving_state >= STATE_SERVES_MAX:
                 return  # the asker times out and tries another peer
             self._serving_state += 1
@@ -184,12 +189,16 @@ class Network:
                 self.peers.send(peer_key, CH_STATE_RESPONSE, answer)
         return serve
 
-    async def _paced(self, peer_key: bytes) -> None:
+    async def _paced(self, peer_key: bytes) -> bool:
         """Wait until `peer_key` has paid for its earlier sync answers (node.serve_budget):
-        its next questions on this channel wait behind this one in P2P's queue."""
+        its next questions on this channel wait behind this one in P2P's queue. False:
+        the wait would be too long, and the question is not to be answered."""
         wait = self.serve_budget.wait_s(peer_key)
+        if wait is None:
+            return False
         if wait > 0:
             await self._sleep(wait)
+        return True
 
     # ---- transaction gossip ------------------------------------------------------------
     def gossip_transactions(self, items: list[bytes]) -> None:

@@ -38,14 +38,40 @@ transactions a second, about 0.7 MB), so any follower gains on the head. A join 
 sync (287 MiB in 1,709 answers for a million credential batches, 41 s in one process) is
 slowed to about 95 s. Measured before and after: BENCHMARKS.md, session 58.
 
+Followers together (session 59). Per peer alone, n listed followers, or n listed
+Sybil-ish peers of one operator, could take n rates at once. So every peer that is not a
+validator also shares SERVE_ALL_BYTES_PER_S: while n followers are drawing on their
+buckets (a bucket not yet full again), each refills at the least of its own rate and an
+equal share, SERVE_ALL_BYTES_PER_S / n, and holds at most SERVE_ALL_BURST_BYTES / n. An
+equal share, not first come first served, is what keeps a greedy follower from starving
+the others: each follower's debt is its own, so a follower asking less than its share is
+never paced, and one asking more is paced to its share whatever the others do. One
+follower alone, or beside one other, keeps its full rate and burst (the shared rate is
+two followers' rates), so an honest catch-up is not slowed until three or more followers
+draw at once. A follower's head question once a second refills in milliseconds and is
+hardly counted. While very many draw, a follower's share is so small that paying one
+answer's debt would take longer than WAIT_MAX_S; then its question is dropped (`wait_s`
+says None), uncharged, and the asker times out and asks again or another node: its
+bucket has refilled meanwhile. That keeps the followers' total at the shared rate (and
+the bursts at most SERVE_ALL_BURST_BYTES times 1 + ln n, each new follower's burst a
+share of it) however many there are, and no waiting question near the asker's timeout.
+
+Validators are outside the shared rate: a lagging validator's catch-up is consensus
+work, and followers, however many, must not slow it. Each has its own bucket of
+VALIDATOR_SERVE_BYTES_PER_S and VALIDATOR_SERVE_BURST_BYTES, twice a follower's: its
+best catch-up of small blocks (1,700 a second, 4.6 MB a second charged) is above a
+follower's rate and is not paced at this one. It is still bounded, so a Byzantine
+validator asking again and again takes twice what one follower may, and at most f of
+them are Byzantine. Which peers are validators the node's engine says (`is_validator`,
+both the sets of the next two heights, as the network sends them transactions).
+
 Not done, and why: refusing a question asked again soon after the same one was answered
 (an honest follower does not) bounds only that pattern, since an abuser varies its
 questions for free, while the budget bounds every pattern; serving sync only while
 consensus is idle, or at a lower priority, has no lever in one Python process (a thread
 has no priority and the GIL is shared); the peer penalty (node.peer_penalty) mutes
 gossip, and a peer paced here costs no more than its rate, so nothing is gained by
-cutting it off. Nor is there a cap over all peers: n listed peers may take n rates, as
-the operator lists them.
+cutting it off.
 """
 
 from __future__ import annotations
@@ -57,42 +83,100 @@ from ledger.blocks import MAX_BLOCK_BYTES
 from node.channels import STATE_RESPONSE_BYTES
 from node.sync import MAX_RESPONSE_BYTES
 
-SERVE_BYTES_PER_S = 4 * 1024 * 1024  # each peer's sync answers, charged as below
+SERVE_BYTES_PER_S = 4 * 1024 * 1024  # each follower's sync answers, charged as below
 SERVE_BURST_BYTES = 32 * 1024 * 1024
+# All followers (every peer but the validators) together, shared equally among those
+# drawing on their buckets: two followers' rates and bursts
+SERVE_ALL_BYTES_PER_S = 2 * SERVE_BYTES_PER_S
+SERVE_ALL_BURST_BYTES = 2 * SERVE_BURST_BYTES
+# Each validator's own, outside the followers' shared rate
+VALIDATOR_SERVE_BYTES_PER_S = 2 * SERVE_BYTES_PER_S
+VALIDATOR_SERVE_BURST_BYTES = 2 * SERVE_BURST_BYTES
 QUESTION_COST_BYTES = 64 * 1024  # what each answer is charged beside its bytes
 PEERS_REMEMBERED_MAX = 1024  # buckets kept; those asked are members and observers, fewer
 # A peer's largest debt: one answer a channel (a block-sync answer stops after the block
-# that passes MAX_RESPONSE_BYTES, itself at most MAX_BLOCK_BYTES). No question waits
-# longer than it takes to pay (WAIT_MAX_S at SERVE_BYTES_PER_S, under 2 s): a safety,
-# not a limit reached.
+# that passes MAX_RESPONSE_BYTES, itself at most MAX_BLOCK_BYTES). A question waits at
+# most WAIT_MAX_S (what a lone follower's largest debt takes to pay, under 2 s, well
+# within the asker's RESPONSE_TIMEOUT_MS); one that would wait longer is dropped.
 DEBT_MAX_BYTES = (MAX_RESPONSE_BYTES + MAX_BLOCK_BYTES + STATE_RESPONSE_BYTES
                   + 2 * QUESTION_COST_BYTES)
 WAIT_MAX_S = DEBT_MAX_BYTES / SERVE_BYTES_PER_S
 
 
+def _never(_key: bytes) -> bool:
+    return False
+
+
 class ServeBudget:
-    """Each peer's token bucket of sync-answer bytes. On the event loop only."""
+    """Each peer's token bucket of sync-answer bytes, the followers' sharing one rate.
+    On the event loop only."""
 
     def __init__(self, rate: float = SERVE_BYTES_PER_S, burst: float = SERVE_BURST_BYTES,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, *,
+                 all_rate: float = SERVE_ALL_BYTES_PER_S,
+                 all_burst: float = SERVE_ALL_BURST_BYTES,
+                 validator_rate: float = VALIDATOR_SERVE_BYTES_PER_S,
+                 validator_burst: float = VALIDATOR_SERVE_BURST_BYTES,
+                 is_validator: Callable[[bytes], bool] = _never) -> None:
+        if min(rate, all_rate, validator_rate) <= 0 or min(burst, all_burst,
+                                                           validator_burst) < 0:
+            raise ValueError(f"serve budget: rates must be above 0 and bursts at least 0 "
+                             f"(rate {rate}, all_rate {all_rate}, validator_rate "
+                             f"{validator_rate}, burst {burst}, all_burst {all_burst}, "
+                             f"validator_burst {validator_burst})")
         self._rate = rate
         self._burst = burst
+        self._all_rate = all_rate
+        self._all_burst = all_burst
+        self._validator_rate = validator_rate
+        self._validator_burst = validator_burst
+        self._is_validator = is_validator
         self._clock = clock
         self._peers: dict[bytes, tuple[float, float]] = {}  # peer -> (tokens, as of when)
+        # Followers drawing on their buckets -> when each is full again; a key is here
+        # only while it is in _peers
+        self._drawing: dict[bytes, float] = {}
         self.waits = 0  # answers that waited for their peer's debt, since start
         self.waited_s = 0.0  # and how long, in all
+        self.dropped = 0  # questions dropped, their wait too long (a share too small)
 
-    def _tokens(self, peer_key: bytes, now: float) -> float:
-        tokens, at = self._peers.get(peer_key, (self._burst, now))
-        return min(self._burst, tokens + (now - at) * self._rate)
+    def share(self, peer_key: bytes) -> tuple[float, float]:
+        """`peer_key`'s rate and burst now."""
+        now = self._clock()
+        return self._share(peer_key, self._count_drawing(now) + (peer_key not in self._drawing))
 
-    def wait_s(self, peer_key: bytes) -> float:
+    def _count_drawing(self, now: float) -> int:
+        for key in [key for key, full_at in self._drawing.items() if full_at <= now]:
+            del self._drawing[key]
+        return len(self._drawing)
+
+    def _share(self, peer_key: bytes, drawing: int) -> tuple[float, float]:
+        """The rate and burst of `peer_key` while `drawing` followers draw (it among them
+        if it is one)."""
+        if self._is_validator(peer_key):
+            return self._validator_rate, self._validator_burst
+        drawing = max(1, drawing)
+        return (min(self._rate, self._all_rate / drawing),
+                min(self._burst, self._all_burst / drawing))
+
+    def _tokens(self, peer_key: bytes, now: float, rate: float, burst: float) -> float:
+        tokens, at = self._peers.get(peer_key, (burst, now))
+        return min(burst, tokens + (now - at) * rate)
+
+    def wait_s(self, peer_key: bytes) -> float | None:
         """How long a question from `peer_key` must wait before it is answered: until
-        its debt is paid; 0 if it has none."""
-        tokens = self._tokens(peer_key, self._clock())
+        its debt is paid; 0 if it has none; None if that is longer than WAIT_MAX_S (the
+        question is to be dropped, uncharged)."""
+        now = self._clock()
+        rate, burst = self._share(peer_key, self._count_drawing(now)
+                                  + (peer_key not in self._drawing))
+        tokens = self._tokens(peer_key, now, rate, burst)
         if tokens >= 0:
             return 0.0
-        wait = min(-tokens, DEBT_MAX_BYTES) / self._rate
+        wait = min(-tokens, DEBT_MAX_BYTES) / rate
+        if wait > WAIT_MAX_S:
+            self.dropped += 1
+            return None
         self.waits += 1
         self.waited_s += wait
         return wait
@@ -100,14 +184,24 @@ class ServeBudget:
     def charge(self, peer_key: bytes, answer_bytes: int) -> None:
         """An answer of `answer_bytes` has been sent to `peer_key`."""
         now = self._clock()
-        tokens = self._tokens(peer_key, now) - answer_bytes - QUESTION_COST_BYTES
+        drawing = self._count_drawing(now)
+        rate, burst = self._share(peer_key, drawing + (peer_key not in self._drawing))
+        tokens = self._tokens(peer_key, now, rate, burst) - answer_bytes - QUESTION_COST_BYTES
         if peer_key not in self._peers and len(self._peers) >= PEERS_REMEMBERED_MAX:
-            self._forget_full(now)
+            self._forget_full(now, drawing)
             if len(self._peers) >= PEERS_REMEMBERED_MAX:
-                del self._peers[next(iter(self._peers))]  # the peer first charged
+                first = next(iter(self._peers))  # the peer first charged
+                del self._peers[first]
+                self._drawing.pop(first, None)
         self._peers[peer_key] = (tokens, now)
+        if not self._is_validator(peer_key):
+            self._drawing[peer_key] = now + (burst - tokens) / rate
 
-    def _forget_full(self, now: float) -> None:
+    def _forget_full(self, now: float, drawing: int) -> None:
         """Forget the buckets that have filled again: they stand as a new peer's would."""
-        for key in [key for key in self._peers if self._tokens(key, now) >= self._burst]:
+        full = [key for key in self._peers
+                if self._tokens(key, now, *self._share(key, drawing))
+                >= self._share(key, drawing)[1]]
+        for key in full:
             del self._peers[key]
+            self._drawing.pop(key, None)

@@ -64,7 +64,9 @@ def catch_up_s(blocks: int, blocks_per_s: float, block_bytes: int) -> float:
     budget = ServeBudget(clock=clock)
     started = clock.now
     for _ in range(blocks // MAX_BLOCKS_PER_RESPONSE):
-        clock.now += budget.wait_s(OTHER)
+        wait = budget.wait_s(OTHER)
+        assert wait is not None, "a follower alone is never dropped"
+        clock.now += wait
         budget.charge(OTHER, MAX_BLOCKS_PER_RESPONSE * block_bytes)
         clock.now += MAX_BLOCKS_PER_RESPONSE / blocks_per_s
     return clock.now - started
