@@ -8,9 +8,9 @@ the chain. Answers are handed over as bytes in-process: no sockets, so the
 figure is checking and storing, not loopback latency (about one round trip per
 2,048 nodes or values on a network).
 
-`--paced-rounds N` joins the same source 2N times, alternately unpaced and paced as
-a node paces the peer it serves (node.serve_budget: the question waits out the
-joiner's debt, then is answered and charged), the wait in the figure.
+`--paced-rounds N` joins the same source 3N times in turn: unpaced, and paced as a node
+paces a follower and a validator it serves (node.serve_budget: the question waits out
+the joiner's debt, then is answered and charged), the wait in the figure.
 
     python -m bench.state_sync --entries 1000000
     python -m bench.state_sync --entries 1000000 --paced-rounds 2
@@ -19,6 +19,7 @@ joiner's debt, then is answered and charged), the wait in the figure.
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -78,7 +79,9 @@ def paced_joins(entries: int, rounds: int,
     """Join one source `rounds` times with each of `budgets` (None: unpaced), in turn."""
     results = []
     with _source(entries) as (folder, genesis, source, snapshots):
-        for round_ in range(rounds):
+        for round_ in range(rounds):  # a round's joins deleted before the next's
+            for path in folder.glob("joined-*"):
+                shutil.rmtree(path)
             for label, budget in budgets.items():
                 result = _join(folder / f"joined-{round_}-{label}.ldb", entries, genesis, source,
                                snapshots, None if budget is None else budget())
@@ -150,8 +153,11 @@ def main() -> None:
     parser.add_argument("--paced-rounds", type=int, default=0)
     args = parser.parse_args()
     if args.paced_rounds:
-        paced_joins(args.entries, args.paced_rounds,
-                    {"unpaced": None, "paced": lambda: ServeBudget(clock=time.perf_counter)})
+        paced_joins(args.entries, args.paced_rounds, {
+            "unpaced": None,
+            "paced, a follower": lambda: ServeBudget(clock=time.perf_counter),
+            "paced, a validator": lambda: ServeBudget(clock=time.perf_counter,
+                                                      is_validator=lambda _key: True)})
         return
     result = state_sync_join(args.entries)
     print(result)

@@ -30,13 +30,17 @@ blocks, 4.6 MB a second charged); blocks of 1,000 transactions it replays at 8-1
 second (208 KB a block, at most 2.7 MB a second; `catch_up_rate(60, 1000)`, load 1-4). A
 follower is a peer like any other, so its
 full-speed catch-up costs the validator what an abuser's flood of the same answers
-costs: the rate cannot tell them apart, only bound both. So the burst
-(SERVE_BURST_BYTES) lets a follower fetch about 12,000 such small blocks at whatever
-speed it can, and the rate then holds its best to about 1,500 blocks a second (over
-190,000 blocks: 97% of its speed), four times a saturated chain's growth (3,300
-transactions a second, about 0.7 MB), so any follower gains on the head. A join by state
-sync (287 MiB in 1,709 answers for a million credential batches, 41 s in one process) is
-slowed to about 95 s. Measured before and after: BENCHMARKS.md, session 58.
+costs: the rate cannot tell them apart, only bound both. The rate holds a follower's
+best to about 1,500 blocks a second, four times a saturated chain's growth (3,300
+transactions a second, about 0.7 MB), so any follower gains on the head. The burst
+(SERVE_BURST_BYTES) lets it ask at whatever speed it can for a while first: 32 MiB
+until session 59, when a flood's honest p99 rose most while it lasted; at 8 MiB a
+sync flood got a fifth less and honest p99 under it was lower in each of three pairs
+(BENCHMARKS.md, session 59), at the cost, at the best above, of nothing over 32,000
+blocks and 8% over 192,000 (97% of its speed became 92%). A follower's join by state
+sync (287 MiB in 1,709 answers for a million credential batches, 41 s in one process
+on a quiet machine) is slowed to about 96 s (90 s with 32 MiB). Measured before and
+after: BENCHMARKS.md, sessions 58 and 59.
 
 Followers together (session 59). Per peer alone, n listed followers, or n listed
 Sybil-ish peers of one operator, could take n rates at once. So every peer that is not a
@@ -58,12 +62,24 @@ share of it) however many there are, and no waiting question near the asker's ti
 
 Validators are outside the shared rate: a lagging validator's catch-up is consensus
 work, and followers, however many, must not slow it. Each has its own bucket of
-VALIDATOR_SERVE_BYTES_PER_S and VALIDATOR_SERVE_BURST_BYTES, twice a follower's: its
-best catch-up of small blocks (1,700 a second, 4.6 MB a second charged) is above a
-follower's rate and is not paced at this one. It is still bounded, so a Byzantine
-validator asking again and again takes twice what one follower may, and at most f of
-them are Byzantine. Which peers are validators the node's engine says (`is_validator`,
-both the sets of the next two heights, as the network sends them transactions).
+VALIDATOR_SERVE_BYTES_PER_S, twice a follower's rate, and VALIDATOR_SERVE_BURST_BYTES,
+64 MiB: its best catch-up of small blocks (1,700 a second, 4.6 MB a second charged) is
+above a follower's rate and is not paced at this one, and a join of a million
+credential batches (about 9.6 MiB a second charged) hardly is (41 s on paper). Still
+bounded: a Byzantine validator asking again and again takes its burst, then twice a
+follower's rate, and at most f validators are Byzantine. Which peers are validators
+the node's engine says (`is_validator`: both the sets of the next two heights, as the
+network sends them transactions).
+
+A join by state sync is paced like any other asking (a validator joining has a
+validator's bucket). Its answers are charged by their bytes, though they cost the serving
+node about ten times a block answer's CPU per MiB (52-64 against 4-7 ms, measured
+in-process while the machine was loaded: a question names 2,048 tree positions, each
+decoded and read from the snapshot, BENCHMARKS.md session 59). So charging them by what
+they cost would slow a join further, and a larger allowance for a follower's join would
+be one for a flood of the costliest answers: a joiner cannot be told from a peer that
+asks the same state again. What would speed a join without that is for the joiner to
+ask several peers holding the same snapshot height (each paced on its own), not done.
 
 Not done, and why: refusing a question asked again soon after the same one was answered
 (an honest follower does not) bounds only that pattern, since an abuser varies its
@@ -84,14 +100,14 @@ from node.channels import STATE_RESPONSE_BYTES
 from node.sync import MAX_RESPONSE_BYTES
 
 SERVE_BYTES_PER_S = 4 * 1024 * 1024  # each follower's sync answers, charged as below
-SERVE_BURST_BYTES = 32 * 1024 * 1024
+SERVE_BURST_BYTES = 8 * 1024 * 1024  # 32 MiB until session 59: see the docstring
 # All followers (every peer but the validators) together, shared equally among those
 # drawing on their buckets: two followers' rates and bursts
 SERVE_ALL_BYTES_PER_S = 2 * SERVE_BYTES_PER_S
 SERVE_ALL_BURST_BYTES = 2 * SERVE_BURST_BYTES
 # Each validator's own, outside the followers' shared rate
 VALIDATOR_SERVE_BYTES_PER_S = 2 * SERVE_BYTES_PER_S
-VALIDATOR_SERVE_BURST_BYTES = 2 * SERVE_BURST_BYTES
+VALIDATOR_SERVE_BURST_BYTES = 64 * 1024 * 1024
 QUESTION_COST_BYTES = 64 * 1024  # what each answer is charged beside its bytes
 PEERS_REMEMBERED_MAX = 1024  # buckets kept; those asked are members and observers, fewer
 # A peer's largest debt: one answer a channel (a block-sync answer stops after the block
