@@ -27,7 +27,7 @@ from cli.worded_group import WordedGroup
 from ledger.errors import ConfigError
 from ledger.genesis import GENESIS_KIND, genesis_from_json
 from ledger.identity import PUBLIC_KEY_BYTES
-from ledger.rules_version import MAX_KNOWN_RULES_VERSION
+from ledger.rules_version import ADMISSION_PROOF_FROM, MAX_KNOWN_RULES_VERSION
 from node.files import GENESIS_FILE_BYTES_MAX, UnfitFile, load_genesis, read_bounded
 
 
@@ -74,7 +74,9 @@ def _genesis_time_ms(value: object, where: str) -> int:
     exists=True, dir_okay=False, path_type=Path),
     help="TOML with chain_id, genesis_time, [[members]] and optionally [governance] "
          "(threshold, min_validators; default: a majority of the ministries, 4) and "
-         "rules_version (the ledger rules from block 1; default 1).")
+         "rules_version (the ledger rules from block 1; default: this release's newest, "
+         f"{MAX_KNOWN_RULES_VERSION}; a lower one leaves open what the later versions "
+         "close, until governance moves the chain on).")
 @click.option("--out", "out_file", required=True, type=click.Path(path_type=Path),
               help="Where to write the genesis file (refused if it exists, unless --force).")
 @click.option("--time", "time_text", default=None,
@@ -192,8 +194,11 @@ def consortium_create(members_file: Path, out_file: Path, time_text: str | None,
                 "genesis_time_ms": genesis_time, "members": members}
     if "governance" in description:  # who may change the consortium later
         document["governance"] = description["governance"]
-    if "rules_version" in description:  # not this release's newest: the file decides
-        document["rules_version"] = description["rules_version"]
+    # A new consortium runs this release's newest rules unless its file states older ones:
+    # version 1, a genesis's own default (kept so that chains made before versions existed
+    # keep their hash), leaves open every hole a later version closes.
+    stated = "rules_version" in description
+    document["rules_version"] = description.get("rules_version", MAX_KNOWN_RULES_VERSION)
     try:
         genesis = genesis_from_json(document)
     except ConfigError as exc:
@@ -237,11 +242,19 @@ def consortium_create(members_file: Path, out_file: Path, time_text: str | None,
                   chain=repr(genesis.chain_id), members=members_count, validators=validators,
                   path=out_file))
     policy, ministries = genesis.policy, len(genesis.ministries)
+    rules = genesis.initial_rules_version
+    whose = (Sentence("min.consortium.rules_stated", "as the members file states; this "
+                      f"release runs up to {MAX_KNOWN_RULES_VERSION}",
+                      known=MAX_KNOWN_RULES_VERSION) if stated
+             else Sentence("min.consortium.rules_newest", "this release's newest: the "
+                           "members file states none"))
     echo(Sentence("min.consortium.governance", f"governance: {policy.threshold} of "
                   f"{ministries} ministries sign a change; at least {policy.min_validators} "
-                  f"validators; ledger rules version {genesis.initial_rules_version}",
+                  f"validators; ledger rules version {rules} ({whose})",
                   threshold=policy.threshold, ministries=ministries,
-                  least=policy.min_validators, rules=genesis.initial_rules_version))
+                  least=policy.min_validators, rules=rules, whose=whose))
+    if rules < MAX_KNOWN_RULES_VERSION:
+        _warn_rules_left_open(rules)
     echo(Sentence("min.consortium.fingerprint", f"fingerprint: {genesis.fingerprint}  (every "
                   "operator must see the same: senim consortium fingerprint GENESIS)",
                   fingerprint=genesis.fingerprint))
@@ -259,6 +272,18 @@ def consortium_fingerprint(genesis_file: Path, language: str) -> None:
     echo(Sentence("min.consortium.chain_fingerprint", f"{genesis.chain_id}: "
                   f"{genesis.fingerprint}", chain=genesis.chain_id,
                   fingerprint=genesis.fingerprint))
+
+
+def _warn_rules_left_open(rules: int) -> None:
+    """One line: what a genesis at an older rules version than this release's leaves open.
+    It names the newest hole only (open below every version this could be); README's "When
+    an upgrade is due" says what each version closes."""
+    warn(Sentence("min.consortium.rules_open", f"ledger rules version {rules} leaves open "
+                  f"what the later versions, up to {MAX_KNOWN_RULES_VERSION}, close, until "
+                  "governance schedules one (set-rules-version): among it, a member may be "
+                  "admitted with a key whose holder never asked for it (version "
+                  f"{ADMISSION_PROOF_FROM} asks for the key's proof of possession)",
+                  rules=rules, known=MAX_KNOWN_RULES_VERSION, proof=ADMISSION_PROOF_FROM))
 
 
 def _hex_key(value: object) -> bytes | None:
