@@ -1,7 +1,8 @@
 """A member added on chain is a full member: it runs a node with its key, and peers let it in.
 
-Real processes: a ministry validator, then `senim add-member` for a new employer,
-whose own node (not in the genesis file) starts, is admitted and follows the chain.
+Real processes: a ministry validator, then `senim add-member --request` for a new
+employer (its admission request made with `senim key request-admission`), whose own node
+(not in the genesis file) starts, is admitted and follows the chain.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ def test_a_member_added_on_chain_runs_a_node_and_is_let_in(tmp_path: Path) -> No
         ministry = net.start("mshe")
         key = tmp_path / "keys" / "newco.key"
         net.cli("keygen", str(key), "--label", "NewCo")
-        public_key = json.loads(key.read_text())["public_key"]
         newco = NodeProcess(slug="newco", config_path=tmp_path / "newco.toml",
                             data_dir=tmp_path / "data" / "newco",
                             log_path=tmp_path / "logs" / "newco.log",
@@ -42,8 +42,13 @@ def test_a_member_added_on_chain_runs_a_node_and_is_let_in(tmp_path: Path) -> No
                    "the ministry refusing the unknown key")
         assert not peers_of_ministry()
 
-        net.cli("add-member", "--key", str(net.key_path("mshe")), "--name", "NewCo LLP",
-                "--role", "employer", "--public-key", public_key, node=ministry)
+        # A new consortium runs this release's newest rules: the key is admitted with its
+        # holder's proof of possession, the request NewCo makes (rules version 12).
+        net.cli("key", "request-admission", "--key", str(key), "--name", "NewCo LLP",
+                "--role", "employer", "--out", "newco-admission.json", node=ministry)
+        added = net.cli("add-member", "--key", str(net.key_path("mshe")), "--request",
+                        "newco-admission.json", node=ministry)
+        assert json.loads(key.read_text())["member_id"] in added.stdout, added.stdout
         # Now the ministry admits it; it syncs the chain that made it a member.
         wait_until(lambda: newco.height() >= ministry.height() >= 1, 60,
                    "the new member's node to catch up")
