@@ -280,7 +280,7 @@ def _warn_rules_left_open(rules: int) -> None:
     an upgrade is due" says what each version closes."""
     warn(Sentence("min.consortium.rules_open", f"ledger rules version {rules} leaves open "
                   f"what the later versions, up to {MAX_KNOWN_RULES_VERSION}, close, until "
-                  "governance schedules one (set-rules-version): among it, a member may be "
+                  "governance schedules one (set-rules-version); for one, a member may be "
                   "admitted with a key whose holder never asked for it (version "
                   f"{ADMISSION_PROOF_FROM} asks for the key's proof of possession)",
                   rules=rules, known=MAX_KNOWN_RULES_VERSION, proof=ADMISSION_PROOF_FROM))
