@@ -159,6 +159,11 @@ async def serve(config: NodeConfig) -> None:
                     thread.outbox, {m.member_id: m.name for m in genesis.members},
                     RememberedChecks(engine_signature_workers, good_signatures,
                                      says_under_way=True), signed_mark)
+    # The network starts from the genesis validators; the engine has read the sets of
+    # the next heights from the chain. Left to the first commit, a node restarted after
+    # a set change (blocks come only with work) sent transactions to a validator voted
+    # out, and paced a validator added or rotated since genesis as a follower.
+    network.validator_keys = engine.validator_keys
     evidence = EvidenceSubmitter(core)  # a validator's new evidence goes on chain
 
     def new_evidence(found: ReportEvidence) -> None:  # on the engine thread: hand over only
