@@ -21,13 +21,13 @@ from typing import Any
 
 import click
 
-from cli.client import ClientError, NodeClient
+from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import load_key_or_fail, node_option
-from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED
+from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
 from cli.key_replacement import REQUEST_BYTES_MAX, regular_file
 from cli.language import lang_option
 from cli.member_names import new_member_name
-from cli.refusals import node_said
+from cli.refusals import malformed, node_said
 from cli.spoken import Sentence, WordedCommand, echo, os_reason, refuse
 from ledger.admission import admission_message, prove_admission
 from ledger.identity import PUBLIC_KEY_BYTES, SIGNATURE_BYTES, verify_signature
@@ -59,10 +59,14 @@ class AdmissionRequested:
             status = client.status()
         except ClientError as exc:
             refuse(node_said(exc), exc.exit_code)
-        chain_id = str(status["chain_id"])
-        rules = status.get("rules")  # a node of a release before rules versions has none
-        version = (int(rules["version"]) if isinstance(rules, dict) and "version" in rules
-                   else GENESIS_RULES_VERSION)
+        try:
+            chain_id = str(status["chain_id"])
+            rules = status.get("rules")  # a node of a release before rules versions has none
+            version = (int(rules["version"]) if isinstance(rules, dict) and "version" in rules
+                       else GENESIS_RULES_VERSION)
+        except MALFORMED_ANSWER as exc:  # a hostile node's `"version": "x"` was a traceback
+            refuse(malformed(client.base_url, "status", f"{type(exc).__name__}: {exc}"),
+                   EXIT_UNREACHABLE)
         name, role, key, proof = read_admission_request(self.request, chain_id)
         return Admission(name, role, key, proof if version >= ADMISSION_PROOF_FROM else None)
 

@@ -32,6 +32,8 @@ BEFORE = ADMISSION_PROOF_FROM - 1
 
 
 class _Client(_ChainClient):
+    base_url = "http://127.0.0.1:1"
+
     def status(self) -> dict[str, Any]:
         return {"height": self.chain.height, "chain_id": self.chain.chain_id,
                 "rules": {"version": rules_version_at(self.chain.state, self.chain.height + 1)}}
@@ -165,3 +167,22 @@ def test_options_that_do_not_go_together_are_said_in_the_officials_language(
     code, output = run("governance", "propose", "--key", ministry, "--action", "add-member",
                        "--role", "school", "--lang", "kk")
     assert code == 2 and "add-member үшін --request ФАЙЛ керек" in output, output
+
+
+@pytest.mark.parametrize("status", [{"chain_id": "x", "rules": {"version": "x"}},
+                                    {"rules": {"version": 12}},
+                                    {"chain_id": "x", "rules": {"version": None}}])
+def test_a_node_whose_status_is_malformed_is_one_line(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      status: dict[str, Any]) -> None:
+    """A hostile or broken node's rules version of the wrong shape was a ValueError
+    traceback, exit 1."""
+    council = _council(monkeypatch, ADMISSION_PROOF_FROM)
+    ministry, request, _ = _files(tmp_path, council)
+    monkeypatch.setattr(_Client, "status", lambda self: status)
+    height = _Client.chain.height
+    for command in (["add-member"], ["governance", "propose", "--action", "add-member"]):
+        code, output = run(*command, "--key", ministry, "--request", request)
+        assert code == 3 and "sent a malformed status answer" in output, output
+        assert output.count("\n") == 1 and "Traceback" not in output, output
+    assert _Client.chain.height == height
