@@ -10,7 +10,6 @@ cannot hold a connection (or our memory) forever.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -279,10 +278,15 @@ async def _read_exactly(reader: asyncio.StreamReader, count: int, what: str) -> 
 
 
 async def close_writer(writer: asyncio.StreamWriter) -> None:
-    """Close a stream without waiting longer than a short deadline."""
+    """Close a stream without waiting longer than a short deadline; past it, drop what is
+    still unsent: asyncio keeps a closed transport's socket open until its buffer is
+    written, so a peer that reads nothing held a descriptor and up to a write batch for
+    as long as it liked (a dropped peer's queue is written just before the close)."""
     writer.close()
-    with contextlib.suppress(Exception):
+    try:
         await asyncio.wait_for(writer.wait_closed(), CLOSE_TIMEOUT_S)
+    except Exception:  # the deadline, or the peer's reset: either way it is done with
+        writer.transport.abort()
 
 
 def peer_address(writer: asyncio.StreamWriter) -> Address:
