@@ -62,14 +62,19 @@ share of it) however many there are, and no waiting question near the asker's ti
 
 Validators are outside the shared rate: a lagging validator's catch-up is consensus
 work, and followers, however many, must not slow it. Each has its own bucket of
-VALIDATOR_SERVE_BYTES_PER_S, twice a follower's rate, and VALIDATOR_SERVE_BURST_BYTES,
-64 MiB: its best catch-up of small blocks (1,700 a second, 4.6 MB a second charged) is
-above a follower's rate and is not paced at this one, and a join of a million
-credential batches (about 9.6 MiB a second charged) hardly is (41 s on paper). Still
-bounded: a Byzantine validator asking again and again takes its burst, then twice a
-follower's rate, and at most f validators are Byzantine. Which peers are validators
-the node's engine says (`is_validator`: both the sets of the next two heights, as the
-network sends them transactions).
+VALIDATOR_SERVE_BYTES_PER_S and VALIDATOR_SERVE_BURST_BYTES, what every peer had before
+session 59 and no more. The branch first gave them twice that (8 MiB/s, 64 MiB), so that
+a validator's best catch-up of small blocks (1,700 a second, 4.6 MB a second charged) and
+a join of a million credential batches (about 9.6 MiB a second charged) would go
+unpaced; the review showed the cost: charged by bytes, state answers cost about 56 ms of
+CPU a MiB, so one Byzantine validator asking them without end took about 0.45 s of CPU a
+second from each honest node (0.23 at 4 MiB/s), its burst alone about 4 s. At a follower's
+rate a validator's best small-block catch-up is held to about 91% of its speed once its
+32 MiB burst is spent (after about 140,000 blocks at that speed: the
+burst drains at 0.4 MiB/s), and a validator's join takes about 90 s
+on a quiet machine where it would take 41 s unpaced (on paper). Which peers are
+validators the node's engine says (`is_validator`: both the sets of the next two
+heights, as the network sends them transactions).
 
 A join by state sync is paced like any other asking (a validator joining has a
 validator's bucket). Its answers are charged by their bytes, though they cost the serving
@@ -105,9 +110,10 @@ SERVE_BURST_BYTES = 8 * 1024 * 1024  # 32 MiB until session 59: see the docstrin
 # drawing on their buckets: two followers' rates and bursts
 SERVE_ALL_BYTES_PER_S = 2 * SERVE_BYTES_PER_S
 SERVE_ALL_BURST_BYTES = 2 * SERVE_BURST_BYTES
-# Each validator's own, outside the followers' shared rate
-VALIDATOR_SERVE_BYTES_PER_S = 2 * SERVE_BYTES_PER_S
-VALIDATOR_SERVE_BURST_BYTES = 64 * 1024 * 1024
+# Each validator's own, outside the followers' shared rate: a follower's, no more (a
+# Byzantine validator's state questions cost a node's CPU by the byte: see the docstring)
+VALIDATOR_SERVE_BYTES_PER_S = SERVE_BYTES_PER_S
+VALIDATOR_SERVE_BURST_BYTES = 32 * 1024 * 1024
 QUESTION_COST_BYTES = 64 * 1024  # what each answer is charged beside its bytes
 PEERS_REMEMBERED_MAX = 1024  # buckets kept; those asked are members and observers, fewer
 # A peer's largest debt: one answer a channel (a block-sync answer stops after the block
