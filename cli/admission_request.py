@@ -17,14 +17,13 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import click
 
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import load_key_or_fail, node_option
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
-from cli.key_replacement import REQUEST_BYTES_MAX, regular_file
+from cli.key_replacement import hex_fields, read_request_object
 from cli.language import lang_option
 from cli.member_names import new_member_name
 from cli.refusals import malformed, node_said
@@ -80,30 +79,11 @@ def _damaged(path: Path) -> Sentence:
 def read_admission_request(path: Path, chain_id: str) -> tuple[str, str, bytes, bytes]:
     """The name, role, key and proof of the request at `path`, checked against this chain
     (one line and exit 2 otherwise)."""
-    try:
-        # a regular file only: a FIFO named as the request held the command for good
-        with open(path, "rb", opener=regular_file) as file:
-            raw = file.read(REQUEST_BYTES_MAX + 1)
-    except OSError as exc:
-        refuse(Sentence("key.request.unreadable", f"cannot read {path}: {exc.strerror or exc}",
-                        path=path, why=os_reason(exc)), EXIT_BAD_INPUT)
-    try:
-        request: Any = json.loads(raw) if len(raw) <= REQUEST_BYTES_MAX else None
-    except (ValueError, RecursionError):
-        request = None
-    if not isinstance(request, dict) or request.get("kind") != ADMISSION_REQUEST_KIND:
-        refuse(Sentence("key.admission.not_one", f"{path} is not an admission request (one is "
-                        "made by senim key request-admission)", path=path), EXIT_BAD_INPUT)
-    fields = {}
-    for field, size in (("public_key", PUBLIC_KEY_BYTES),
-                        ("possession_proof", SIGNATURE_BYTES)):
-        value = request.get(field)
-        try:
-            fields[field] = bytes.fromhex(value) if isinstance(value, str) else b""
-        except ValueError:
-            fields[field] = b""
-        if len(fields[field]) != size:
-            refuse(_damaged(path), EXIT_BAD_INPUT)
+    request = read_request_object(path, ADMISSION_REQUEST_KIND, Sentence(
+        "key.admission.not_one", f"{path} is not an admission request (one is made by "
+        "senim key request-admission)", path=path))
+    fields = hex_fields(request, (("public_key", PUBLIC_KEY_BYTES),
+                                  ("possession_proof", SIGNATURE_BYTES)), _damaged(path))
     name, role = request.get("name"), request.get("role")
     if not isinstance(name, str) or role not in ROLES:
         refuse(_damaged(path), EXIT_BAD_INPUT)

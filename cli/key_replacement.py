@@ -71,15 +71,9 @@ def regular_file(path: str, flags: int) -> int:
     return fd
 
 
-def _damaged(path: Path) -> Sentence:
-    return Sentence("key.request.damaged", f"{path} is damaged: its member, key and proof of "
-                    "possession do not hold together; ask the member for a new request",
-                    path=path)
-
-
-def read_request(path: Path, chain_id: str) -> tuple[MemberId, bytes, bytes]:
-    """The member, new key and proof of the request at `path`, checked against this chain
-    (one line and exit 2 otherwise)."""
+def read_request_object(path: Path, kind: str, not_one: Sentence) -> dict[str, Any]:
+    """The JSON object of a request file of `kind` at `path` (a replacement's, an
+    admission's); `not_one` said, exit 2, when it is none."""
     try:
         # a regular file only: a FIFO named as the request held the command for good
         with open(path, "rb", opener=regular_file) as file:
@@ -91,20 +85,42 @@ def read_request(path: Path, chain_id: str) -> tuple[MemberId, bytes, bytes]:
         request: Any = json.loads(raw) if len(raw) <= REQUEST_BYTES_MAX else None
     except (ValueError, RecursionError):  # 8,000 "[" nested past the parser's depth
         request = None
-    if not isinstance(request, dict) or request.get("kind") != REQUEST_KIND:
-        refuse(Sentence("key.request.not_one", f"{path} is not a key replacement request "
-                        "(one is made by senim key request-replacement)", path=path),
-               EXIT_BAD_INPUT)
+    if not isinstance(request, dict) or request.get("kind") != kind:
+        refuse(not_one, EXIT_BAD_INPUT)
+    return request
+
+
+def hex_fields(request: dict[str, Any], sizes: tuple[tuple[str, int], ...],
+               damaged: Sentence) -> dict[str, bytes]:
+    """Each named field of `request`, hex of its size in bytes; `damaged` said, exit 2,
+    when one is not."""
     fields = {}
-    for name, size in (("member_id", MEMBER_ID_BYTES), ("public_key", PUBLIC_KEY_BYTES),
-                       ("possession_proof", SIGNATURE_BYTES)):
+    for name, size in sizes:
         value = request.get(name)
         try:
             fields[name] = bytes.fromhex(value) if isinstance(value, str) else b""
         except ValueError:
             fields[name] = b""
         if len(fields[name]) != size:
-            refuse(_damaged(path), EXIT_BAD_INPUT)
+            refuse(damaged, EXIT_BAD_INPUT)
+    return fields
+
+
+def _damaged(path: Path) -> Sentence:
+    return Sentence("key.request.damaged", f"{path} is damaged: its member, key and proof of "
+                    "possession do not hold together; ask the member for a new request",
+                    path=path)
+
+
+def read_request(path: Path, chain_id: str) -> tuple[MemberId, bytes, bytes]:
+    """The member, new key and proof of the request at `path`, checked against this chain
+    (one line and exit 2 otherwise)."""
+    request = read_request_object(path, REQUEST_KIND, Sentence(
+        "key.request.not_one", f"{path} is not a key replacement request (one is made by "
+        "senim key request-replacement)", path=path))
+    fields = hex_fields(request, (("member_id", MEMBER_ID_BYTES),
+                                  ("public_key", PUBLIC_KEY_BYTES),
+                                  ("possession_proof", SIGNATURE_BYTES)), _damaged(path))
     if request.get("chain_id") != chain_id:
         refuse(Sentence("key.request.other_chain", f"{path} was made for another chain, not "
                         f"this node's ({chain_id})", path=path, chain=chain_id), EXIT_BAD_INPUT)
