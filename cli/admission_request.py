@@ -13,8 +13,6 @@ version admits without a proof and refuses one: the key is then sent alone.
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,12 +20,17 @@ import click
 
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import load_key_or_fail, node_option
-from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
-from cli.key_replacement import hex_fields, read_request_object
+from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
+from cli.key_replacement import (
+    hex_fields,
+    read_request_object,
+    request_chain_id,
+    write_request,
+)
 from cli.language import lang_option
 from cli.member_names import new_member_name
 from cli.refusals import malformed, node_said
-from cli.spoken import Sentence, WordedCommand, echo, os_reason, refuse
+from cli.spoken import Sentence, WordedCommand, echo, refuse
 from ledger.admission import admission_message, prove_admission
 from ledger.identity import PUBLIC_KEY_BYTES, SIGNATURE_BYTES, verify_signature
 from ledger.rules_version import ADMISSION_PROOF_FROM, GENESIS_RULES_VERSION
@@ -116,25 +119,11 @@ def request_admission_command(key_path: Path, name: str, role: str, out_path: Pa
     keys = load_key_or_fail(key_path)
     client = NodeClient(node_url)
     name = new_member_name(client, name)  # as the ministry's command will read it
-    try:
-        chain_id = str(client.status()["chain_id"])
-    except ClientError as exc:
-        refuse(node_said(exc), EXIT_REFUSED)
-    if out_path.exists() or out_path.is_symlink():
-        refuse(Sentence("key.request.exists", f"{out_path} exists; refusing to overwrite it",
-                        path=out_path), EXIT_BAD_INPUT)
+    chain_id = request_chain_id(client, out_path)
     request = {"kind": ADMISSION_REQUEST_KIND, "chain_id": chain_id, "name": name,
                "role": role, "public_key": keys.public_key.hex(),
                "possession_proof": prove_admission(keys, chain_id, name, role).hex()}
-    try:
-        descriptor = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            json.dump(request, file, indent=2, ensure_ascii=False)
-            file.write("\n")
-    except OSError as exc:
-        refuse(Sentence("key.request.unwritable", f"cannot write {out_path}: "
-                        f"{exc.strerror or exc}", path=out_path, why=os_reason(exc)),
-               EXIT_BAD_INPUT)
+    write_request(out_path, request)
     echo(Sentence("key.admission.done", f"wrote {out_path}: the request to admit "
                   f"{keys.public_key.hex()} as {name} ({role}). Give it to a ministry: senim "
                   f"add-member --request {out_path} (a ministry: senim governance propose "

@@ -156,6 +156,33 @@ def new_key_file(path: Path, member: MemberId, label: str,
     return KeyPair.from_seed(loaded.seed, member)
 
 
+def request_chain_id(client: NodeClient, out_path: Path) -> str:
+    """The chain a request to be written at `out_path` is for, as the node names it; the
+    command ended before anything is made if the node cannot say or `out_path` exists."""
+    try:
+        chain_id = str(client.status()["chain_id"])
+    except ClientError as exc:
+        refuse(node_said(exc), EXIT_REFUSED)
+    if out_path.exists() or out_path.is_symlink():
+        refuse(Sentence("key.request.exists", f"{out_path} exists; refusing to overwrite it",
+                        path=out_path), EXIT_BAD_INPUT)
+    return chain_id
+
+
+def write_request(out_path: Path, request: dict[str, str]) -> None:
+    """Write a request file (a replacement's, an admission's) that did not exist: it holds
+    no secret, so others may read it."""
+    try:
+        descriptor = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            json.dump(request, file, indent=2, ensure_ascii=False)
+            file.write("\n")
+    except OSError as exc:
+        refuse(Sentence("key.request.unwritable", f"cannot write {out_path}: "
+                        f"{exc.strerror or exc}", path=out_path, why=os_reason(exc)),
+               EXIT_BAD_INPUT)
+
+
 class _KeyCommand(WordedCommand):
     help_key = "key.request-replacement"  # its --help words: cli.help.key.request-replacement
 
@@ -174,27 +201,13 @@ def request_replacement_command(new_key_path: Path, member: str, out_path: Path,
     """Ask the ministries for a new key, when yours is lost or stolen: your member id stays."""
     client = NodeClient(node_url)
     member_id = resolve_member(client, member, "--member")
-    try:
-        chain_id = str(client.status()["chain_id"])
-    except ClientError as exc:
-        refuse(node_said(exc), EXIT_REFUSED)
-    if out_path.exists() or out_path.is_symlink():
-        refuse(Sentence("key.request.exists", f"{out_path} exists; refusing to overwrite it",
-                        path=out_path), EXIT_BAD_INPUT)
+    chain_id = request_chain_id(client, out_path)
     new = new_key_file(new_key_path, member_id,
                        f"replacement for member {member_id.hex()[:16]}")
     request = {"kind": REQUEST_KIND, "chain_id": chain_id, "member_id": member_id.hex(),
                "public_key": new.public_key.hex(),
                "possession_proof": prove_replacement(new, chain_id, member_id).hex()}
-    try:
-        descriptor = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            json.dump(request, file, indent=2)
-            file.write("\n")
-    except OSError as exc:
-        refuse(Sentence("key.request.unwritable", f"cannot write {out_path}: "
-                        f"{exc.strerror or exc}", path=out_path, why=os_reason(exc)),
-               EXIT_BAD_INPUT)
+    write_request(out_path, request)
     echo(Sentence("key.request.done", f"wrote {out_path}: the request to make "
                   f"{new.public_key.hex()} ({new_key_path}) member {member_id.hex()}'s key. "
                   "Give it to a ministry, which proposes it: senim governance propose "

@@ -17,19 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import Consortium, Member, NodeProcess, wait_until
+from tests.e2e.harness import Consortium, NodeProcess, wait_until
+from tests.e2e.test_governance_validators import LEAD, MEMBERS, _anchor
 
 pytestmark = pytest.mark.slow
-
-MEMBERS = [Member("mshe", "Ministry of Science", "ministry", validator=True, runs_node=True),
-           Member("kaspi", "Kaspi", "employer", runs_node=True)]
-LEAD = 5  # blocks between the proposal and its effect, as in test_governance_validators
-
-
-def _anchor(net: Consortium, node: NodeProcess, path: Path, text: str) -> int:
-    path.write_text(text)
-    done = net.cli("anchor", "--key", str(net.key_path("mshe")), str(path), node=node)
-    return int(done.stdout.split("committed at height ")[1].split()[0])
 
 
 def _validator_peers(net: Consortium, node: NodeProcess) -> list[bool]:

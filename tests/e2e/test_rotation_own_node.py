@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import Consortium, Member, http, wait_until
+from tests.e2e.harness import Consortium, Member, NodeProcess, http, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -23,16 +23,17 @@ MEMBERS = [Member("mshe", "Ministry of Science", "ministry", validator=True, run
            Member("kaznu", "KazNU", "university", runs_node=True)]
 
 
+def _heard(net: Consortium, own: NodeProcess) -> bool:
+    status = json.loads(net.cli("status", "--json", node=own).stdout)
+    return any(peer["authenticated"] for peer in status["peers"])
+
+
 def test_a_rotation_through_the_members_own_node_is_said_committed(tmp_path: Path) -> None:
     with Consortium(tmp_path, MEMBERS) as net:
         net.start_all()
         ministry, own = net.node("mshe"), net.node("kaznu")
 
-        def own_node_heard() -> bool:
-            status = json.loads(net.cli("status", "--json", node=own).stdout)
-            return any(peer["authenticated"] for peer in status["peers"])
-
-        wait_until(own_node_heard, 30, "the university's node to be admitted")
+        wait_until(lambda: _heard(net, own), 30, "the university's node to be admitted")
         new_key = tmp_path / "keys" / "kaznu-2.key"
         done = net.cli("key", "rotate", "--key", str(net.key_path("kaznu")), "--new-key",
                        str(new_key), "--check-node", ministry.url, "--lang", "en", node=own,
@@ -57,11 +58,7 @@ def test_the_own_node_learns_its_rotation_without_a_check_node(tmp_path: Path) -
         net.start_all()
         ministry, own = net.node("mshe"), net.node("kaznu")
 
-        def own_node_heard() -> bool:
-            status = json.loads(net.cli("status", "--json", node=own).stdout)
-            return any(peer["authenticated"] for peer in status["peers"])
-
-        wait_until(own_node_heard, 30, "the university's node to be admitted")
+        wait_until(lambda: _heard(net, own), 30, "the university's node to be admitted")
         new_key = tmp_path / "keys" / "kaznu-2.key"
         done = net.cli("key", "rotate", "--key", str(net.key_path("kaznu")), "--new-key",
                        str(new_key), "--lang", "en", node=own, check=False)
