@@ -144,10 +144,13 @@ class Peer:
         await self.connection.close()
 
     def enqueue(self, channel_id: int, payload: bytes) -> bool:
-        """Queue a message without waiting; False (and counted) if the queue is full."""
+        """Queue a message without waiting; False if the queue is full (counted in
+        `dropped`) or the peer is closed or being dropped (not counted: that is no
+        sign of a slow reader)."""
+        if self.closed.is_set() or self.leaving:
+            return False
         queue = self._queues[channel_id]
-        if (self.closed.is_set() or self.leaving
-                or len(queue) >= self._channels[channel_id].queue_capacity):
+        if len(queue) >= self._channels[channel_id].queue_capacity:
             self.dropped += 1
             return False
         queue.append(payload)

@@ -160,9 +160,9 @@ class PeerManager:
     def send(self, peer_key: bytes, channel: int, payload: bytes) -> bool:
         """Queue a message for one peer without waiting.
 
-        False if the peer is not connected or its queue for the channel is full
-        (the drop is counted in its status). Raises `UnknownChannel` or
-        `MessageTooLarge` for our own mistakes.
+        False if the peer is not connected, is being dropped, or its queue for the
+        channel is full (only a full queue's drop is counted in its status). Raises
+        `UnknownChannel` or `MessageTooLarge` for our own mistakes.
         """
         return self._table.send(peer_key, channel, payload)
 

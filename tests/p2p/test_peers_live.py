@@ -167,6 +167,15 @@ async def test_full_queue_drops_are_counted(mesh: list[Node]) -> None:
     )
 
 
+async def test_sends_to_a_peer_being_dropped_are_refused_not_counted_as_full(
+        mesh: list[Node]) -> None:
+    a, b, c = mesh
+    a.manager.set_allowed({a.key, c.key})  # b is dropped: its queue is not full
+    assert not a.manager.send(b.key, CONSENSUS.id, b"late")
+    assert a.manager.broadcast(CONSENSUS.id, b"to the rest") == 1
+    assert all(s.dropped == 0 for s in a.manager.status())
+
+
 async def test_close_is_idempotent_and_stops_everything() -> None:
     nodes = await start_mesh([1, 2], MEMBERS)
     await close_all(nodes)
