@@ -2,41 +2,30 @@
 
 from __future__ import annotations
 
-import http.client
 import ipaddress
 import json
 import stat
-import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
 from cli.client import DEFAULT_NODE, MALFORMED_ANSWER, ClientError, NodeClient
-from cli.commands import force_option, print_verdict, usable_node_url
-from cli.deadline import Deadline, DeadlinePassed, overall_deadline, timeout_seconds
-from cli.deadline_http import deadline_opener
-from cli.document_lines import contents, native_or_as_is
+from cli.commands import force_option, usable_node_url
+from cli.deadline import DeadlinePassed, overall_deadline, timeout_seconds
 from cli.errors import EXIT_UNREACHABLE
-from cli.freshness import check_fresh
 from cli.job_folder import CREDENTIALS_DIR, credential_files
 from cli.language import Words, lang_option
 from cli.online_verdict import verify_online
 from cli.private_files import write_private_json
 from cli.remote import (
-    NODE_RECORD_ERRORS,
     RemoteFacts,
     RemoteFactsError,
     StateMoved,
-    UntrustedAnswer,
-    read_bounded,
-    undecodable,
 )
 from cli.spoken import (
     Sentence,
@@ -51,7 +40,7 @@ from cli.spoken import (
     refuse,
     say,
 )
-from cli.verdict_words import print_verdict_words, verdict_sentence
+from cli.verdict_words import verdict_sentence
 from cli.verify_files import (
     DOCUMENT_FILE_BYTES_MAX,
     duplicate_key,
@@ -62,17 +51,12 @@ from cli.verify_files import (
 from ledger import json_objects
 from ledger.credential_documents import parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
-from ledger.genesis import Genesis
 from ledger.identity import KeyPair
 from ledger.json_objects import DuplicateKey
 from ledger.vc.export import to_vc
 from ledger.vc.issuer_keys import check_export_key
-from ledger.vc.verify import VcVerdict, verify_vc
-from ledger.vc.warning_codes import warning_code
-from ledger.verification import Check, when
 from node.files import UnfitFile, load_key
 from node.files import read_bounded as read_file_bounded
-from node.validators import certifies_by_keys
 
 EXIT_INVALID = 1
 EXIT_USAGE = 2
@@ -260,39 +244,6 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, force: bool,
                     fg="yellow", err=True)
 
 
-def fetched_at_most(fetch: Callable[[str], dict[str, Any] | None],
-                    most: int = STATUS_FETCHES_MAX) -> Callable[[str], dict[str, Any] | None]:
-    """`fetch`, each URL asked once and at most `most` URLs in all (a list past them is
-    said not checked): a document's status entries name the hosts this machine asks, and
-    300 of them made 300 requests."""
-    fetched: dict[str, dict[str, Any] | None] = {}
-
-    def lookup(url: str) -> dict[str, Any] | None:
-        if url not in fetched:
-            if len(fetched) >= most:
-                return None
-            fetched[url] = fetch(url)
-        return fetched[url]
-    return lookup
-
-
-def fetch_status_list(url: str, deadline: Deadline | None = None) -> dict[str, Any] | None:
-    """A status list credential over HTTP(S), bounded in size and time (within the
-    command's `deadline`, when it has one)."""
-    if not url.startswith(("http://", "https://")):
-        return None
-    left = STATUS_TIMEOUT_S if deadline is None else min(STATUS_TIMEOUT_S, deadline.left())
-    try:
-        # The URL is the credential's: its host may trickle header lines, which only a
-        # deadline on every read ends off the main thread (cli.deadline_http).
-        with deadline_opener(time.monotonic() + left).open(url, timeout=left) as response:
-            listed = json.loads(read_bounded(response, url, MAX_STATUS_LIST_BYTES, left))
-    except (urllib.error.URLError, OSError, ValueError, RecursionError, RemoteFactsError,
-            http.client.HTTPException):
-        return None
-    return listed if isinstance(listed, dict) else None
-
-
 def _unfit(file: Path, exc: UnfitFile) -> Sentence:
     """A credential file refused unread (node.files), in words."""
     try:
@@ -302,101 +253,3 @@ def _unfit(file: Path, exc: UnfitFile) -> Sentence:
     if mode and not stat.S_ISREG(mode):
         return Sentence("cli.file.not_regular", str(exc), path=file, kind=kind_of(mode))
     return Sentence("cli.file.too_large", str(exc), path=file)
-
-
-# cli/words' key of each warning's code (ledger.vc.warning_codes)
-WARNING_KEYS = {"status_list_unchecked": "cli.vc.list_unchecked",
-                "status_list_not_issuers": "cli.vc.list_not_issuers",
-                "chain_not_checked": "cli.vc.chain_not_checked",
-                "key_not_tied": "cli.vc.key_not_tied", "status_type_unknown": "cli.vc.status_type",
-                "list_only": "cli.vc.list_only", "holder_not_subject": "cli.vc.holder_not_subject"}
-
-
-def vc_warning(warning: str) -> Sentence:
-    """A warning of ledger.vc.verify, in words."""
-    code, url = warning_code(warning)
-    if url is not None:
-        return Sentence(WARNING_KEYS[code], warning, url=url)
-    return Sentence(WARNING_KEYS.get(code, "cli.vc.warning"), warning)
-
-
-def unconfirmed(verdict: VcVerdict) -> VcVerdict:
-    """A VC with a good signature that no Senim chain records is no confirmed credential:
-    anyone can sign one, naming any university, with a key of their own. The VC-API still
-    says it verifies (that is all a W3C verifier promises); an employer is told otherwise,
-    as the portal tells it, and gets exit 1."""
-    detail = ("not recorded on the Senim network: only its signature was checked, and anyone "
-              "can sign a credential with a key of their own, so neither its issuer nor its "
-              "contents are confirmed")
-    verdict.checks.append(Check("senim", False, detail))
-    verdict.valid, verdict.status = False, "unconfirmed"
-    verdict.reason = f"valid signature by {verdict.issuer[:40]}…, but {detail}"
-    return verdict
-
-
-def verify_vc_file(document: Any, shown: str, node_url: str, as_json: bool,
-                   genesis: Genesis | None = None, max_age_s: float | None = None,
-                   deadline: Deadline | None = None, words: Words | None = None,
-                   link_note: Sentence | None = None) -> None:
-    """`senim verify` on a VC 2.0: the standard checks, then Senim's against a node; with
-    `genesis`, the node's answer is checked as a light client checks it (cli.remote).
-    `shown`: the file's name, or what a link's document is called, as the verdict names it;
-    `link_note`: said after the source, for a link's document."""
-    now = datetime.now(tz=UTC)
-    certified = certifies_by_keys(genesis.chain_id) if genesis else None
-    verdict: VcVerdict | None = None
-    for _attempt in range(3):
-        facts = RemoteFacts(node_url, certified=certified, genesis=genesis, deadline=deadline)
-        try:
-            chain_id = None if "senim" not in document else (
-                genesis.chain_id if genesis else facts.get_json("/v1/status")["chain_id"])
-            verdict = verify_vc(document, now, facts if chain_id else None, chain_id,
-                                fetched_at_most(lambda url: fetch_status_list(url, deadline)))
-        except StateMoved:
-            continue
-        except UntrustedAnswer as exc:
-            verdict = VcVerdict(False, "untrusted", f"the node's answer cannot be trusted: "
-                                f"{exc}", [Check("certified", False, str(exc))],
-                                facts=exc.verdict_facts(node_url))
-        except NODE_RECORD_ERRORS as exc:
-            refuse(undecodable(exc, node_url), EXIT_UNREACHABLE)
-        except RemoteFactsError as exc:
-            refuse(Sentence("cli.vc.chain_unchecked", None, node=node_url,
-                            detail=reason(exc, "cli.node.other", node=node_url)),
-                   EXIT_UNREACHABLE)
-        break
-    if verdict is None:
-        refuse(Sentence("cli.node.moving"), EXIT_UNREACHABLE)
-    if deadline is not None:
-        deadline.settle()
-    if verdict.valid and "senim" not in document:
-        verdict = unconfirmed(verdict)
-    if verdict.status == "expired" and verdict.facts.get("validity") == "not_yet_valid":
-        verdict.status = "not_yet_valid"  # the VC-API's "expired" stands for either end
-    words = words or Words("en")
-    after = [f"{words.t('cli.vc.note')}: {say(vc_warning(warning))}"
-             for warning in verdict.warnings]
-    if facts.state_root is not None:
-        after.append(f"{words.t('cli.source')}: {say(facts.described())}")
-    if link_note is not None:
-        after.append(say(link_note))
-    native = native_or_as_is(document)
-    if facts.header is not None:
-        verdict.facts["as_of_height"] = facts.header.height
-        verdict.facts["as_of_time"] = when(facts.header.time_ms)
-        verdict = check_fresh(verdict, facts.header.time_ms, max_age_s)
-    # after the freshness check: a stale answer confirms no contents (they were listed)
-    after += contents(words, verdict.status, verdict.facts, native)
-    if as_json:
-        click.echo(json.dumps({"file": shown, **verdict.to_json()}, indent=2,
-                              ensure_ascii=False))
-    else:
-        # A file refused before its issuer was read names none.
-        about = " " + (words.t("cli.vc.about_issuer", issuer=verdict.issuer) if verdict.issuer
-                       else words.t("cli.vc.about"))
-        if words.language == "en":
-            print_verdict(verdict, f"{shown}{about}", after)
-        else:
-            print_verdict_words(verdict, words, verdict_sentence(verdict, words),
-                                f"{shown}{about}", native, after)
-    sys.exit(0 if verdict.valid else EXIT_INVALID)

@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,8 @@ from cli.remote import (
 )
 from cli.share_links import LinkUnfit, is_link, read_link, same_node
 from cli.spoken import Moment, Sentence, WordedPath, refuse, say
-from cli.vc import is_vc_document, verify_vc_file
+from cli.vc import is_vc_document
+from cli.vc_verify import verify_vc_file
 from cli.verdict_words import employment_standing, print_verdict_words, verdict_sentence
 from cli.verify_files import (
     file_digest,
@@ -37,6 +39,7 @@ from cli.verify_files import (
     unreadable,
     unreadable_kind,
 )
+from cli.vp import is_presentation, verify_vp_file
 from ledger.errors import InvalidDocument, MalformedInput
 from ledger.offline import OfflineFacts
 from ledger.verification import (
@@ -83,6 +86,13 @@ def _verify_offline(document: Any, genesis_path: Path | None,
     return check_fresh(verdict, facts.header.time_ms, max_age_s), None, source
 
 
+@dataclass(frozen=True)
+class Asked:
+    """What the verifier gave a presentation's holder to sign (--challenge, --domain)."""
+    challenge: str | None
+    domain: str | None
+
+
 class FileOrLink(WordedPath):
     """A credential file, or a link from `senim share` or the holder's page (kept as text)."""
 
@@ -108,6 +118,11 @@ class FileOrLink(WordedPath):
               help="Refuse (as stale) an answer that holds as of a block older than this "
                    "many seconds. Needs --genesis online.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable verdict.")
+@click.option("--challenge", default=None,
+              help="For a W3C presentation: the challenge you gave its holder to sign; "
+                   "without it, a presentation made for someone else passes too.")
+@click.option("--domain", default=None,
+              help="For a W3C presentation: the domain you gave its holder to sign for.")
 @click.option("--timeout", "timeout_s", type=timeout_seconds(),
               default=DEFAULT_VERIFY_TIMEOUT_S, show_default=True,
               help="Seconds the whole check may take, every request to the node together; "
@@ -115,28 +130,30 @@ class FileOrLink(WordedPath):
                    "Not used with --offline, which asks no one.")
 @lang_option
 def verify_command(file: Path | str, node_url: str, offline: bool, genesis_path: Path | None,
-                   max_age_s: float | None, as_json: bool, timeout_s: float,
-                   language: str) -> None:
+                   max_age_s: float | None, as_json: bool, challenge: str | None,
+                   domain: str | None, timeout_s: float, language: str) -> None:
     """Check a credential (or an anchored document) step by step. Exit 0 only if valid.
 
     LINK: a link from `senim share` or the holder's page; the document it carries is
     checked against --node (or offline), never against the node the link opens, which
     whoever sent the link chose."""
     words = Words(language)
+    asked = Asked(challenge, domain)
     try:
         if isinstance(file, str):
             _verify_link(file, node_url, offline, genesis_path, max_age_s, as_json, timeout_s,
-                         words)
+                         words, asked)
         else:
-            _verify(file, node_url, offline, genesis_path, max_age_s, as_json, timeout_s, words)
+            _verify(file, node_url, offline, genesis_path, max_age_s, as_json, timeout_s, words,
+                    asked)
     except DeadlinePassed:
         refuse(Sentence("cli.error.deadline", host=node_url, seconds=f"{timeout_s:g}"),
                EXIT_UNREACHABLE)
 
 
 def _verify_link(value: str, node_url: str, offline: bool, genesis_path: Path | None,
-                 max_age_s: float | None, as_json: bool, timeout_s: float, words: Words
-                 ) -> None:
+                 max_age_s: float | None, as_json: bool, timeout_s: float, words: Words,
+                 asked: Asked) -> None:
     """The link's document, in a file only this user can read (it holds personal data),
     checked as a file is; the verdict names the link's node, and says when another was
     asked."""
@@ -160,14 +177,15 @@ def _verify_link(value: str, node_url: str, offline: bool, genesis_path: Path | 
         shown = Sentence("cli.link.shown", None, origin=link.origin)
         # --json is the same in every language: its "file" in English, as a file's path is
         _verify(path, node_url, offline, genesis_path, max_age_s, as_json, timeout_s, words,
-                shown=str(shown) if as_json else say(shown),
+                asked, shown=str(shown) if as_json else say(shown),
                 link_note=(Sentence("cli.link.checked_here", None, origin=link.origin,
                                     node=node_url) if elsewhere else None))
 
 
 def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
             max_age_s: float | None, as_json: bool, timeout_s: float, words: Words,
-            shown: str | None = None, link_note: Sentence | None = None) -> None:
+            asked: Asked, shown: str | None = None, link_note: Sentence | None = None
+            ) -> None:
     """The deadline runs only while the node is asked: offline nothing is, and the files
     are read before (hashing a large anchored file is no wait for the node, and was
     reported as one, exit 3). It has ended before the verdict is printed.
@@ -180,6 +198,14 @@ def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
         refuse(Sentence("cli.usage.max_age_genesis"), EXIT_BAD_INPUT)
     if is_vc_document(document) and offline:
         refuse(Sentence("cli.usage.offline_vc"), EXIT_BAD_INPUT)
+    presentation = is_vc_document(document) and is_presentation(document)
+    if (asked.challenge is not None or asked.domain is not None) and not presentation:
+        refuse(Sentence("cli.usage.challenge_vp", None, path=shown), EXIT_BAD_INPUT)
+    if presentation:
+        genesis = load_trusted_genesis(genesis_path)
+        with overall_deadline(timeout_s) as deadline:
+            verify_vp_file(document, shown, node_url, as_json, genesis, max_age_s, deadline,
+                           words, asked.challenge, asked.domain, link_note)
     if is_vc_document(document) and not offline:
         genesis = load_trusted_genesis(genesis_path)
         with overall_deadline(timeout_s) as deadline:

@@ -32,6 +32,7 @@ from ledger.vc.export import STATUS_PATH, xsd_time
 from ledger.vc.proofs import add_proof
 from ledger.vc.status import status_list_credential
 from ledger.vc.verify import VcVerdict, check_senim, revocation_from_chain
+from ledger.verification import Check
 from node import openapi as shapes
 from node.api_public import within_byte_rate, within_rate
 from node.api_schema import JSON, Reply, Route, obj, vc_error_reply
@@ -237,8 +238,10 @@ async def _verify_presentation(request: web.Request, rated: ArrivalCharge) -> we
         if credential is not None:
             await _chain_checks(request, credential_verdict, credential)
         if verdict.valid and not credential_verdict.valid:
-            verdict.valid, verdict.status = False, credential_verdict.status
-            verdict.reason = f"a credential fails: {credential_verdict.reason}"
+            # the worker found it valid; the chain does not: said as the worker says one
+            verdict.checks = [c for c in verdict.checks if c.name != "credentials"]
+            verdict.fail(credential_verdict.status, Check(
+                "credentials", False, f"a credential fails: {credential_verdict.reason}"))
     return _vc_api_result(verdict)
 
 

@@ -41,7 +41,7 @@ from ledger.records import Batch
 from ledger.rules import load_batch, load_revocation
 from ledger.vc.canon import MAX_DOCUMENT_VALUES
 from ledger.vc.export import status_list_id
-from ledger.vc.verify import MAX_CREDENTIALS_PER_PRESENTATION
+from ledger.vc.presentation import MAX_CREDENTIALS_PER_PRESENTATION
 from node.api_public import LIMITS, VERIFY_WORK, public
 from node.fair_share import (
     MAX_VC_IN_FLIGHT_PER_SOURCE,

@@ -22,8 +22,9 @@ from ledger.errors import InvalidDocument
 from ledger.identity import KeyPair
 from ledger.vc.canon import CREDENTIALS_V2, MAX_DEPTH, canonize
 from ledger.vc.export import STATUS_PATH, batch_list_id
+from ledger.vc.presentation import verify_presentation
 from ledger.vc.proofs import add_proof
-from ledger.vc.verify import VcVerdict, verify_presentation, verify_vc
+from ledger.vc.verify import VcVerdict, verify_vc
 from node.orphan_guard import exit_with
 from node.submission_body import json_problem
 

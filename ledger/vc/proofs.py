@@ -86,7 +86,7 @@ def instant(value: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _single_proof(document: Mapping[str, Any]) -> dict[str, Any]:
+def single_proof(document: Mapping[str, Any]) -> dict[str, Any]:
     proof = document.get("proof")
     if isinstance(proof, list) and len(proof) == 1:
         proof = proof[0]
@@ -134,7 +134,7 @@ def verify_proof(document: Mapping[str, Any], purpose: str = "assertionMethod",
     """Check the document's proof. The key comes from its did:key verification method
     unless the caller, who resolved some other method, gives it."""
     try:
-        proof = _single_proof(document)
+        proof = single_proof(document)
         refusal = _check_options(document, proof, purpose, challenge, domain, now)
         if refusal is not None:
             return ProofCheck(False, refusal)

@@ -1,4 +1,4 @@
-"""Verifying W3C VC 2.0 credentials and presentations, in words.
+"""Verifying W3C VC 2.0 credentials, in words (presentations: ledger.vc.presentation).
 
 Any credential with an `eddsa-rdfc-2022` proof by a `did:key` issuer verifies
 here, not only Senim's. A Senim VC (one with a `senim` section) also gets the
@@ -25,14 +25,12 @@ from ledger.vc.status_checks import StatusLookup, check_status, outside_validity
 
 # The warnings, named from here as before they moved.
 from ledger.vc.warning_codes import CHAIN_NOT_CHECKED as CHAIN_NOT_CHECKED
-from ledger.vc.warning_codes import HOLDER_NOT_SUBJECT as HOLDER_NOT_SUBJECT
 from ledger.vc.warning_codes import KEY_NOT_TIED as KEY_NOT_TIED
 from ledger.vc.warning_codes import LIST_ONLY as LIST_ONLY
 from ledger.vc.warning_codes import UNKNOWN_STATUS_TYPE as UNKNOWN_STATUS_TYPE
 from ledger.vc.warning_codes import warning_code
 from ledger.verification import ChainFacts, Check, refused_check, verify_credential, when
 
-MAX_CREDENTIALS_PER_PRESENTATION = 20
 # VC DM 2.0: each of these, when present, is an object (or list of them) with a type.
 TYPED_PROPERTIES = ("credentialStatus", "credentialSchema", "evidence", "termsOfUse",
                     "refreshService", "renderMethod", "confidenceMethod")
@@ -66,13 +64,7 @@ class VcVerdict:
         return body
 
 
-def _subject_id(credential: Any) -> Any:
-    """The id a credential names its one subject by, or None."""
-    subject = credential.get("credentialSubject") if isinstance(credential, dict) else None
-    return subject.get("id") if isinstance(subject, dict) else None
-
-
-def _proof_failed(verdict: VcVerdict, proof: ProofCheck) -> VcVerdict:
+def proof_failed(verdict: VcVerdict, proof: ProofCheck) -> VcVerdict:
     """A proof that does not hold: a document with none, or none that can be read, is
     malformed; one that does not match is tampered; a coded problem is said as itself."""
     status = ("malformed" if "JSON-LD" in proof.detail or "no proof" in proof.detail
@@ -86,7 +78,7 @@ def _types(document: dict[str, Any]) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _shape(document: Any, kind: str) -> str | None:
+def vc_shape(document: Any, kind: str) -> str | None:
     """Why the document is not a VC 2.0 of `kind`, or None."""
     if not isinstance(document, dict):
         return "not a JSON object"
@@ -148,7 +140,7 @@ def verify_vc(document: Any, now: datetime, facts: ChainFacts | None = None,
     when the credential's issuer signed it: anyone may serve a list at the URL a
     credential names, and sign it, and such a list turned a genuine credential revoked."""
     verdict = VcVerdict(False, "malformed", "")
-    problem = _shape(document, "VerifiableCredential")
+    problem = vc_shape(document, "VerifiableCredential")
     issuer = _issuer_id(document) if problem is None else None
     if problem is None and issuer is None:
         problem = "issuer must be a URL or an object with an id"
@@ -162,7 +154,7 @@ def verify_vc(document: Any, now: datetime, facts: ChainFacts | None = None,
     proof = verify_proof(document, purpose=purpose, challenge=challenge, domain=domain,
                          loader=loader, now=now)
     if not proof.ok:
-        return _proof_failed(verdict, proof)
+        return proof_failed(verdict, proof)
     try:
         issuer_key = public_key_of_did(issuer)
     except InvalidDocument as exc:
@@ -259,51 +251,4 @@ def check_senim(verdict: VcVerdict, document: dict[str, Any], facts: ChainFacts 
             verdict.facts["did_key"] = "not_the_issuers"
         return verdict.fail(finding.status, Check(finding.name, False, finding.detail))
     verdict.checks.append(Check(finding.name, True, finding.detail))
-    return verdict
-
-
-def verify_presentation(document: Any, now: datetime, challenge: str | None,
-                        domain: str | None, facts: ChainFacts | None = None,
-                        chain_id: str | None = None, status_lookup: StatusLookup | None = None,
-                        loader: Loader | None = None, lists_vouched: bool = False
-                        ) -> VcVerdict:
-    verdict = VcVerdict(False, "malformed", "")
-    problem = _shape(document, "VerifiablePresentation")
-    if problem is not None:
-        return verdict.fail("malformed", Check("format", False,
-                                               f"not a VC 2.0 presentation: {problem}"))
-    verdict.checks.append(Check("format", True, "a W3C Verifiable Presentation 2.0"))
-    proof = verify_proof(document, purpose="authentication", challenge=challenge,
-                         domain=domain, loader=loader, now=now)
-    if not proof.ok:  # an unsigned one was said "tampered"
-        return _proof_failed(verdict, proof)
-    holder = document.get("holder")
-    holder_id = holder.get("id") if isinstance(holder, dict) else holder
-    if holder_id is not None:
-        try:
-            if public_key_of_did(holder_id) != proof.public_key:
-                raise InvalidDocument("the presentation was signed by a key not the holder's",
-                                      "vp_not_holder")
-        except InvalidDocument as exc:
-            return verdict.fail("tampered", refused_check("holder", exc))
-    verdict.checks.append(Check("signature", True, proof.detail))
-    credentials = document.get("verifiableCredential", [])
-    credentials = credentials if isinstance(credentials, list) else [credentials]
-    if len(credentials) > MAX_CREDENTIALS_PER_PRESENTATION:
-        return verdict.fail("malformed", Check("credentials", False, "more than "
-                            f"{MAX_CREDENTIALS_PER_PRESENTATION} credentials"))
-    for credential in credentials:
-        inner = verify_vc(credential, now, facts, chain_id, status_lookup, loader,
-                          lists_vouched=lists_vouched)
-        verdict.credentials.append(inner)
-        if not inner.valid:
-            return verdict.fail(inner.status, Check("credentials", False,
-                                                    f"a credential fails: {inner.reason}"))
-    verdict.checks.append(Check("credentials", True, f"{len(credentials)} credential(s) valid"))
-    subjects = {_subject_id(c) for c in credentials}
-    if holder_id is None or subjects != {holder_id}:
-        # a Senim VC names no subject: anyone holding the file can sign a presentation of it
-        verdict.warnings.append(HOLDER_NOT_SUBJECT)
-    verdict.valid, verdict.status = True, "valid"
-    verdict.reason = f"valid presentation with {len(credentials)} credential(s)"
     return verdict

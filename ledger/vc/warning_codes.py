@@ -15,6 +15,10 @@ LIST_ONLY = "the chain holds no revocation of this credential, but its status li
 CHAIN_NOT_CHECKED = "Senim chain checks not run: no node or proof to ask"
 HOLDER_NOT_SUBJECT = ("the presentation's signer is not named as its credentials' subject: "
                       "it shows that its holder has the files, not whose they are")
+# A presentation verified with no challenge of the verifier's: its signature holds however
+# often it is shown, so one made for another verifier (or copied from one) passes as well.
+CHALLENGE_NOT_CHECKED = ("no challenge was checked: this presentation could be a replay of one "
+                         "made for someone else")
 KEY_NOT_TIED = ("the issuer's did:key is not the member's first key: only the chain's key "
                 "history can tell whether the member held it")
 
@@ -23,7 +27,7 @@ STATUS_LIST_UNCHECKED = "status_list_unchecked"
 STATUS_LIST_NOT_ISSUERS = "status_list_not_issuers"
 FIXED = {UNKNOWN_STATUS_TYPE: "status_type_unknown", LIST_ONLY: "list_only",
          CHAIN_NOT_CHECKED: "chain_not_checked", HOLDER_NOT_SUBJECT: "holder_not_subject",
-         KEY_NOT_TIED: "key_not_tied"}
+         CHALLENGE_NOT_CHECKED: "challenge_not_checked", KEY_NOT_TIED: "key_not_tied"}
 # A warning none of these made (none does now): said as one the reader cannot word,
 # never dropped, so that a caution is not lost on its way to a reader.
 OTHER = "other"

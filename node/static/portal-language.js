@@ -4,8 +4,12 @@
 const LANGS = ['kk', 'ru', 'en'];
 
 // last: draws the current answer again, so that a change of language says it anew.
-export const state = { lang: 'en', strings: {}, last: null };
-export const $ = (id) => document.getElementById(id);
+// scope: while one credential of a presentation is drawn, the box it is drawn in, whose
+// parts are named as the page's are (data-part="verdict" for id="verdict"): the one
+// verdict rendering draws each (portal-presentation.js).
+export const state = { lang: 'en', strings: {}, last: null, scope: null };
+export const $ = (id) => (state.scope ? state.scope.querySelector(`[data-part="${id}"]`)
+  : document.getElementById(id));
 
 function template(key) {
   const text = (state.strings[state.lang] || {})[key];

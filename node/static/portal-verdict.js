@@ -26,8 +26,15 @@ export function show(tone, sentence) {
   if (typeof sentence === 'string') el.textContent = sentence; else el.replaceChildren(sentence);
 }
 
+// A presentation's credentials, each drawn in a box of its own (portal-presentation.js).
+export function clearCredentials() {
+  $('credentials').replaceChildren();
+  $('credentials').hidden = true;
+}
+
 export function reset() {
   $('answer').hidden = true;
+  clearCredentials();
   warnings.clearWarnings();
   $('retry-row').hidden = true;
   $('verdict').removeAttribute('data-status');

@@ -8,7 +8,9 @@
 import { $, applyLanguage, loadStrings, state, t } from './portal-language.js';
 import { kindOfFile, takeFiles, textOf } from './portal-files.js';
 import { documentFromLink, MAX_DOCUMENT_BYTES, pastedLinks } from './portal-links.js';
-import { plain, render, reset, reveal, say, show } from './portal-verdict.js';
+import { isPresentation, options, renderPresentation, sayRefused, showOptions, vcView }
+  from './portal-presentation.js';
+import { render, reset, reveal, say, show } from './portal-verdict.js';
 
 const REQUEST_TIMEOUT_MS = 6000;
 // A VC's signature check canonicalises RDF on the node: seconds, not milliseconds.
@@ -42,27 +44,19 @@ async function readFile(file) {
 
 // ---- W3C VC 2.0 -------------------------------------------------------------------------
 // A VC is checked by the node's VC-API; the page shows it as the native document it
-// stands for: a Senim VC's shown fields, and its hidden ones by name.
+// stands for (portal-presentation.js's vcView). So is a presentation of VCs.
 function isVc(doc) {
   return !!doc && typeof doc === 'object' && !Array.isArray(doc) && '@context' in doc
     && !('format' in doc);
 }
 
-function vcView(vc) {
-  const obj = (v) => (v && typeof v === 'object' && !Array.isArray(v) ? v : {});
-  const subject = obj(vc.credentialSubject);
-  const senim = obj(vc.senim);
-  const shown = 'fields' in subject ? obj(subject.fields) : subject;
-  // Own properties from entries: a field named "__proto__" assigned to {} set the
-  // object's prototype instead, and the field was gone from the card.
-  const fields = Object.fromEntries([
-    ...Object.keys(shown).filter((n) => !['id', 'type'].includes(n) || 'fields' in subject)
-      .map((n) => [n, { value: typeof shown[n] === 'string' ? shown[n]
-        : JSON.stringify(shown[n]) }]),
-    ...Object.keys(obj(senim.hidden)).map((n) => [n, { hash: senim.hidden[n] }])]);
-  return { type: plain(subject.credentialType) || plain(senim.credential_type), fields,
-    batch: obj(senim.batch), target_hash: plain(senim.target_hash),
-    chain_id: plain(senim.chain_id) };
+// Where a W3C document goes, and the body it is sent in: as it was pasted, not as parsed
+// (JSON.parse keeps the last of a key given twice, and the node, which refuses such a
+// file, would never see the first).
+function vcRequest(doc, text) {
+  if (!isPresentation(doc)) return ['/credentials/verify', `{"verifiableCredential": ${text}}`];
+  return ['/presentations/verify',
+    `{"verifiablePresentation": ${text}, "options": ${JSON.stringify(options())}}`];
 }
 
 // ---- talking to the node ----------------------------------------------------------------
@@ -123,18 +117,18 @@ async function verify() {
   let doc;
   try { doc = JSON.parse(text); } catch (e) {
     // A credential cut short, or pasted with the letter it came in: say what to do.
-    say(linked ? 'link_damaged'
-      : /"senim-credential\/|"VerifiableCredential"/.test(text) ? 'damaged' : 'malformed');
+    say(linked ? 'link_damaged' : /"senim-credential\/|"Verifiable(Credential|Presentation)"/
+      .test(text) ? 'damaged' : 'malformed');
     return;
   }
   show('', t('result.checking'));
   const vc = isVc(doc);
+  const presentation = vc && isPresentation(doc);
+  showOptions(presentation);
   let verdict, status = null;
   try {
-    const answer = await fetchJson(vc ? '/credentials/verify' : '/v1/verify', {
-      // The VC goes as it was pasted, not as parsed: JSON.parse keeps the last of a key
-      // given twice, and the node, which refuses such a file, would never see the first.
-      method: 'POST', body: vc ? `{"verifiableCredential": ${text}}` : text,
+    const [path, body] = vc ? vcRequest(doc, text) : ['/v1/verify', text];
+    const answer = await fetchJson(path, { method: 'POST', body,
       headers: { 'Content-Type': 'application/json' } }, vc ? VC_TIMEOUT_MS : REQUEST_TIMEOUT_MS);
     if (stale()) return;
     // The VC-API answers 400 with its verdict for a credential that does not verify.
@@ -144,7 +138,7 @@ async function verify() {
       // 429 and 503 are the node's limits on public work: a moment later it answers.
       const kind = answer.status === 413 ? 'too_large' : answer.status === 400 ? 'malformed'
         : answer.status === 429 || answer.status === 503 ? 'busy' : 'node_error';
-      say(kind);
+      if (presentation && kind === 'malformed') sayRefused(); else say(kind);
       $('retry-row').hidden = kind !== 'busy' && kind !== 'node_error';
       return;
     }
@@ -160,7 +154,9 @@ async function verify() {
   }
   const checkedAt = new Date();
   const shown = vc ? vcView(doc) : doc;
-  state.last = () => render(shown, verdict, status && status.body, checkedAt);
+  state.last = presentation
+    ? () => renderPresentation(doc, verdict, status && status.body, checkedAt)
+    : () => render(shown, verdict, status && status.body, checkedAt);
   state.last();
   $('link-note').hidden = !opened;
   reveal();
@@ -173,6 +169,7 @@ function wire() {
   $('doc').addEventListener('input', () => {
     $('filename').textContent = '';
     refusedFile = null;
+    showOptions(/"VerifiablePresentation"/.test($('doc').value));
   });
   $('retry').addEventListener('click', () => withWords(verify));
   $('print').addEventListener('click', () => window.print());

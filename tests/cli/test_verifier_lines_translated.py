@@ -221,8 +221,9 @@ VERIFIER_FUNCTIONS = {
     __import__("cli.verifying", fromlist=["_"]): {
         "prove_command", "_fetch_proof", "_write_out", "disclose_command",
         "_not_a_credential", "_undisclosed"},
-    __import__("cli.vc", fromlist=["_"]): {"export_vc_command", "verify_vc_file",
-                                          "batch_keys"},
+    __import__("cli.vc", fromlist=["_"]): {"export_vc_command", "batch_keys"},
+    __import__("cli.vc_verify", fromlist=["_"]): None,
+    __import__("cli.vp", fromlist=["_"]): None,
 }
 PRINTERS = {"fail", "_fail", "echo", "secho"}
 

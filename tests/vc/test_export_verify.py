@@ -15,6 +15,7 @@ from ledger.payloads import CredentialRef, RevokePayload
 from ledger.vc.canon import CREDENTIALS_V2
 from ledger.vc.didkey import did_key
 from ledger.vc.export import to_vc
+from ledger.vc.presentation import verify_presentation
 from ledger.vc.proofs import add_proof
 from ledger.vc.status import (
     MIN_LIST_BITS,
@@ -23,7 +24,8 @@ from ledger.vc.status import (
     encode_list,
     status_list_credential,
 )
-from ledger.vc.verify import HOLDER_NOT_SUBJECT, verify_presentation, verify_vc
+from ledger.vc.verify import verify_vc
+from ledger.vc.warning_codes import HOLDER_NOT_SUBJECT
 from storage.batch_tree import audit_path
 from tests.node.conftest import CHAIN_ID, commit, make_tx
 from tests.vc.conftest import NOW, STATUS_BASE, Issued

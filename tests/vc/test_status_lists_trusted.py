@@ -10,7 +10,7 @@ from collections import Counter
 from typing import Any
 
 from cli.language import Words
-from cli.vc import STATUS_FETCHES_MAX, fetched_at_most, vc_warning
+from cli.vc_verify import STATUS_FETCHES_MAX, fetched_at_most, vc_warning
 from ledger.identity import KeyPair
 from ledger.payloads import CredentialRef, RevokePayload
 from ledger.vc.canon import CREDENTIALS_V2

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from ledger.identity import KeyPair
 from ledger.vc.canon import CREDENTIALS_V2
 from ledger.vc.didkey import did_key
+from ledger.vc.presentation import verify_presentation
 from ledger.vc.proofs import add_proof
-from ledger.vc.verify import verify_presentation, verify_vc
+from ledger.vc.verify import verify_vc
 from tests.vc.conftest import NOW
 
 KEYS = KeyPair.from_seed(b"\x61" * 32)

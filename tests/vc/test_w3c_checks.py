@@ -17,9 +17,10 @@ from ledger.errors import InvalidDocument
 from ledger.identity import KeyPair
 from ledger.vc.canon import CREDENTIALS_V2
 from ledger.vc.didkey import did_key, multibase_encode
+from ledger.vc.presentation import verify_presentation
 from ledger.vc.proofs import add_proof, verify_proof
 from ledger.vc.status import MIN_LIST_BITS, status_entry, status_list_credential
-from ledger.vc.verify import verify_presentation, verify_vc
+from ledger.vc.verify import verify_vc
 from tests.vc.conftest import NOW
 
 ISSUER = KeyPair.from_seed(b"\x31" * 32)

@@ -1,0 +1,204 @@
+"""The W3C VC branch of `senim verify`: the standard checks, then Senim's against a node,
+said in the reader's language; its pieces serve a presentation's credentials too
+(cli.vp)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import sys
+import time
+import urllib.error
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from cli.commands import print_verdict
+from cli.deadline import Deadline
+from cli.deadline_http import deadline_opener
+from cli.document_lines import contents, native_or_as_is
+from cli.errors import EXIT_UNREACHABLE
+from cli.freshness import check_fresh
+from cli.language import Words
+from cli.remote import (
+    NODE_RECORD_ERRORS,
+    RemoteFacts,
+    RemoteFactsError,
+    StateMoved,
+    UntrustedAnswer,
+    read_bounded,
+    undecodable,
+)
+from cli.spoken import Sentence, reason, refuse, say
+from cli.verdict_words import print_verdict_words, verdict_sentence
+from ledger.genesis import Genesis
+from ledger.vc.status_checks import StatusLookup
+from ledger.vc.verify import VcVerdict, verify_vc
+from ledger.vc.warning_codes import warning_code
+from ledger.verification import Check, when
+from node.validators import certifies_by_keys
+
+EXIT_INVALID = 1
+MAX_STATUS_LIST_BYTES = 1 << 20
+STATUS_TIMEOUT_S = 10.0
+# Status lists one verify fetches at most: as many as the node looks up (node.vc_api)
+STATUS_FETCHES_MAX = 8
+# A verification against a node's facts (None: no chain is asked) and chain id, with
+# status lists looked up by URL.
+Verifying = Callable[[RemoteFacts | None, str | None, StatusLookup], VcVerdict]
+
+
+def fetched_at_most(fetch: Callable[[str], dict[str, Any] | None],
+                    most: int = STATUS_FETCHES_MAX) -> Callable[[str], dict[str, Any] | None]:
+    """`fetch`, each URL asked once and at most `most` URLs in all (a list past them is
+    said not checked): a document's status entries name the hosts this machine asks, and
+    300 of them made 300 requests."""
+    fetched: dict[str, dict[str, Any] | None] = {}
+
+    def lookup(url: str) -> dict[str, Any] | None:
+        if url not in fetched:
+            if len(fetched) >= most:
+                return None
+            fetched[url] = fetch(url)
+        return fetched[url]
+    return lookup
+
+
+def fetch_status_list(url: str, deadline: Deadline | None = None) -> dict[str, Any] | None:
+    """A status list credential over HTTP(S), bounded in size and time (within the
+    command's `deadline`, when it has one)."""
+    if not url.startswith(("http://", "https://")):
+        return None
+    left = STATUS_TIMEOUT_S if deadline is None else min(STATUS_TIMEOUT_S, deadline.left())
+    try:
+        # The URL is the credential's: its host may trickle header lines, which only a
+        # deadline on every read ends off the main thread (cli.deadline_http).
+        with deadline_opener(time.monotonic() + left).open(url, timeout=left) as response:
+            listed = json.loads(read_bounded(response, url, MAX_STATUS_LIST_BYTES, left))
+    except (urllib.error.URLError, OSError, ValueError, RecursionError, RemoteFactsError,
+            http.client.HTTPException):
+        return None
+    return listed if isinstance(listed, dict) else None
+
+
+# cli/words' key of each warning's code (ledger.vc.warning_codes)
+WARNING_KEYS = {"status_list_unchecked": "cli.vc.list_unchecked",
+                "challenge_not_checked": "cli.vc.challenge_not_checked",
+                "status_list_not_issuers": "cli.vc.list_not_issuers",
+                "chain_not_checked": "cli.vc.chain_not_checked",
+                "key_not_tied": "cli.vc.key_not_tied", "status_type_unknown": "cli.vc.status_type",
+                "list_only": "cli.vc.list_only", "holder_not_subject": "cli.vc.holder_not_subject"}
+
+
+def vc_warning(warning: str) -> Sentence:
+    """A warning of ledger.vc.verify, in words."""
+    code, url = warning_code(warning)
+    if url is not None:
+        return Sentence(WARNING_KEYS[code], warning, url=url)
+    return Sentence(WARNING_KEYS.get(code, "cli.vc.warning"), warning)
+
+
+def unconfirmed(verdict: VcVerdict) -> VcVerdict:
+    """A VC with a good signature that no Senim chain records is no confirmed credential:
+    anyone can sign one, naming any university, with a key of their own. The VC-API still
+    says it verifies (that is all a W3C verifier promises); an employer is told otherwise,
+    as the portal tells it, and gets exit 1."""
+    detail = ("not recorded on the Senim network: only its signature was checked, and anyone "
+              "can sign a credential with a key of their own, so neither its issuer nor its "
+              "contents are confirmed")
+    verdict.checks.append(Check("senim", False, detail))
+    verdict.valid, verdict.status = False, "unconfirmed"
+    verdict.reason = f"valid signature by {verdict.issuer[:40]}…, but {detail}"
+    return verdict
+
+
+def checked_on_node(node_url: str, genesis: Genesis | None, deadline: Deadline | None,
+                    senim: bool, verify: Verifying) -> tuple[VcVerdict, RemoteFacts]:
+    """`verify` run against `node_url`'s chain (with `genesis`, the node's answer checked
+    as a light client checks it: cli.remote); `senim`: a Senim VC is checked, so the
+    chain is asked. Its state moving while read is tried again, twice."""
+    certified = certifies_by_keys(genesis.chain_id) if genesis else None
+    for _attempt in range(3):
+        facts = RemoteFacts(node_url, certified=certified, genesis=genesis, deadline=deadline)
+        try:
+            chain_id = None if not senim else (
+                genesis.chain_id if genesis else facts.get_json("/v1/status")["chain_id"])
+            verdict = verify(facts if chain_id else None, chain_id,
+                             fetched_at_most(lambda url: fetch_status_list(url, deadline)))
+        except StateMoved:
+            continue
+        except UntrustedAnswer as exc:
+            verdict = VcVerdict(False, "untrusted", f"the node's answer cannot be trusted: "
+                                f"{exc}", [Check("certified", False, str(exc))],
+                                facts=exc.verdict_facts(node_url))
+        except NODE_RECORD_ERRORS as exc:
+            refuse(undecodable(exc, node_url), EXIT_UNREACHABLE)
+        except RemoteFactsError as exc:
+            refuse(Sentence("cli.vc.chain_unchecked", None, node=node_url,
+                            detail=reason(exc, "cli.node.other", node=node_url)),
+                   EXIT_UNREACHABLE)
+        return verdict, facts
+    refuse(Sentence("cli.node.moving"), EXIT_UNREACHABLE)
+
+
+def settled_verdict(verdict: VcVerdict, document: Any, facts: RemoteFacts, words: Words,
+                    max_age_s: float | None, link_note: Sentence | None = None
+                    ) -> tuple[VcVerdict, list[str]]:
+    """A VC's verdict as an officer is told it (a VC no chain records is unconfirmed, an
+    answer older than `max_age_s` stale), and the lines said after its checks."""
+    if verdict.valid and "senim" not in document:
+        verdict = unconfirmed(verdict)
+    if verdict.status == "expired" and verdict.facts.get("validity") == "not_yet_valid":
+        verdict.status = "not_yet_valid"  # the VC-API's "expired" stands for either end
+    after = [f"{words.t('cli.vc.note')}: {say(vc_warning(warning))}"
+             for warning in verdict.warnings]
+    if facts.state_root is not None:
+        after.append(f"{words.t('cli.source')}: {say(facts.described())}")
+    if link_note is not None:
+        after.append(say(link_note))
+    if facts.header is not None:
+        verdict.facts["as_of_height"] = facts.header.height
+        verdict.facts["as_of_time"] = when(facts.header.time_ms)
+        verdict = check_fresh(verdict, facts.header.time_ms, max_age_s)
+    # after the freshness check: a stale answer confirms no contents (they were listed)
+    after += contents(words, verdict.status, verdict.facts, native_or_as_is(document))
+    return verdict, after
+
+
+def print_vc_verdict(verdict: VcVerdict, document: Any, shown: str, words: Words,
+                     after: list[str]) -> None:
+    """A VC's verdict, its checks and the `after` lines, in `words`' language."""
+    # A file refused before its issuer was read names none.
+    about = " " + (words.t("cli.vc.about_issuer", issuer=verdict.issuer) if verdict.issuer
+                   else words.t("cli.vc.about"))
+    if words.language == "en":
+        print_verdict(verdict, f"{shown}{about}", after)
+    else:
+        print_verdict_words(verdict, words, verdict_sentence(verdict, words),
+                            f"{shown}{about}", native_or_as_is(document), after)
+
+
+def verify_vc_file(document: Any, shown: str, node_url: str, as_json: bool,
+                   genesis: Genesis | None = None, max_age_s: float | None = None,
+                   deadline: Deadline | None = None, words: Words | None = None,
+                   link_note: Sentence | None = None) -> None:
+    """`senim verify` on a VC 2.0: the standard checks, then Senim's against a node; with
+    `genesis`, the node's answer is checked as a light client checks it (cli.remote).
+    `shown`: the file's name, or what a link's document is called, as the verdict names it;
+    `link_note`: said after the source, for a link's document."""
+    now = datetime.now(tz=UTC)
+    verdict, facts = checked_on_node(
+        node_url, genesis, deadline, "senim" in document,
+        lambda chain, chain_id, lookup: verify_vc(document, now, chain, chain_id, lookup))
+    if deadline is not None:
+        deadline.settle()
+    words = words or Words("en")
+    verdict, after = settled_verdict(verdict, document, facts, words, max_age_s, link_note)
+    if as_json:
+        click.echo(json.dumps({"file": shown, **verdict.to_json()}, indent=2,
+                              ensure_ascii=False))
+    else:
+        print_vc_verdict(verdict, document, shown, words, after)
+    sys.exit(0 if verdict.valid else EXIT_INVALID)

@@ -1,0 +1,109 @@
+"""The W3C presentation branch of `senim verify`: the holder's signature, the challenge
+and domain the verifier gave the holder (--challenge, --domain), then each credential it
+holds, said as `senim verify` says a VC file (cli.vc_verify). The presentation's verdict
+is one sentence, the portal's (node/static/i18n `vp.*`); exit 0 only when it and every
+credential in it are valid (a credential no Senim chain records is unconfirmed: exit 1,
+as for a VC file)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from cli.commands import lay_out_verdict
+from cli.deadline import Deadline
+from cli.language import Words
+from cli.spoken import Sentence, say
+from cli.vc_verify import (
+    EXIT_INVALID,
+    checked_on_node,
+    print_vc_verdict,
+    settled_verdict,
+    vc_warning,
+)
+from ledger.genesis import Genesis
+from ledger.vc.presentation import verify_presentation
+from ledger.vc.verify import VcVerdict
+from ledger.verification import Check
+
+
+def is_presentation(document: Any) -> bool:
+    """A W3C presentation: a JSON object whose type names VerifiablePresentation."""
+    kinds = document.get("type") if isinstance(document, dict) else None
+    return "VerifiablePresentation" in (kinds if isinstance(kinds, list) else [kinds])
+
+
+def held_credentials(document: Any) -> list[Any]:
+    held = document.get("verifiableCredential", []) if isinstance(document, dict) else []
+    return held if isinstance(held, list) else [held]
+
+
+def presentation_sentence(verdict: VcVerdict, words: Words) -> str:
+    """The presentation's verdict as the portal says it (portal-presentation.js)."""
+    f = verdict.facts
+    failed = sum(not inner.valid for inner in verdict.credentials)
+    params: dict[str, Any] = {
+        "signer": f.get("signer") or f.get("holder", ""), "holder": f.get("holder", ""),
+        "count": f.get("credentials", len(verdict.credentials)),
+        "max": f.get("credentials_max", ""), "failed": failed}
+    if verdict.valid:
+        said = [words.t("vp.valid", **params)]
+        said += [words.t(f"vp.{name}_matched") for name in ("challenge", "domain")
+                 if f.get(name) == "checked"]
+        return " ".join(said)
+    refused = next((check.name for check in verdict.checks if not check.ok), "")
+    key = {"holder": "vp.not_holder", "challenge": "vp.challenge_mismatch",
+           "domain": "vp.domain_mismatch"}.get(refused, "vp.malformed")
+    if refused == "credentials":
+        key = "vp.too_many" if "credentials_max" in f else "vp.credential_fails"
+    elif refused == "signature" and verdict.status == "tampered":
+        key = "vp.tampered"
+    return words.t(key, **params)
+
+
+def _fails_as_held(verdict: VcVerdict, inner: VcVerdict) -> None:
+    """A credential the officer is told is not confirmed fails the presentation too, as
+    the node fails it for one its chain refuses."""
+    if verdict.valid and not inner.valid:
+        verdict.checks = [check for check in verdict.checks if check.name != "credentials"]
+        verdict.fail(inner.status, Check("credentials", False,
+                                         f"a credential fails: {inner.reason}"))
+
+
+def verify_vp_file(document: Any, shown: str, node_url: str, as_json: bool,
+                   genesis: Genesis | None, max_age_s: float | None, deadline: Deadline,
+                   words: Words, challenge: str | None, domain: str | None,
+                   link_note: Sentence | None = None) -> None:
+    now = datetime.now(tz=UTC)
+    held = held_credentials(document)
+    senim = any(isinstance(credential, dict) and "senim" in credential for credential in held)
+    verdict, facts = checked_on_node(
+        node_url, genesis, deadline, senim,
+        lambda chain, chain_id, lookup: verify_presentation(
+            document, now, challenge, domain, chain, chain_id, lookup))
+    deadline.settle()
+    said: list[tuple[VcVerdict, Any, list[str]]] = []
+    for inner, credential in zip(verdict.credentials, held, strict=False):
+        settled, after = settled_verdict(inner, credential, facts, words, max_age_s)
+        said.append((settled, credential, after))
+        _fails_as_held(verdict, settled)
+    verdict.credentials = [settled for settled, _credential, _after in said]
+    if as_json:
+        click.echo(json.dumps({"file": shown, **verdict.to_json()}, indent=2,
+                              ensure_ascii=False))
+        sys.exit(0 if verdict.valid else EXIT_INVALID)
+    notes = [f"{words.t('cli.vc.note')}: {say(vc_warning(warning))}"
+             for warning in verdict.warnings]
+    lay_out_verdict(verdict.valid, presentation_sentence(verdict, words),
+                    f"{words.t('cli.file')}: {shown} {words.t('cli.vp.about')}", [],
+                    notes + ([say(link_note)] if link_note is not None else []))
+    for number, (settled, credential, after) in enumerate(said, start=1):
+        heading = words.t("cli.vp.credential", n=number, count=len(said))
+        click.echo()
+        click.echo(heading)
+        print_vc_verdict(settled, credential, shown, words, after)
+    sys.exit(0 if verdict.valid else EXIT_INVALID)

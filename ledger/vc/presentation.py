@@ -1,0 +1,112 @@
+"""Verifying a W3C VC 2.0 presentation: its holder's signature, the verifier's challenge
+and domain, then each credential it holds as `ledger.vc.verify.verify_vc` does.
+
+The verdict's facts say what a reader needs to word it without parsing English: who
+signed it (`signer`, `holder`), whether the challenge and the domain were checked
+(`challenge`, `domain`: checked, not_checked or mismatch), how many credentials it holds
+(`credentials`, and `credentials_max` when over it).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ledger.errors import InvalidDocument
+from ledger.vc.canon import Loader
+from ledger.vc.didkey import public_key_of_did
+from ledger.vc.proofs import single_proof, verify_proof
+from ledger.vc.status_checks import StatusLookup
+from ledger.vc.verify import VcVerdict, proof_failed, vc_shape, verify_vc
+from ledger.vc.warning_codes import CHALLENGE_NOT_CHECKED, HOLDER_NOT_SUBJECT
+from ledger.verification import ChainFacts, Check, refused_check
+
+# Each credential costs a canonicalisation (and, on a node, chain and list lookups): a
+# presentation over this is refused before its signature is checked, which would
+# canonicalise them all.
+MAX_CREDENTIALS_PER_PRESENTATION = 20
+
+
+def _subject_id(credential: Any) -> Any:
+    """The id a credential names its one subject by, or None."""
+    subject = credential.get("credentialSubject") if isinstance(credential, dict) else None
+    return subject.get("id") if isinstance(subject, dict) else None
+
+
+def _signed_for(verdict: VcVerdict, document: dict[str, Any], challenge: str | None,
+                domain: str | None) -> bool:
+    """Whether the (verified) proof carries the challenge and domain the verifier asked
+    for; a mismatch is said as its own check, not as a signature that does not hold: the
+    signature is genuine, made for another request (a replay, or a wrong challenge typed)."""
+    proof = single_proof(document)
+    for name, expected in (("challenge", challenge), ("domain", domain)):
+        if expected is None:
+            verdict.facts[name] = "not_checked"
+            continue
+        if proof.get(name) != expected:
+            verdict.facts[name] = "mismatch"
+            verdict.fail("tampered", refused_check(name, InvalidDocument(
+                f"the proof's {name} does not match the one this verifier asked for",
+                f"vp_{name}_mismatch")))
+            return False
+        verdict.facts[name] = "checked"
+        verdict.checks.append(Check(name, True, f"the proof carries the {name} asked for"))
+    return True
+
+
+def verify_presentation(document: Any, now: datetime, challenge: str | None,
+                        domain: str | None, facts: ChainFacts | None = None,
+                        chain_id: str | None = None, status_lookup: StatusLookup | None = None,
+                        loader: Loader | None = None, lists_vouched: bool = False
+                        ) -> VcVerdict:
+    """Every credential is verified, not only those before the first that fails: a reader
+    is shown each one's own verdict. The presentation's is the first failure's status."""
+    verdict = VcVerdict(False, "malformed", "")
+    problem = vc_shape(document, "VerifiablePresentation")
+    if problem is not None:
+        return verdict.fail("malformed", Check("format", False,
+                                               f"not a VC 2.0 presentation: {problem}"))
+    verdict.checks.append(Check("format", True, "a W3C Verifiable Presentation 2.0"))
+    credentials = document.get("verifiableCredential", [])
+    credentials = credentials if isinstance(credentials, list) else [credentials]
+    verdict.facts["credentials"] = len(credentials)
+    if len(credentials) > MAX_CREDENTIALS_PER_PRESENTATION:
+        verdict.facts["credentials_max"] = MAX_CREDENTIALS_PER_PRESENTATION
+        return verdict.fail("malformed", Check(
+            "credentials", False, f"{len(credentials)} credentials, more than "
+            f"{MAX_CREDENTIALS_PER_PRESENTATION}", "vp_too_many",
+            {"count": len(credentials), "max": MAX_CREDENTIALS_PER_PRESENTATION}))
+    proof = verify_proof(document, purpose="authentication", loader=loader, now=now)
+    if not proof.ok:  # an unsigned one was said "tampered"
+        return proof_failed(verdict, proof)
+    verdict.facts["signer"] = proof.verification_method.split("#")[0]
+    holder = document.get("holder")
+    holder_id = holder.get("id") if isinstance(holder, dict) else holder
+    verdict.facts["holder"] = holder_id if isinstance(holder_id, str) else ""
+    if holder_id is not None:
+        try:
+            if public_key_of_did(holder_id) != proof.public_key:
+                raise InvalidDocument("the presentation was signed by a key not the holder's",
+                                      "vp_not_holder")
+        except InvalidDocument as exc:
+            return verdict.fail("tampered", refused_check("holder", exc))
+    verdict.checks.append(Check("signature", True, proof.detail))
+    if not _signed_for(verdict, document, challenge, domain):
+        return verdict
+    if challenge is None:
+        verdict.warnings.append(CHALLENGE_NOT_CHECKED)
+    verdict.credentials = [verify_vc(credential, now, facts, chain_id, status_lookup, loader,
+                                     lists_vouched=lists_vouched) for credential in credentials]
+    failed = [inner for inner in verdict.credentials if not inner.valid]
+    if failed:
+        return verdict.fail(failed[0].status, Check(
+            "credentials", False, f"{len(failed)} of {len(credentials)} credential(s) fail; "
+            f"the first: {failed[0].reason}"))
+    verdict.checks.append(Check("credentials", True, f"{len(credentials)} credential(s) valid"))
+    subjects = {_subject_id(c) for c in credentials}
+    if holder_id is None or subjects != {holder_id}:
+        # a Senim VC names no subject: anyone holding the file can sign a presentation of it
+        verdict.warnings.append(HOLDER_NOT_SUBJECT)
+    verdict.valid, verdict.status = True, "valid"
+    verdict.reason = f"valid presentation with {len(credentials)} credential(s)"
+    return verdict
