@@ -1,6 +1,6 @@
 """The verification portal every node serves at `/`: a static bundle in node/static/.
 
-The page is plain HTML, CSS and ten ES modules (portal.js reads the document
+The page is plain HTML, CSS and eleven ES modules (portal.js reads the document
 and wires the page, portal-links.js reads a link into its document, portal-verdict.js
 draws the answer, portal-tables.js a document's course lines and grades as tables,
 portal-warnings.js what a VC's check could not confirm (its warnings, and a status list
@@ -8,6 +8,7 @@ that could not be used), portal-employment.js says an
 employment record's standing, portal-membership.js a retired issuer's, the
 consortium's revocation and a grant or revocation made with a stolen key,
 portal-recognition.js a recognition's courses and original,
+portal-presentation.js a W3C presentation's verdict and each credential in it,
 portal-files.js takes a file picked or dropped,
 portal-language.js holds the words), with translations
 for Kazakh, Russian and English (node/static/i18n/, which `senim verify` reads too:
