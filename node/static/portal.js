@@ -8,8 +8,7 @@
 import { $, applyLanguage, loadStrings, state, t } from './portal-language.js';
 import { kindOfFile, takeFiles, textOf } from './portal-files.js';
 import { documentFromLink, MAX_DOCUMENT_BYTES, pastedLinks } from './portal-links.js';
-import { isPresentation, options, renderPresentation, sayRefused, showOptions, vcView }
-  from './portal-presentation.js';
+import * as presentations from './portal-presentation.js';
 import { render, reset, reveal, say, show } from './portal-verdict.js';
 
 const REQUEST_TIMEOUT_MS = 6000;
@@ -54,9 +53,11 @@ function isVc(doc) {
 // (JSON.parse keeps the last of a key given twice, and the node, which refuses such a
 // file, would never see the first).
 function vcRequest(doc, text) {
-  if (!isPresentation(doc)) return ['/credentials/verify', `{"verifiableCredential": ${text}}`];
-  return ['/presentations/verify',
-    `{"verifiablePresentation": ${text}, "options": ${JSON.stringify(options())}}`];
+  if (!presentations.isPresentation(doc)) {
+    return ['/credentials/verify', `{"verifiableCredential": ${text}}`];
+  }
+  const asked = JSON.stringify(presentations.options());
+  return ['/presentations/verify', `{"verifiablePresentation": ${text}, "options": ${asked}}`];
 }
 
 // ---- talking to the node ----------------------------------------------------------------
@@ -123,8 +124,8 @@ async function verify() {
   }
   show('', t('result.checking'));
   const vc = isVc(doc);
-  const presentation = vc && isPresentation(doc);
-  showOptions(presentation);
+  const presentation = vc && presentations.isPresentation(doc);
+  presentations.showOptions(presentation);
   let verdict, status = null;
   try {
     const [path, body] = vc ? vcRequest(doc, text) : ['/v1/verify', text];
@@ -138,7 +139,7 @@ async function verify() {
       // 429 and 503 are the node's limits on public work: a moment later it answers.
       const kind = answer.status === 413 ? 'too_large' : answer.status === 400 ? 'malformed'
         : answer.status === 429 || answer.status === 503 ? 'busy' : 'node_error';
-      if (presentation && kind === 'malformed') sayRefused(); else say(kind);
+      if (presentation && kind === 'malformed') presentations.sayRefused(); else say(kind);
       $('retry-row').hidden = kind !== 'busy' && kind !== 'node_error';
       return;
     }
@@ -153,9 +154,9 @@ async function verify() {
     return;
   }
   const checkedAt = new Date();
-  const shown = vc ? vcView(doc) : doc;
+  const shown = vc ? presentations.vcView(doc) : doc;
   state.last = presentation
-    ? () => renderPresentation(doc, verdict, status && status.body, checkedAt)
+    ? () => presentations.renderPresentation(doc, verdict, status && status.body, checkedAt)
     : () => render(shown, verdict, status && status.body, checkedAt);
   state.last();
   $('link-note').hidden = !opened;
@@ -169,7 +170,7 @@ function wire() {
   $('doc').addEventListener('input', () => {
     $('filename').textContent = '';
     refusedFile = null;
-    showOptions(/"VerifiablePresentation"/.test($('doc').value));
+    presentations.showOptions(/"VerifiablePresentation"/.test($('doc').value));
   });
   $('retry').addEventListener('click', () => withWords(verify));
   $('print').addEventListener('click', () => window.print());
