@@ -1,4 +1,4 @@
-"""`senim export-vc` and the VC 2.0 branch of `senim verify`."""
+"""`senim export-vc` (the VC 2.0 branch of `senim verify` is cli.vc_verify)."""
 
 from __future__ import annotations
 
@@ -60,10 +60,6 @@ from node.files import read_bounded as read_file_bounded
 
 EXIT_INVALID = 1
 EXIT_USAGE = 2
-MAX_STATUS_LIST_BYTES = 1 << 20
-STATUS_TIMEOUT_S = 10.0
-# Status lists one verify fetches at most: as many as the node looks up (node.vc_api)
-STATUS_FETCHES_MAX = 8
 VC_DIR = "vc"  # `senim issue --format vc` writes DIR/vc/<folder>/<name>.vc.json
 
 

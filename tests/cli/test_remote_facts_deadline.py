@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from cli import remote, vc
+from cli import remote, vc_verify
 from cli.remote import RemoteFacts, RemoteFactsError
 from tests.cli.test_verify_deadline import Trickler, endless_headers
 
@@ -51,11 +51,11 @@ def test_a_request_ends_by_its_limits_however_the_headers_trickle(
 def test_a_status_list_fetch_ends_by_its_limit_however_the_headers_trickle(
         trickler: Trickler, monkeypatch: pytest.MonkeyPatch) -> None:
     """A VC names its status list's URL, on whatever host its maker chose."""
-    monkeypatch.setattr(vc, "STATUS_TIMEOUT_S", ANSWER_S)
+    monkeypatch.setattr(vc_verify, "STATUS_TIMEOUT_S", ANSWER_S)
     outcome: list[object] = []
     started = time.monotonic()
     worker = threading.Thread(target=lambda: outcome.append(
-        vc.fetch_status_list(trickler.url + "/status/1")), daemon=True)
+        vc_verify.fetch_status_list(trickler.url + "/status/1")), daemon=True)
     worker.start()
     worker.join(WAIT_S)
     assert not worker.is_alive(), "held by a host trickling its headers"
