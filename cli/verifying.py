@@ -69,6 +69,11 @@ def prove_command(file: Path, out_file: Path, force: bool, node_url: str, langua
         doc = parse_document(document)
     except InvalidDocument as exc:
         refuse(_not_a_credential(file, document, exc), 2)
+    if genesis is not None and doc.chain_id != genesis.chain_id:
+        # The node's genuine proof was called one every verifier would refuse, and the
+        # holder sent to another node, when it is the two files that do not go together.
+        refuse(Sentence("cli.prove.other_genesis", network=repr(doc.chain_id)[:80],
+                        genesis_network=repr(genesis.chain_id)[:80]), 2)
     try:
         with overall_deadline(timeout_s):  # both questions together, as senim verify's
             bundle, height = _fetch_proof(NodeClient(node_url, timeout_s), doc, node_url)

@@ -23,7 +23,7 @@ from ledger.credentials import make_batch
 from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY
 from tests.cli import test_verify_across_set_changes as set_changes
 from tests.cli.test_verify_across_set_changes import senim
-from tests.node.conftest import CHAIN_ID, Consortium, documents_of
+from tests.node.conftest import CHAIN_ID, Consortium, documents_of, make_consortium
 
 net, node_url = set_changes.net, set_changes.node_url  # the fixtures: a node and a diploma
 
@@ -136,3 +136,25 @@ async def test_with_genesis_a_proof_is_checked_as_a_verifier_checks_it(
     assert unchecked.exit_code == 0, unchecked.output  # whose signers only genesis can tell
     offline = await senim("verify", str(proved), "--offline", "--genesis", genesis)
     assert offline.exit_code == 1 and "not certified" in offline.output, offline.output
+
+
+@pytest.mark.parametrize("language", ["en", "kk", "ru"])
+async def test_a_genesis_file_of_another_network_is_refused_before_the_node_is_asked(
+        node_url: str, tmp_path: Path, language: str) -> None:
+    """A holder who gives the genesis file of another network than the credential's: the
+    node's genuine proof was called one "every verifier would refuse", exit 3, and the
+    holder sent to ask another node, which would have said the same. The credential and
+    the genesis file are what do not go together, which needs no node to tell."""
+    other = tmp_path / "other-genesis.json"
+    other.write_text(json.dumps(make_consortium("senim-other").genesis.to_json()), "utf-8")
+    proved, diploma = tmp_path / "proved.json", str(tmp_path / "diploma.json")
+    words = Words(language)
+    said = words.t("cli.prove.other_genesis", network="'senim-test'",
+                   genesis_network="'senim-other'")
+    for node in (node_url, "http://127.0.0.1:1"):  # the node asked, or nothing listening
+        result = await senim("prove", diploma, "--out", str(proved), "--node", node,
+                             "--genesis", str(other), "--lang", language)
+        assert result.exit_code == 2, result.output
+        assert said in result.output, result.output
+        assert node not in result.output, result.output  # no node was at fault
+        assert not proved.exists()
