@@ -25,8 +25,16 @@ from cli.commands import usable_node_url
 from cli.language import lang_option
 from cli.private_files import write_private
 from cli.remote import login_in_url
-from cli.spoken import Sentence, WordedCommand, echo, not_credential, os_reason, refuse
-from cli.vc import is_vc_document
+from cli.spoken import (
+    Sentence,
+    WordedCommand,
+    echo,
+    not_credential,
+    os_reason,
+    refuse,
+    say,
+)
+from cli.vc import is_vc_document, only_this_machine
 from cli.verify_files import load_json_file
 from ledger.credential_documents import parse_document
 from ledger.errors import InvalidDocument
@@ -116,4 +124,8 @@ def share_command(file: Path, node_url: str, qr_png: Path | None, qr_svg: Path |
                                     why=os_reason(exc)), 2)
                 echo(Sentence("cli.share.qr", kind=kind.upper(), version=qr.designator,
                               path=path), err=True)
+    if only_this_machine(node_url):
+        # the default node (127.0.0.1) among them: a link sent on opens nothing elsewhere
+        click.secho(say(Sentence("cli.share.local", node=node_url.rstrip("/"))),
+                    fg="yellow", err=True)
     click.echo(link)
