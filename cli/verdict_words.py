@@ -173,7 +173,8 @@ def verdict_sentence(verdict: Judged, words: Words, *, unreadable: str | None = 
         return words.t(f"status.original_{original['status']}",
                        issuer=original.get("issuer", ""))
     if status == "stale":
-        return words.t("cli.status.stale", asOf=moment or "")
+        return words.t("cli.status.stale_absent" if f.get("stale_absent") else
+                       "cli.status.stale", asOf=moment or "")
     if status == "tampered" and f.get("did_key") == "not_the_issuers":
         return words.t("cli.status.vc_signed_by_another", issuer=issuer)
     if status == "untrusted" and f.get("untrusted_because") == "node_retired":
