@@ -195,18 +195,28 @@ def disclose_command(file: Path, hide: str, out_file: Path, force: bool,
         refuse(_not_a_credential(file, document, InvalidDocument(
             f"{file} is not a credential document (JSON object)", "not_credential",
             formats=", ".join(DOCUMENT_FORMATS))), 2)
-    names = [name.strip() for name in hide.split(",") if name.strip()]
+    names = list(dict.fromkeys(name.strip() for name in hide.split(",") if name.strip()))
     if not names:  # a copy with nothing hidden, which its holder would take for a safe one
         refuse(Sentence("cli.disclose.nothing"), 2)
     try:
         copy = disclose(document, names)
     except InvalidDocument as exc:
         refuse(_undisclosed(file, document, names, exc), 2)
-    _write_out(out_file, copy, force)
     words = spoken()  # the fields by the names the document's reader knows them by
-    said = names if words.language == "en" else [label(words, name) for name in names]
-    echo(Sentence("cli.disclose.written", path=out_file, count=len(names),
-                  names=", ".join(said)))
+    # What the file hid already is no part of what this copy hides: "1 field(s) hidden"
+    # was said of a copy identical to its file.
+    newly = [name for name in names if "hash" not in document["fields"][name]]
+    if not newly:
+        refuse(Sentence("cli.disclose.hidden_already", path=file,
+                        names=", ".join(_said(words, names))), 2)
+    _write_out(out_file, copy, force)
+    echo(Sentence("cli.disclose.written", path=out_file, count=len(newly),
+                  names=", ".join(_said(words, newly))))
+
+
+def _said(words: Words, names: list[str]) -> list[str]:
+    """Fields as the reader knows them: by name in English, else by their labels."""
+    return names if words.language == "en" else [label(words, name) for name in names]
 
 
 def _undisclosed(file: Path, document: dict[str, Any], names: list[str],
