@@ -93,6 +93,29 @@ class Asked:
     domain: str | None
 
 
+# A file holding a link rather than a document: the link saved to a text file, or the
+# letter it came in. A link carries a document of at most 4 MiB, its base64url under 6 MB.
+LINK_FILE_BYTES_MAX = 8 << 20
+
+
+def link_in_file(path: Path) -> str | None:
+    """The text of `path` when it is no JSON and holds a link, to be read as the link given
+    as the argument is; else None. It was checked as an anchored document: a genuine
+    diploma's link, saved to a file, was "no record of this file on the Senim chain"."""
+    try:
+        if not path.is_file() or path.stat().st_size > LINK_FILE_BYTES_MAX:
+            return None
+        text = path.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
+    try:
+        json.loads(text)
+        return None  # a credential, or other JSON: checked as the file it is
+    except (ValueError, RecursionError):
+        pass
+    return text if is_link(text) else None
+
+
 class FileOrLink(WordedPath):
     """A credential file, or a link from `senim share` or the holder's page (kept as text)."""
 
@@ -139,6 +162,8 @@ def verify_command(file: Path | str, node_url: str, offline: bool, genesis_path:
     whoever sent the link chose."""
     words = Words(language)
     asked = Asked(challenge, domain)
+    if isinstance(file, Path):
+        file = link_in_file(file) or file
     try:
         if isinstance(file, str):
             _verify_link(file, node_url, offline, genesis_path, max_age_s, as_json, timeout_s,
