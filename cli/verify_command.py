@@ -105,7 +105,9 @@ def link_in_file(path: Path) -> str | None:
     try:
         if not path.is_file() or path.stat().st_size > LINK_FILE_BYTES_MAX:
             return None
-        text = path.read_bytes().decode("utf-8-sig")
+        data = path.read_bytes()
+        # Notepad's "Unicode" is UTF-16 with its byte order mark; else UTF-8, BOM or none
+        text = data.decode("utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return None
     try:

@@ -24,8 +24,10 @@ async def test_a_file_holding_a_link_is_checked_as_the_link(node_url: str,
     saved, letter = tmp_path / "link.txt", tmp_path / "letter.txt"
     saved.write_text(link + "\n", "utf-8")
     letter.write_text(f"Здравствуйте! Мой диплом:\n{link}\n\nС уважением,\nАнна\n", "utf-8")
+    notepad = tmp_path / "notepad.txt"  # saved as Notepad's "Unicode"
+    notepad.write_text(link, "utf-16")
     genesis = str(tmp_path / "genesis.json")
-    for path in (saved, letter):
+    for path in (saved, letter, notepad):
         judged = await senim("verify", str(path), "--node", node_url, "--genesis", genesis,
                              "--json")
         assert judged.exit_code == 0, judged.output
