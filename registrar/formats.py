@@ -19,6 +19,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from registrar.course_grades import WORDS_SHOWN, course_grade_code, exempted, letter_hint
+from registrar.excel_marks import excel_mark_phrase
 from registrar.iin import iin_digits, iin_phrase
 from registrar.phrases import Phrase, phrase
 from registrar.school_outcomes import EXEMPT_WORDS_SHOWN, PASS_WORDS_SHOWN, school_outcome
@@ -382,7 +383,7 @@ def same_value(format_name: str, first: str, other: str) -> bool:
 
 def check_value(format_name: str, value: str) -> str:
     """The value as it will be recorded; FormatError when it does not fit."""
-    bad = unsafe_phrase(value)
+    bad = unsafe_phrase(value) or excel_mark_phrase(value)
     if bad:
         raise FormatError(bad)
     return FORMATS[format_name](value)

@@ -26,6 +26,7 @@ import charset_normalizer
 
 from registrar.bad_bytes import first_bad_line
 from registrar.cyrillic_guess import guess_cyrillic
+from registrar.excel_marks import excel_shown
 from registrar.phrases import Phrase, phrase
 from registrar.problems import ProblemList
 from registrar.rows import (
@@ -227,7 +228,7 @@ def csv_rows(handle: TextIO, delimiter: str, stats: SourceStats, problems: Probl
     def numbered() -> Iterator[Numbered]:
         nonlocal number
         for number, cells in enumerate(reader, start=1):
-            yield number, list[str | None](cells)
+            yield number, [excel_shown(cell) for cell in cells]
 
     try:
         rows = numbered()

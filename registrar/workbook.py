@@ -34,16 +34,13 @@ import openpyxl
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
+from registrar.excel_marks import EXCEL_ERRORS
 from registrar.header_merges import HeaderMerges
 from registrar.phrases import Phrase, phrase
 from registrar.problems import ProblemList
 from registrar.rows import HeaderSink, RawRow, SourceStats, find_header
 from registrar.sheet_xml import DAMAGED_PART, SheetLimit, check_parts, sheet_marks
 from registrar.sniff import not_a_workbook, strict_open_xml
-
-EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
-                          "#GETTING_DATA", "#SPILL!", "#CALC!"})
-
 
 # A number format of zeros alone ("000000000000"): Excel shows a whole number with as
 # many digits, leading zeros put back, as offices format a column of IINs or codes

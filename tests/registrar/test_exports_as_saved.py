@@ -181,3 +181,35 @@ def test_a_number_cell_formatted_with_zeros_reads_as_excel_shows_it(tmp_path: Pa
     result = read_export(path, "diploma", mapping=platonus)
     assert result.problems == []
     assert (result.records[0]["iin"], result.records[0]["student_id"]) == (IINS[0], "00004711")
+
+
+def test_a_csv_made_for_excel_reads_its_text_formulas_as_excel_shows_them(
+        tmp_path: Path) -> None:
+    # 1C and web systems write ="0101…" so that Excel keeps the leading zeros; the
+    # student id was recorded with the "=" and quotes, matching no other record of it
+    path = tmp_path / "export.csv"
+    path.write_text("full_name;iin;student_id;programme;qualification;graduation_date\n"
+                    f'="Әсел Нұрланова";="{IINS[0]}";="S0101";ИС;Бакалавр;2026-06-30\n',
+                    encoding="utf-8")
+    result = read_export(path, "diploma")
+    assert result.problems == []
+    assert result.records[0]["iin"] == IINS[0]
+    assert result.records[0]["student_id"] == "S0101"
+    assert result.records[0]["full_name"] == "Әсел Нұрланова"
+
+
+@pytest.mark.parametrize("programme, said", [
+    ("#N/A", "the cell holds the Excel error #N/A"),
+    ("#Н/Д", "the cell holds the Excel error #Н/Д"),  # Russian Excel's CSV
+    ("#ЗНАЧ!", "the cell holds the Excel error #ЗНАЧ!"),
+    ("=ВПР(A2;Лист2!A:B;2;0)", "=ВПР(A2;Лист2!A:B;2;0) is a formula, which a CSV keeps"),
+])
+def test_an_excel_error_or_formula_saved_into_a_csv_is_refused_by_cell(
+        tmp_path: Path, programme: str, said: str) -> None:
+    # a failed VLOOKUP saved as CSV was issued as the programme "#N/A"
+    path = write_csv(tmp_path / "export.csv", [DIPLOMA_HEADER, diploma_row(0),
+                                               diploma_row(1, programme=programme)],
+                     delimiter=";")
+    problem = only(read_export(path, "diploma"), "bad-format")
+    assert (problem.row, problem.column) == (3, "programme")
+    assert problem.message.startswith(said), problem

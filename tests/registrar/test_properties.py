@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from registrar import ExportResult, read_export
+from registrar.excel_marks import excel_mark_phrase
 from registrar.formats import CODE_WORD, WORD, mixed_phrase
 from registrar.schema import parse_schema
-from registrar.workbook import EXCEL_ERRORS
 from tests.registrar.helpers import valid_iins, write_csv, write_json, write_xlsx
 
 SCHEMA = parse_schema({"type": "diploma", "unique": ["iin"], "fields": {
@@ -58,9 +58,8 @@ def exports(draw: st.DrawFn) -> tuple[tuple[str, str | None, str | None], list[l
         note = draw(texts(codec))
         ref = draw(texts(codec, 40, code=True))
         rows.append([name, draw(st.sampled_from(["", " "])) + iin, note, ref])
-    if kind[0] == "xlsx":  # a leading "=" is a formula to Excel, and error codes are faults
-        rows = [[c if not c.startswith("=") and c not in EXCEL_ERRORS else "x" + c for c in r]
-                for r in rows]
+    # a leading "=" is a formula, and an error's name a failed one's (registrar.excel_marks)
+    rows = [[c if excel_mark_phrase(c) is None else "x" + c for c in r] for r in rows]
     return kind, rows
 
 
@@ -157,7 +156,7 @@ def test_a_students_row_is_never_read_past_as_a_title(
         kind = ("xlsx", None, None)  # JSON has no header row
     codec = "cp1251" if kind[1] == "cp1251" else "utf-8"
     title = data.draw(texts(codec).filter(lambda t: bool(t.strip())), "title")
-    if kind[0] == "xlsx" and (title.startswith("=") or title in EXCEL_ERRORS):
+    if excel_mark_phrase(title) is not None:
         title = "x" + title  # as exports() does
     students = [[cell if i == 1 or data.draw(st.booleans(), "kept") else "" for i, cell
                  in enumerate(row)] for row in rows[:above]]

@@ -1,0 +1,48 @@
+"""What a spreadsheet leaves in a text export that is no value of a record.
+
+A workbook marks a formula and an error as such (registrar.workbook reads them so), but
+a CSV holds only text: Excel saves a failed formula's cell as its error's name in the
+language it runs in ("#N/A", in Russian Excel "#Н/Д"), and a system that writes a CSV
+for Excel to open keeps a code's leading zeros by writing it as a formula whose value is
+the text itself (="010101500013"). Read as text, the first would be a programme called
+"#N/A" on a diploma, and the second a student id with "=" and quotes around it, matching
+no other record of that student.
+"""
+
+from __future__ import annotations
+
+import re
+
+from registrar.phrases import Phrase, phrase
+
+# As a workbook stores them whatever language Excel runs in, and English Excel's CSV
+EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
+                          "#GETTING_DATA", "#SPILL!", "#CALC!"})
+# As Russian-language Excel writes them into a CSV it saves
+_RUSSIAN_EXCEL_ERRORS = frozenset({"#ПУСТО!", "#ДЕЛ/0!", "#ЗНАЧ!", "#ССЫЛКА!", "#ССЫЛ!",
+                                   "#ИМЯ?", "#ЧИСЛО!", "#Н/Д", "#ПОЛУЧЕНИЕ_ДАННЫХ",
+                                   "#ПЕРЕНОС!", "#ВЫЧИСЛ!"})
+_ERROR_NAMES = EXCEL_ERRORS | _RUSSIAN_EXCEL_ERRORS
+# ="…": the text inside, a "" in it standing for one "
+_TEXT_FORMULA = re.compile(r'="((?:[^"]|"")*)"')
+
+
+def excel_shown(cell: str | None) -> str | None:
+    """The cell as Excel shows it: ="…" is the text inside; any other cell as it is."""
+    if cell is None or not cell.startswith('="'):
+        return cell
+    found = _TEXT_FORMULA.fullmatch(cell)
+    return found[1].replace('""', '"') if found else cell
+
+
+def excel_mark_phrase(value: str) -> Phrase | None:
+    """Why `value` is a spreadsheet's error or formula rather than a value, or None."""
+    text = value.strip()
+    if text.upper() in _ERROR_NAMES:
+        return phrase("reg.sheet.excel_error", f"the cell holds the Excel error {text}",
+                      error=text)
+    if text.startswith("="):
+        return phrase("reg.value.formula", f"{text} is a formula, which a CSV keeps as "
+                      "typed, not its result: in Excel copy the column and paste it back as "
+                      "values (Paste Special, Values), save, and export again", value=text)
+    return None
