@@ -35,9 +35,16 @@ def excel_shown(cell: str | None) -> str | None:
     return found[1].replace('""', '"') if found else cell
 
 
-def excel_mark_phrase(value: str) -> Phrase | None:
-    """Why `value` is a spreadsheet's error or formula rather than a value, or None."""
+def excel_mark_phrase(value: str, format_name: str = "text") -> Phrase | None:
+    """Why `value` is a spreadsheet's error or formula rather than a value, or None; or,
+    unless it is text (a title may begin with a quote), why it has Excel's apostrophe,
+    which makes a typed cell text and is no part of its value, but which a CSV copied out
+    of the formula bar or written by a system for Excel keeps as a character."""
     text = value.strip()
+    if format_name != "text" and text.startswith("'"):
+        return phrase("reg.value.apostrophe", f"{text} begins with an apostrophe ('), "
+                      "Excel's mark for a cell kept as text, which is no part of the value: "
+                      "delete it", value=text)
     if text.upper() in _ERROR_NAMES:
         return phrase("reg.sheet.excel_error", f"the cell holds the Excel error {text}",
                       error=text)

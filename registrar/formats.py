@@ -383,7 +383,7 @@ def same_value(format_name: str, first: str, other: str) -> bool:
 
 def check_value(format_name: str, value: str) -> str:
     """The value as it will be recorded; FormatError when it does not fit."""
-    bad = unsafe_phrase(value) or excel_mark_phrase(value)
+    bad = unsafe_phrase(value) or excel_mark_phrase(value, format_name)
     if bad:
         raise FormatError(bad)
     return FORMATS[format_name](value)

@@ -213,3 +213,15 @@ def test_an_excel_error_or_formula_saved_into_a_csv_is_refused_by_cell(
     problem = only(read_export(path, "diploma"), "bad-format")
     assert (problem.row, problem.column) == (3, "programme")
     assert problem.message.startswith(said), problem
+
+
+def test_excels_text_apostrophe_kept_in_a_csv_is_refused_in_a_code_not_in_a_title(
+        tmp_path: Path) -> None:
+    # 'S0102 was recorded as the student id, apostrophe and all
+    header = [*DIPLOMA_HEADER, "student_id"]
+    path = write_csv(tmp_path / "export.csv", [
+        header, [*diploma_row(0, programme="'Болашақ' бағдарламасы"), "S0101"],
+        [*diploma_row(1), "'S0102"]])
+    problem = only(read_export(path, "diploma"), "bad-format")
+    assert (problem.row, problem.column) == (3, "student_id")
+    assert problem.message.startswith("'S0102 begins with an apostrophe (')"), problem

@@ -24,6 +24,7 @@ SCHEMA = parse_schema({"type": "diploma", "unique": ["iin"], "fields": {
     "note": {"format": "text"},
     "ref": {"format": "code"}}}, "diploma")
 HEADER = ["full_name", "iin", "note", "ref"]
+COLUMN_FORMATS = {spec.name: spec.format for spec in SCHEMA.fields}
 IINS = valid_iins(12, "981224", 4)
 FORMATS = [("csv", "utf-8", ","), ("csv", "utf-8-sig", ";"), ("csv", "utf-16", "\t"),
            ("csv", "cp1251", ";"), ("xlsx", None, None), ("json", None, None)]
@@ -58,8 +59,10 @@ def exports(draw: st.DrawFn) -> tuple[tuple[str, str | None, str | None], list[l
         note = draw(texts(codec))
         ref = draw(texts(codec, 40, code=True))
         rows.append([name, draw(st.sampled_from(["", " "])) + iin, note, ref])
-    # a leading "=" is a formula, and an error's name a failed one's (registrar.excel_marks)
-    rows = [[c if excel_mark_phrase(c) is None else "x" + c for c in r] for r in rows]
+    # a leading "=" is a formula, an error's name a failed one's, and a code's leading
+    # apostrophe Excel's mark for text (registrar.excel_marks)
+    rows = [[c if excel_mark_phrase(c, COLUMN_FORMATS[name]) is None else "x" + c
+             for name, c in zip(HEADER, r, strict=True)] for r in rows]
     return kind, rows
 
 
