@@ -6,7 +6,9 @@ cli/issuer_registry.py finds by the issuer's key. A dry run without `--key` cann
 it: it checks against a registry beside `--out` or in the current directory if one is
 there, and otherwise says plainly, in its last line too, that students already issued
 were not looked for and how to have them looked for, rather than count as issuable a
-class the real run will refuse.
+class the real run will refuse. Given `--key`, it also asks the node, as the real run
+does first, whether the issuer may issue the type now: a class of a type the issuer is
+not accredited for was said to "would be issued", and the real run refused it whole.
 """
 
 from __future__ import annotations
@@ -15,26 +17,33 @@ from pathlib import Path
 
 import click
 
-from cli.errors import EXIT_BAD_INPUT
-from cli.issue_checks import ReaderOptions, check_export, registry_check
+from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
+from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED
+from cli.issue_checks import ReaderOptions, accreditation_problem, check_export, registry_check
 from cli.issue_job import stop_interrupted
 from cli.issue_words import preview_lines
 from cli.issued_check import IssuedCheck
 from cli.job_folder import JobError, check_out_dir
-from cli.spoken import Sentence, echo, refuse, warn
+from cli.spoken import Sentence, echo, reason, refuse, warn
+from ledger.identity import KeyPair
 
 # Whom an issuer's records are of, as its registrar says it: an employer's HR officer
 # issues to employees (the registry keeps its name, a file's).
 HOLDERS = {"employment": "employees"}
+# A dry run is often run where the node is out of reach: it waits no longer than this
+# for the node's members list before saying it could not ask.
+DRY_RUN_NODE_S = 10.0
 
 
 def dry_run_export(credential_type: str | None, input_path: Path | None, out_dir: Path | None,
-            options: ReaderOptions, issuer: str | None) -> None:
-    """`issuer`: the member id of --key's issuer, if given."""
+            options: ReaderOptions, keys: KeyPair | None, node: NodeClient) -> None:
+    """`keys`: --key's, if given."""
+    issuer = None if keys is None else keys.member_id.hex()
     keyed = issuer is not None
     if credential_type is None or input_path is None:
         refuse(Sentence("issue.dry.needs", "--dry-run needs --type and --input"),
                EXIT_BAD_INPUT)
+    chain_refusal = None if keys is None else _chain_refusal(node, keys, credential_type)
     try:
         registry_path, check = registry_check(credential_type, options, out_dir, None,
                                               issuer, dry_run=True)
@@ -55,6 +64,8 @@ def dry_run_export(credential_type: str | None, input_path: Path | None, out_dir
         echo(Sentence("issue.dry.corrected", f"{len(check.corrected)} row(s) correct "
                       f"credentials issued earlier (first: row {min(check.corrected)})",
                       count=len(check.corrected), row=min(check.corrected)))
+    if chain_refusal is not None and result.problems:
+        echo(chain_refusal)
     if result.problems:
         refuse(Sentence("issue.dry.problems", f"{result.problem_count} problem(s): nothing "
                         "would be issued", count=result.problem_count), EXIT_BAD_INPUT)
@@ -63,6 +74,9 @@ def dry_run_export(credential_type: str | None, input_path: Path | None, out_dir
                       f"read clean, NOT checked against the {holders} this issuer was already "
                       "issued (give --key); nothing was sent", count=result.count))
         return
+    if chain_refusal is not None:
+        refuse(Sentence("issue.dry.refused", f"dry run: the real run would be refused: "
+                        f"{chain_refusal}; nothing was sent", why=chain_refusal), EXIT_REFUSED)
     echo(Sentence("issue.dry.would_issue", f"dry run: {result.count} record(s) would be "
                   "issued; nothing was sent", count=result.count))
 
@@ -90,3 +104,21 @@ def _registry_line(path: Path, check: IssuedCheck, chosen: bool, holders: str) -
                     "issued-students registry (named beside its key), and there is none at "
                     f"{path}; give --key KEY (the key the real run signs with), or --registry "
                     "FILE, to have each row checked as the real run checks it", path=path)
+
+
+def _chain_refusal(node: NodeClient, keys: KeyPair, credential_type: str) -> Sentence | None:
+    """Why the chain would refuse this issuer the type now, as the real run asks first;
+    when the node cannot be asked, that is said (a warning) and the dry run goes on."""
+    node.budget_s = min(node.budget_s or DRY_RUN_NODE_S, DRY_RUN_NODE_S)
+    try:
+        members = node.request("GET", "/v1/members")["members"]
+        return accreditation_problem(members, keys, credential_type)
+    except ClientError as exc:
+        why: Sentence | str = reason(exc, "issue.node.error", why=str(exc))
+    except MALFORMED_ANSWER as exc:
+        why = f"{type(exc).__name__}: {exc}"
+    warn(Sentence("issue.dry.chain_unasked", f"whether this issuer may issue {credential_type} "
+                  f"credentials now was NOT checked: {node.base_url} could not be asked "
+                  f"({why}); the real run asks it first", type=Sentence(f"type.{credential_type}"),
+                  url=node.base_url, why=why))
+    return None

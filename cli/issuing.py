@@ -259,8 +259,8 @@ def issue_command(key_path: Path | None, credential_type: str | None, input_path
     if key_path is not None:  # the issuer's own registry, wherever the job's folder is
         options = registry_for_key(options, key_path, say_line)
     if dry_run:
-        issuer = None if key_path is None else load_issuer_key(key_path).member_id.hex()
-        dry_run_export(credential_type, input_path, out_dir, options, issuer)
+        keys = None if key_path is None else load_issuer_key(key_path)
+        dry_run_export(credential_type, input_path, out_dir, options, keys, node)
         return
     missing = [name for name, value in (("--key", key_path), ("--type", credential_type),
                                         ("--input", input_path), ("--out", out_dir))

@@ -1,8 +1,8 @@
 """`senim issue` reads real registrar exports through registrar/: dry runs and refusals by row.
 
-No node is needed: a dry run never talks to one. (A real run asks the node first
-whether the issuer may issue the type at all, then reads the export: the in-memory
-node of test_issue_job here.)
+No node is needed: a dry run without --key never talks to one; given the key, it asks the
+node, as a real run asks it first, whether the issuer may issue the type at all (the
+in-memory node of test_issue_job here), and goes on when it cannot be asked.
 """
 
 from __future__ import annotations
@@ -182,3 +182,36 @@ def test_a_web_page_saved_as_xls_is_said_to_be_one(tmp_path: Path) -> None:
     assert code == 2, output
     assert output.startswith("xls: 0 rows")
     assert "cannot read this .xls: it is a web page (HTML) named as a workbook" in output
+
+
+def test_a_dry_run_with_the_key_says_the_real_run_would_be_refused_an_unaccredited_type(
+        work: tuple[Path, AccreditedNode]) -> None:
+    # The dry run said "5 record(s) would be issued" of a class of attestats the
+    # university was never accredited for; the real run refused it whole.
+    _, node = work
+    node.accredited = "certificate"
+    args = ("issue", "--key", "enu.key", "--type", "diploma", "--mapping", "platonus",
+            "--input", str(SAMPLES / "platonus_diplomas.csv"), "--dry-run")
+    code, output = run(*args)
+    assert code == 1, output
+    assert output.splitlines()[-1] == (
+        "error: dry run: the real run would be refused: ENU is not accredited for diploma "
+        "(accredited for: certificate) [type_not_accredited]; nothing was sent")
+    code, output = run(*args[:-1], "--out", "job")
+    assert code == 1 and "ENU is not accredited for diploma" in output
+    node.accredited = "diploma"
+    code, output = run(*args)
+    assert code == 0 and output.splitlines()[-1].endswith("would be issued; nothing was sent")
+
+
+def test_a_dry_run_with_the_key_goes_on_when_the_node_cannot_be_asked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    save_key(tmp_path / "enu.key", KeyPair.generate())
+    monkeypatch.chdir(tmp_path)
+    code, output = run("issue", "--key", "enu.key", "--type", "diploma", "--mapping",
+                       "platonus", "--input", str(SAMPLES / "platonus_diplomas.csv"),
+                       "--node", "http://127.0.0.1:9", "--dry-run")
+    assert code == 0, output
+    assert "warning: whether this issuer may issue diploma credentials now was NOT " \
+        "checked: http://127.0.0.1:9 could not be asked (" in output
+    assert output.splitlines()[-1].endswith("would be issued; nothing was sent")
