@@ -118,7 +118,6 @@ def _chain_refusal(node: NodeClient, keys: KeyPair, credential_type: str) -> Sen
     except MALFORMED_ANSWER as exc:
         why = f"{type(exc).__name__}: {exc}"
     warn(Sentence("issue.dry.chain_unasked", f"whether this issuer may issue {credential_type} "
-                  f"credentials now was NOT checked: {node.base_url} could not be asked "
-                  f"({why}); the real run asks it first", type=Sentence(f"type.{credential_type}"),
-                  url=node.base_url, why=why))
+                  f"credentials now was NOT checked: the node could not be asked ({why}); the "
+                  "real run asks it first", type=Sentence(f"type.{credential_type}"), why=why))
     return None
