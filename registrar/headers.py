@@ -63,9 +63,12 @@ class Headers:
                 return Target(f"{each.prefix}.{match[1]}", each_spec(each))
         return None
 
-    def _unknown(self, name: str) -> Phrase:
+    def _unknown(self, header: str) -> Phrase:
         """The unknown-column sentence, saying so when the column belongs to the other
-        layout (an export of one row per course read as one row per student, or back)."""
+        layout (an export of one row per course read as one row per student, or back),
+        and what to do: a registrar's export holds columns no credential does (a phone
+        number, or a mapping's column of another type), and the file is refused for each."""
+        name = self.mapping.target(header)
         for group, pattern in self._other_layout:
             match = pattern.fullmatch(name)
             if match is None or group.part(match[2]) is None:
@@ -80,7 +83,18 @@ class Headers:
                           f"give a mapping with layout = \"{COURSE_ROWS}\" (shipped: "
                           f"--mapping {COURSE_ROWS_MAPPING})", name=name, layout=COURSE_ROWS,
                           mapping=COURSE_ROWS_MAPPING)
-        return phrase("reg.header.unknown", "no field of the schema or mapping has this name")
+        kind = self.schema.credential_type
+        said_kind = phrase(f"type.{kind}", kind)
+        if name != header_key(header):
+            return phrase("reg.header.not_held", f"the mapping reads this column as {name}, "
+                          f"which the {kind} credential does not hold: delete the column from the "
+                          "export",
+                          field=name, type=said_kind)
+        return phrase("reg.header.unknown", f"the {kind} credential has no field of this "
+                      "name, and the mapping gives it none: delete the column from the export, "
+                      "or list it under ignore in a mapping file of your own (--mapping "
+                      "FILE.toml)",
+                      type=said_kind)
 
     def _resolve(self, keys: tuple[str, ...]) -> Resolution:
         found = Resolution([], {}, [])
@@ -111,7 +125,7 @@ class Headers:
                     found.problems.append((header, "unknown-column", phrase(
                         "reg.header.invisible", f"the header {invisible.english}",
                         why=invisible) if invisible
-                        else self._unknown(self.mapping.target(header))))
+                        else self._unknown(header)))
                 elif slot in found.header_of:
                     other = found.header_of[slot]
                     found.problems.append((header, "duplicate-header", phrase(

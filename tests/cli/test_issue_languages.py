@@ -112,7 +112,7 @@ def test_the_locale_chooses_the_language(messy: Path) -> None:
                                      "проблем: 8\n")
     kazakh = run("issue", "--dry-run", "--type", "diploma", "--input", str(messy),
                  env={**env, "LC_ALL": "kk_KZ.UTF-8"})
-    assert "1-жол, «ФИО» бағаны: мұндай атаулы баған не схемада" in kazakh.output
+    assert "1-жол, «ФИО» бағаны: «диплом» құжатында мұндай атаулы өріс жоқ" in kazakh.output
     # the shipped mapping that knows these columns is named first, in Kazakh
     assert "--mapping platonus көрсетіңіз [wrong-mapping]" in kazakh.output
 

@@ -225,3 +225,21 @@ def test_excels_text_apostrophe_kept_in_a_csv_is_refused_in_a_code_not_in_a_titl
     problem = only(read_export(path, "diploma"), "bad-format")
     assert (problem.row, problem.column) == (3, "student_id")
     assert problem.message.startswith("'S0102 begins with an apostrophe (')"), problem
+
+
+def test_a_column_no_credential_holds_is_refused_saying_what_to_do(tmp_path: Path) -> None:
+    # "no field of the schema or mapping has this name", also of a column the mapping
+    # names (for a transcript): the registrar was told neither why nor what to do
+    path = write_csv(tmp_path / "export.csv", [
+        ["ФИО", "ИИН", "Образовательная программа", "Квалификация", "Дата окончания",
+         "Телефон", "Всего кредитов ECTS"],
+        ["Әсел Нұрланова", IINS[0], "ИС", "Бакалавр", "30.06.2026", "+77011234567", "240"]])
+    result = read_export(path, "diploma", mapping=load_mapping("platonus"))
+    said = {p.column: p.message for p in result.problems if p.code == "unknown-column"}
+    assert said == {
+        "Телефон": "the diploma credential has no field of this name, and the mapping gives "
+                   "it none: delete the column from the export, or list it under ignore in a "
+                   "mapping file of your own (--mapping FILE.toml)",
+        "Всего кредитов ECTS": "the mapping reads this column as total_credits, which the "
+                               "diploma credential does not hold: delete the column from the "
+                               "export"}
