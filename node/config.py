@@ -113,6 +113,11 @@ def parse_address(value: Any, field: str) -> Address:
     if not isinstance(value, str):
         raise ConfigError(field, f"must be 'host:port' (an IPv6 address in brackets, "
                           f"'[::1]:9000'), got {value!r}", "address", got=repr(value)[:80])
+    scheme, slashes, _ = value.partition("://")
+    if slashes:  # a node's API URL copied in: its "http:" read as an IPv6 address's colon
+        raise ConfigError(field, f"an address here is 'host:port' with no {scheme}:// before "
+                          f"it, got {value!r}", "address_scheme", scheme=scheme[:20],
+                          got=value)
     if value.startswith("["):
         inside, bracket, port_text = value[1:].partition("]:")
         try:

@@ -241,6 +241,9 @@ def test_an_ipv6_address_is_written_in_brackets_and_kept_in_one_form() -> None:
     assert str(parse_address("127.0.0.1:8100", "api.listen")) == "127.0.0.1:8100"
     refusals = {"::1:9000": "an IPv6 address goes in brackets before its port, e.g. "
                             "'[::1]:9000'",
+                # a node's API URL copied in was told to put an IPv6 address in brackets
+                "http://127.0.0.1:9101": "an address here is 'host:port' with no http:// "
+                                         "before it, got 'http://127.0.0.1:9101'",
                 "[::1]": "must be '[IPv6 address]:port'",
                 "[::1]9000": "must be '[IPv6 address]:port'",
                 "[127.0.0.1]:9000": "'127.0.0.1' in brackets is not an IPv6 address",
