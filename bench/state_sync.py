@@ -118,7 +118,7 @@ def _join(path: Path, entries: int, genesis: Genesis, source: Chain,
             budget.charge(SOURCE_PEER, len(answer))
         questions += 1
         answer_bytes += len(answer)
-        kv.write(sync.accept(SOURCE_PEER, answer).writes, sync=False)
+        kv.write(sync.accept(SOURCE_PEER, answer, now_ms).writes, sync=False)
         if sync.phase is not phase:
             now = time.perf_counter()
             phase_s[phase.value] = now - phase_started

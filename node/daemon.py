@@ -59,7 +59,7 @@ from node.state_serve import StateSnapshots
 from node.stop_signals import StopSignals
 from node.store_failures import EXIT_UPGRADE_NEEDED, StoppedByStore, StoppedForUpgrade, store_failed
 from node.store_setup import resync_as_fresh
-from node.sync import SyncHeights
+from node.sync_heights import SyncHeights
 from node.tls import serve_https
 from node.validators import next_member_retirement, own_retirement, peer_keys
 from node.vc_api import configure_vc, warm_workers_on_start

@@ -131,7 +131,7 @@ class AppliesSyncedBlocks(AppliesRuns):
         taken_ms = self._clock_ms()
         head = self.chain.height
         prepared, self._prepared = self._prepared, None
-        items = self.sync.accept(peer_key, payload, head)
+        items = self.sync.accept(peer_key, payload, head, taken_ms)
         if (prepared is not None and items and prepared.peer_key == peer_key
                 and prepared.head == head and prepared.payload == payload):
             blocks, bad_block, checks = prepared.blocks, prepared.bad_block, prepared.checks

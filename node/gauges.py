@@ -55,6 +55,7 @@ async def refresh_metrics(metrics: NodeMetrics, engine: Engine, thread: EngineTh
         metrics.sync_answers_unasked.set(sync_questions.dropped)
         metrics.sync_serve_waited.set(network.serve_budget.waited_s)
         metrics.sync_serve_dropped.set(network.serve_budget.dropped)
+        metrics.sync_serve_busy_answers.set(network.serve_budget.busy)
         refresh_connection_metrics(metrics, api)
         refresh_evidence_metrics(metrics, evidence)
 

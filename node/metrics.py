@@ -55,7 +55,14 @@ class NodeMetrics:
         self.sync_serve_dropped = Gauge(
             "senim_sync_serve_dropped", "Followers' sync questions not answered because "
             "the followers' shared rate left their peer too small a share to pay for its "
-            "last answer within the wait allowed (node.serve_budget; since start)",
+            "last answer within the wait allowed, each either told busy (counted in "
+            "senim_sync_serve_busy_answers) or, asked before the time told, dropped "
+            "(node.serve_budget; since start)",
+            registry=self.registry)
+        self.sync_serve_busy_answers = Gauge(
+            "senim_sync_serve_busy_answers", "Busy answers sent to followers' sync "
+            "questions not answered for their price, each telling its asker when to ask "
+            "again (node.sync_busy; since start)",
             registry=self.registry)
         self.http_connections_refused = Gauge(
             "senim_http_connections_refused", "API connections closed at once because the "

@@ -5,7 +5,8 @@ allowed observers). Transactions are gossiped in batches so a registrar's burst
 costs a few frames, not one per transaction; each node checks a transaction's
 signature once, when it first admits it. Block-sync and state-sync questions are
 answered off the event loop, a bounded number at a time, each peer's paced to a rate of
-answer bytes (node.serve_budget).
+answer bytes (node.serve_budget); one it cannot afford now is answered "busy, ask again
+in N ms" (node.sync_busy).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -49,6 +51,7 @@ from node.service import NodeCore
 from node.state_serve import StateSnapshots
 from node.submission_body import ByteStrings
 from node.sync import serve_blocks
+from node.sync_busy import busy_answer
 from p2p import Limits, PeerManager
 from p2p.connection import shown
 from storage.errors import StorageError
@@ -142,8 +145,8 @@ class Network:
     # ---- block sync, serving side ------------------------------------------------------
     def serve_sync_from(self, chain: Chain) -> Handler:
         async def serve(peer_key: bytes, payload: bytes) -> None:
-            if not await self._paced(peer_key):
-                return  # its share too small for now: the asker times out and asks again
+            if not await self._paced(peer_key, CH_SYNC_RESPONSE):
+                return  # its share too small for now: told when to ask again
             if self._serving >= SYNC_SERVES_MAX:
                 return  # the asker times out and tries another peer
             self._serving += 1
@@ -167,8 +170,8 @@ class Network:
     def serve_state_from(self, snapshots: StateSnapshots) -> Handler:
         """Answer joining nodes' state-sync questions from held snapshots, off the loop."""
         async def serve(peer_key: bytes, payload: bytes) -> None:
-            if not await self._paced(peer_key):
-                return  # its share too small for now: the asker times out and asks again
+            if not await self._paced(peer_key, CH_STATE_RESPONSE):
+                return  # its share too small for now: told when to ask again
             if self._serving_state >= STATE_SERVES_MAX:
                 return  # the asker times out and tries another peer
             self._serving_state += 1
@@ -189,12 +192,18 @@ class Network:
                 self.peers.send(peer_key, CH_STATE_RESPONSE, answer)
         return serve
 
-    async def _paced(self, peer_key: bytes) -> bool:
+    async def _paced(self, peer_key: bytes, answer_channel: int) -> bool:
         """Wait until `peer_key` has paid for its earlier sync answers (node.serve_budget):
         its next questions on this channel wait behind this one in P2P's queue. False:
-        the wait would be too long, and the question is not to be answered."""
+        the wait would be too long, and the question is not to be answered; its asker is
+        told on `answer_channel` when to ask again (node.sync_busy), unless it was told
+        already and that time has not come."""
         wait = self.serve_budget.wait_s(peer_key)
         if wait is None:
+            retry = self.serve_budget.retry_s(peer_key)
+            if retry is not None:
+                self.peers.send(peer_key, answer_channel,
+                                busy_answer(math.ceil(retry * 1000)))
             return False
         if wait > 0:
             await self._sleep(wait)

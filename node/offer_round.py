@@ -110,6 +110,12 @@ class OfferRound:
         """`peer` answered its offer question, whatever it answered."""
         self._open.pop(peer, None)
 
+    def ask_again(self, peer: bytes) -> None:
+        """`peer` answered busy (node.sync_busy): no offer, and asked again in this round
+        once it is free."""
+        self._open.pop(peer, None)
+        self._asked.discard(peer)
+
     def offered(self, candidate: Candidate) -> None:
         self.answered(candidate.peer)
         self._candidates.append(candidate)

@@ -87,7 +87,7 @@ FORGED_SUSPECTS_PER_PEER_MAX = 64
 
 
 class RelayHeights(Protocol):
-    """What block sync learns of peers' heights (`node.sync.SyncHeights`)."""
+    """What block sync learns of peers' heights (`node.sync_heights.SyncHeights`)."""
 
     def questions(self) -> int:
         """Block-sync questions asked so far."""

@@ -54,11 +54,21 @@ follower alone, or beside one other, keeps its full rate and burst (the shared r
 two followers' rates), so an honest catch-up is not slowed until three or more followers
 draw at once. A follower's head question once a second refills in milliseconds and is
 hardly counted. While very many draw, a follower's share is so small that paying one
-answer's debt would take longer than WAIT_MAX_S; then its question is dropped (`wait_s`
-says None), uncharged, and the asker times out and asks again or another node: its
-bucket has refilled meanwhile. That keeps the followers' total at the shared rate (and
-the bursts at most SERVE_ALL_BURST_BYTES times 1 + ln n, each new follower's burst a
-share of it) however many there are, and no waiting question near the asker's timeout.
+answer's debt would take longer than WAIT_MAX_S; then its question is not answered
+(`wait_s` says None) but told "busy, ask again in N ms" (`retry_s`, node.sync_busy): N
+is the time until its debt is paid at its share now, at most BUSY_RETRY_MAX_S, and the
+asker asks again then, or another node at once. That keeps the followers' total at the
+shared rate (and the bursts at most SERVE_ALL_BURST_BYTES times 1 + ln n, each new
+follower's burst a share of it) however many there are, and no waiting question near
+the asker's timeout. Until session 60 such a question was dropped without a word and
+its asker waited out its RESPONSE_TIMEOUT_MS: with 5, 8 and 20 followers drawing, a
+follower whose answers were large (3-4 MiB blocks) got 22, 11 and 9% less than its
+equal share, where told busy each gets it within 1% (tests/node/test_serve_busy.py,
+on a simulated clock). A busy answer is ten bytes and not charged (a charge would push
+the debt past the time told); it is sent at most once per question, and a question
+from a peer told to wait, asked before that time has passed, is dropped untold, as
+its asker would not ask it: a flood of questions gets one busy answer a time told
+(over WAIT_MAX_S), not one each.
 
 Validators are outside the shared rate: a lagging validator's catch-up is consensus
 work, and followers, however many, must not slow it. Each has its own bucket of
@@ -103,6 +113,7 @@ from collections.abc import Callable
 from ledger.blocks import MAX_BLOCK_BYTES
 from node.channels import STATE_RESPONSE_BYTES
 from node.sync import MAX_RESPONSE_BYTES
+from node.sync_busy import BUSY_WAIT_MAX_MS
 
 SERVE_BYTES_PER_S = 4 * 1024 * 1024  # each follower's sync answers, charged as below
 SERVE_BURST_BYTES = 8 * 1024 * 1024  # 32 MiB until session 59: see the docstring
@@ -119,10 +130,13 @@ PEERS_REMEMBERED_MAX = 1024  # buckets kept; those asked are members and observe
 # A peer's largest debt: one answer a channel (a block-sync answer stops after the block
 # that passes MAX_RESPONSE_BYTES, itself at most MAX_BLOCK_BYTES). A question waits at
 # most WAIT_MAX_S (what a lone follower's largest debt takes to pay, under 2 s, well
-# within the asker's RESPONSE_TIMEOUT_MS); one that would wait longer is dropped.
+# within the asker's RESPONSE_TIMEOUT_MS); one that would wait longer is answered busy.
 DEBT_MAX_BYTES = (MAX_RESPONSE_BYTES + MAX_BLOCK_BYTES + STATE_RESPONSE_BYTES
                   + 2 * QUESTION_COST_BYTES)
 WAIT_MAX_S = DEBT_MAX_BYTES / SERVE_BYTES_PER_S
+# The longest a busy answer tells its asker to wait: what the asker would wait at most
+# (node.sync_busy), its timeout; a share smaller than that would need is told it again.
+BUSY_RETRY_MAX_S = BUSY_WAIT_MAX_MS / 1000
 
 
 def _never(_key: bytes) -> bool:
@@ -160,7 +174,11 @@ class ServeBudget:
         self._drawing: dict[bytes, float] = {}
         self.waits = 0  # answers that waited for their peer's debt, since start
         self.waited_s = 0.0  # and how long, in all
-        self.dropped = 0  # questions dropped, their wait too long (a share too small)
+        self.dropped = 0  # questions not answered, their wait too long (a share too small)
+        self.busy = 0  # of those, the ones told when to ask again (`retry_s`)
+        # Peer -> until when it was last told to wait: a question sooner is dropped untold.
+        # A key only while it is in _peers (a busy answer follows a debt).
+        self._told: dict[bytes, float] = {}
 
     def share(self, peer_key: bytes) -> tuple[float, float]:
         """`peer_key`'s rate and burst now."""
@@ -188,7 +206,8 @@ class ServeBudget:
     def wait_s(self, peer_key: bytes) -> float | None:
         """How long a question from `peer_key` must wait before it is answered: until
         its debt is paid; 0 if it has none; None if that is longer than WAIT_MAX_S (the
-        question is to be dropped, uncharged)."""
+        question is not to be answered, uncharged: its asker is told when to ask again,
+        `retry_s`)."""
         now = self._clock()
         rate, burst = self._share(peer_key, self._count_drawing(now)
                                   + (peer_key not in self._drawing))
@@ -203,6 +222,25 @@ class ServeBudget:
         self.waited_s += wait
         return wait
 
+    def retry_s(self, peer_key: bytes) -> float | None:
+        """After `wait_s` said None: how long `peer_key` is to be told to wait before it
+        asks again, in a busy answer: until its debt is paid at its share now, at most
+        BUSY_RETRY_MAX_S. None if it was told already and that time has not come (its
+        asker waits for it, so such a question is a flood's, dropped untold: at most one
+        busy answer per peer each time told, and each time told is over WAIT_MAX_S).
+        Not charged: a busy answer (a frame of ten bytes) costs about what receiving
+        the question did, and a charge would push the debt past the time told."""
+        now = self._clock()
+        if self._told.get(peer_key, now) > now:
+            return None
+        rate, burst = self._share(peer_key, self._count_drawing(now)
+                                  + (peer_key not in self._drawing))
+        retry = min(-self._tokens(peer_key, now, rate, burst) / rate, BUSY_RETRY_MAX_S)
+        if peer_key in self._peers:
+            self._told[peer_key] = now + retry
+        self.busy += 1
+        return max(0.0, retry)
+
     def charge(self, peer_key: bytes, answer_bytes: int) -> None:
         """An answer of `answer_bytes` has been sent to `peer_key`."""
         now = self._clock()
@@ -215,6 +253,7 @@ class ServeBudget:
                 first = next(iter(self._peers))  # the peer first charged
                 del self._peers[first]
                 self._drawing.pop(first, None)
+                self._told.pop(first, None)
         self._peers[peer_key] = (tokens, now)
         if not self._is_validator(peer_key):
             self._drawing[peer_key] = now + (burst - tokens) / rate
@@ -227,3 +266,4 @@ class ServeBudget:
         for key in full:
             del self._peers[key]
             self._drawing.pop(key, None)
+            self._told.pop(key, None)

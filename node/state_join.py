@@ -26,7 +26,8 @@ from node.config import NodeConfig
 from node.network import Network
 from node.offer_round import OFFER_PEERS_MAX
 from node.start_checks import peers_configured
-from node.state_sync import NOT_HELD, Phase, StateSync
+from node.state_sync import Phase, StateSync
+from node.state_wire import NOT_HELD
 from node.validators import certifies_by_keys
 from storage.kv import KeyValueStore
 
@@ -103,7 +104,8 @@ async def join_by_state_sync(config: NodeConfig, genesis: Genesis, keys: KeyPair
                 peer, payload = await asyncio.wait_for(answers.get(), POLL_S)
             except TimeoutError:
                 continue
-            progress = await loop.run_in_executor(None, sync.accept, peer, payload)
+            progress = await loop.run_in_executor(
+                None, sync.accept, peer, payload, int(time.monotonic() * 1000))
             if progress.writes:
                 await loop.run_in_executor(None, partial(kv.write, progress.writes, sync=False))
             if time.monotonic() - last_log >= PROGRESS_LOG_S:

@@ -36,7 +36,7 @@ from ledger.errors import MalformedInput
 from ledger.light_client import MAX_SET_CHANGE_PROOFS, SET_CHANGE_PROOF_PREFIX, stored_proof_key
 from ledger.set_change_records import CertificateCheck, checked_proof, held_block, kept_block
 from node.channels import STATE_RESPONSE_BYTES
-from node.state_sync import (
+from node.state_wire import (
     ASK_NODES,
     ASK_OFFER,
     ASK_SET_CHANGES,

@@ -27,8 +27,12 @@ A peer whose answer is wrong is distrusted for the rest of the join: the same
 question goes to another peer holding the same snapshot (honest peers hold the
 same heights, see `node.state_serve`). A peer silent for RESPONSE_TIMEOUT_MS is
 passed over (and, silent SILENT_QUESTIONS_MAX times in a row, no longer counts as
-holding the snapshot). When no peer holds the snapshot any more, the join starts
-again from a new offer and the caller wipes what it wrote (`Progress.restart`).
+holding the snapshot). A peer that answers "busy, ask again in N ms" (node.sync_busy)
+is neither: its question is closed, and it is asked again once that time has passed (at
+most BUSY_WAIT_MAX_MS), another peer free at once; busy BUSY_IN_A_ROW_MAX times in a row,
+it has kept the join waiting as long as a silence, and counts as silent once. When no
+peer holds the snapshot any more, the join starts again from a new offer and the caller
+wipes what it wrote (`Progress.restart`).
 """
 
 from __future__ import annotations
@@ -47,27 +51,23 @@ from ledger.set_change_records import kept_proof_writes
 from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY
 from node.offer_round import Candidate, OfferRound
 from node.state_offer import Offer, Snapshot, offer_from_answer
+from node.state_wire import (
+    ANSWER_ARRAYS_MAX,
+    ANSWER_ITEMS_MAX,
+    ASK_NODES,
+    ASK_OFFER,
+    ASK_SET_CHANGES,
+    ASK_VALUES,
+    NODES_PER_QUESTION,
+    NOT_HELD,
+    VALUES_PER_QUESTION,
+    node_records,
+    values_and_done,
+)
 from node.sync import SyncRequest
+from node.sync_busy import BUSY_IN_A_ROW_MAX, BusyPeers, read_busy
 from storage.state_transfer import Position, StateImport, position_to_wire
 
-# Questions: [ASK_OFFER] | [ASK_NODES, height, [position...]]
-#            | [ASK_VALUES, height, after key, count]
-#            | [ASK_SET_CHANGES, height, after height]: the proofs of changes above it
-# Answers:   [ASK_OFFER, height, block, certificate, [proof...], more]
-#            (height 0: no snapshot; each proof [header, certificate, stored proof], see
-#            `node.state_serve`; `more`: proofs are left for ASK_SET_CHANGES, sent only
-#            when true)
-#            | [ASK_NODES, height, [record...]] | [ASK_VALUES, height, [[key, value]...], done]
-#            | [ASK_SET_CHANGES, height, [proof...], more] | [NOT_HELD, height]
-ASK_OFFER, ASK_NODES, ASK_VALUES, NOT_HELD, ASK_SET_CHANGES = 0, 1, 2, 3, 4
-NODES_PER_QUESTION = 2_048  # about 140 KB of node records per answer
-VALUES_PER_QUESTION = 2_048
-SET_CHANGES_PER_ANSWER = 1_000  # set-change proofs in one answer (an offer or a page)
-# The arrays of an answer (itself, its list, one per value or proof) and the longest
-# list, each refused before more are built: any peer asked answers, on the engine thread.
-ANSWER_ARRAYS_MAX = 2 + max(VALUES_PER_QUESTION, SET_CHANGES_PER_ANSWER)
-ANSWER_ITEMS_MAX = max(VALUES_PER_QUESTION, NODES_PER_QUESTION, SET_CHANGES_PER_ANSWER)
-VALUE_ANSWER_BYTES = 512 * 1024  # an answer holds at least one value, however large
 RESPONSE_TIMEOUT_MS = 5_000
 # How long to wait for a peer with a snapshot when every peer connected so far has none
 # (the others may still be connecting) before giving up on state sync.
@@ -103,6 +103,7 @@ class StateSync:
         self.distrusted: set[bytes] = set()  # sent something wrong during this join
         self._not_held: set[bytes] = set()  # no snapshot, or not this one
         self._good: bytes | None = None  # the last peer that answered well
+        self._busy = BusyPeers()  # told to ask again later: asked again once free
         self._turn = 0
         self._asked: bytes | None = None  # the one question open past Phase.OFFER
         self._asked_at_ms = 0
@@ -139,12 +140,13 @@ class StateSync:
         self._offer_refused_late = False
         if self._offer is not None and not self._available(self._offer.peer, peers):
             self._drop_offer()
+        free = self._busy.free(peers, now_ms)
         if self.phase is Phase.OFFER:
-            offer_questions = self._ask_for_offers(now_ms, peers)
+            offer_questions = self._ask_for_offers(now_ms, peers, free)
             if offer_questions is not None:
                 return offer_questions, restarted
-        peer = self._offer.peer if self._offer is not None else self._choose(peers)
-        if peer is None:
+        peer = self._offer.peer if self._offer is not None else self._choose(free)
+        if peer is None or peer not in free:
             return [], restarted
         self._question = self._make_question()
         self._asked, self._asked_at_ms = peer, now_ms
@@ -153,17 +155,19 @@ class StateSync:
     def _available(self, peer: bytes, peers: Sequence[bytes]) -> bool:
         return peer in peers and peer not in self.distrusted and peer not in self._not_held
 
-    def _ask_for_offers(self, now_ms: int, peers: Sequence[bytes]) -> list[SyncRequest] | None:
-        """The offer questions to send now; None once the round chose an offer (the
-        phase moved on and its one question is asked the usual way)."""
+    def _ask_for_offers(self, now_ms: int, peers: Sequence[bytes], free: Sequence[bytes]
+                        ) -> list[SyncRequest] | None:
+        """The offer questions to send now (to `free` peers, not busy); None once the
+        round chose an offer (the phase moved on and its one question is asked the
+        usual way)."""
         available = [p for p in peers if self._available(p, peers)]
         self._round.expire(now_ms, RESPONSE_TIMEOUT_MS)
         chosen = self._round.choice(now_ms, available)
         if chosen is not None:
             self._take_chosen(chosen)
             return None
-        asked = self._round.to_ask(now_ms, available)
-        if asked or self._round.busy:
+        asked = self._round.to_ask(now_ms, [p for p in available if p in free])
+        if asked or self._round.busy or self._busy.waiting(available, now_ms):
             return [SyncRequest(peer, encode([ASK_OFFER])) for peer in asked]
         self._round.reset()  # nobody left to ask and nothing offered: silent peers again
         if peers and not available:
@@ -199,11 +203,25 @@ class StateSync:
         return [ASK_VALUES, self.snapshot.height, self._values_after, VALUES_PER_QUESTION]
 
     # ---- answers -----------------------------------------------------------------------
-    def accept(self, peer: bytes, payload: bytes) -> Progress:
-        """Check an answer to an open question; anything else changes nothing."""
+    def accept(self, peer: bytes, payload: bytes, now_ms: int) -> Progress:
+        """Check an answer to an open question; anything else changes nothing. `now_ms`:
+        when it is taken, from which a busy answer's wait is counted."""
         offering = self.phase is Phase.OFFER and self._round.is_open(peer)
         if not (offering or peer == self._asked) or self.finished:
             return Progress()
+        wait_ms = read_busy(payload)
+        if wait_ms is not None:  # no answer and no fault: asked again once free
+            in_a_row = self._busy.told(peer, wait_ms, now_ms)
+            if offering:
+                self._round.ask_again(peer)
+            else:
+                self._asked = None
+                if in_a_row % BUSY_IN_A_ROW_MAX == 0:  # as a silence does
+                    self._round.went_silent(peer)
+                    self._pass_over(peer)
+                    self._drop_offer()
+            return Progress()
+        self._busy.answered(peer)
         answer = None
         with contextlib.suppress(MalformedInput):
             answer = decode(payload, max_arrays=ANSWER_ARRAYS_MAX, max_items=ANSWER_ITEMS_MAX)
@@ -278,26 +296,14 @@ class StateSync:
 
     def _take_nodes(self, answer: list[object]) -> dict[bytes, bytes | None]:
         assert self.state is not None
-        records = answer[2] if len(answer) == 3 else None
-        if not (isinstance(records, list) and all(isinstance(r, bytes) for r in records)):
-            raise ValueError("malformed node records")
-        writes = self.state.accept_nodes(self._positions, records)
+        writes = self.state.accept_nodes(self._positions, node_records(answer))
         if self.state.nodes_complete:
             self.phase = Phase.VALUES
         return writes
 
     def _take_values(self, peer: bytes, answer: list[object]) -> dict[bytes, bytes | None]:
         assert self.state is not None
-        if not (len(answer) == 4 and isinstance(answer[2], list) and isinstance(answer[3], bool)
-                and len(answer[2]) <= VALUES_PER_QUESTION
-                and all(isinstance(item, list) and len(item) == 2
-                        and isinstance(item[0], bytes) and isinstance(item[1], bytes)
-                        for item in answer[2])):
-            raise ValueError("malformed values")
-        items = [(bytes(key), bytes(value)) for key, value in answer[2]]
-        done = answer[3]
-        if not items and not done:
-            raise ValueError("no values and not done")
+        items, done = values_and_done(answer)
         writes = self.state.accept_values(self._values_after, items)
         self._value_peers.add(peer)
         for key, value in items:  # checked against its leaf by accept_values

@@ -11,14 +11,17 @@ re-executes each block and commits it through its one commit path once a checked
 certificate vouches for it (node.engine_runs). A peer that does not answer within
 RESPONSE_TIMEOUT_MS of the question (not counting the time this node spends applying
 blocks meanwhile: `answer_applied`), or whose answer does not help, is passed over: the
-next question goes to the next peer in turn.
+next question goes to the next peer in turn. A peer that answers "busy, ask again in N
+ms" (node.sync_busy: its share of the serving budget cannot pay for an answer now) is
+no failure: its question is closed, it stays preferred, and it is asked again once that
+time has passed, at most BUSY_WAIT_MAX_MS, while another peer not busy is asked at once.
 
 What each peer's latest answer showed of its height is kept (`shown`), each question
 numbered: node.network judges a relay's forged-looking signatures by it, and may have a
-peer asked (`ask_height`, from the event loop through `SyncHeights`, which hands a relay
-to the engine thread once between two questions). Such a question is asked only when no
-block is wanted, one at a time, and stays open beside the questions for blocks, which
-never wait for it, on its own timeout; while another peer is connected, the questions
+peer asked (`ask_height`, from the event loop through `node.sync_heights`, which hands
+a relay to the engine thread once between two questions). Such a question is asked only
+when no block is wanted, one at a time, and stays open beside the questions for blocks,
+which never wait for it, on its own timeout; while another peer is connected, the questions
 for blocks go to others (with the relay alone, its question is taken as theirs). A peer
 shows only what it backs: a claim counts when its answer's blocks start right after the
 head as it is taken, extend it, and fill an answer (`backed`), else the height they
@@ -33,21 +36,19 @@ help, or does not come, shows nothing.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from ledger.blocks import BLOCK_ARRAYS, MAX_BLOCK_BYTES, MAX_BLOCK_TXS, Header
 from ledger.chain import Chain
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
+from node.sync_busy import BusyPeers, read_busy
 
 MAX_BLOCKS_PER_RESPONSE = 64
 MAX_RESPONSE_BYTES = 3 * 1024 * 1024  # within the sync-response channel's limit
 RESPONSE_TIMEOUT_MS = 5_000
 MAX_TARGET_AHEAD = 100_000  # an uncertified claim cannot send us chasing further than this
-# Relays whose hand-over to the engine thread `SyncHeights` remembers, to hand each over
-# once until a question is asked: far more than the members and observers connected.
-HEIGHT_ASKS_REMEMBERED_MAX = 1024
 
 SyncedItem = tuple[bytes, bytes]  # (block bytes, certificate bytes)
 
@@ -89,6 +90,7 @@ class BlockSync:
         # entry per peer that ever answered (peers are members and allowed observers)
         self._shown: dict[bytes, tuple[int, int]] = {}
         self._height_asks: dict[bytes, None] = {}  # peers to ask next, whatever the target
+        self._busy = BusyPeers()  # told to ask again later: asked again once free
 
     def behind(self, head_height: int) -> int:
         """How many blocks others said exist beyond the head."""
@@ -125,6 +127,7 @@ class BlockSync:
                 self._pass_over(question.peer)
         if self._open is not None:
             return None
+        free = self._busy.free(peers, now_ms)
         if self._poll_ms is not None and (self._last_poll_ms is None
                                           or now_ms - self._last_poll_ms >= self._poll_ms):
             self._last_poll_ms = now_ms
@@ -135,7 +138,7 @@ class BlockSync:
             # every turn, and blocks a certified message said exist would never be asked.
             # One at a time, as questions for blocks are: a relay asked again and again
             # waits behind the others asked for.
-            peer = next((key for key in self._height_asks if key in peers), None)
+            peer = next((key for key in self._height_asks if key in free), None)
             if peer is None or self._height_open is not None:
                 return None
             del self._height_asks[peer]
@@ -144,13 +147,16 @@ class BlockSync:
         # Not the peer whose height question is open, while there is another: its
         # answers to the two would be told apart only by the height their blocks start
         # at, and an empty one not at all.
-        busy = self._height_open.peer if self._height_open is not None else None
-        choices = [key for key in peers if key != busy] or list(peers)
+        # Nor a peer that said it is busy, until the time it gave has passed.
+        height_peer = self._height_open.peer if self._height_open is not None else None
+        choices = [key for key in free if key != height_peer] or free
+        if not choices:
+            return None  # every peer busy: asked once the first is free
         peer = self._preferred if self._preferred in choices else None
         if peer is None:
             peer = choices[self._turn % len(choices)]
             self._turn += 1
-        if peer == busy:
+        if peer == height_peer:
             # The only peer: its height question asks for the blocks from a head no
             # higher, so it is taken for the question for blocks as it was, its answer
             # numbered as the answer to it. Asked again, its answer (empty ones, which
@@ -191,12 +197,25 @@ class BlockSync:
         be numbered above every one asked so far."""
         return peer in self._height_asks
 
-    def accept(self, peer: bytes, payload: bytes, head_height: int) -> list[SyncedItem]:
-        """The blocks of an answer to one of our open questions; [] for anything else."""
+    def accept(self, peer: bytes, payload: bytes, head_height: int, now_ms: int
+               ) -> list[SyncedItem]:
+        """The blocks of an answer to one of our open questions; [] for anything else.
+        `now_ms`: when it is taken, from which a busy answer's wait is counted."""
         question = next((open_ for open_ in (self._open, self._height_open)
                          if open_ is not None and open_.peer == peer), None)
         if question is None:
             return []  # not a peer we asked, or not asked at all
+        wait_ms = read_busy(payload)
+        if wait_ms is not None:
+            # No answer and no fault: nothing shown, the peer not passed over, and its
+            # question asked again once it is free (a height question as such: blocks
+            # asked of it again show its height as well)
+            if question is self._height_open:
+                self._height_asks[peer] = None
+            self._close(question)
+            self._busy.told(peer, wait_ms, now_ms)
+            return []
+        self._busy.answered(peer)
         answer = read_answer(payload)
         if answer is None:
             self._close(question)
@@ -295,44 +314,6 @@ class BlockSync:
     def _pass_over(self, peer: bytes) -> None:
         if self._preferred == peer:
             self._preferred = None
-
-
-@dataclass(frozen=True)
-class SyncHeights:
-    """`node.peer_penalty.RelayHeights` over the engine thread's BlockSync, for the event
-    loop: plain reads (an int, a tuple from a dict, a key in a dict) and `ask`, which
-    hands the question to the engine thread (`hand_over`, the daemon's
-    `AppliesSyncedBlocks.ask_height` queued on it) unless a hand-over already made
-    will do."""
-
-    sync: BlockSync
-    hand_over: Callable[[bytes], None]
-    # relay -> questions asked when it was last handed over; on the event loop only
-    _handed: dict[bytes, int] = field(default_factory=dict, init=False, repr=False,
-                                      compare=False)
-
-    def ask(self, peer: bytes) -> None:
-        """Have `peer` asked its height in a question numbered above every one asked so
-        far (`questions`), handing it over only if no earlier hand-over will do: one made
-        since the last question was asked, or one the engine holds for the peer's turn
-        (`BlockSync.height_ask_waiting`), is asked after now. Else, once any question
-        has been asked, the peer is handed over again: a hand-over made before may have
-        been asked already, or dropped with the engine's inbox full (node.engine_inbox).
-        So frames of forged-looking signatures from one relay, each of which may ask,
-        queue one hand-over between two questions, not one each."""
-        questions = self.sync.questions
-        if self._handed.get(peer) == questions or self.sync.height_ask_waiting(peer):
-            return
-        if peer not in self._handed and len(self._handed) >= HEIGHT_ASKS_REMEMBERED_MAX:
-            self._handed.clear()  # a relay forgotten is handed over once more, no more
-        self._handed[peer] = questions
-        self.hand_over(peer)
-
-    def questions(self) -> int:
-        return self.sync.questions
-
-    def shown(self, peer: bytes) -> tuple[int, int] | None:
-        return self.sync.shown(peer)
 
 
 def read_answer(payload: bytes) -> tuple[int, list[SyncedItem]] | None:

@@ -27,7 +27,7 @@ from node.channels import (
     channels_for,
 )
 from node.files import load_genesis
-from node.state_sync import ASK_OFFER, ASK_VALUES, VALUES_PER_QUESTION
+from node.state_wire import ASK_OFFER, ASK_VALUES, VALUES_PER_QUESTION
 from node.sync import MAX_BLOCKS_PER_RESPONSE
 from p2p import Limits, PeerManager
 

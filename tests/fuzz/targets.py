@@ -140,7 +140,7 @@ def check_sync(data: bytes) -> bool:
     sync = BlockSync(poll_ms=None)
     sync.want(world.chain.height + 5)
     assert sync.next_request(0, 0, [SYNC_PEER]) is not None
-    items = sync.accept(SYNC_PEER, data, 0)
+    items = sync.accept(SYNC_PEER, data, 0, 0)
     assert all(isinstance(b, bytes) and isinstance(c, bytes) for b, c in items)
     for block, certificate in items:  # what the engine does next with each item
         if _refused((MalformedInput,), functools.partial(decode_block, block)):

@@ -24,7 +24,7 @@ from node.engine import Engine
 from node.engine_types import CommitReport, EngineConfig
 from node.mempool import Mempool, MempoolLimits
 from node.state_serve import StateSnapshots
-from node.state_sync import ASK_OFFER
+from node.state_wire import ASK_OFFER
 from node.sync import serve_blocks
 from node.validators import ValidatorSets
 from storage.errors import CorruptStateError

@@ -105,6 +105,6 @@ def test_with_the_relay_alone_blocks_wanted_take_its_height_question_as_it_was()
     suspected_at = sync.questions  # when the relay's frame arrives
     sync.want(5, relay)  # as the relay's announcement of block 5 says
     sync.next_request(10, 3, [relay])
-    sync.accept(relay, encode([3, []]), 3)  # made when question 1 came
+    sync.accept(relay, encode([3, []]), 3, 10)  # made when question 1 came
     shown = sync.shown(relay)
     assert shown is not None and not _not_ahead(shown, suspected_at, 3)

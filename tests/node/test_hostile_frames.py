@@ -104,7 +104,7 @@ def test_an_asked_members_answer_bombs_cost_nothing(net: Consortium, kind: str) 
     joining = StateSync(net.genesis, certifies_by_keys(net.genesis.chain_id))
     requests, _ = joining.next_requests(0, [asked])
     assert requests
-    assert peak_of(lambda: joining.accept(asked, BOMBS[kind])) < ALLOCATED_MAX
+    assert peak_of(lambda: joining.accept(asked, BOMBS[kind], 0)) < ALLOCATED_MAX
 
 
 @pytest.mark.parametrize("kind", sorted(BOMBS))

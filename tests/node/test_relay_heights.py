@@ -20,7 +20,8 @@ from node.engine import Engine
 from node.engine_types import EngineConfig
 from node.network import Network
 from node.peer_penalty import FORGED_SETTLE_S, JUNK_PER_WINDOW_MAX, GossipPenalties
-from node.sync import RESPONSE_TIMEOUT_MS, BlockSync, SyncHeights, serve_blocks
+from node.sync import RESPONSE_TIMEOUT_MS, BlockSync, serve_blocks
+from node.sync_heights import SyncHeights
 from node.validators import ValidatorSets
 from storage.kv import MemoryStore
 from tests.e2e.harness import free_port

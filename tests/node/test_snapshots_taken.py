@@ -17,7 +17,7 @@ from node.engine_thread import TICK_S, EngineThread
 from node.engine_types import CommitReport, EngineConfig
 from node.mempool import Mempool, MempoolLimits
 from node.state_serve import SNAPSHOTS_HELD, StateSnapshots
-from node.state_sync import ASK_OFFER
+from node.state_wire import ASK_OFFER
 from node.sync import serve_blocks
 from node.validators import ValidatorSets
 from storage.kv import KeyValueSnapshot, MemoryStore

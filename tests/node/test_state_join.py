@@ -20,7 +20,7 @@ from node.config import Address, NodeConfig
 from node.network import Network
 from node.state_join import join_by_state_sync, needs_join, wipe_partial_state
 from node.state_serve import StateSnapshots
-from node.state_sync import ASK_NODES, NOT_HELD
+from node.state_wire import ASK_NODES, NOT_HELD
 from node.validators import ValidatorSets
 from storage.kv import MemoryStore
 from tests.e2e.harness import free_port

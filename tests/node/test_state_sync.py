@@ -20,7 +20,8 @@ from node.engine import Engine
 from node.engine_types import EngineConfig
 from node.mempool import Mempool, MempoolLimits
 from node.state_serve import StateSnapshots
-from node.state_sync import ASK_NODES, ASK_OFFER, ASK_VALUES, Phase, StateSync
+from node.state_sync import Phase, StateSync
+from node.state_wire import ASK_NODES, ASK_OFFER, ASK_VALUES, NOT_HELD
 from node.sync import serve_blocks
 from node.validators import ValidatorSet, ValidatorSets, certifies_by_keys
 from storage.kv import MemoryStore
@@ -77,7 +78,7 @@ def join(sync: StateSync, peers: dict[bytes, Serve], kv: MemoryStore) -> int:
             asked += 1
             answer = peers[request.peer](request.payload)
             if answer is not None:  # else silent: passed over once its question times out
-                kv.write(sync.accept(request.peer, answer).writes)
+                kv.write(sync.accept(request.peer, answer, now).writes)
     if sync.phase is Phase.DONE:
         kv.write(sync.final_writes())
     return asked
@@ -244,7 +245,7 @@ def test_junk_questions_get_no_answer(net: Consortium, question: bytes) -> None:
 def test_a_question_about_a_snapshot_not_held_says_so(net: Consortium) -> None:
     source = grown_chain(net, blocks=1, anchors=2)
     answer = serving(source).answer(encode([ASK_NODES, 77, [[0, b""]]]))
-    assert decode(answer or b"") == [state_sync.NOT_HELD, 77]
+    assert decode(answer or b"") == [NOT_HELD, 77]
 
 
 def test_a_snapshot_taken_on_demand_is_renewed_once_an_interval_old(net: Consortium) -> None:
@@ -269,14 +270,14 @@ def test_a_peer_without_snapshot_does_not_end_the_join_while_others_may_connect(
     sync = new_sync(net)
     requests, _ = sync.next_requests(0, [OTHER])
     assert [r.peer for r in requests] == [OTHER]
-    sync.accept(OTHER, encode([state_sync.NOT_HELD, 0]))
+    sync.accept(OTHER, encode([NOT_HELD, 0]), 0)
     assert sync.next_requests(100, [OTHER]) == ([], False)
     # read into a name: mypy would keep sync.phase narrowed past the calls that change it
     waiting = sync.phase
     assert waiting is Phase.OFFER
     requests, _ = sync.next_requests(200, [OTHER, HONEST])  # a peer with a snapshot arrives
     assert [r.peer for r in requests] == [HONEST]
-    sync.accept(HONEST, encode([state_sync.NOT_HELD, 0]))
+    sync.accept(HONEST, encode([NOT_HELD, 0]), 200)
     assert sync.next_requests(state_sync.OFFER_PATIENCE_MS, [OTHER, HONEST]) == ([], False)
     assert sync.phase is Phase.UNAVAILABLE
 

@@ -16,7 +16,8 @@ from ledger.codec import decode, encode
 from ledger.payloads import AnchorPayload
 from node import offer_round, state_join, state_sync
 from node.offer_round import OFFER_PEERS_MAX, OFFER_WINDOW_MS
-from node.state_sync import ASK_NODES, ASK_OFFER, Phase, StateSync
+from node.state_sync import Phase, StateSync
+from node.state_wire import ASK_NODES, ASK_OFFER
 from storage.kv import MemoryStore
 from tests.node.certificates import make_certificate
 from tests.node.conftest import Consortium, commit, keys_from, make_tx
@@ -76,10 +77,11 @@ def test_an_offer_within_the_window_beats_an_older_one_that_came_first(
     old, fresh = serving(chains[10]).answer, serving(chains[50]).answer
     sync = new_sync(net)
     assert asked(sync, 0, [OLD, FRESH]) == [(OLD, ASK_OFFER), (FRESH, ASK_OFFER)]
-    sync.accept(OLD, offer_of(old))
+    sync.accept(OLD, offer_of(old), 0)
     assert asked(sync, 100, [OLD, FRESH]) == []  # the window opens: FRESH may still answer
     assert asked(sync, 100 + OFFER_WINDOW_MS - 1, [OLD, FRESH]) == []
-    sync.accept(FRESH, offer_of(fresh))  # late, but within the window
+    # late, but within the window
+    sync.accept(FRESH, offer_of(fresh), 100 + OFFER_WINDOW_MS - 1)
     # Everyone asked has answered, and still the window runs: a peer connecting late
     # (as at a join's start, while handshakes finish) may be asked in it too.
     assert asked(sync, 100 + OFFER_WINDOW_MS - 1, [OLD, FRESH]) == []
@@ -94,10 +96,10 @@ def test_a_peer_connecting_after_the_first_offer_is_asked_within_the_window(
     old, fresh = serving(chains[10]).answer, serving(chains[50]).answer
     sync = new_sync(net)
     assert asked(sync, 0, [OLD]) == [(OLD, ASK_OFFER)]
-    sync.accept(OLD, offer_of(old))
+    sync.accept(OLD, offer_of(old), 0)
     assert asked(sync, 50, [OLD]) == []
     assert asked(sync, 100, [OLD, FRESH]) == [(FRESH, ASK_OFFER)]  # just connected
-    sync.accept(FRESH, offer_of(fresh))
+    sync.accept(FRESH, offer_of(fresh), 100)
     assert asked(sync, 50 + OFFER_WINDOW_MS, [OLD, FRESH]) == [(FRESH, ASK_NODES)]
     assert sync.snapshot is not None and sync.snapshot.height == 50
 
@@ -107,13 +109,13 @@ def test_a_single_answer_is_enough_once_the_window_ends_and_a_late_offer_changes
     old, fresh = serving(chains[10]).answer, serving(chains[50]).answer
     sync = new_sync(net)
     asked(sync, 0, [OLD, FRESH])
-    sync.accept(OLD, offer_of(old))
+    sync.accept(OLD, offer_of(old), 0)
     assert asked(sync, 10, [OLD, FRESH]) == []
     assert asked(sync, 10 + OFFER_WINDOW_MS, [OLD, FRESH]) == [(OLD, ASK_NODES)]
     assert sync.snapshot is not None and sync.snapshot.height == 10
     # FRESH's offer comes after the round ended: neither taken nor held against it, and
     # the question open to OLD still stands.
-    sync.accept(FRESH, offer_of(fresh))
+    sync.accept(FRESH, offer_of(fresh), 10 + OFFER_WINDOW_MS)
     assert sync.snapshot.height == 10 and not sync.distrusted
     assert asked(sync, 20 + OFFER_WINDOW_MS, [OLD, FRESH]) == []
     # Driven to the end with FRESH silent throughout, the join ends at OLD's snapshot.

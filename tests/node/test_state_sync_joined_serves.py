@@ -25,7 +25,8 @@ from ledger.payloads import AccreditPayload, IssueBatchPayload
 from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY, validator_set_at
 from ledger.verification import verify_credential
 from node import state_serve
-from node.state_sync import ASK_OFFER, ASK_SET_CHANGES, Phase, StateSync
+from node.state_sync import Phase, StateSync
+from node.state_wire import ASK_OFFER, ASK_SET_CHANGES
 from node.validators import ValidatorSets, certifies_by_keys
 from storage.errors import CorruptStateError
 from storage.kv import MemoryStore

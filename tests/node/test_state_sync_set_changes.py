@@ -14,7 +14,8 @@ from ledger.codec import decode, encode
 from ledger.genesis import Genesis
 from ledger.validator_sets import validator_set_at
 from node import state_serve
-from node.state_sync import ASK_OFFER, Phase, StateSync
+from node.state_sync import Phase, StateSync
+from node.state_wire import ASK_OFFER
 from node.validators import certifies_by_keys
 from storage.kv import MemoryStore
 from tests.node.certificates import make_quorum_certificate
