@@ -208,8 +208,8 @@ class BlockSync:
         wait_ms = read_busy(payload)
         if wait_ms is not None:
             # No answer and no fault: nothing shown, the peer not passed over, and its
-            # question asked again once it is free (a height question as such: blocks
-            # asked of it again show its height as well)
+            # question asked again once it is free (a height question goes back among
+            # those waiting; blocks asked of it again show its height as well)
             if question is self._height_open:
                 self._height_asks[peer] = None
             self._close(question)
