@@ -21,7 +21,7 @@ from consensus.certificate import make_certificate
 from ledger.blocks import Header, last_commit_hash, transactions_root
 from ledger.chain import Chain
 from ledger.chain_run import Execution
-from ledger.genesis import Genesis, GenesisMember
+from ledger.genesis import Genesis, GenesisMember, current_rules_genesis
 from ledger.identity import KeyPair
 from ledger.payloads import AnchorPayload
 from ledger.records import Batch, batch_key
@@ -58,7 +58,7 @@ def _consortium() -> tuple[list[KeyPair], KeyPair, KeyPair, Genesis]:
                for i, k in enumerate(validators)]
     members += [GenesisMember("Registrar", "university", client.public_key, False),
                 GenesisMember("Employer", "employer", follower.public_key, False)]
-    return validators, client, follower, Genesis(CHAIN_ID, GENESIS_MS, tuple(members))
+    return validators, client, follower, current_rules_genesis(CHAIN_ID, GENESIS_MS, tuple(members))
 
 
 def _certify(signers: list[KeyPair], height: int, block_hash: bytes) -> bytes:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ledger.genesis import GENESIS_KIND
+from ledger.genesis import GenesisMember, current_rules_genesis
 from ledger.identity import KeyPair
 from node.config import ConfigValue, render_config
 from node.files import save_key
@@ -63,12 +63,11 @@ class BenchNetwork:
         (self.root / "keys").mkdir(parents=True, exist_ok=True)
         for member in self.members:
             save_key(self.root / "keys" / f"{member.slug}.key", member.keys, member.name)
-        genesis = {"kind": GENESIS_KIND, "chain_id": "senim-bench",
-                   "genesis_time_ms": int(time.time() * 1000) - 3_600_000,
-                   "members": [{"name": m.name, "role": m.role,
-                                "public_key": m.keys.public_key.hex(), "validator": m.validator}
-                               for m in self.members]}
-        (self.root / "genesis.json").write_text(json.dumps(genesis))
+        genesis = current_rules_genesis(
+            "senim-bench", int(time.time() * 1000) - 3_600_000,
+            tuple(GenesisMember(m.name, m.role, m.keys.public_key, m.validator)
+                  for m in self.members))
+        (self.root / "genesis.json").write_text(json.dumps(genesis.to_json()))
         runners = [m for m in self.members if m.runs_node]
         cpus = self.cpus
         for index, member in enumerate(runners):

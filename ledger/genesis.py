@@ -21,7 +21,12 @@ from ledger.governance_policy import (
 )
 from ledger.identity import MemberId, member_id_of
 from ledger.records import Member, member_key
-from ledger.rules_version import GENESIS_RULES_VERSION, MAX_RULES_VERSION, genesis_rules_state
+from ledger.rules_version import (
+    GENESIS_RULES_VERSION,
+    MAX_KNOWN_RULES_VERSION,
+    MAX_RULES_VERSION,
+    genesis_rules_state,
+)
 from ledger.transactions import ROLES
 from ledger.validator_sets import genesis_validator_set_state, validator_set_hash
 
@@ -129,6 +134,16 @@ class Genesis:
         if self.rules_version is not None:
             document["rules_version"] = self.rules_version
         return document
+
+
+def current_rules_genesis(chain_id: str, genesis_time_ms: int,
+                          members: tuple[GenesisMember, ...],
+                          governance: GovernancePolicy | None = None) -> Genesis:
+    """A genesis under the newest rules this release executes, as `senim consortium create`
+    writes one by default: what a simulation, an in-process test or a bench runs unless it
+    is about an older version's behaviour (a bare `Genesis(...)` is version 1, where every
+    gated fix of `ledger.rules_version` is off)."""
+    return Genesis(chain_id, genesis_time_ms, members, governance, MAX_KNOWN_RULES_VERSION)
 
 
 MEMBER_FIELDS = frozenset({"name", "role", "public_key", "member_id", "validator"})

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ledger.genesis import GENESIS_KIND
+from ledger.genesis import GenesisMember, current_rules_genesis
 from ledger.identity import KeyPair
 from node.config import render_config
 from node.files import save_key
@@ -210,13 +210,13 @@ class NetLab:
         members = []
         for v in self.validators:
             save_key(self.root / "keys" / f"{v.slug}.key", v.keys, v.slug)
-            members.append({"name": f"Ministry {v.slug}", "role": "ministry",
-                            "public_key": v.keys.public_key.hex(), "validator": True})
-        members.append({"name": "Pilot University", "role": "university",
-                        "public_key": self.issuer.public_key.hex(), "validator": False})
-        (self.root / "genesis.json").write_text(json.dumps({
-            "kind": GENESIS_KIND, "chain_id": "senim-netns",
-            "genesis_time_ms": int(time.time() * 1000) - 3_600_000, "members": members}))
+            members.append(GenesisMember(f"Ministry {v.slug}", "ministry", v.keys.public_key,
+                                         True))
+        members.append(GenesisMember("Pilot University", "university",
+                                     self.issuer.public_key, False))
+        genesis = current_rules_genesis("senim-netns", int(time.time() * 1000) - 3_600_000,
+                                        tuple(members))
+        (self.root / "genesis.json").write_text(json.dumps(genesis.to_json()))
         for v in self.validators:
             peers = self.peer_addresses(v)
             if self.relayed:

@@ -153,7 +153,7 @@ class Consortium:
     def _write_genesis_in_process(self) -> None:
         import tomllib
 
-        from ledger.genesis import GENESIS_KIND, genesis_from_json
+        from ledger.genesis import GENESIS_KIND, current_rules_genesis, genesis_from_json
 
         description = tomllib.loads((self.root / "members.toml").read_text())
         members = []
@@ -162,9 +162,11 @@ class Consortium:
             entry["public_key"] = load_key(self.root / entry.pop("key")).public_key.hex()
             members.append(entry)
         when = datetime.datetime.fromisoformat(description["genesis_time"].replace("Z", "+00:00"))
-        genesis = genesis_from_json({"kind": GENESIS_KIND, "chain_id": self.chain_id,
-                                     "genesis_time_ms": int(when.timestamp() * 1000),
-                                     "members": members})
+        stated = genesis_from_json({"kind": GENESIS_KIND, "chain_id": self.chain_id,
+                                    "genesis_time_ms": int(when.timestamp() * 1000),
+                                    "members": members})
+        # The rules `senim consortium create` writes by default, as the CLI path has.
+        genesis = current_rules_genesis(stated.chain_id, stated.genesis_time_ms, stated.members)
         self.genesis_path.write_text(json.dumps(genesis.to_json(), indent=2) + "\n")
 
     def write_config(self, slug: str, peers: Sequence[str] | None = None,

@@ -12,13 +12,15 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from consensus.quorum import quorum_size
+from ledger.admission import prove_admission
 from ledger.bft_time import CommitTimes
 from ledger.blocks import Block
 from ledger.chain import Chain
 from ledger.chain_run import Execution
-from ledger.genesis import Genesis, GenesisMember
+from ledger.genesis import Genesis, GenesisMember, current_rules_genesis
 from ledger.identity import KeyPair
-from ledger.payloads import AccreditPayload, Payload
+from ledger.payloads import AccreditPayload, AddMemberPayload, Payload
+from ledger.payloads_consortium import AddMemberAction
 from ledger.transactions import Transaction, build_transaction
 from node.api import make_app
 from node.mempool import MempoolLimits
@@ -78,7 +80,7 @@ def make_consortium(chain_id: str = CHAIN_ID) -> Consortium:
         GenesisMember("ENU", "university", university2.public_key, False),
         GenesisMember("Kaspi", "employer", employer.public_key, False),
     )
-    genesis = Genesis(chain_id, GENESIS_TIME_MS, members)
+    genesis = current_rules_genesis(chain_id, GENESIS_TIME_MS, members)
     return Consortium(ministry, university, university2, employer, keys_from("outsider"),
                       genesis)
 
@@ -172,6 +174,21 @@ def accredit(net: Consortium, issuer: KeyPair, types: list[str],
              ) -> Transaction:
     return make_tx(net.ministry, AccreditPayload(issuer.member_id, tuple(types), start_ms,
                                                   end_ms))
+
+
+def admission(keys: KeyPair, name: str, role: str,
+              chain_id: str = CHAIN_ID) -> AddMemberPayload:
+    """A ministry's own admission of `keys`' holder, with the holder's proof of possession
+    that the current rules ask for (`ledger.admission`)."""
+    return AddMemberPayload(name, role, keys.public_key,
+                            prove_admission(keys, chain_id, name, role))
+
+
+def admission_action(keys: KeyPair, name: str, role: str,
+                     chain_id: str = CHAIN_ID) -> AddMemberAction:
+    """Governance's admission of `keys`' holder, with its proof, as `admission`."""
+    return AddMemberAction(name, role, keys.public_key,
+                           prove_admission(keys, chain_id, name, role))
 
 
 def snapshot(kv: KeyValueStore) -> dict[bytes, bytes]:

@@ -17,7 +17,7 @@ from ledger.bft_time import median_time, next_block_time
 from ledger.blocks import Block
 from ledger.chain import Chain
 from ledger.errors import MalformedInput
-from ledger.genesis import Genesis, GenesisMember
+from ledger.genesis import Genesis, GenesisMember, current_rules_genesis
 from ledger.identity import KeyPair
 from ledger.payloads import AnchorPayload
 from node.validators import ValidatorSet
@@ -35,7 +35,7 @@ def genesis() -> Genesis:
     members = [GenesisMember(f"Ministry {i}", "ministry", k.public_key, True)
                for i, k in enumerate(VALIDATORS)]
     members.append(GenesisMember("Registrar", "university", REGISTRAR.public_key, False))
-    return Genesis(CHAIN_ID, GENESIS_MS, tuple(members))
+    return current_rules_genesis(CHAIN_ID, GENESIS_MS, tuple(members))
 
 
 GENESIS = genesis()

@@ -16,7 +16,6 @@ from ledger.chain import Chain
 from ledger.chain_layout import HEAD_KEY, STATE_PREFIX, TX_INDEX_PREFIX
 from ledger.codec import decode, encode
 from ledger.errors import ConfigError, MalformedInput
-from ledger.genesis import Genesis
 from ledger.governance import POLICY_KEY
 from ledger.payloads import (
     ACTION_ADD_VALIDATOR,
@@ -131,7 +130,7 @@ def test_other_genesis_on_same_data_dir_refused(tmp_path: Path, net: Consortium)
     others = [
         make_consortium("senim-other").genesis,
         dataclasses.replace(net.genesis, genesis_time_ms=net.genesis.genesis_time_ms + 1),
-        Genesis(net.genesis.chain_id, net.genesis.genesis_time_ms, net.genesis.members[:3]),
+        dataclasses.replace(net.genesis, members=net.genesis.members[:3]),
     ]
     kv = LevelDBStore(path)
     try:

@@ -18,7 +18,7 @@ from consensus import (
 )
 from ledger.chain import Chain
 from ledger.codec import decode
-from ledger.genesis import Genesis, GenesisMember
+from ledger.genesis import Genesis, GenesisMember, current_rules_genesis
 from ledger.identity import KeyPair
 from ledger.payloads import AnchorPayload
 from node.channels import CH_TXS
@@ -47,7 +47,7 @@ def four_validators() -> tuple[list[KeyPair], KeyPair, Genesis]:
     members = (*(GenesisMember(f"Ministry {i}", "ministry", keys.public_key, True)
                  for i, keys in enumerate(validators)),
                GenesisMember("Kaspi", "employer", client.public_key, False))
-    return validators, client, Genesis(CHAIN_ID, GENESIS_TIME_MS, members)
+    return validators, client, current_rules_genesis(CHAIN_ID, GENESIS_TIME_MS, members)
 
 
 def engine_of(keys: KeyPair, genesis: Genesis, clock: Clock) -> tuple[Engine, Recorder]:

@@ -69,19 +69,21 @@ async def test_new_evidence_goes_on_chain_once(core: NodeCore, net: Consortium,
                                                submitter: EvidenceSubmitter) -> None:
     gossiped: list[bytes] = []
     core.on_admitted = gossiped.extend
-    report = conflicting_prepares(net, height=3)
+    # Of height 1, which the first block reaches: evidence of a height the chain has not
+    # reached is refused (rules version 11 on).
+    report = conflicting_prepares(net, height=1)
     async with running_engine(core):
         submitter.found(report)
         await settled(submitter)
         stored = core.chain.state.get(evidence_key(net.ministry.member_id,
-                                                   "conflicting-prepare", 3, 0))
+                                                   "conflicting-prepare", 1, 0))
         assert stored is not None
         record = EvidenceRecord.decode(stored)
         assert record.submitted_by == net.ministry.member_id
         assert core.chain.tx_location(record.tx_id) is not None
         assert len(gossiped) == 1 and submitter.submitted == 1
         # The same fault seen again, with other messages: the chain has it, nothing is sent.
-        submitter.found(conflicting_prepares(net, height=3))
+        submitter.found(conflicting_prepares(net, height=1))
         await settled(submitter)
     assert submitter.submitted == 1 and len(gossiped) == 1
     assert len(core.mempool) == 0 and evidence_count(core.chain.state) == 1
@@ -93,9 +95,9 @@ async def test_evidence_pending_elsewhere_is_refused_at_block_not_twice_on_chain
         core: NodeCore, net: Consortium, submitter: EvidenceSubmitter) -> None:
     """Another validator's transaction for the same fault commits first: ours is refused
     as a duplicate and the chain keeps one record."""
-    report = conflicting_prepares(net, height=4)
+    report = conflicting_prepares(net, height=1)  # reached by the first block
     async with running_engine(core):
-        other = make_tx(net.employer, evidence_payload(conflicting_prepares(net, height=4)))
+        other = make_tx(net.employer, evidence_payload(conflicting_prepares(net, height=1)))
         [(_, refusal)] = await core.submit([other.encode()])
         assert refusal is None
         submitter.found(report)
@@ -106,7 +108,7 @@ async def test_evidence_pending_elsewhere_is_refused_at_block_not_twice_on_chain
             await asyncio.sleep(0.01)
     assert evidence_count(core.chain.state) == 1
     record = EvidenceRecord.decode(core.chain.state.get(evidence_key(
-        net.ministry.member_id, "conflicting-prepare", 4, 0)) or b"")
+        net.ministry.member_id, "conflicting-prepare", 1, 0)) or b"")
     assert record.tx_id == other.tx_id
 
 
@@ -114,8 +116,10 @@ async def test_in_flight_submissions_are_capped(core: NodeCore, net: Consortium,
                                                 submitter: EvidenceSubmitter) -> None:
     """No engine commits here, so every submission stays in flight, waiting for its block."""
     extra = 5
-    for height in range(1, EVIDENCE_SUBMISSIONS_PENDING_MAX + extra + 1):
-        submitter.found(conflicting_prepares(net, height=height))
+    # Distinct faults in the views of height 1: evidence of a height the chain has not
+    # reached is refused (rules version 11 on), and this chain stays at 0.
+    for view in range(EVIDENCE_SUBMISSIONS_PENDING_MAX + extra):
+        submitter.found(conflicting_prepares(net, height=1, view=view))
     assert submitter.in_flight == EVIDENCE_SUBMISSIONS_PENDING_MAX
     assert submitter.dropped == extra
     deadline = time.monotonic() + DEADLINE_S

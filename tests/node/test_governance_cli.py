@@ -28,7 +28,6 @@ from ledger.identity import KeyPair, MemberId
 from ledger.key_events import prove_possession
 from ledger.payloads import (
     ACTION_RETIRE_MEMBER,
-    AddMemberAction,
     ConfirmAdmissionAction,
     MemberAction,
     Payload,
@@ -44,7 +43,7 @@ from node.governance_view import governance_json
 from node.service import NodeCore
 from storage.kv import LevelDBStore, MemoryStore
 from tests.node.api_server import api_core, served_on_disk, serving
-from tests.node.conftest import commit, make_tx
+from tests.node.conftest import admission_action, commit, make_tx
 from tests.node.test_governance import Council, make_council
 
 Client = TestClient[web.Request, web.Application]
@@ -226,7 +225,7 @@ async def test_api_lists_governance_and_added_members(
     client, core = api
     newcomer = KeyPair.generate()
     propose = make_tx(council.ministry, ProposePayload(
-        AddMemberAction("Satbayev University", "university", newcomer.public_key), 5, 3))
+        admission_action(newcomer, "Satbayev University", "university"), 5, 3))
     commit(core.chain, [propose])
     commit(core.chain, [make_tx(council.ministry3, VotePayload(propose.tx_id))])
     response = await client.get("/v1/governance")
@@ -288,7 +287,7 @@ async def test_members_say_who_is_retired_and_what_governance_scheduled(
     retire = make_tx(council.ministry, ProposePayload(
         MemberAction(ACTION_RETIRE_MEMBER, council.university.member_id), 6, 3))
     admit = make_tx(council.ministry, ProposePayload(
-        AddMemberAction("Satbayev University", "university", newcomer.public_key), 8, 3))
+        admission_action(newcomer, "Satbayev University", "university"), 8, 3))
     commit(core.chain, [retire, admit])
     commit(core.chain, [make_tx(council.ministry2, VotePayload(retire.tx_id)),
                         make_tx(council.ministry2, VotePayload(admit.tx_id))])

@@ -14,7 +14,7 @@ from ledger.key_events import prove_possession
 from ledger.payloads import RotateKeyPayload, RulesVersionAction
 from ledger.rules_version import MAX_KNOWN_RULES_VERSION
 from tests.node.conftest import commit, make_tx
-from tests.node.test_governance import Council, proposal
+from tests.node.test_governance import Council, make_council, proposal
 from tests.node.test_governance_cli import _ChainClient, chain_client, council
 
 __all__ = ["chain_client", "council"]  # the fixtures, used by name
@@ -74,6 +74,8 @@ def test_an_open_proposal_of_an_unknown_version_says_upgrade(
     assert said in shown.splitlines(), shown
 
 
+# A chain a version behind this release: the only way a version it knows is still ahead.
+@pytest.mark.parametrize("council", [make_council(rules_version=MAX_KNOWN_RULES_VERSION - 1)])
 def test_an_open_proposal_of_a_known_version_says_nothing_more(
         council: Council, chain_client: type[_ChainClient]) -> None:
     commit(chain_client.chain, [proposal(council.ministry,

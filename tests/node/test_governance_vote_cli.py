@@ -21,14 +21,13 @@ from ledger.governance_policy import GovernancePolicy
 from ledger.identity import KeyPair
 from ledger.payloads import (
     ACTION_ADD_VALIDATOR,
-    AddMemberAction,
     MemberAction,
     ProposePayload,
     VotePayload,
 )
 from ledger.transactions import Transaction
 from storage.kv import MemoryStore
-from tests.node.conftest import commit, make_tx
+from tests.node.conftest import admission_action, commit, make_tx
 from tests.node.test_governance import Council, make_council
 from tests.node.test_governance_cli import _ChainClient, _key, chain_client
 
@@ -46,7 +45,7 @@ def council() -> Council:
 
 def _admit(council: Council, name: str, effective: int, expiry: int) -> Transaction:
     return make_tx(council.ministry, ProposePayload(
-        AddMemberAction(name, "university", KeyPair.generate().public_key), effective, expiry))
+        admission_action(KeyPair.generate(), name, "university"), effective, expiry))
 
 
 def _vote(tmp_path: Path, council: Council, proposal: Transaction) -> Result:

@@ -42,6 +42,7 @@ from tests.node.conftest import (
     YEAR_MS,
     Consortium,
     accredit,
+    admission,
     bft_basis,
     block_basis,
     commit,
@@ -194,8 +195,7 @@ def test_not_a_ministry(chain: Chain, net: Consortium) -> None:
 
 
 def test_already_member(chain: Chain, net: Consortium) -> None:
-    tx = make_tx(net.ministry, AddMemberPayload("KazNU again", "university",
-                                                 net.university.public_key))
+    tx = make_tx(net.ministry, admission(net.university, "KazNU again", "university"))
     refusal = assert_refused(chain, tx, "already_member")
     # named as the officer knows it, not by 40 hex digits alone
     assert refusal.message == (f"this key is already a member's: KazNU "
@@ -204,11 +204,9 @@ def test_already_member(chain: Chain, net: Consortium) -> None:
 
 def test_add_member_then_member_can_act(chain: Chain, net: Consortium) -> None:
     newcomer = KeyPair.generate()
-    commit(chain, [make_tx(net.ministry, AddMemberPayload("AITU", "university",
-                                                          newcomer.public_key))])
+    commit(chain, [make_tx(net.ministry, admission(newcomer, "AITU", "university"))])
     commit(chain, [make_tx(newcomer, AnchorPayload(os.urandom(32)))])
-    assert_refused(chain, make_tx(net.ministry, AddMemberPayload("AITU", "university",
-                                                                 newcomer.public_key)),
+    assert_refused(chain, make_tx(net.ministry, admission(newcomer, "AITU", "university")),
                    "already_member")
 
 

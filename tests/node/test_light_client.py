@@ -17,7 +17,7 @@ from ledger.blocks import ZERO_HASH, Header, last_commit_hash
 from ledger.chain import Chain
 from ledger.chain_layout import CERT_PREFIX
 from ledger.codec import encode
-from ledger.genesis import Genesis, GenesisMember
+from ledger.genesis import GenesisMember, current_rules_genesis
 from ledger.identity import KeyPair, MemberId
 from ledger.light_client import (
     ProvenEntry,
@@ -46,8 +46,8 @@ SET_A = validator_keys("set-a", 4)
 SET_B = validator_keys("set-b", 4)
 SET_C = validator_keys("set-c", 4)
 CERTIFIES = certifies_by_keys(CHAIN_ID)
-GENESIS = Genesis(CHAIN_ID, 0, tuple(GenesisMember(f"Ministry {i}", "ministry", k.public_key,
-                                                   True) for i, k in enumerate(SET_A)))
+GENESIS = current_rules_genesis(CHAIN_ID, 0, tuple(
+    GenesisMember(f"Ministry {i}", "ministry", k.public_key, True) for i, k in enumerate(SET_A)))
 
 
 def state(*records: ValidatorSetRecord, index: list[int] | None = None) -> StateTree:

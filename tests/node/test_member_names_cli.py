@@ -12,9 +12,8 @@ from click.testing import CliRunner
 import cli.admin
 from cli.main import main
 from ledger.identity import KeyPair
-from ledger.payloads import AddMemberPayload
 from ledger.rules import load_accreditation
-from tests.node.conftest import commit, make_tx
+from tests.node.conftest import admission, commit, make_tx
 from tests.node.test_governance import Council, make_council
 from tests.node.test_governance_cli import _ChainClient, _key, chain_client
 
@@ -63,8 +62,7 @@ def test_a_name_two_members_share_is_refused_naming_both(
         tmp_path: Path, council: Council, chain_client: type[_ChainClient]) -> None:
     chain = chain_client.chain
     twin = KeyPair.generate()
-    commit(chain, [make_tx(council.ministry, AddMemberPayload("Kaznu", "employer",
-                                                              twin.public_key))])
+    commit(chain, [make_tx(council.ministry, admission(twin, "Kaznu", "employer"))])
     code, output = _propose_retire(tmp_path, council, "KAZNU")
     assert code == 2 and output.count("\n") == 1, output
     assert "--member 'KAZNU' names 2 members: " in output

@@ -82,7 +82,7 @@ def _scenario(version: int) -> Chain:
 
 
 def _made(version: int) -> Chain:
-    council = make_council(rules_version=None if version == 1 else version)
+    council = make_council(rules_version=version)
     chain = Chain(MemoryStore(), council.genesis)
     uni = council.university
     commit(chain, [accredit(council, uni, ["diploma"])])  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ import time
 
 from cli.proposal_heights import ProposalHeights
 from ledger.bft_time import REFRESH_AFTER_MS
-from ledger.genesis import Genesis, GenesisMember
+from ledger.genesis import GenesisMember, current_rules_genesis
 from ledger.governance import load_proposal
 from ledger.identity import KeyPair
 from ledger.payloads import ACTION_RETIRE_MEMBER, MemberAction, ProposePayload, VotePayload
@@ -48,7 +48,7 @@ async def _landed(core: NodeCore, tx: Transaction) -> tuple[str, int | None, str
 async def test_after_a_pause_the_suggested_heights_hold_and_head_plus_3_does_not() -> None:
     ministries = [keys_from(n) for n in ("ministry", "ministry2", "ministry3")]
     universities = [keys_from(f"university{i}") for i in (1, 2)]
-    genesis = Genesis(CHAIN_ID, GENESIS_TIME_MS, (
+    genesis = current_rules_genesis(CHAIN_ID, GENESIS_TIME_MS, (
         GenesisMember("Ministry of Science", "ministry", ministries[0].public_key, True),
         *(GenesisMember(f"Ministry {i}", "ministry", k.public_key, False)
           for i, k in enumerate(ministries[1:])),

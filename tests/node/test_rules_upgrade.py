@@ -15,7 +15,7 @@ import pytest
 
 import ledger.rules_version as rules_version
 from ledger.errors import RulesVersionUnknown
-from ledger.genesis import Genesis, GenesisMember
+from ledger.genesis import Genesis, GenesisMember, current_rules_genesis
 from ledger.identity import KeyPair
 from ledger.payloads import AnchorPayload, ProposePayload, RulesVersionAction
 from ledger.rules_version import MAX_KNOWN_RULES_VERSION
@@ -40,7 +40,7 @@ WAIT_S = 20.0
 
 
 def _genesis(ministry: KeyPair) -> Genesis:
-    return Genesis(CHAIN_ID, GENESIS_TIME_MS, (
+    return current_rules_genesis(CHAIN_ID, GENESIS_TIME_MS, (
         GenesisMember("Ministry of Science", "ministry", ministry.public_key, True),))
 
 

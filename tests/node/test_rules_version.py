@@ -8,6 +8,8 @@ a duplicate proposal must replay as it was committed.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 import ledger.rules_version as rules_version
@@ -61,10 +63,18 @@ def _replay(source: Chain, council: Council) -> Chain:
     return replica
 
 
+def version_1_council() -> Council:
+    """A council whose genesis states no rules version (version 1, as every chain made
+    before versions existed): where this file's gated rule, schedules and genesis start."""
+    council = make_council()
+    return dataclasses.replace(council,
+                               genesis=dataclasses.replace(council.genesis, rules_version=None))
+
+
 # ---- the gate, both ways -------------------------------------------------------------------
 
 def test_a_version_1_chain_accepts_a_duplicate_proposal_and_replays_it() -> None:
-    council = make_council()
+    council = version_1_council()
     chain = _chain(council)
     retire = member_action(ACTION_RETIRE_MEMBER, council.university)
     commit(chain, [proposal(council.ministry, retire, 20, 10)])
@@ -75,7 +85,7 @@ def test_a_version_1_chain_accepts_a_duplicate_proposal_and_replays_it() -> None
 
 
 def test_from_the_scheduled_height_the_duplicate_is_refused() -> None:
-    council = make_council()
+    council = version_1_council()
     chain = _chain(council)
     approve(chain, council, RulesVersionAction(2), 8)  # proposed in block 1, approved in 2
     assert [rules_version_at(chain.state, h) for h in (7, 8, 9)] == [1, 2, 2]
@@ -103,7 +113,7 @@ def test_a_genesis_may_start_at_version_2() -> None:
 # ---- scheduling: only upwards, in order ----------------------------------------------------
 
 def test_a_rules_version_must_rise_and_follow_the_scheduled_one() -> None:
-    council = make_council()
+    council = version_1_council()
     chain = _chain(council)
 
     refusal = assert_refused(chain, proposal(council.ministry, RulesVersionAction(1), 10, 8),
@@ -124,7 +134,7 @@ def test_a_rules_version_must_rise_and_follow_the_scheduled_one() -> None:
 
 
 def test_the_approving_vote_is_refused_once_a_higher_version_is_scheduled() -> None:
-    council = make_council()
+    council = version_1_council()
     chain = _chain(council)
     lower = proposal(council.ministry, RulesVersionAction(2), 30, 25)
     higher = proposal(council.ministry, RulesVersionAction(UNKNOWN), 20, 15)
@@ -148,7 +158,7 @@ def test_the_action_decodes_and_bad_versions_are_malformed() -> None:
 
 def test_a_block_under_an_unknown_version_is_neither_built_nor_judged(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    council = make_council()
+    council = version_1_council()
     chain = _chain(council)
     approve(chain, council, RulesVersionAction(UNKNOWN), 6)
     commit_until(chain, 5)
@@ -182,7 +192,7 @@ def test_a_block_under_an_unknown_version_is_neither_built_nor_judged(
 
 def test_a_sync_run_ends_before_the_version_changes(monkeypatch: pytest.MonkeyPatch) -> None:
     """So a node that stops there has committed every block before it."""
-    council = make_council()
+    council = version_1_council()
     chain = _chain(council)
     approve(chain, council, RulesVersionAction(UNKNOWN), 6)
     monkeypatch.setattr(rules_version, "MAX_KNOWN_RULES_VERSION", UNKNOWN)
@@ -208,7 +218,7 @@ def test_a_sync_run_ends_before_the_version_changes(monkeypatch: pytest.MonkeyPa
 # ---- genesis ----------------------------------------------------------------------------------
 
 def test_a_genesis_that_states_no_version_keeps_its_hash_and_state() -> None:
-    genesis = make_council().genesis
+    genesis = version_1_council().genesis
     members = [[m.name, m.role, m.public_key, m.validator] for m in genesis.members]
     policy = genesis.policy
     # the hash as computed before rules versions existed
@@ -224,7 +234,7 @@ def test_a_genesis_that_states_no_version_keeps_its_hash_and_state() -> None:
 
 
 def test_a_genesis_at_version_2_is_another_chain() -> None:
-    genesis = make_council().genesis
+    genesis = version_1_council().genesis
     later = genesis_from_json({**genesis.to_json(), "rules_version": 2})
     assert later.rules_version == 2
     assert later.genesis_hash != genesis.genesis_hash

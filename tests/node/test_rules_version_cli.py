@@ -57,8 +57,8 @@ def test_a_rules_version_is_proposed_voted_and_listed(
     listed = runner.invoke(main, ["governance", "list"]).output
     assert (f"Proposal {proposal_id}: run the ledger rules of version {UNKNOWN} from height "
             "10. Open, voted by Ministry of Science: it needs 1 more vote by height 8") in listed
-    assert (f"Ledger rules: version 1 (the node's release knows up to "
-            f"{MAX_KNOWN_RULES_VERSION}).\n") in listed
+    assert (f"Ledger rules: version {MAX_KNOWN_RULES_VERSION} (the node's release knows up "
+            f"to {MAX_KNOWN_RULES_VERSION}).\n") in listed
 
     # the same change without a height of its own: vote for the open one instead
     again = runner.invoke(main, ["governance", "propose", "--action", "set-rules-version",
@@ -74,12 +74,13 @@ def test_a_rules_version_is_proposed_voted_and_listed(
                                  "--unknown-version"])
     assert voted.exit_code == 0, voted.output
     listed = runner.invoke(main, ["governance", "list"]).output
-    assert (f"Ledger rules: version 1 (the node's release knows up to "
-            f"{MAX_KNOWN_RULES_VERSION}); version {UNKNOWN} from height 10, which the "
+    assert (f"Ledger rules: version {MAX_KNOWN_RULES_VERSION} (the node's release knows up "
+            f"to {MAX_KNOWN_RULES_VERSION}); version {UNKNOWN} from height 10, which the "
             "node's release does not know: it stops before block 10 unless upgraded.\n"
             ) in listed
     answer = json.loads(runner.invoke(main, ["governance", "list", "--json"]).output)
-    assert answer["rules"] == {"version": 1, "known": MAX_KNOWN_RULES_VERSION,
+    assert answer["rules"] == {"version": MAX_KNOWN_RULES_VERSION,
+                               "known": MAX_KNOWN_RULES_VERSION,
                                "scheduled": [{"from_height": 10, "version": UNKNOWN}]}
     assert answer["proposals"][0]["rules_version"] == UNKNOWN
 
@@ -108,7 +109,8 @@ def _status(rules: dict[str, Any], styled: bool = False) -> list[str]:
 def test_status_says_the_rules_and_an_upgrade_due(council: Council) -> None:
     chain = Chain(MemoryStore(), council.genesis)
     assert _status(rules_json(chain.state, chain.height)) == [
-        f"rules     version 1 (the node's release knows up to {MAX_KNOWN_RULES_VERSION})"]
+        f"rules     version {MAX_KNOWN_RULES_VERSION} (the node's release knows up to "
+        f"{MAX_KNOWN_RULES_VERSION})"]
     propose = make_tx(council.ministry, ProposePayload(RulesVersionAction(UNKNOWN), 9, 7))
     commit(chain, [propose])
     commit(chain, [make_tx(council.ministry2, VotePayload(propose.tx_id))])

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from consensus import Commit, MalformedMessage, SignedMessage, ValidatorId, decode_signed
 from ledger.chain import Chain
 from ledger.errors import TxRejected
-from ledger.genesis import Genesis, GenesisMember
+from ledger.genesis import Genesis, GenesisMember, current_rules_genesis
 from ledger.identity import KeyPair
 from ledger.payloads import AnchorPayload
 from ledger.transactions import Transaction, build_transaction
@@ -105,7 +105,7 @@ class NodeSimulation(EvidenceFlow):
                    for i, k in enumerate(self._keys)]
         members.append(GenesisMember("Registrar", "university", self._client.public_key,
                                      False))
-        return Genesis(CHAIN_ID, GENESIS_MS, tuple(members))
+        return current_rules_genesis(CHAIN_ID, GENESIS_MS, tuple(members))
 
     def _make_nodes(self) -> list[SimNode]:
         nodes = [SimNode(i, k, True, self._rng) for i, k in enumerate(self._keys)]

@@ -11,7 +11,7 @@ is checked after every input as in `NodeSimulation`; a proposal that expires
 under the faults before it commits is refused, which is no fault.
 """
 
-from ledger.genesis import Genesis, GenesisMember
+from ledger.genesis import Genesis, GenesisMember, current_rules_genesis
 from ledger.governance_policy import GovernancePolicy
 from ledger.identity import KeyPair
 from ledger.payloads import (
@@ -57,7 +57,7 @@ class SetChangeSimulation(NodeSimulation):
         members.append(GenesisMember("Registrar", "university", self._client.public_key,
                                      False))
         policy = GovernancePolicy(1, "ministries", self._genesis_validators)
-        return Genesis(CHAIN_ID, GENESIS_MS, tuple(members), policy)
+        return current_rules_genesis(CHAIN_ID, GENESIS_MS, tuple(members), policy)
 
     def _advance_one_tick(self) -> None:
         super()._advance_one_tick()
