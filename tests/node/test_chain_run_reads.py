@@ -3,6 +3,10 @@ the rules versions and its validator set's hash."""
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
+
 from ledger.chain import Chain
 from ledger.rules_version import RULES_VERSION_KEY
 from storage.kv import MemoryStore
@@ -22,11 +26,14 @@ class ReadCounted(MemoryStore):
         return super().get(key)
 
 
-def test_a_run_reads_the_absent_rules_versions_once(net: Consortium) -> None:
-    """The blocks of a run read the rules versions (no record: version 1 throughout)
-    from the committed state, which remembers the absence it checked: not from the
-    store at every block, and not walked again by every block's root."""
-    source = source_chain(net, 5)
+@pytest.mark.parametrize("stated", [False, True])
+def test_a_run_reads_the_rules_versions_once(net: Consortium, stated: bool) -> None:
+    """The blocks of a run read the rules versions (the genesis's record, or none for a
+    genesis that states no version: version 1 throughout) from the committed state,
+    which remembers what it checked, the absence too: not from the store at every block,
+    and not walked again by every block's root."""
+    genesis = net.genesis if stated else dataclasses.replace(net.genesis, rules_version=None)
+    source = source_chain(dataclasses.replace(net, genesis=genesis), 5)
     kv = ReadCounted()
     chain = Chain(kv, source.genesis)
     run = chain.start_run()
