@@ -15,6 +15,7 @@ from bench.attack.base import Attack, Check
 from bench.attack.http_attacks import attacker_request, attacker_source
 from bench.attack.lab import Lab, PhaseResult, http_json
 from cli.client import NodeClient
+from ledger.admission import prove_admission
 from ledger.credentials import make_batch
 from ledger.identity import KeyPair
 from ledger.payloads import AccreditPayload, AddMemberPayload, IssueBatchPayload, Payload
@@ -38,8 +39,11 @@ class BatchRootSquat(Attack):
         client = NodeClient(lab.network.ministry.api)
         ministry = lab.network.ministry.keys
         now_ms = int(time.time() * 1000)
+        name, role = "Squatter Institute", "university"
+        # The squatter asks to be admitted, as every new member does from rules version 12.
+        proof = prove_admission(self.squatter, client.status()["chain_id"], name, role)
         setup: list[Payload] = [
-            AddMemberPayload("Squatter Institute", "university", self.squatter.public_key),
+            AddMemberPayload(name, role, self.squatter.public_key, proof),
             AccreditPayload(self.squatter.member_id, ("diploma",), now_ms - 86_400_000,
                             now_ms + 86_400_000 * 365)]
         for payload in setup:
