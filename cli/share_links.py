@@ -76,6 +76,9 @@ REDIRECTS: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
 # A redirect wrapped in another (SafeLinks around Google's) is read through this many.
 REDIRECTS_NESTED_MAX = 3
 _NO_ESCAPE = re.compile("%(?![0-9A-Fa-f]{2})")
+# A piece of a link a space or a line break cut it into: only what a URL may hold (RFC
+# 3986's characters and "%"), and what wraps a link in a letter.
+_URL_PIECE = re.compile(r"[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%<>\"«»“”„‘’-]+\Z")
 
 
 class LinkUnfit(Exception):
@@ -163,6 +166,25 @@ def _unredirected(link: str) -> str:
 
 def is_link(value: str) -> bool:
     return bool(links_in(value))
+
+
+def link_alone(value: str) -> bool:
+    """Whether the text is one link carrying a document (#doc=… or #docz=…) and nothing
+    else: what wraps a link, and the line breaks and spaces a mail client or a chat puts
+    inside one, but no words before it and no blank line (a mail client leaves none in a
+    link it wraps) with a sign-off after. A file is read as a link only so: an order or a
+    letter that mentions a URL, or has a genuine link pasted under forged words, is a
+    document of its own, and reading only its link would leave its words unchecked."""
+    text = _LINE_START.sub("\n", value.strip(WRAPPING))
+    if _SOFT_BREAK.search(text) and _ESCAPED_EQUALS.search(text):
+        text = _ESCAPED_EQUALS.sub("=", _SOFT_BREAK.sub("", text))
+    if "\n\n" in text or not _LINK_START.match(text):
+        return False
+    if not all(_URL_PIECE.match(piece) for piece in _BREAKS.split(text) if piece):
+        return False  # a word of a language, or a sentence's punctuation: no link's piece
+    links = links_in(text)
+    return (len(links) == 1
+            and LINK_FRAGMENT.match(_unescaped_fragment(links[0])) is not None)
 
 
 def read_link(value: str) -> SharedLink:

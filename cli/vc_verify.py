@@ -9,7 +9,7 @@ import json
 import sys
 import time
 import urllib.error
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -144,7 +144,7 @@ def checked_on_node(node_url: str, genesis: Genesis | None, deadline: Deadline |
 
 
 def settled_verdict(verdict: VcVerdict, document: Any, facts: RemoteFacts, words: Words,
-                    max_age_s: float | None, link_note: Sentence | None = None
+                    max_age_s: float | None, link_notes: Sequence[Sentence] = ()
                     ) -> tuple[VcVerdict, list[str]]:
     """A VC's verdict as an officer is told it (a VC no chain records is unconfirmed, an
     answer older than `max_age_s` stale), and the lines said after its checks."""
@@ -156,8 +156,7 @@ def settled_verdict(verdict: VcVerdict, document: Any, facts: RemoteFacts, words
              for warning in verdict.warnings]
     if facts.state_root is not None:
         after.append(f"{words.t('cli.source')}: {say(facts.described())}")
-    if link_note is not None:
-        after.append(say(link_note))
+    after += [say(note) for note in link_notes]
     if facts.header is not None:
         verdict.facts["as_of_height"] = facts.header.height
         verdict.facts["as_of_time"] = when(facts.header.time_ms)
@@ -183,11 +182,11 @@ def print_vc_verdict(verdict: VcVerdict, document: Any, shown: str, words: Words
 def verify_vc_file(document: Any, shown: str, node_url: str, as_json: bool,
                    genesis: Genesis | None = None, max_age_s: float | None = None,
                    deadline: Deadline | None = None, words: Words | None = None,
-                   link_note: Sentence | None = None) -> None:
+                   link_notes: Sequence[Sentence] = ()) -> None:
     """`senim verify` on a VC 2.0: the standard checks, then Senim's against a node; with
     `genesis`, the node's answer is checked as a light client checks it (cli.remote).
     `shown`: the file's name, or what a link's document is called, as the verdict names it;
-    `link_note`: said after the source, for a link's document."""
+    `link_notes`: said after the source, for a link's document."""
     now = datetime.now(tz=UTC)
     verdict, facts = checked_on_node(
         node_url, genesis, deadline, "senim" in document,
@@ -195,7 +194,7 @@ def verify_vc_file(document: Any, shown: str, node_url: str, as_json: bool,
     if deadline is not None:
         deadline.settle()
     words = words or Words("en")
-    verdict, after = settled_verdict(verdict, document, facts, words, max_age_s, link_note)
+    verdict, after = settled_verdict(verdict, document, facts, words, max_age_s, link_notes)
     if as_json:
         click.echo(json.dumps({"file": shown, **verdict.to_json()}, indent=2,
                               ensure_ascii=False))

@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,8 @@ from cli.online_verdict import as_of_block, verify_online
 from cli.remote import (
     certifiers,
 )
-from cli.share_links import LinkUnfit, is_link, read_link, same_node
-from cli.spoken import Moment, Sentence, WordedPath, refuse, say
+from cli.share_links import LinkUnfit, is_link, link_alone, read_link, same_node
+from cli.spoken import Moment, Sentence, WordedPath, echo, printable, refuse, say
 from cli.vc import is_vc_document
 from cli.vc_verify import verify_vc_file
 from cli.verdict_words import employment_standing, print_verdict_words, verdict_sentence
@@ -93,15 +94,17 @@ class Asked:
     domain: str | None
 
 
-# A file holding a link rather than a document: the link saved to a text file, or the
-# letter it came in. A link carries a document of at most 4 MiB, its base64url under 6 MB.
+# A file holding a link rather than a document: the link saved to a text file. A link
+# carries a document of at most 4 MiB, its base64url under 6 MB.
 LINK_FILE_BYTES_MAX = 8 << 20
 
 
 def link_in_file(path: Path) -> str | None:
-    """The text of `path` when it is no JSON and holds a link, to be read as the link given
-    as the argument is; else None. It was checked as an anchored document: a genuine
-    diploma's link, saved to a file, was "no record of this file on the Senim chain"."""
+    """The text of `path` when it is no JSON and is one link carrying a document and
+    nothing else (cli.share_links.link_alone), to be read as the link given as the argument
+    is; else None, and the file is checked as an anchored document. A genuine diploma's
+    link saved to a file was "no record of this file on the Senim chain"; but a text with
+    words around a link (an order citing a URL, a letter) is a document of its own."""
     try:
         if not path.is_file() or path.stat().st_size > LINK_FILE_BYTES_MAX:
             return None
@@ -115,7 +118,7 @@ def link_in_file(path: Path) -> str | None:
         return None  # a credential, or other JSON: checked as the file it is
     except (ValueError, RecursionError):
         pass
-    return text if is_link(text) else None
+    return text if link_alone(text) else None
 
 
 class FileOrLink(WordedPath):
@@ -164,12 +167,14 @@ def verify_command(file: Path | str, node_url: str, offline: bool, genesis_path:
     whoever sent the link chose."""
     words = Words(language)
     asked = Asked(challenge, domain)
+    read_from = None  # the file a link was read out of
     if isinstance(file, Path):
-        file = link_in_file(file) or file
+        link = link_in_file(file)
+        file, read_from = (link, file) if link is not None else (file, None)
     try:
         if isinstance(file, str):
             _verify_link(file, node_url, offline, genesis_path, max_age_s, as_json, timeout_s,
-                         words, asked)
+                         words, asked, read_from)
         else:
             _verify(file, node_url, offline, genesis_path, max_age_s, as_json, timeout_s, words,
                     asked)
@@ -180,10 +185,11 @@ def verify_command(file: Path | str, node_url: str, offline: bool, genesis_path:
 
 def _verify_link(value: str, node_url: str, offline: bool, genesis_path: Path | None,
                  max_age_s: float | None, as_json: bool, timeout_s: float, words: Words,
-                 asked: Asked) -> None:
+                 asked: Asked, read_from: Path | None = None) -> None:
     """The link's document, in a file only this user can read (it holds personal data),
-    checked as a file is; the verdict names the link's node, and says when another was
-    asked."""
+    checked as a file is; the verdict names the link's node, says when another was asked,
+    and that the link was read out of `read_from` when it was (the officer gave a file, and
+    is told its link's document, not its text, is what was checked)."""
     try:
         link = read_link(value)
     except LinkUnfit as exc:
@@ -202,23 +208,28 @@ def _verify_link(value: str, node_url: str, offline: bool, genesis_path: Path | 
             out.write(link.document)
         elsewhere = not offline and not same_node(link.origin, node_url)
         shown = Sentence("cli.link.shown", None, origin=link.origin)
+        notes = [] if read_from is None else [
+            Sentence("cli.link.read_from_file", None, file=printable(str(read_from)))]
+        if elsewhere:
+            notes.append(Sentence("cli.link.checked_here", None, origin=link.origin,
+                                  node=node_url))
+        if as_json and read_from is not None:  # stdout stays the verdict's JSON alone
+            echo(notes[0], err=True, named=True)
         # --json is the same in every language: its "file" in English, as a file's path is
         _verify(path, node_url, offline, genesis_path, max_age_s, as_json, timeout_s, words,
-                asked, shown=str(shown) if as_json else say(shown),
-                link_note=(Sentence("cli.link.checked_here", None, origin=link.origin,
-                                    node=node_url) if elsewhere else None))
+                asked, shown=str(shown) if as_json else say(shown), link_notes=notes)
 
 
 def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
             max_age_s: float | None, as_json: bool, timeout_s: float, words: Words,
-            asked: Asked, shown: str | None = None, link_note: Sentence | None = None
+            asked: Asked, shown: str | None = None, link_notes: Sequence[Sentence] = ()
             ) -> None:
     """The deadline runs only while the node is asked: offline nothing is, and the files
     are read before (hashing a large anchored file is no wait for the node, and was
     reported as one, exit 3). It has ended before the verdict is printed.
 
     `shown`: what the verdict calls the document (the file's name unless said);
-    `link_note`: said after the verdict's source, for a link's document."""
+    `link_notes`: said after the verdict's source, for a link's document."""
     shown = shown or str(file)
     document = load_checked_json(file)
     if max_age_s is not None and genesis_path is None:
@@ -232,12 +243,12 @@ def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
         genesis = load_trusted_genesis(genesis_path)
         with overall_deadline(timeout_s) as deadline:
             verify_vp_file(document, shown, node_url, as_json, genesis, max_age_s, deadline,
-                           words, asked.challenge, asked.domain, link_note)
+                           words, asked.challenge, asked.domain, link_notes)
     if is_vc_document(document) and not offline:
         genesis = load_trusted_genesis(genesis_path)
         with overall_deadline(timeout_s) as deadline:
             verify_vc_file(document, shown, node_url, as_json, genesis, max_age_s, deadline,
-                           words, link_note)
+                           words, link_notes)
     refusal = None
     other_network = False  # the document's network is not the --genesis file's
     kind = unreadable_kind(file, document, offline) if offline else None
@@ -263,7 +274,7 @@ def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
         if not verdict.valid and not on_chain:  # no chain records these bytes as anchored
             kind = unreadable_kind(file, document, False)
             verdict = unreadable(file, document, False, verdict.source) or verdict
-    noted = [] if link_note is None else [say(link_note)]
+    noted = [say(note) for note in link_notes]
     if as_json:
         click.echo(json.dumps({"file": shown, **verdict.to_json()}, indent=2,
                               ensure_ascii=False))

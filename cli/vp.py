@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -77,7 +78,7 @@ def _fails_as_held(verdict: VcVerdict, inner: VcVerdict) -> None:
 def verify_vp_file(document: Any, shown: str, node_url: str, as_json: bool,
                    genesis: Genesis | None, max_age_s: float | None, deadline: Deadline,
                    words: Words, challenge: str | None, domain: str | None,
-                   link_note: Sentence | None = None) -> None:
+                   link_notes: Sequence[Sentence] = ()) -> None:
     now = datetime.now(tz=UTC)
     held = held_credentials(document)
     senim = any(isinstance(credential, dict) and "senim" in credential for credential in held)
@@ -100,7 +101,7 @@ def verify_vp_file(document: Any, shown: str, node_url: str, as_json: bool,
              for warning in verdict.warnings]
     lay_out_verdict(verdict.valid, presentation_sentence(verdict, words),
                     f"{words.t('cli.file')}: {shown} {words.t('cli.vp.about')}", [],
-                    notes + ([say(link_note)] if link_note is not None else []))
+                    notes + [say(note) for note in link_notes])
     for number, (settled, credential, after) in enumerate(said, start=1):
         heading = words.t("cli.vp.credential", n=number, count=len(said))
         click.echo()
