@@ -60,7 +60,8 @@ def presentation_sentence(verdict: VcVerdict, words: Words) -> str:
     key = {"holder": "vp.not_holder", "challenge": "vp.challenge_mismatch",
            "domain": "vp.domain_mismatch"}.get(refused, "vp.malformed")
     if refused == "credentials":
-        key = "vp.too_many" if "credentials_max" in f else "vp.credential_fails"
+        key = ("vp.too_many" if "credentials_max" in f else
+               "vp.empty" if f.get("credentials") == 0 else "vp.credential_fails")
     elif refused == "signature" and verdict.status == "tampered":
         key = "vp.tampered"
     return words.t(key, **params)

@@ -4,7 +4,8 @@ and domain, then each credential it holds as `ledger.vc.verify.verify_vc` does.
 The verdict's facts say what a reader needs to word it without parsing English: who
 signed it (`signer`, `holder`), whether the challenge and the domain were checked
 (`challenge`, `domain`: checked, not_checked or mismatch), how many credentials it holds
-(`credentials`, and `credentials_max` when over it).
+(`credentials`, and `credentials_max` when over it). One holding no credential is not
+valid: its failed check is `credentials`, with `credentials` 0.
 """
 
 from __future__ import annotations
@@ -95,6 +96,12 @@ def verify_presentation(document: Any, now: datetime, challenge: str | None,
         return verdict
     if challenge is None:
         verdict.warnings.append(CHALLENGE_NOT_CHECKED)
+    if not credentials:
+        # The data model lets a presentation hold none (a holder proving a key is theirs);
+        # but signed over nothing it shows no diploma, and passing it told an employer an
+        # applicant had shown what was asked for.
+        return verdict.fail("malformed", Check(
+            "credentials", False, "the presentation holds no credential", "vp_empty"))
     verdict.credentials = [verify_vc(credential, now, facts, chain_id, status_lookup, loader,
                                      lists_vouched=lists_vouched) for credential in credentials]
     failed = [inner for inner in verdict.credentials if not inner.valid]

@@ -80,7 +80,7 @@ function sentence(verdict, held) {
   }
   const failed = (checks.find((c) => c.ok === false) || {}).check;
   const key = failed === 'credentials' ? ('credentials_max' in f ? 'vp.too_many'
-    : 'vp.credential_fails')
+    : f.credentials === 0 ? 'vp.empty' : 'vp.credential_fails')
     : failed === 'holder' ? 'vp.not_holder' : failed === 'challenge' ? 'vp.challenge_mismatch'
       : failed === 'domain' ? 'vp.domain_mismatch'
         : failed === 'signature' && verdict.status === 'tampered' ? 'vp.tampered' : 'vp.malformed';

@@ -169,6 +169,7 @@ def test_hostile_and_broken_presentations_each_get_a_sentence(
             (too_many, "malformed", words("kk", "vp.too_many", count=21,
                                           max=MAX_CREDENTIALS_PER_PRESENTATION)),
             (altered, "tampered", words("kk", "vp.tampered")),
+            (presentation([]), "malformed", words("kk", "vp.empty", signer=holder)),
             (text[:len(text) // 2], "damaged", words("kk", "status.damaged")),
             ("not json at all", "malformed", words("kk", "status.malformed")),
             (nested, "malformed", words("kk", "vp.malformed"))):

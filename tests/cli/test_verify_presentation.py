@@ -148,9 +148,22 @@ def test_hostile_presentations_get_a_sentence_and_exit_1(world: World) -> None:
              en.t("vp.not_holder", holder=did_key(HOLDER.public_key))),
             ("many.vp.json", too_many, en.t("vp.too_many", max=MAX_CREDENTIALS_PER_PRESENTATION,
                                             count=MAX_CREDENTIALS_PER_PRESENTATION + 1)),
-            ("altered.vp.json", altered, en.t("vp.tampered"))):
+            ("altered.vp.json", altered, en.t("vp.tampered")),
+            ("empty.vp.json", presentation([]),
+             en.t("vp.empty", signer=did_key(HOLDER.public_key)))):
         code, said = world.verify(world.written(name, document), "--challenge", CHALLENGE)
         assert code == 1 and said.startswith(expected), (name, said)
+    # A presentation holding no credential, genuinely signed for the challenge asked for,
+    # passed (exit 0): it shows an employer nothing they asked for.
+    empty = world.root / "empty.vp.json"
+    for lang in ("kk", "ru"):
+        code, said = world.verify(empty, "--challenge", CHALLENGE, "--lang", lang)
+        expected = Words(lang).t("vp.empty", signer=did_key(HOLDER.public_key))
+        assert code == 1 and said.startswith(expected), (lang, said)
+    code, said = world.verify(empty, "--challenge", CHALLENGE, "--json")
+    verdict = json.loads(said)
+    assert code == 1 and (verdict["valid"], verdict["status"]) == (False, "malformed"), said
+    assert verdict["facts"]["credentials"] == 0 and verdict.get("credentials", []) == [], said
 
 
 def test_challenge_is_for_a_presentation_and_a_cut_file_is_refused(world: World) -> None:

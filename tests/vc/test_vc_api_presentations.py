@@ -79,6 +79,7 @@ async def test_hostile_presentations_are_400_with_a_named_check(node: VcNode) ->
             (presentation(one), {"challenge": "c-2"}, "challenge", "tampered"),
             (presentation(one, domain="a.kz"), {"domain": "b.kz"}, "domain", "tampered"),
             (too_many, {}, "credentials", "malformed"),
+            (presentation([]), {"challenge": "c-1"}, "credentials", "malformed"),
             (altered, {}, "signature", "tampered")):
         answer = await post(node, PATH, {"verifiablePresentation": document,
                                          "options": options}, 400)
@@ -87,6 +88,16 @@ async def test_hostile_presentations_are_400_with_a_named_check(node: VcNode) ->
     many = await post(node, PATH, {"verifiablePresentation": too_many}, 400)
     assert many["verdict"]["facts"] == {"credentials": MAX_CREDENTIALS_PER_PRESENTATION + 1,
                                         "credentials_max": MAX_CREDENTIALS_PER_PRESENTATION}
+    # Signed genuinely for the challenge asked for, but holding no credential: it shows
+    # an employer nothing, and was verified (200, "valid presentation with 0 credential(s)").
+    empty = await post(node, PATH, {"verifiablePresentation": presentation([]),
+                                    "options": {"challenge": "c-1"}}, 400)
+    assert empty["verified"] is False and empty["verdict"]["facts"] == {
+        "credentials": 0, "signer": did_key(HOLDER.public_key),
+        "holder": did_key(HOLDER.public_key), "challenge": "checked",
+        "domain": "not_checked"}, empty
+    assert [c.problem for c in verify_presentation(presentation([]), NOW, "c-1", None).checks
+            if not c.ok] == ["vp_empty"]
     mismatch = await post(node, PATH, {"verifiablePresentation": presentation(one),
                                        "options": {"challenge": "c-2"}}, 400)
     assert mismatch["verdict"]["facts"]["challenge"] == "mismatch"
