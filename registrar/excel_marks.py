@@ -35,16 +35,24 @@ def excel_shown(cell: str | None) -> str | None:
     return found[1].replace('""', '"') if found else cell
 
 
-def excel_mark_phrase(value: str, format_name: str = "text") -> Phrase | None:
-    """Why `value` is a spreadsheet's error or formula rather than a value, or None; or,
-    unless it is text (a title may begin with a quote), why it has Excel's apostrophe,
-    which makes a typed cell text and is no part of its value, but which a CSV copied out
-    of the formula bar or written by a system for Excel keeps as a character."""
+def apostrophe_phrase(value: str, format_name: str) -> Phrase | None:
+    """Unless `value` is text (a title may begin with a quote), why it has Excel's
+    apostrophe, which makes a typed cell text and is no part of its value, but which a CSV
+    copied out of the formula bar or written by a system for Excel keeps as a character."""
     text = value.strip()
     if format_name != "text" and text.startswith("'"):
         return phrase("reg.value.apostrophe", f"{text} begins with an apostrophe ('), "
                       "Excel's mark for a cell kept as text, which is no part of the value: "
                       "delete it", value=text)
+    return None
+
+
+def excel_mark_phrase(value: str, format_name: str = "text") -> Phrase | None:
+    """Why `value`, a cell of a text export (CSV), is a spreadsheet's error or formula
+    rather than a value, or has Excel's apostrophe (apostrophe_phrase); or None. Only for
+    text: a workbook marks its formulas and errors itself (registrar.workbook), and a
+    workbook's or a JSON export's text beginning with "=" ("=Tech: E=mc²") is a value."""
+    text = value.strip()
     if text.upper() in _ERROR_NAMES:
         return phrase("reg.sheet.excel_error", f"the cell holds the Excel error {text}",
                       error=text)
@@ -52,4 +60,4 @@ def excel_mark_phrase(value: str, format_name: str = "text") -> Phrase | None:
         return phrase("reg.value.formula", f"{text} is a formula, which a CSV keeps as "
                       "typed, not its result: in Excel copy the column and paste it back as "
                       "values (Paste Special, Values), save, and export again", value=text)
-    return None
+    return apostrophe_phrase(value, format_name)

@@ -165,6 +165,7 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
     kind = ("csv" if suffix in CSV_SUFFIXES else "json" if suffix == ".json"
             else "xlsx" if suffix == ".xlsx" else "")
     validator = Validator(schema, mapping, problems, on_record=on_record, issued=issued)
+    validator.text_source = kind == "csv"
     courses = CourseRows(validator) if validator.course_rows else None
     plainly = not_a_workbook(path) if suffix == ".xls" else None
     if plainly is not None:  # often a web page some systems' "export to Excel" names .xls

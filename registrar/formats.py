@@ -19,7 +19,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from registrar.course_grades import WORDS_SHOWN, course_grade_code, exempted, letter_hint
-from registrar.excel_marks import excel_mark_phrase
+from registrar.excel_marks import apostrophe_phrase, excel_mark_phrase
 from registrar.iin import iin_digits, iin_phrase
 from registrar.phrases import Phrase, phrase
 from registrar.school_outcomes import EXEMPT_WORDS_SHOWN, PASS_WORDS_SHOWN, school_outcome
@@ -381,9 +381,11 @@ def same_value(format_name: str, first: str, other: str) -> bool:
     return Decimal(first) == Decimal(other)
 
 
-def check_value(format_name: str, value: str) -> str:
-    """The value as it will be recorded; FormatError when it does not fit."""
-    bad = unsafe_phrase(value) or excel_mark_phrase(value, format_name)
+def check_value(format_name: str, value: str, from_text: bool = False) -> str:
+    """The value as it will be recorded; FormatError when it does not fit. `from_text`:
+    read from a text export (CSV), where a formula or an Excel error is only text too."""
+    bad = unsafe_phrase(value) or (excel_mark_phrase(value, format_name) if from_text
+                                   else apostrophe_phrase(value, format_name))
     if bad:
         raise FormatError(bad)
     return FORMATS[format_name](value)

@@ -94,6 +94,8 @@ class Validator(Headers):
         self.blank_rows = 0
         # cp1251 cannot hold most Kazakh letters; Excel writes "?" for each one lost
         self.lossy_source = False
+        # a CSV: its formulas and Excel errors are text, refused by excel_mark_phrase
+        self.text_source = False
         self._cache: dict[tuple[str, ...], Resolution] = {}
         self._seen: dict[str, dict[str, int]] = {name: {} for name in schema.unique}
         self._unheaded_said: set[int] = set()  # columns whose value was named
@@ -184,7 +186,7 @@ class Validator(Headers):
             if target is None or not value:
                 continue
             try:
-                checked = check_value(target.spec.format, value)
+                checked = check_value(target.spec.format, value, self.text_source)
             except FormatError as exc:
                 if self.lossy_source and _LOST_AT_END.search(value):
                     # "сына?" in a cp1251 file is "сынақ" with its қ lost, not a bad word

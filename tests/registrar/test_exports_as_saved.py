@@ -4,6 +4,7 @@ sheet. Each is refused by row or file in words that say what to do."""
 
 from __future__ import annotations
 
+import json
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -213,6 +214,29 @@ def test_an_excel_error_or_formula_saved_into_a_csv_is_refused_by_cell(
     problem = only(read_export(path, "diploma"), "bad-format")
     assert (problem.row, problem.column) == (3, "programme")
     assert problem.message.startswith(said), problem
+
+
+def test_text_beginning_with_equals_in_a_workbook_or_json_is_a_value(tmp_path: Path) -> None:
+    """A workbook marks its formulas and errors itself (registrar.workbook), and JSON has
+    none: a text cell or value beginning with "=" there is what was typed, not a formula a
+    CSV kept. Both were refused, telling the registrar to paste values and export a CSV."""
+    book = tmp_path / "export.xlsx"
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(DIPLOMA_HEADER)
+    sheet.append(diploma_row(0))
+    cell = sheet.cell(row=2, column=3)
+    cell.value, cell.data_type, cell.quotePrefix = "=Tech: E=mc² studies", "s", True  # text
+    workbook.save(book)
+    read = read_export(book, "diploma")
+    assert read.problems == [], read.problems
+    assert read.records[0]["programme"] == "=Tech: E=mc² studies"
+    exported = tmp_path / "export.json"
+    exported.write_text(json.dumps([dict(zip(DIPLOMA_HEADER, diploma_row(
+        1, programme="=Tech"), strict=True))], ensure_ascii=False), encoding="utf-8")
+    read = read_export(exported, "diploma")
+    assert read.problems == [] and read.records[0]["programme"] == "=Tech", read.problems
 
 
 def test_excels_text_apostrophe_kept_in_a_csv_is_refused_in_a_code_not_in_a_title(
