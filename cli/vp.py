@@ -27,7 +27,7 @@ from cli.vc_verify import (
     vc_warning,
 )
 from ledger.genesis import Genesis
-from ledger.vc.presentation import verify_presentation
+from ledger.vc.presentation import refuse_empty, verify_presentation
 from ledger.vc.verify import VcVerdict
 from ledger.verification import Check
 
@@ -94,6 +94,7 @@ def verify_vp_file(document: Any, shown: str, node_url: str, as_json: bool,
         said.append((settled, credential, after))
         _fails_as_held(verdict, settled)
     verdict.credentials = [settled for settled, _credential, _after in said]
+    refuse_empty(verdict)
     if as_json:
         click.echo(json.dumps({"file": shown, **verdict.to_json()}, indent=2,
                               ensure_ascii=False))

@@ -4,8 +4,10 @@ and domain, then each credential it holds as `ledger.vc.verify.verify_vc` does.
 The verdict's facts say what a reader needs to word it without parsing English: who
 signed it (`signer`, `holder`), whether the challenge and the domain were checked
 (`challenge`, `domain`: checked, not_checked or mismatch), how many credentials it holds
-(`credentials`, and `credentials_max` when over it). One holding no credential is not
-valid: its failed check is `credentials`, with `credentials` 0.
+(`credentials`, and `credentials_max` when over it). One holding no credential is valid
+here, as the data model allows (a holder proving a key is theirs, as in a VC-API
+exchange's authentication), with `credentials` 0: it shows no diploma, so the employer's
+tools, `senim verify` and the portal, refuse it (`refuse_empty`).
 """
 
 from __future__ import annotations
@@ -96,12 +98,6 @@ def verify_presentation(document: Any, now: datetime, challenge: str | None,
         return verdict
     if challenge is None:
         verdict.warnings.append(CHALLENGE_NOT_CHECKED)
-    if not credentials:
-        # The data model lets a presentation hold none (a holder proving a key is theirs);
-        # but signed over nothing it shows no diploma, and passing it told an employer an
-        # applicant had shown what was asked for.
-        return verdict.fail("malformed", Check(
-            "credentials", False, "the presentation holds no credential", "vp_empty"))
     verdict.credentials = [verify_vc(credential, now, facts, chain_id, status_lookup, loader,
                                      lists_vouched=lists_vouched) for credential in credentials]
     failed = [inner for inner in verdict.credentials if not inner.valid]
@@ -116,4 +112,14 @@ def verify_presentation(document: Any, now: datetime, challenge: str | None,
         verdict.warnings.append(HOLDER_NOT_SUBJECT)
     verdict.valid, verdict.status = True, "valid"
     verdict.reason = f"valid presentation with {len(credentials)} credential(s)"
+    return verdict
+
+
+def refuse_empty(verdict: VcVerdict) -> VcVerdict:
+    """An employer's reading of a presentation: one holding no credential is not valid
+    (its failed check `credentials`, problem `vp_empty`). Signed over nothing, it shows
+    no diploma, and passing it told an employer an applicant had shown what was asked."""
+    if verdict.valid and not verdict.credentials:
+        verdict.fail("malformed", Check("credentials", False,
+                                        "the presentation holds no credential", "vp_empty"))
     return verdict

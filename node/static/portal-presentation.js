@@ -116,9 +116,21 @@ function credentialBox(n, count) {
   return box;
 }
 
+// A presentation of no credential is valid to the VC-API, as the data model allows (a
+// holder proving a key is theirs), but shows the officer no diploma: refused here, as
+// `senim verify` refuses it (ledger.vc.presentation.refuse_empty).
+function refuseEmpty(verdict, held) {
+  if (verdict.valid !== true || held.length) return verdict;
+  const checks = Array.isArray(verdict.checks) ? verdict.checks : [];
+  return { ...verdict, valid: false, status: 'malformed',
+    checks: [...checks, { check: 'credentials', ok: false, problem: 'vp_empty',
+      detail: 'the presentation holds no credential' }] };
+}
+
 export function renderPresentation(doc, answer, status, checkedAt) {
-  const verdict = verdictOf(answer);
-  const held = (Array.isArray(verdict.credentials) ? verdict.credentials : []).map(verdictOf);
+  const answered = verdictOf(answer);
+  const held = (Array.isArray(answered.credentials) ? answered.credentials : []).map(verdictOf);
+  const verdict = refuseEmpty(answered, held);
   // 'ok' only when every credential is one a Senim chain confirms: a genuine signature
   // over credentials no chain records confirms no one's diploma.
   const confirmed = held.length > 0 && held.every((c) => c.valid === true && obj(c.facts).type);
