@@ -50,7 +50,7 @@ def _signed_for(verdict: VcVerdict, document: dict[str, Any], challenge: str | N
             verdict.facts[name] = "mismatch"
             verdict.fail("tampered", refused_check(name, InvalidDocument(
                 f"the proof's {name} does not match the one this verifier asked for",
-                f"vp_{name}_mismatch")))
+                "vp_challenge_mismatch" if name == "challenge" else "vp_domain_mismatch")))
             return False
         verdict.facts[name] = "checked"
         verdict.checks.append(Check(name, True, f"the proof carries the {name} asked for"))
