@@ -31,7 +31,7 @@ an offer came (the caller polls often: `node.state_join` every POLL_S), with tha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from node.state_offer import Offer, Snapshot
@@ -95,14 +95,17 @@ class OfferRound:
     def is_open(self, peer: bytes) -> bool:
         return peer in self._open
 
-    def to_ask(self, now_ms: int, available: Sequence[bytes]) -> list[bytes]:
+    def to_ask(self, now_ms: int, available: Sequence[bytes],
+               timed_from: Callable[[bytes, int], tuple[int, None]]) -> list[bytes]:
         """Peers to ask for an offer now: those `available` (best first) not asked in this
-        round yet, silent ones last, within OFFER_PEERS_MAX for the round."""
+        round yet, silent ones last, within OFFER_PEERS_MAX for the round. Each question
+        times out RESPONSE_TIMEOUT_MS after `timed_from` says (`BusyPeers.timed_from`:
+        from the first question a peer left by busy answers)."""
         room = OFFER_PEERS_MAX - len(self._asked)
         fresh = [p for p in available if p not in self._asked]
         peers = sorted(fresh, key=lambda p: p in self._silent)[:max(0, room)]
         for peer in peers:
-            self._open[peer] = now_ms
+            self._open[peer], _ = timed_from(peer, now_ms)
             self._asked.add(peer)
         return peers
 
@@ -110,11 +113,11 @@ class OfferRound:
         """`peer` answered its offer question, whatever it answered."""
         self._open.pop(peer, None)
 
-    def ask_again(self, peer: bytes) -> None:
+    def ask_again(self, peer: bytes) -> int:
         """`peer` answered busy (node.sync_busy): no offer, and asked again in this round
-        once it is free."""
-        self._open.pop(peer, None)
+        once it is free. When its question was asked (or is timed from)."""
         self._asked.discard(peer)
+        return self._open.pop(peer)
 
     def offered(self, candidate: Candidate) -> None:
         self.answered(candidate.peer)

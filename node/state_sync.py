@@ -27,12 +27,13 @@ A peer whose answer is wrong is distrusted for the rest of the join: the same
 question goes to another peer holding the same snapshot (honest peers hold the
 same heights, see `node.state_serve`). A peer silent for RESPONSE_TIMEOUT_MS is
 passed over (and, silent SILENT_QUESTIONS_MAX times in a row, no longer counts as
-holding the snapshot). A peer that answers "busy, ask again in N ms" (node.sync_busy)
-is neither: its question is closed, and it is asked again once that time has passed (at
-most BUSY_WAIT_MAX_MS), another peer free at once; busy BUSY_IN_A_ROW_MAX times in a row,
-it has kept the join waiting as long as a silence, and counts as silent once. When no
-peer holds the snapshot any more, the join starts again from a new offer and the caller
-wipes what it wrote (`Progress.restart`).
+holding the snapshot; a good answer resets the count, so a peer may cost each question
+SILENT_QUESTIONS_MAX - 1 timeouts). One answering "busy, ask again in N ms"
+(node.sync_busy) is asked again then, another peer free at once, but counts as silent
+once each RESPONSE_TIMEOUT_MS with no real answer (`BusyPeers`, offer questions too, the
+reckoning kept past the round): no more time than its silence would cost. When no peer
+holds the snapshot any more, the join starts again from a new offer and the caller wipes
+what it wrote (`Progress.restart`).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ from node.state_wire import (
     values_and_done,
 )
 from node.sync import SyncRequest
-from node.sync_busy import BUSY_IN_A_ROW_MAX, BusyPeers, read_busy
+from node.sync_busy import BusyPeers, read_busy
 from storage.state_transfer import Position, StateImport, position_to_wire
 
 RESPONSE_TIMEOUT_MS = 5_000
@@ -103,7 +104,7 @@ class StateSync:
         self.distrusted: set[bytes] = set()  # sent something wrong during this join
         self._not_held: set[bytes] = set()  # no snapshot, or not this one
         self._good: bytes | None = None  # the last peer that answered well
-        self._busy = BusyPeers()  # told to ask again later: asked again once free
+        self._busy: BusyPeers[None] = BusyPeers()  # told to ask again later
         self._turn = 0
         self._asked: bytes | None = None  # the one question open past Phase.OFFER
         self._asked_at_ms = 0
@@ -128,12 +129,12 @@ class StateSync:
         `peers`: connected, best first."""
         if self.finished:
             return [], False
+        for busy_peer, _ in self._busy.overdue(now_ms, RESPONSE_TIMEOUT_MS):
+            self._went_silent(busy_peer)  # busy since a timeout ago, with no real answer
         if self._asked is not None:
             if now_ms - self._asked_at_ms < RESPONSE_TIMEOUT_MS:
                 return [], False
-            self._round.went_silent(self._asked)  # its offers win no round until it serves
-            self._pass_over(self._asked)  # silent: ask someone else, maybe it again later
-            self._drop_offer()
+            self._went_silent(self._asked)
         if self._started_ms is None:
             self._started_ms = now_ms
         restarted = self._restart_if_stranded(peers) or self._offer_refused_late
@@ -149,7 +150,7 @@ class StateSync:
         if peer is None or peer not in free:
             return [], restarted
         self._question = self._make_question()
-        self._asked, self._asked_at_ms = peer, now_ms
+        self._asked, (self._asked_at_ms, _) = peer, self._busy.timed_from(peer, now_ms)
         return [SyncRequest(peer, encode(self._question))], restarted
 
     def _available(self, peer: bytes, peers: Sequence[bytes]) -> bool:
@@ -166,7 +167,8 @@ class StateSync:
         if chosen is not None:
             self._take_chosen(chosen)
             return None
-        asked = self._round.to_ask(now_ms, [p for p in available if p in free])
+        asked = self._round.to_ask(now_ms, [p for p in available if p in free],
+                                   self._busy.timed_from)
         if asked or self._round.busy or self._busy.waiting(available, now_ms):
             return [SyncRequest(peer, encode([ASK_OFFER])) for peer in asked]
         self._round.reset()  # nobody left to ask and nothing offered: silent peers again
@@ -210,16 +212,12 @@ class StateSync:
         if not (offering or peer == self._asked) or self.finished:
             return Progress()
         wait_ms = read_busy(payload)
-        if wait_ms is not None:  # no answer and no fault: asked again once free
-            in_a_row = self._busy.told(peer, wait_ms, now_ms)
-            if offering:
-                self._round.ask_again(peer)
-            else:
+        if wait_ms is not None:  # no answer and no fault yet: asked again once free, and
+            # a silence if no real answer comes RESPONSE_TIMEOUT_MS after it was asked
+            asked_at_ms = self._round.ask_again(peer) if offering else self._asked_at_ms
+            if not offering:
                 self._asked = None
-                if in_a_row % BUSY_IN_A_ROW_MAX == 0:  # as a silence does
-                    self._round.went_silent(peer)
-                    self._pass_over(peer)
-                    self._drop_offer()
+            self._busy.told(peer, wait_ms, now_ms, asked_at_ms, None)
             return Progress()
         self._busy.answered(peer)
         answer = None
@@ -363,6 +361,16 @@ class StateSync:
             self._offer = None
             self.phase = Phase.OFFER
             self._not_held.clear()
+
+    def _went_silent(self, peer: bytes) -> None:
+        """`peer` left a question of the join unanswered for RESPONSE_TIMEOUT_MS."""
+        self._round.went_silent(peer)  # its offers win no round until it serves
+        if self._asked == peer:
+            self._asked = None  # ask someone else, maybe it again later
+        if self._good == peer:
+            self._good = None
+        if self._offer is not None and self._offer.peer == peer:
+            self._drop_offer()
 
     def _pass_over(self, peer: bytes) -> None:
         self._asked = None

@@ -13,8 +13,11 @@ RESPONSE_TIMEOUT_MS of the question (not counting the time this node spends appl
 blocks meanwhile: `answer_applied`), or whose answer does not help, is passed over: the
 next question goes to the next peer in turn. A peer that answers "busy, ask again in N
 ms" (node.sync_busy: its share of the serving budget cannot pay for an answer now) is
-no failure: its question is closed, it stays preferred, and it is asked again once that
-time has passed, at most BUSY_WAIT_MAX_MS, while another peer not busy is asked at once.
+no failure at first: its question is closed, it stays preferred, and it is asked again
+once that time has passed (at most BUSY_WAIT_MAX_MS), another peer not busy at once. But
+busy answers do not restart its timeout (`BusyPeers`): each RESPONSE_TIMEOUT_MS with no
+real answer, it is passed over and shows nothing, as if silent. The only peer is asked
+again whenever free, as a silent only peer is after each timeout.
 
 What each peer's latest answer showed of its height is kept (`shown`), each question
 numbered: node.network judges a relay's forged-looking signatures by it, and may have a
@@ -66,8 +69,9 @@ class _Question:
     peer: bytes
     start: int  # the height it asks for first: the answer's blocks start there
     number: int
-    asked_at_ms: int
+    asked_at_ms: int  # or when the first question its peer left by busy answers was
     ahead: bool = False  # asked by `ask_ahead`, and `answer_applied` not called since
+    for_height: bool = False  # by `ask_height`, or after a busy answer to such a one
 
 
 class BlockSync:
@@ -90,7 +94,7 @@ class BlockSync:
         # entry per peer that ever answered (peers are members and allowed observers)
         self._shown: dict[bytes, tuple[int, int]] = {}
         self._height_asks: dict[bytes, None] = {}  # peers to ask next, whatever the target
-        self._busy = BusyPeers()  # told to ask again later: asked again once free
+        self._busy: BusyPeers[_Question] = BusyPeers()  # told to ask again later
 
     def behind(self, head_height: int) -> int:
         """How many blocks others said exist beyond the head."""
@@ -123,8 +127,11 @@ class BlockSync:
         for question in (self._open, self._height_open):
             if question is not None and now_ms - question.asked_at_ms >= RESPONSE_TIMEOUT_MS:
                 self._close(question)
-                self._shown[question.peer] = (question.number, 0)
-                self._pass_over(question.peer)
+                self._went_silent(question)
+        for _, left in self._busy.overdue(now_ms, RESPONSE_TIMEOUT_MS):
+            if left.for_height:  # answered with nothing, as if silent: not asked again
+                self._height_asks.pop(left.peer, None)
+            self._went_silent(left)
         if self._open is not None:
             return None
         free = self._busy.free(peers, now_ms)
@@ -142,7 +149,7 @@ class BlockSync:
             if peer is None or self._height_open is not None:
                 return None
             del self._height_asks[peer]
-            self._height_open = self._question(now_ms, peer, head_height + 1)
+            self._height_open = self._question(now_ms, peer, head_height + 1, for_height=True)
             return self._request(self._height_open)
         # Not the peer whose height question is open, while there is another: its
         # answers to the two would be told apart only by the height their blocks start
@@ -166,9 +173,19 @@ class BlockSync:
         self._open = self._question(now_ms, peer, head_height + 1)
         return self._request(self._open)
 
-    def _question(self, now_ms: int, peer: bytes, start: int) -> _Question:
+    def _question(self, now_ms: int, peer: bytes, start: int, for_height: bool = False
+                  ) -> _Question:
+        """A question to `peer`, timed from the first it left by busy answers if any,
+        and showing its height if that one was to."""
         self.questions += 1
-        return _Question(peer, start, self.questions, now_ms)
+        asked_at_ms, left = self._busy.timed_from(peer, now_ms)
+        return _Question(peer, start, self.questions, asked_at_ms,
+                         for_height=for_height or (left is not None and left.for_height))
+
+    def _went_silent(self, question: _Question) -> None:
+        """`question` got no answer in time: its peer showed nothing and is passed over."""
+        self._shown[question.peer] = (question.number, 0)
+        self._pass_over(question.peer)
 
     @staticmethod
     def _request(question: _Question) -> SyncRequest:
@@ -207,13 +224,14 @@ class BlockSync:
             return []  # not a peer we asked, or not asked at all
         wait_ms = read_busy(payload)
         if wait_ms is not None:
-            # No answer and no fault: nothing shown, the peer not passed over, and its
+            # No answer and no fault yet: nothing shown, the peer not passed over, and its
             # question asked again once it is free (a height question goes back among
-            # those waiting; blocks asked of it again show its height as well)
-            if question is self._height_open:
+            # those waiting; blocks asked of it again show its height as well), timed
+            # from when it was first asked: a silence if unanswered by then
+            if question.for_height:
                 self._height_asks[peer] = None
             self._close(question)
-            self._busy.told(peer, wait_ms, now_ms)
+            self._busy.told(peer, wait_ms, now_ms, question.asked_at_ms, question)
             return []
         self._busy.answered(peer)
         answer = read_answer(payload)

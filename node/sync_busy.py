@@ -18,31 +18,37 @@ busy answer, and goes to the usual reading of answers, which refuses it.
 
 The asker (node.sync, node.state_sync) takes it as no answer and no fault: the question
 is closed, the peer neither passed over nor distrusted, and asked again once the time
-told has passed (at most BUSY_WAIT_MAX_MS, whatever it said: a peer cannot hold an asker
-longer than its silence would), or another peer is asked at once if one is free. Only a
-peer with a question open may say it; from any other it changes nothing.
+told has passed (at most BUSY_WAIT_MAX_MS, whatever it said), or another peer is asked
+at once if one is free. Only a peer with a question open may say it; from any other it
+changes nothing. But a busy answer does not restart the clock a silence is counted by
+(`BusyPeers`): the question asked of a peer once it is free again is timed from when
+the first question it left unanswered was asked, and a peer that has given no real
+answer RESPONSE_TIMEOUT_MS after that counts as silent once, whether it is being asked
+again then or still waiting to be, exactly as if it had said nothing. If the time it
+told is not over then, the next RESPONSE_TIMEOUT_MS it keeps the asker from asking it
+is the next silence. So a busy peer costs an asker no more time than its silence would:
+one silence counted for each RESPONSE_TIMEOUT_MS without a real answer. A real answer
+ends the reckoning, and so does a silence counted once the peer is free again.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from typing import Generic, TypeVar
 
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
 
 BUSY_MARK = b"busy"
 # The longest an asker waits on a busy answer, and the longest a server tells: the
-# asker's RESPONSE_TIMEOUT_MS (node.sync, node.state_sync), what a silent peer costs it.
+# asker's RESPONSE_TIMEOUT_MS (node.sync, node.state_sync), what a silent peer costs it
+# (and what busy answers cost it together: `BusyPeers`).
 BUSY_WAIT_MAX_MS = 5_000
 # The shortest an asker waits on one: an honest server says busy only when the wait is
 # over WAIT_MAX_S (node.serve_budget), so this only keeps a peer that says 0 from being
 # asked again at every turn of the asker's loop.
 BUSY_WAIT_MIN_MS = 100
-# Busy answers in a row (each a wait of at most BUSY_WAIT_MAX_MS) that a state-sync joiner
-# counts as one silence (node.state_sync): a peer holding the only snapshot cannot keep
-# a join waiting for ever by saying busy, no more than by saying nothing.
-BUSY_IN_A_ROW_MAX = 3
 
 
 def busy_answer(retry_ms: int) -> bytes:
@@ -63,26 +69,66 @@ def read_busy(payload: bytes) -> int | None:
     return min(answer[1], BUSY_WAIT_MAX_MS)
 
 
-class BusyPeers:
-    """The peers an asker was told are busy, each until when, and how many times in a row
-    each said so. One entry at most per peer asked (members and allowed observers)."""
+# What the asker keeps of the question a busy peer left unanswered, handed back when that
+# peer is asked again or counted silent (block sync: the question itself; state sync: None)
+Left = TypeVar("Left")
+
+
+class BusyPeers(Generic[Left]):
+    """The peers an asker was told are busy: each until when it is not asked, and since
+    when it has given no real answer. One entry at most per peer asked (members and
+    allowed observers)."""
 
     def __init__(self) -> None:
         self._until: dict[bytes, int] = {}  # gone once its time has passed
-        self._in_a_row: dict[bytes, int] = {}  # gone once its peer answers
+        # peer -> when the first question it left unanswered was asked (or, `carried`,
+        # when the silence counted last ended), and the latest question it left: gone
+        # once it is asked again, answers, or is counted silent
+        self._left: dict[bytes, tuple[int, Left, bool]] = {}
 
-    def told(self, peer: bytes, wait_ms: int, now_ms: int) -> int:
-        """`peer` answered busy at `now_ms`, asking for `wait_ms`: it is not asked before
-        BUSY_WAIT_MIN_MS to BUSY_WAIT_MAX_MS from now. How many busy answers in a row it
-        has sent since its last real one, this one included."""
+    def told(self, peer: bytes, wait_ms: int, now_ms: int, asked_at_ms: int,
+             question: Left) -> None:
+        """`peer` answered busy at `now_ms`, asking for `wait_ms`, to `question`, timed
+        from `asked_at_ms` (from the first it left unanswered, if it was asked it again:
+        `timed_from`): it is not asked before BUSY_WAIT_MIN_MS to BUSY_WAIT_MAX_MS from
+        now."""
         self._until[peer] = now_ms + max(BUSY_WAIT_MIN_MS, min(wait_ms, BUSY_WAIT_MAX_MS))
-        self._in_a_row[peer] = self._in_a_row.get(peer, 0) + 1
-        return self._in_a_row[peer]
+        since = min(asked_at_ms, self._left.get(peer, (asked_at_ms, question, False))[0])
+        self._left[peer] = (since, question, False)
+
+    def timed_from(self, peer: bytes, now_ms: int) -> tuple[int, Left | None]:
+        """When a question asked of `peer` at `now_ms` is timed from: when the first
+        question it left unanswered by busy answers was asked (or the reckoning carried
+        on from a silence counted), if any, with the latest such question; else now. It
+        is being asked again: `overdue` leaves it to that question's own timeout."""
+        if peer not in self._left:
+            return now_ms, None
+        since, question, _ = self._left.pop(peer)
+        return since, question
+
+    def overdue(self, now_ms: int, timeout_ms: int) -> list[tuple[bytes, Left]]:
+        """The peers not asked again whose reckoning began `timeout_ms` or more ago, each
+        with the latest question it left: they count as silent once. One still busy (the
+        time it told is not over) is reckoned on from there, so that each `timeout_ms` it
+        holds the asker off counts as one silence; that carried reckoning is dropped
+        uncounted if the peer is free again and not asked by its end (it held nobody)."""
+        late: list[tuple[bytes, Left]] = []
+        for peer, (since, question, carried) in list(self._left.items()):
+            if now_ms - since < timeout_ms:
+                continue
+            busy = self._until.get(peer, now_ms) > now_ms
+            if busy:
+                self._left[peer] = (since + timeout_ms, question, True)
+            else:
+                del self._left[peer]
+            if busy or not carried:
+                late.append((peer, question))
+        return late
 
     def answered(self, peer: bytes) -> None:
-        """`peer` answered: it is busy no more."""
+        """`peer` answered: it is busy no more, and its reckoning starts afresh."""
         self._until.pop(peer, None)
-        self._in_a_row.pop(peer, None)
+        self._left.pop(peer, None)
 
     def free(self, peers: Sequence[bytes], now_ms: int) -> list[bytes]:
         """`peers`, in their order, without those still busy at `now_ms`."""

@@ -6,13 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from ledger.codec import decode, encode
+from node import state_serve
 from node.offer_round import SILENT_QUESTIONS_MAX
-from node.state_sync import Phase, StateSync
-from node.state_wire import ASK_OFFER
-from node.sync_busy import BUSY_IN_A_ROW_MAX, BUSY_MARK, BUSY_WAIT_MAX_MS, busy_answer
+from node.state_sync import RESPONSE_TIMEOUT_MS, Phase, StateSync
+from node.state_wire import ASK_OFFER, ASK_SET_CHANGES
+from node.sync_busy import BUSY_MARK, BUSY_WAIT_MAX_MS, busy_answer
+from node.validators import certifies_by_keys
 from storage.kv import MemoryStore
 from tests.node.conftest import Consortium
+from tests.node.set_changes import voted_chain
 from tests.node.test_state_sync import (
     Serve,
     check_joined,
@@ -133,29 +138,70 @@ def test_a_busy_answer_from_a_peer_not_asked_is_ignored(net: Consortium) -> None
     assert not sync.distrusted
 
 
-def test_a_lone_peer_busy_without_end_holds_a_join_no_longer_than_a_silent_one(
-        net: Consortium) -> None:
-    """A peer that holds the snapshot and says busy to every question past its offer is
-    counted silent once every BUSY_IN_A_ROW_MAX of them, as a timeout would count it,
-    so the join gives it up and starts again (`OfferRound.given_up`) as with a silent
-    peer, not waiting on it for ever."""
-    chain = grown_chain(net)
-    serve = serving(chain).answer
-    sync = new_sync(net)
-    now, busy_answers = 0, 0
+def held_until_given_up(sync: StateSync, serve: Serve, past_offer: bytes | None
+                        ) -> tuple[int, int]:
+    """Drive `sync` with one peer that serves offers and answers every later question
+    `past_offer` (None: says nothing): when the first such question was asked, and when
+    the join gave the peer up and started again."""
+    now, first = 0, None
     for _ in range(STEPS_MAX):
         requests, restarted = sync.next_requests(now, [A])
         if restarted:
-            break
+            assert first is not None
+            return first, now
         for request in requests:
             if decode(request.payload)[0] == ASK_OFFER:
                 answer = serve(request.payload)
-                assert answer is not None
             else:
-                answer, busy_answers = busy_answer(BUSY_WAIT_MAX_MS), busy_answers + 1
-            sync.accept(A, answer, now)
+                first = now if first is None else first
+                answer = past_offer
+            if answer is not None:
+                sync.accept(A, answer, now)
         now += STEP_MS
-    else:
-        raise AssertionError("the join waited on a peer busy without end")
-    assert busy_answers == BUSY_IN_A_ROW_MAX * SILENT_QUESTIONS_MAX
-    assert not sync.distrusted
+    raise AssertionError("the join waited on its peer without end")
+
+
+def test_a_lone_peer_busy_without_end_holds_a_join_no_longer_than_a_silent_one(
+        net: Consortium) -> None:
+    """A peer that holds the snapshot and says busy to every question past its offer
+    counts as silent once each RESPONSE_TIMEOUT_MS, as a timeout counts it, so the join
+    gives it up and starts again (`OfferRound.given_up`) as soon as with a silent peer:
+    three busy answers of up to BUSY_WAIT_MAX_MS each once made one silence (45 s)."""
+    chain = grown_chain(net)
+    first, gave_up = held_until_given_up(new_sync(net), serving(chain).answer, None)
+    silent_s = gave_up - first
+    assert silent_s >= SILENT_QUESTIONS_MAX * RESPONSE_TIMEOUT_MS
+    for wait_ms in (BUSY_WAIT_MAX_MS, 4_000, BUSY_MS):
+        sync = new_sync(net)
+        first, gave_up = held_until_given_up(sync, serving(chain).answer,
+                                             busy_answer(wait_ms))
+        assert gave_up - first <= silent_s and not sync.distrusted
+
+
+def test_an_offer_peer_busy_on_its_proofs_is_given_up_as_soon_as_a_silent_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the rest of an offer's proofs come by pages, only its peer is asked: busy
+    on them, it is given up (a new offer asked for) RESPONSE_TIMEOUT_MS after the first
+    page was asked, as when silent, not after three busy answers (15 s)."""
+    voted = voted_chain()
+    monkeypatch.setattr(state_serve, "SET_CHANGES_ANSWER_BYTES", 1)  # no proof fits
+    serve = serving(voted.chain).answer
+    for past_offer in (None, busy_answer(BUSY_WAIT_MAX_MS), busy_answer(BUSY_MS)):
+        sync = StateSync(voted.council.genesis,
+                         certifies_by_keys(voted.council.genesis.chain_id))
+        now, first = 0, None
+        for _ in range(STEPS_MAX):
+            requests, _ = sync.next_requests(now, [A])
+            if first is not None and sync.phase is Phase.OFFER:
+                break
+            for request in requests:
+                if decode(request.payload)[0] == ASK_OFFER:
+                    answer = serve(request.payload)
+                else:
+                    assert decode(request.payload)[0] == ASK_SET_CHANGES
+                    first = now if first is None else first
+                    answer = past_offer
+                if answer is not None:
+                    sync.accept(A, answer, now)
+            now += STEP_MS
+        assert first is not None and now - first == RESPONSE_TIMEOUT_MS, past_offer

@@ -46,9 +46,10 @@ def test_told_busy_by_one_peer_another_is_asked_at_once_and_the_first_stays_pref
     assert asked_first(sync, 0, 10, [A, B]) == A
     sync.accept(A, busy_answer(BUSY_MS), 10, 5)
     assert asked_first(sync, 5, 10, [A, B]) == B
-    # B is silent: once its question times out, A (free again, and not passed over for
-    # its busy answer) is asked, not B in turn
-    assert asked_first(sync, 5 + RESPONSE_TIMEOUT_MS, 10, [A, B]) == A
+    sync.accept(B, busy_answer(100), 10, 10)
+    # B is busy too, for less: once A is free again (within RESPONSE_TIMEOUT_MS of its
+    # question), A is asked, not B in turn: its busy answer did not pass it over
+    assert asked_first(sync, 5 + BUSY_MS, 10, [A, B]) == A
 
 
 def test_a_busy_answer_naming_an_absurd_delay_is_bounded() -> None:
@@ -115,3 +116,59 @@ def test_the_engine_asks_again_at_the_time_told(net: Consortium) -> None:
     follower.tick([peer])
     assert len(out.frames) == sent + 1 and out.frames[-1][:2] == (peer, CH_SYNC_REQUEST)
     assert follower.sync.behind(follower.chain.height) == 50
+
+
+def test_a_relay_busy_on_its_height_question_shows_nothing_as_soon_as_a_silent_one() -> None:
+    """node.network judges a relay's forged-looking signatures by what it showed to a
+    question asked after them (`shown`): a relay answering "busy" for ever must not stay
+    unjudged, so its height question ends RESPONSE_TIMEOUT_MS after it was first asked,
+    answered with nothing, as if the relay had said nothing."""
+    relay, other = A, B
+
+    def shown_after(answer: bytes | None) -> list[tuple[int, tuple[int, int] | None]]:
+        sync = BlockSync(None)
+        asked_before = sync.questions
+        sync.ask_height(relay)
+        seen = []
+        for now in range(0, 3 * RESPONSE_TIMEOUT_MS, 50):
+            request = sync.next_request(now, 10, [relay, other])
+            if request is not None and answer is not None:
+                sync.accept(request.peer, answer, 10, now + 1)
+            seen.append((now, sync.shown(relay)))
+        assert asked_before == 0
+        return seen
+
+    silent = shown_after(None)
+    assert (RESPONSE_TIMEOUT_MS - 50, None) in silent and (RESPONSE_TIMEOUT_MS, (1, 0)) in silent
+    for busy in (busy_answer(BUSY_WAIT_MAX_MS), busy_answer(BUSY_MS), busy_answer(0)):
+        # the same moments, its height 0 (nothing), each number that of a question
+        # asked after `ask_height` (the relay may have been asked again meanwhile)
+        seen = shown_after(busy)
+        assert [(now, None if shown is None else shown[1]) for now, shown in seen] == [
+            (now, None if shown is None else shown[1]) for now, shown in silent]
+        assert all(shown is None or shown[0] >= 1 for _, shown in seen)
+
+
+def test_the_only_peer_busy_without_end_shows_nothing_once_a_timeout_as_a_silent_one(
+        ) -> None:
+    """While it is the only peer it is asked again whenever it is free (there is nobody
+    else to ask, as after a silent peer's timeout), and it counts as silent (passed over,
+    showing nothing) once each RESPONSE_TIMEOUT_MS, whatever waits it tells."""
+    sync = BlockSync(None)
+    sync.want(100, A)
+    asked: list[int] = []
+    shown: dict[int, tuple[int, int] | None] = {}
+    waits = iter([4_000] + [BUSY_WAIT_MAX_MS] * 20)
+    for now in range(0, 4 * RESPONSE_TIMEOUT_MS + 1, 10):
+        request = sync.next_request(now, 10, [A])
+        if request is not None:
+            asked.append(now)
+            sync.accept(A, busy_answer(next(waits)), 10, now)
+        shown[now] = sync.shown(A)
+    # asked at 0, again at 4 s (the time told; the timeout still runs from 0), counted
+    # silent at 5 s with its time told (9 s) not over, so the next 5 s are the next
+    # silence: asked at 9 s, silent at 10 s; from then on asked again at each timeout
+    assert asked == [0, 4_000, 9_000, 14_000, 19_000]
+    assert [shown[t] for t in (4_990, 5_000, 9_990, 10_000, 15_000, 20_000)] == [
+        None, (2, 0), (2, 0), (3, 0), (4, 0), (5, 0)]
+    assert sync.behind(10) == 90  # no answer: the target stands
