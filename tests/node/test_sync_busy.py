@@ -11,6 +11,7 @@ from node.sync_busy import (
     BUSY_MARK,
     BUSY_WAIT_MAX_MS,
     BUSY_WAIT_MIN_MS,
+    BusyPeers,
     busy_answer,
     read_busy,
 )
@@ -172,3 +173,24 @@ def test_the_only_peer_busy_without_end_shows_nothing_once_a_timeout_as_a_silent
     assert [shown[t] for t in (4_990, 5_000, 9_990, 10_000, 15_000, 20_000)] == [
         None, (2, 0), (2, 0), (3, 0), (4, 0), (5, 0)]
     assert sync.behind(10) == 90  # no answer: the target stands
+
+
+def test_a_reckoning_carried_past_a_silence_ends_uncounted_once_its_peer_is_free() -> None:
+    """A peer still busy when counted silent is reckoned on (its next RESPONSE_TIMEOUT_MS
+    of holding the asker off is the next silence), but once free and not asked by then
+    it held nobody: no second silence, and its next question is timed afresh."""
+    busy: BusyPeers[str] = BusyPeers()
+    busy.told(A, BUSY_WAIT_MAX_MS, 4_000, 0, "second")  # asked at 0, told to wait to 9 s
+    assert busy.overdue(RESPONSE_TIMEOUT_MS - 1, RESPONSE_TIMEOUT_MS) == []
+    assert busy.overdue(RESPONSE_TIMEOUT_MS, RESPONSE_TIMEOUT_MS) == [(A, "second")]
+    assert busy.free([A], 8_999) == [] and busy.free([A], 9_000) == [A]
+    assert busy.overdue(2 * RESPONSE_TIMEOUT_MS, RESPONSE_TIMEOUT_MS) == []
+    assert busy.timed_from(A, 12_000) == (12_000, None)
+    # asked again while the carried reckoning runs, the question is timed from its start
+    busy.told(B, BUSY_WAIT_MAX_MS, 4_000, 0, "b")
+    busy.overdue(RESPONSE_TIMEOUT_MS, RESPONSE_TIMEOUT_MS)
+    assert busy.timed_from(B, 9_000) == (RESPONSE_TIMEOUT_MS, "b")
+    # and a real answer ends any reckoning
+    busy.told(B, 100, 9_100, 9_000, "c")
+    busy.answered(B)
+    assert busy.overdue(60_000, RESPONSE_TIMEOUT_MS) == [] and busy.free([B], 9_101) == [B]
