@@ -21,11 +21,10 @@ from ledger.vc.canon import CREDENTIALS_V2
 from ledger.vc.didkey import did_key
 from ledger.vc.presentation import MAX_CREDENTIALS_PER_PRESENTATION
 from ledger.vc.proofs import add_proof
-from tests.e2e.harness import Consortium, Member, NodeProcess
+from tests.e2e.harness import Consortium, NodeProcess
+from tests.vc.test_vc_e2e import MEMBERS, two_diplomas_issued
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
-MEMBERS = [Member("mshe", "Ministry of Science", "ministry", validator=True, runs_node=True),
-           Member("enu", "L.N. Gumilyov Eurasian National University", "university")]
 HOLDER = KeyPair.from_seed(b"\x61" * 32)
 STRANGER = KeyPair.from_seed(b"\x62" * 32)
 CHALLENGE = "hr-2026-0042"
@@ -64,15 +63,7 @@ def presentation(credentials: list[dict[str, Any]], signer: KeyPair = HOLDER,
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("vp-cli")
     with Consortium(root, MEMBERS) as net:
-        node = net.start("mshe")
-        net.cli("accredit", "--key", str(net.key_path("mshe")), "--issuer",
-                net.member_id("enu"), "--types", "diploma", node=node)
-        (root / "graduates.csv").write_text(
-            "full_name,iin,programme,qualification,graduation_date\n"
-            "Aigerim Abenova,010517612342,Computer Science,Bachelor,2026-06-30\n"
-            "Nurlan Seitkali,020211512344,Mathematics,Bachelor,2026-06-30\n", encoding="utf-8")
-        net.cli("issue", "--key", str(net.key_path("enu")), "--type", "diploma", "--input",
-                str(root / "graduates.csv"), "--out", str(root / "issued"), node=node)
+        node = two_diplomas_issued(net, root)
         vcs = []
         for number, diploma in enumerate(sorted((root / "issued").rglob("diploma-*.json"))):
             out = root / f"diploma-{number}.vc.json"

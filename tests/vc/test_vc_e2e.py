@@ -18,21 +18,27 @@ MEMBERS = [Member("mshe", "Ministry of Science", "ministry", validator=True, run
            Member("enu", "L.N. Gumilyov Eurasian National University", "university")]
 
 
+def two_diplomas_issued(net: Consortium, root: Path) -> NodeProcess:
+    """MEMBERS' ministry's node started, ENU accredited for diplomas and two of them
+    issued into `root / "issued"`."""
+    node = net.start("mshe")
+    net.cli("accredit", "--key", str(net.key_path("mshe")), "--issuer",
+            net.member_id("enu"), "--types", "diploma", node=node)
+    (root / "graduates.csv").write_text(
+        "full_name,iin,programme,qualification,graduation_date\n"
+        "Aigerim Abenova,010517612342,Computer Science,Bachelor,2026-06-30\n"
+        "Nurlan Seitkali,020211512344,Mathematics,Bachelor,2026-06-30\n", encoding="utf-8")
+    net.cli("issue", "--key", str(net.key_path("enu")), "--type", "diploma", "--input",
+            str(root / "graduates.csv"), "--out", str(root / "issued"), node=node)
+    return node
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Consortium, NodeProcess,
                                                                        Path]]:
     root = tmp_path_factory.mktemp("vc-e2e")
     with Consortium(root, MEMBERS) as net:
-        node = net.start("mshe")
-        net.cli("accredit", "--key", str(net.key_path("mshe")), "--issuer",
-                net.member_id("enu"), "--types", "diploma", node=node)
-        (root / "graduates.csv").write_text(
-            "full_name,iin,programme,qualification,graduation_date\n"
-            "Aigerim Abenova,010517612342,Computer Science,Bachelor,2026-06-30\n"
-            "Nurlan Seitkali,020211512344,Mathematics,Bachelor,2026-06-30\n", encoding="utf-8")
-        net.cli("issue", "--key", str(net.key_path("enu")), "--type", "diploma", "--input",
-                str(root / "graduates.csv"), "--out", str(root / "issued"), node=node)
-        yield net, node, root
+        yield net, two_diplomas_issued(net, root), root
 
 
 def test_exported_diploma_verifies_until_revoked(
