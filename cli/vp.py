@@ -27,7 +27,7 @@ from cli.vc_verify import (
     vc_warning,
 )
 from ledger.genesis import Genesis
-from ledger.vc.presentation import refuse_empty, verify_presentation
+from ledger.vc.presentation import held_credentials, refuse_empty, verify_presentation
 from ledger.vc.verify import VcVerdict
 from ledger.verification import Check
 
@@ -36,11 +36,6 @@ def is_presentation(document: Any) -> bool:
     """A W3C presentation: a JSON object whose type names VerifiablePresentation."""
     kinds = document.get("type") if isinstance(document, dict) else None
     return "VerifiablePresentation" in (kinds if isinstance(kinds, list) else [kinds])
-
-
-def held_credentials(document: Any) -> list[Any]:
-    held = document.get("verifiableCredential", []) if isinstance(document, dict) else []
-    return held if isinstance(held, list) else [held]
 
 
 def presentation_sentence(verdict: VcVerdict, words: Words) -> str:

@@ -57,6 +57,13 @@ def _signed_for(verdict: VcVerdict, document: dict[str, Any], challenge: str | N
     return True
 
 
+def held_credentials(document: Any) -> list[Any]:
+    """The credentials a presentation holds: its `verifiableCredential`, one given bare
+    taken as a list of one (none: an empty list)."""
+    held = document.get("verifiableCredential", []) if isinstance(document, dict) else []
+    return held if isinstance(held, list) else [held]
+
+
 def verify_presentation(document: Any, now: datetime, challenge: str | None,
                         domain: str | None, facts: ChainFacts | None = None,
                         chain_id: str | None = None, status_lookup: StatusLookup | None = None,
@@ -70,8 +77,7 @@ def verify_presentation(document: Any, now: datetime, challenge: str | None,
         return verdict.fail("malformed", Check("format", False,
                                                f"not a VC 2.0 presentation: {problem}"))
     verdict.checks.append(Check("format", True, "a W3C Verifiable Presentation 2.0"))
-    credentials = document.get("verifiableCredential", [])
-    credentials = credentials if isinstance(credentials, list) else [credentials]
+    credentials = held_credentials(document)
     verdict.facts["credentials"] = len(credentials)
     if len(credentials) > MAX_CREDENTIALS_PER_PRESENTATION:
         verdict.facts["credentials_max"] = MAX_CREDENTIALS_PER_PRESENTATION
