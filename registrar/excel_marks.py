@@ -47,15 +47,34 @@ def apostrophe_phrase(value: str, format_name: str) -> Phrase | None:
     return None
 
 
+def excel_error_name(value: str) -> bool:
+    """Whether trimmed `value` is the name of an Excel error, in English or Russian Excel."""
+    return value.strip().upper() in _ERROR_NAMES
+
+
+def excel_error_phrase(error: str) -> Phrase:
+    """An error's cell, whatever the source: a workbook marks it as one, and a CSV (which
+    cannot say whether Excel wrote it or someone typed it) holds its name alone."""
+    return phrase("reg.sheet.excel_error", f"the cell holds the Excel error {error}",
+                  error=error)
+
+
+def error_text_phrase(text: str) -> Phrase:
+    """A workbook's text cell holding an error's name: typed (or pasted as text) by hand,
+    not a failed formula, but no value of a document either, so said for what it is."""
+    return phrase("reg.sheet.error_text", f"the cell holds the text {text}, which is how "
+                  "Excel marks a missing or failed value, not a value of a document: clear "
+                  "the cell if there is no value, or write the value", text=text)
+
+
 def excel_mark_phrase(value: str, format_name: str = "text") -> Phrase | None:
     """Why `value`, a cell of a text export (CSV), is a spreadsheet's error or formula
     rather than a value, or has Excel's apostrophe (apostrophe_phrase); or None. Only for
     text: a workbook marks its formulas and errors itself (registrar.workbook), and a
     workbook's or a JSON export's text beginning with "=" ("=Tech: E=mc²") is a value."""
     text = value.strip()
-    if text.upper() in _ERROR_NAMES:
-        return phrase("reg.sheet.excel_error", f"the cell holds the Excel error {text}",
-                      error=text)
+    if excel_error_name(text):
+        return excel_error_phrase(text)
     if text.startswith("="):
         return phrase("reg.value.formula", f"{text} is a formula, which a CSV keeps as "
                       "typed, not its result: in Excel copy the column and paste it back as "

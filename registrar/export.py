@@ -49,6 +49,7 @@ class SourceInfo:
     header_row: int = 1  # CSV and Excel: below `titles`, each title row's number and text
     titles: tuple[tuple[int, str], ...] = ()
     unread_header: tuple[int, int] | None = None  # registrar.rows.SourceStats
+    header_top: int | None = None  # Excel: a header of two rows, the first (header_rows)
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,6 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
     found = problems.result()
     source = SourceInfo(kind, info["encoding"], info["delimiter"], stats.rows,
                         validator.blank_rows, stats.sheet, stats.sheets, stats.header_row,
-                        tuple(stats.titles), stats.unread_header)
+                        tuple(stats.titles), stats.unread_header, stats.header_top)
     return ExportResult([] if found else validator.records, found, source, validator.sample,
                         0 if found else validator.count, grouping, problems.count)

@@ -19,7 +19,8 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from registrar.course_grades import WORDS_SHOWN, course_grade_code, exempted, letter_hint
-from registrar.excel_marks import apostrophe_phrase, excel_mark_phrase
+from registrar.excel_marks import apostrophe_phrase, excel_error_name, excel_mark_phrase
+from registrar.honours import honours_phrase, honours_value
 from registrar.iin import iin_digits, iin_phrase
 from registrar.phrases import Phrase, phrase
 from registrar.school_outcomes import EXEMPT_WORDS_SHOWN, PASS_WORDS_SHOWN, school_outcome
@@ -42,11 +43,14 @@ GRADE_SCALE: dict[str, tuple[Decimal, int]] = {
 
 
 class FormatError(ValueError):
-    """Its message in English; `said`: the same as a phrase the registrar's language says."""
+    """Its message in English; `said`: the same as a phrase the registrar's language says;
+    `code`: the problem's code (an Excel error's is the same from a CSV as from a
+    workbook, which finds it before any value is checked)."""
 
-    def __init__(self, message: str | Phrase) -> None:
+    def __init__(self, message: str | Phrase, code: str = "bad-format") -> None:
         super().__init__(str(message))
         self.said = message if isinstance(message, Phrase) else None
+        self.code = code
 
 
 # The forms of a day, each (pattern, groups of its year, month and day): ISO; day first,
@@ -340,6 +344,14 @@ def _school_grade(value: str) -> str:
                              f"({exempt})", passed=passed, exempt=exempt))
 
 
+def _honours(value: str) -> str:
+    """A distinction's words as registrar.honours records them; "" for a no."""
+    recorded = honours_value(value)
+    if recorded is None:
+        raise FormatError(honours_phrase(value))
+    return recorded
+
+
 def _term(value: str) -> str:
     if not (_INTEGER.fullmatch(value) and 1 <= int(value) <= 20):
         raise FormatError(phrase("reg.term.range", "a term is a whole number from 1 to 20"))
@@ -362,6 +374,7 @@ FORMATS: dict[str, Callable[[str], str]] = {
     "grade": _grade,
     "school_grade": _school_grade,
     "term": _term,
+    "honours": _honours,
 }
 
 
@@ -387,5 +400,6 @@ def check_value(format_name: str, value: str, from_text: bool = False) -> str:
     bad = unsafe_phrase(value) or (excel_mark_phrase(value, format_name) if from_text
                                    else apostrophe_phrase(value, format_name))
     if bad:
-        raise FormatError(bad)
+        raise FormatError(bad, "excel-error" if from_text and excel_error_name(value)
+                          else "bad-format")
     return FORMATS[format_name](value)

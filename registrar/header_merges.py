@@ -27,12 +27,15 @@ class HeaderMerges:
     sub-names). A header is one row of one name per column, so each is a problem,
     said once at the header: read on, such a sheet gives a problem at every row."""
 
-    def __init__(self, marks: SheetMarks, header_row: int, width: int) -> None:
+    def __init__(self, marks: SheetMarks, header_row: int, width: int,
+                 joined: frozenset[str] = frozenset()) -> None:
         self.row = header_row
         # on the header's named cells; a merge past them is met only if a row holds values
-        # under it (a cell merged across the last columns for width alone is harmless)
+        # under it (a cell merged across the last columns for width alone is harmless).
+        # Those `joined` made two rows one header (registrar.header_rows): no problem.
         self.merges = sorted((m for m in marks.top if m.first_row <= header_row <= m.last_row
-                              and m.first_column <= width), key=lambda m: m.first_column)
+                              and m.first_column <= width and m.reference not in joined),
+                             key=lambda m: m.first_column)
         self.width = width
         # each crosses the header row: ranges that overlap there overlap, which Excel never
         # saves; apart, they are at most one a column, and `below` looks at each a row

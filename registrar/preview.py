@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from registrar.course_rows import rows_text
 from registrar.export import ExportResult, SourceInfo
 from registrar.formats import shown
+from registrar.header_rows import header_rows_phrase
 from registrar.phrases import Phrase, phrase
 
 TITLE_SHOWN_CHARS = 100
@@ -87,6 +88,8 @@ def preview_said(result: ExportResult, limit: int = 3) -> list[Phrase | ShownRec
     (each problem's own phrase is its Problem.said; the command line frames them)."""
     source = result.source
     lines: list[Phrase | ShownRecord] = [_summary(result), *titles_said(source)]
+    if source.header_top is not None:
+        lines.append(header_rows_phrase(source.header_top))
     if source.unread_header is not None:
         header, row = source.unread_header
         lines.append(phrase(

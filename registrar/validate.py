@@ -23,6 +23,7 @@ from decimal import Decimal
 from registrar.academic import line_problem
 from registrar.formats import GRADE_SCALE, FormatError, check_value, shown
 from registrar.headers import Headers, field_label
+from registrar.lookalike import look_key, lookalike_phrase
 from registrar.mapping import Mapping
 from registrar.phrases import Phrase, phrase
 from registrar.problems import ProblemList
@@ -97,7 +98,9 @@ class Validator(Headers):
         # a CSV: its formulas and Excel errors are text, refused by excel_mark_phrase
         self.text_source = False
         self._cache: dict[tuple[str, ...], Resolution] = {}
-        self._seen: dict[str, dict[str, int]] = {name: {} for name in schema.unique}
+        # each unique field: a value's look_key -> the first row holding it, and the value
+        self._seen: dict[str, dict[str, tuple[int, str]]] = {
+            name: {} for name in schema.unique}
         self._unheaded_said: set[int] = set()  # columns whose value was named
 
     def header(self, keys: tuple[str, ...], row: int = 1) -> Resolution:
@@ -192,8 +195,10 @@ class Validator(Headers):
                     # "сына?" in a cp1251 file is "сынақ" with its қ lost, not a bad word
                     self.problems.add(number, header, "lost-letter", _LOST_SENTENCE)
                 else:
-                    self.problems.add(number, header, "bad-format", exc.said or str(exc))
+                    self.problems.add(number, header, exc.code, exc.said or str(exc))
                 found.failed.add(target.field)
+                continue
+            if not checked:  # a word meaning none ("нет" under honours): as an empty cell
                 continue
             wrong = self.mapping.digits_problem(header, checked)
             if wrong is not None:
@@ -286,11 +291,12 @@ class Validator(Headers):
             if value is None:
                 continue
             column = header_of.get(name, name)
-            earlier = seen.setdefault(value, number)
+            earlier, first = seen.setdefault(look_key(value), (number, value))
             if earlier != number:
                 self.problems.add(number, column, "duplicate-student", phrase(
                     "reg.row.duplicate", f"the same {name} as row {earlier}", field=name,
-                    label=field_label(name), row=earlier))
+                    label=field_label(name), row=earlier) if first == value
+                    else lookalike_phrase(name, earlier, first, value))
                 ok = False
                 continue
             before = self._issued(number, name, value) if self._issued else None

@@ -34,11 +34,12 @@ import openpyxl
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
-from registrar.excel_marks import EXCEL_ERRORS
+from registrar.excel_marks import error_text_phrase, excel_error_name, excel_error_phrase
 from registrar.header_merges import HeaderMerges
+from registrar.header_rows import MAX_HEADER_SEARCH_ROWS, HeaderRefusal, split_header
 from registrar.phrases import Phrase, phrase
 from registrar.problems import ProblemList
-from registrar.rows import HeaderSink, RawRow, SourceStats, find_header
+from registrar.rows import HeaderSink, Numbered, RawRow, SourceStats, find_header
 from registrar.sheet_xml import DAMAGED_PART, SheetLimit, check_parts, sheet_marks
 from registrar.sniff import not_a_workbook, strict_open_xml
 
@@ -163,6 +164,9 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
         # then as long as their last cell, and padded below.
         sheet.reset_dimensions()
         unseen: dict[int, tuple[int, Phrase]] = {}  # a row's first cell read otherwise
+        # a row's cells Excel marks as errors: a text cell may hold an error's name too
+        # (typed, or pasted as text), which is said for what it is (excel_marks)
+        failed: dict[int, set[int]] = {}
 
         def texts(number: int, cells: tuple[Any, ...]) -> list[str | None]:
             said: list[str | None] = []
@@ -172,12 +176,37 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
                         ) and number not in unseen:
                     unseen[number] = (index, _BOOLEAN if value.__class__ is bool
                                       else _HIDDEN_VALUE)
+                if getattr(cell, "data_type", None) == "e":
+                    failed.setdefault(number, set()).add(index)
                 said.append(cell_text(value, shown))
             return said
 
-        rows = ((n, texts(n, cells)) for n, cells in enumerate(sheet.iter_rows(), start=1))
+        recent: dict[int, list[str | None]] = {}  # the rows a header may stand in
+
+        def kept(number: int, cells: list[str | None]) -> Numbered:
+            if number <= MAX_HEADER_SEARCH_ROWS:
+                recent[number] = cells
+            return number, cells
+
+        rows = (kept(n, texts(n, cells)) for n, cells in enumerate(sheet.iter_rows(), start=1))
         found, ahead = find_header(rows, stats, on_header)
         header_row, header_cells = found if found is not None else (1, [])
+        joined: frozenset[str] = frozenset()
+        if found is not None and marks.top:
+            if not ahead:
+                ahead = [row for row in (next(rows, None),) if row is not None]
+            split = split_header(marks.top, found, recent.get(header_row - 1),
+                                 ahead[0] if ahead else None, lambda name: (
+                                     on_header is not None
+                                     and on_header.known_columns((name,)) > 0))
+            if isinstance(split, HeaderRefusal):
+                problems.add(split.row, split.column, "merged-header", split.said)
+                return
+            if split is not None:
+                header_row, header_cells, joined = split.bottom, split.names, split.merges
+                ahead = [row for row in ahead if row[0] > split.bottom]
+                stats.header_row, stats.header_top = split.bottom, split.top
+                stats.titles = [title for title in stats.titles if title[0] < split.top]
         while header_cells and (header_cells[-1] is None or not header_cells[-1].strip()):
             header_cells.pop()  # a sheet's used range often runs past the last header
         if not header_cells:
@@ -191,7 +220,7 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
             return
         keys = tuple(c or "" for c in header_cells)
         width = len(keys)
-        merges = HeaderMerges(marks, header_row, width)
+        merges = HeaderMerges(marks, header_row, width, joined)
         problem = merges.problem()
         if problem is not None:
             problems.add(header_row, keys[problem[0] - 1] or get_column_letter(problem[0]),
@@ -210,8 +239,9 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
             stats.rows += 1
             beyond = [i for i, c in enumerate(cells[width:], start=width)
                       if c is not None and c.strip()]
-            errors = [i for i, c in enumerate(cells[:width])
-                      if c in EXCEL_ERRORS and i not in skipped]
+            marked = failed.pop(number, set())
+            errors = [i for i, c in enumerate(cells[:width]) if i not in skipped and (
+                i in marked or (c is not None and excel_error_name(c)))]
             unsaved = min((i for i in marks.unsaved.get(number, ()) if i not in skipped),
                           default=width)
             merged, merged_range = marks.merged(number) or (width, "")
@@ -239,9 +269,9 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
                     "reg.sheet.beyond_header", f"a value in a column with no header (the "
                     f"header is row {header_row})", row=header_row))
             elif errors:
-                problems.add(number, keys[errors[0]], "excel-error", phrase(
-                    "reg.sheet.excel_error", f"the cell holds the Excel error "
-                    f"{cells[errors[0]]}", error=str(cells[errors[0]])))
+                error = str(cells[errors[0]])
+                problems.add(number, keys[errors[0]], "excel-error", excel_error_phrase(
+                    error) if errors[0] in marked else error_text_phrase(error.strip()))
             elif odd < width:
                 problems.add(number, keys[odd], "shown-otherwise", odd_said)
             elif merged < width:

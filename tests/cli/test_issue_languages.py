@@ -172,7 +172,8 @@ def _bad_inputs(folder: Path) -> dict[str, Path]:
     paths["hidden_sheet"] = _workbook(folder / "hidden.xlsx",
                                       [("Старое", [header]), ("Выпускники", [header, row])],
                                       hidden=True)
-    merged: Rows = [[header[0], "Данные", None, *header[3:]], [None, header[1], header[2]], row]
+    # a group's column left unnamed below it (with both named, the two rows are one header)
+    merged: Rows = [[header[0], "Данные", None, *header[3:]], [None, header[1], None], row]
     paths["merged_header"] = _workbook(folder / "merged.xlsx", [("Выпуск", merged)],
                                        merge="B1:C1")
     paths["workbook_as_csv"] = folder / "workbook.csv"

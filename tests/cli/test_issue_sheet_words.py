@@ -1,0 +1,49 @@
+"""`senim issue --dry-run` says, in each language, what it made of a two-row header,
+an honours word, look-alike student ids and a text reading as an Excel error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+
+from tests.cli.test_issue_languages import in_every_language
+from tests.registrar.helpers import DIPLOMA_HEADER, diploma_row, valid_iins, write_csv
+
+SCHOOL = "Алматы қаласының № 12 мектеп-гимназиясы"
+
+
+def test_a_two_row_header_is_named_in_every_language(tmp_path: Path) -> None:
+    path = tmp_path / "11a.xlsx"
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["Оқушының аты-жөні", "ЖСН", "Мектеп", "Бітірген күні", "Пәндер", None])
+    sheet.append([None, None, None, None, "Алгебра", "Физика"])
+    for iin in valid_iins(2, "080808"):
+        sheet.append(["Әсел Нұрланова", iin, SCHOOL, "2026-05-25", 5, 4])
+    for reference in ("A1:A2", "B1:B2", "C1:C2", "D1:D2", "E1:F1"):
+        sheet.merge_cells(reference)
+    workbook.save(path)
+    said = in_every_language("issue", "--dry-run", "--type", "attestat", "--mapping",
+                             "kundelik", "--input", str(path))
+    assert said["en"].exit_code == 0, said["en"].output
+    assert "header on rows 1-2" in said["en"].output
+    assert "тақырып 1-2 жолдарда" in said["kk"].output
+    assert "заголовок в строках 1-2" in said["ru"].output
+
+
+def test_honours_lookalike_ids_and_error_text_are_said_in_every_language(
+        tmp_path: Path) -> None:
+    header = [*DIPLOMA_HEADER, "student_id", "honours"]
+    path = write_csv(tmp_path / "export.csv", [
+        header, [*diploma_row(0), "AB-1", "да"], [*diploma_row(1), "АВ-1", ""],
+        [*diploma_row(2), "S-3", "x"]])
+    said = in_every_language("issue", "--dry-run", "--type", "diploma", "--input", str(path))
+    assert said["en"].exit_code != 0
+    assert "(AB-1 there, АВ-1 here)" in said["en"].output
+    assert "(там AB-1, здесь АВ-1)" in said["ru"].output
+    assert "(онда AB-1, мұнда АВ-1)" in said["kk"].output
+    assert "'x' says neither whether there are honours" in said["en"].output
+    assert "«x» не говорит ни о том, есть ли отличие" in said["ru"].output
+    assert "«x» үздік белгінің бар-жоғын да" in said["kk"].output

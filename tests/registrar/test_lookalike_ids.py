@@ -1,0 +1,62 @@
+"""Student ids that differ only in letter case or in look-alike Cyrillic and Latin
+letters are one student twice, caught by row; each id is still recorded as written
+(registrar.lookalike)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from registrar import read_export
+from registrar.lookalike import look_key
+from tests.registrar.helpers import DIPLOMA_HEADER, diploma_row, only, write_csv, write_xlsx
+
+HEADER = [*DIPLOMA_HEADER, "student_id"]
+
+
+@pytest.mark.parametrize("first, second", [
+    ("AB-2026-001", "ab-2026-001"),  # case
+    ("AB-2026-001", "АВ-2026-001"),  # Cyrillic А and В
+    ("KMHOPCTX7", "КМНОРСТХ7"),  # every capital look-alike
+    ("ЕК0001", "EK0001"),
+    ("ҮІҺ-1", "YIH-1"),  # Kazakh Ү, І, Һ
+    ("ӘӨ-2", "әө-2"),  # Kazakh letters, by case
+])
+def test_lookalike_ids_are_one_student_in_a_csv_and_a_workbook(
+        tmp_path: Path, first: str, second: str) -> None:
+    rows = [HEADER, [*diploma_row(0), first], [*diploma_row(1), "S-9"],
+            [*diploma_row(2), second]]
+    for path in (write_csv(tmp_path / "ids.csv", rows),
+                 write_xlsx(tmp_path / "ids.xlsx", rows)):
+        # read as the real run reads, each clean record handed on as it is read
+        result = read_export(path, "diploma", on_record=lambda _row, _record: None)
+        problem = only(result, "duplicate-student")
+        assert (problem.row, problem.column) == (4, "student_id")
+        assert problem.said is not None and problem.said.key == "reg.row.duplicate_lookalike"
+        assert problem.message.startswith(f"the same student_id as row 2 ({first} there, "
+                                          f"{second} here)")
+        assert not result.ok and result.count == 0  # the real run issues nothing
+
+
+def test_the_same_id_twice_is_said_as_before(tmp_path: Path) -> None:
+    rows = [HEADER, [*diploma_row(0), "S-1"], [*diploma_row(1), "S-1"]]
+    problem = only(read_export(write_csv(tmp_path / "ids.csv", rows), "diploma"),
+                   "duplicate-student")
+    assert problem.said is not None and problem.said.key == "reg.row.duplicate"
+
+
+def test_ids_that_only_look_different_are_recorded_as_written(tmp_path: Path) -> None:
+    # ҚЗ and KZ, Ғ and G: no Latin letter looks like Қ or Ғ, so these are two students
+    rows = [HEADER, [*diploma_row(0), "ҚЗ-1"], [*diploma_row(1), "KZ-1"],
+            [*diploma_row(2), "Ғ-1"], [*diploma_row(3), "G-1"], [*diploma_row(4), "0-1"],
+            [*diploma_row(5), "O-1"]]
+    result = read_export(write_csv(tmp_path / "ids.csv", rows), "diploma")
+    assert result.problems == []
+    assert [r["student_id"] for r in result.records] == ["ҚЗ-1", "KZ-1", "Ғ-1", "G-1", "0-1",
+                                                         "O-1"]
+
+
+def test_the_key_folds_case_and_twins_only() -> None:
+    assert look_key("ав-01") == look_key("AB-01") == "AB-01"
+    assert look_key("қ") != look_key("k")
