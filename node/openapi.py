@@ -9,6 +9,9 @@ from __future__ import annotations
 from ledger.identity import MEMBER_ID_BYTES
 from ledger.payloads_credentials import CREDENTIAL_TYPES, REASON_SUPERSEDED, REVOCATION_REASONS
 from ledger.vc.export import STATUS_LIST_ID_BYTES
+from ledger.vc.presentation import MAX_CREDENTIALS_PER_PRESENTATION
+from ledger.vc.status import LIST_UNUSABLE
+from ledger.vc.warning_codes import FIXED, OTHER, STATUS_LIST_NOT_ISSUERS, STATUS_LIST_UNCHECKED
 from node.api_public import (
     ANCHOR_BODY_MAX,
     MAX_PROOF_KEYS,
@@ -247,21 +250,84 @@ VC_CHECK_PROBLEM: Schema = obj({
     "type": {"type": "string", "format": "uri"},
     "code": code_schema(RESULT_CODES, "another verdict status (the verdict's status)")},
     {"title": STRING, "detail": STRING})
-VC_RESULT: Schema = obj({"verified": {"type": "boolean"},
-                         "checks": {"type": "array", "items": STRING},
-                         "warnings": {"type": "array", "items": VC_CHECK_PROBLEM},
-                         "errors": {"type": "array", "items": VC_CHECK_PROBLEM},
-                         "verdict": {"type": "object"}})
+# The verdict beside the VC-API's result (ledger.vc.verify.VcVerdict): what a reader words
+# it from in its own language, without parsing the English `reason` and `warnings`.
+WARNING_CODES: Schema = {"type": "string", "enum": sorted(
+    {*FIXED.values(), STATUS_LIST_UNCHECKED, STATUS_LIST_NOT_ISSUERS, OTHER}),
+    "description": "each warning's code, in the order of `warnings` "
+                   "(ledger/vc/warning_codes.py); challenge_not_checked: a presentation "
+                   "checked with no challenge, which could be a replay"}
+MOMENT: Schema = {"type": "string", "description": "YYYY-MM-DD HH:MM:SS UTC"}
+VC_FACTS: Schema = {
+    "type": "object", "additionalProperties": True,
+    "description": "for a Senim VC, the chain's facts as /v1/verify gives them (type, "
+                   "issuer, issued_at, height, revoked_at, ...); and what the VC's own "
+                   "checks found",
+    "properties": {
+        "validity": {"enum": ["not_yet_valid", "expired"]}, "valid_from": MOMENT,
+        "valid_until": MOMENT, "did_key": {"enum": ["not_the_issuers"]},
+        "status_list_validity": {"enum": ["not_yet_valid", "expired"]},
+        "status_list_valid_from": MOMENT, "status_list_valid_until": MOMENT,
+        "status_list_problem": {"enum": list(LIST_UNUSABLE)},
+        "status_list_purpose": STRING, "status_list_index": INTEGER}}
+VC_CHECK: Schema = obj({"check": STRING, "ok": {"type": "boolean"}, "detail": STRING})
+
+
+def vc_verdict(facts: Schema, optional: Schema | None = None) -> Schema:
+    return obj({"valid": {"type": "boolean"}, "status": STRING, "reason": STRING,
+                "issuer": STRING, "checks": {"type": "array", "items": VC_CHECK},
+                "warnings": {"type": "array", "items": STRING},
+                "warning_codes": {"type": "array", "items": WARNING_CODES},
+                "facts": facts}, optional)
+
+
+# A challenge or domain the verifier asked for that the proof does not carry fails its
+# own check (`challenge`, `domain`: `senim verify` words it as vp_challenge_mismatch or
+# vp_domain_mismatch), the signature being genuine.
+ASKED: Schema = {"enum": ["checked", "not_checked", "mismatch"],
+                 "description": "whether the proof carries the one asked for in options; "
+                                "not_checked when none was asked for"}
+VP_FACTS: Schema = obj({}, {
+    "credentials": {"type": "integer", "minimum": 0, "description": "how many it holds"},
+    "credentials_max": {"const": MAX_CREDENTIALS_PER_PRESENTATION,
+                        "description": "given when it holds more: it was not checked"},
+    "signer": {"type": "string", "description": "the DID whose key signed it"},
+    "holder": {"type": "string", "description": "the holder it names ('' for none)"},
+    "challenge": ASKED, "domain": ASKED})
+VC_VERDICT = vc_verdict(VC_FACTS)
+VP_VERDICT = vc_verdict(VP_FACTS, {"credentials": {
+    "type": "array", "maxItems": MAX_CREDENTIALS_PER_PRESENTATION, "items": VC_VERDICT,
+    "description": "each credential's own verdict, in the presentation's order; given "
+                   "once its signature, challenge and domain hold"}})
+
+
+def vc_result(verdict: Schema) -> Schema:
+    return obj({"verified": {"type": "boolean"},
+                "checks": {"type": "array", "items": STRING},
+                "warnings": {"type": "array", "items": VC_CHECK_PROBLEM},
+                "errors": {"type": "array", "items": VC_CHECK_PROBLEM},
+                "verdict": verdict})
+
+
+VC_RESULT = vc_result(VC_VERDICT)
+VP_RESULT = vc_result(VP_VERDICT)
 VC_BUSY = {429: vc_error_reply("VC workers busy, or over this client's rate",
                                ("Retry-After",)),
            413: vc_error_reply("Body too large"),
            503: vc_error_reply("A VC worker died, the store is damaged, or the node is busy",
                                ("Retry-After",))}
-VC_VERIFIED = {200: Reply("Verified", {JSON: VC_RESULT}),
-               400: Reply("Not verified (VC-API result), or a malformed request (problem "
-                          "details)", {JSON: {"oneOf": [VC_RESULT, VC_PROBLEM_REF]}}),
-               408: vc_error_reply("Body not received in time", ("Connection",)),
-               **VC_BUSY}
+
+
+def vc_verified(result: Schema) -> dict[int, Reply]:
+    return {200: Reply("Verified", {JSON: result}),
+            400: Reply("Not verified (VC-API result), or a malformed request (problem "
+                       "details)", {JSON: {"oneOf": [result, VC_PROBLEM_REF]}}),
+            408: vc_error_reply("Body not received in time", ("Connection",)),
+            **VC_BUSY}
+
+
+VC_VERIFIED = vc_verified(VC_RESULT)
+VP_VERIFIED = vc_verified(VP_RESULT)
 LIST_ID = Param("list_id", hex_bytes(LIST_ID_BYTES),
                 "the issuer's member id and the batch root: 52 bytes of hex")
 

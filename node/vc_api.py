@@ -326,7 +326,7 @@ VC_ROUTES: tuple[Route, ...] = (
                                         {"options": shapes.VC_OPTIONS})}),
     Route("POST", "/presentations/verify", verify_presentation_route,
           "VC-API: verify a presentation, with challenge and domain",
-          shapes.VC_VERIFIED, body={JSON: obj({"verifiablePresentation": {"type": "object"}},
+          shapes.VP_VERIFIED, body={JSON: obj({"verifiablePresentation": {"type": "object"}},
                                         {"options": shapes.VC_OPTIONS})}),
     Route("POST", "/credentials/issue", issue_credential_route,
           "VC-API: issue, anchored on chain as a one-credential batch with a status entry "
