@@ -3,8 +3,8 @@
 // verdict (who signed it, whether it answers the officer's challenge and domain), then
 // draws each credential it holds in a box of its own, with the verdict rendering a single
 // VC gets (portal-verdict.js's render, drawn into the box: portal-language.js's scope).
-import { $, state, t, tNode } from './portal-language.js';
-import { clearCredentials, plain, render, show } from './portal-verdict.js';
+import { $, has, state, t, tNode } from './portal-language.js';
+import { clearCredentials, plain, printMeta, render, show } from './portal-verdict.js';
 import * as warnings from './portal-warnings.js';
 
 const obj = (v) => (v && typeof v === 'object' && !Array.isArray(v) ? v : {});
@@ -66,10 +66,21 @@ function verdictOf(value) {
   return typeof verdict.status === 'string' ? verdict : { status: 'malformed', checks: [] };
 }
 
+// A DID as the verdict's sentence names it: its start and end, when the full one is shown
+// beside what it was signed for (renderFacts). Fifty-odd letters of base58 in the middle
+// of the headline filled a phone's screen with it.
+const DID_SHOWN_START = 16;
+const DID_SHOWN_END = 6;
+function shortDid(did) {
+  return did.length <= DID_SHOWN_START + DID_SHOWN_END + 1 ? did
+    : did.slice(0, DID_SHOWN_START) + '…' + did.slice(-DID_SHOWN_END);
+}
+
 function sentence(verdict, held) {
   const f = obj(verdict.facts);
   const checks = Array.isArray(verdict.checks) ? verdict.checks.map(obj) : [];
-  const params = { signer: plain(f.signer) || plain(f.holder), holder: plain(f.holder),
+  const params = { signer: plain(f.signer) ? shortDid(plain(f.signer)) : plain(f.holder),
+    holder: plain(f.holder),
     count: plain(f.credentials) || String(held.length), max: plain(f.credentials_max),
     failed: String(held.filter((c) => !c.valid).length) };
   if (verdict.valid === true) {
@@ -127,7 +138,46 @@ function refuseEmpty(verdict, held) {
       detail: 'the presentation holds no credential' }] };
 }
 
-export function renderPresentation(doc, answer, status, checkedAt) {
+// Who signed the presentation, and what for beside what the officer entered: the
+// challenge and the domain each as checked (with the value entered), not signed for, or
+// not checked. On the screen and on the printout an HR officer files, which shows none of
+// the fields above it. A check the node never reached (a signature that does not hold) is
+// left out rather than said "not checked"; no domain entered is no cause for a warning.
+const MARKS = { checked: ['mark-ok', '✔ ', 'checks.passed'],
+  mismatch: ['mark-bad', '✘ ', 'checks.failed'], not_checked: ['mark-warn', '⚠ ', 'warnings.mark'] };
+
+function factRow(list, name, ...said) {
+  const dt = document.createElement('dt');
+  dt.textContent = t('vp.fact.' + name);
+  const dd = document.createElement('dd');
+  dd.dataset.fact = name;
+  dd.append(...said);
+  list.append(dt, dd);
+}
+
+function renderFacts(verdict, asked) {
+  const f = obj(verdict.facts);
+  const list = $('vp-facts');
+  if (plain(f.signer)) {
+    const signer = document.createElement('code');
+    signer.textContent = f.signer;
+    factRow(list, 'signer', signer);
+  }
+  ['challenge', 'domain'].forEach((name) => {
+    if (!Object.hasOwn(MARKS, String(f[name]))) return;
+    const said = tNode(`vp.${name}.${f[name]}`, { value: asked[name] || '' });
+    if (name === 'domain' && f[name] === 'not_checked') { factRow(list, name, said); return; }
+    const [cls, sign, label] = MARKS[f[name]];
+    const mark = document.createElement('span');
+    mark.className = cls;
+    mark.textContent = sign;
+    mark.setAttribute('aria-label', t(label));
+    factRow(list, name, mark, said);
+  });
+  list.hidden = !list.childElementCount;
+}
+
+export function renderPresentation(doc, answer, status, checkedAt, asked) {
   const answered = verdictOf(answer);
   const held = (Array.isArray(answered.credentials) ? answered.credentials : []).map(verdictOf);
   const verdict = refuseEmpty(answered, held);
@@ -140,6 +190,9 @@ export function renderPresentation(doc, answer, status, checkedAt) {
   $('verdict').dataset.status = verdict.status;
   warnings.renderWarnings(verdict);
   clearCredentials();
+  renderFacts(verdict, obj(asked));
+  $('vp-print-meta').textContent = printMeta(status, checkedAt);
+  $('vp-end').hidden = false;
   if (!held.length) return;
   const list = $('credentials');
   const heading = document.createElement('h3');
@@ -147,6 +200,9 @@ export function renderPresentation(doc, answer, status, checkedAt) {
   list.appendChild(heading);
   const inner = obj(doc).verifiableCredential;
   const docs = Array.isArray(inner) ? inner : [inner];
+  const summary = document.createElement('ol');
+  summary.className = 'vp-summary';
+  list.appendChild(summary);
   held.forEach((credentialVerdict, i) => {
     const box = credentialBox(i + 1, held.length);
     list.appendChild(box);
@@ -156,6 +212,33 @@ export function renderPresentation(doc, answer, status, checkedAt) {
     } finally {
       state.scope = null;
     }
+    summary.appendChild(summaryLine(vcView(docs[i]), credentialVerdict, box));
   });
   list.hidden = false;
+}
+
+// One line a credential, before their boxes: which passed and which did not, seen at once
+// (on a phone the second credential's verdict is three screens down), marked as its own
+// verdict is coloured, with the document's title and the name it shows.
+const TONE_MARKS = { ok: ['mark-ok', '✔ ', 'checks.passed'], bad: ['mark-bad', '✘ ', 'checks.failed'],
+  warn: ['mark-warn', '⚠ ', 'warnings.mark'] };
+
+function summaryLine(view, verdict, box) {
+  const tone = box.querySelector('[data-part="verdict"]').dataset.tone;
+  const [cls, sign, label] = TONE_MARKS[Object.hasOwn(TONE_MARKS, tone) ? tone : 'bad'];
+  const mark = document.createElement('span');
+  mark.className = cls;
+  mark.textContent = sign;
+  mark.setAttribute('aria-label', t(label));
+  const type = plain(obj(verdict.facts).type) || view.type;
+  const name = obj(view.fields.full_name).value;
+  const li = document.createElement('li');
+  li.dataset.tone = tone;
+  li.append(mark, has('title.' + type) ? t('title.' + type) : t('title.unknown'));
+  if (typeof name === 'string' && name.trim()) {
+    const bdi = document.createElement('bdi');
+    bdi.textContent = name;
+    li.append(' — ', bdi);
+  }
+  return li;
 }

@@ -26,10 +26,14 @@ export function show(tone, sentence) {
   if (typeof sentence === 'string') el.textContent = sentence; else el.replaceChildren(sentence);
 }
 
-// A presentation's credentials, each drawn in a box of its own (portal-presentation.js).
+// A presentation's own checks and its credentials, each drawn in a box of its own
+// (portal-presentation.js).
 export function clearCredentials() {
   $('credentials').replaceChildren();
   $('credentials').hidden = true;
+  $('vp-facts').replaceChildren();
+  $('vp-facts').hidden = true;
+  $('vp-end').hidden = true;
 }
 
 export function reset() {
@@ -272,7 +276,13 @@ function renderChecks(doc, verdict, status, checkedAt) {
   if (doc && typeof doc.target_hash === 'string') {
     addRow(tech, t('tech.target'), code(doc.target_hash));
   }
-  $('print-meta').textContent = t('print.meta', { when: formatDateTime(checkedAt),
+  $('print-meta').textContent = printMeta(status, checkedAt);
+}
+
+// When, by which node and at which height the answer was given: the line a printout ends
+// with (a presentation's ends with one for all its credentials).
+export function printMeta(status, checkedAt) {
+  return t('print.meta', { when: formatDateTime(checkedAt),
     node: status ? (status.member ? status.node + ' (' + status.member + ')' : status.node)
       : window.location.host,
     height: status ? String(status.height) : '?' });

@@ -52,12 +52,45 @@ function isVc(doc) {
 // Where a W3C document goes, and the body it is sent in: as it was pasted, not as parsed
 // (JSON.parse keeps the last of a key given twice, and the node, which refuses such a
 // file, would never see the first).
-function vcRequest(doc, text) {
+function vcRequest(doc, text, asked) {
   if (!presentations.isPresentation(doc)) {
     return ['/credentials/verify', `{"verifiableCredential": ${text}}`];
   }
-  const asked = JSON.stringify(presentations.options());
-  return ['/presentations/verify', `{"verifiablePresentation": ${text}, "options": ${asked}}`];
+  return ['/presentations/verify',
+    `{"verifiablePresentation": ${text}, "options": ${JSON.stringify(asked)}}`];
+}
+
+// Why a text that is no JSON cannot be checked, as a status key. A credential cut short,
+// or pasted with the letter it came in: what to do. A presentation whose end is missing (a
+// copy that stopped short, a chat that cut a long message) is said as that: the sentence
+// for a damaged credential named neither the presentation nor what to ask its holder for.
+function unreadable(text, linked) {
+  if (/"VerifiablePresentation"/.test(text) && cutShort(text)) return 'vp_incomplete';
+  if (linked) return 'link_damaged';
+  return /"senim-credential\/|"Verifiable(Credential|Presentation)"/.test(text) ? 'damaged'
+    : 'malformed';
+}
+
+// Whether JSON text that begins as an object ends inside it: an object, array or string
+// still open at its end. One pass over the text.
+function cutShort(text) {
+  if (!text.startsWith('{')) return false;
+  let open = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i += 1; else if (c === '"') inString = false;
+    } else if (c === '"') {
+      inString = true;
+    } else if (c === '{' || c === '[') {
+      open += 1;
+    } else if (c === '}' || c === ']') {
+      open -= 1;
+      if (open === 0) return false;  // the object closed: what follows is something else
+    }
+  }
+  return true;
 }
 
 // ---- talking to the node ----------------------------------------------------------------
@@ -117,18 +150,18 @@ async function verify() {
   }
   let doc;
   try { doc = JSON.parse(text); } catch (e) {
-    // A credential cut short, or pasted with the letter it came in: say what to do.
-    say(linked ? 'link_damaged' : /"senim-credential\/|"Verifiable(Credential|Presentation)"/
-      .test(text) ? 'damaged' : 'malformed');
+    say(unreadable(text, linked));
     return;
   }
   show('', t('result.checking'));
   const vc = isVc(doc);
   const presentation = vc && presentations.isPresentation(doc);
   presentations.showOptions(presentation);
+  // What the officer asked the holder to sign for, as sent: the answer is said beside it.
+  const asked = presentation ? presentations.options() : {};
   let verdict, status = null;
   try {
-    const [path, body] = vc ? vcRequest(doc, text) : ['/v1/verify', text];
+    const [path, body] = vc ? vcRequest(doc, text, asked) : ['/v1/verify', text];
     const answer = await fetchJson(path, { method: 'POST', body,
       headers: { 'Content-Type': 'application/json' } }, vc ? VC_TIMEOUT_MS : REQUEST_TIMEOUT_MS);
     if (stale()) return;
@@ -143,7 +176,12 @@ async function verify() {
       $('retry-row').hidden = kind !== 'busy' && kind !== 'node_error';
       return;
     }
-    if (linked && verdict.status === 'malformed') { say('link_damaged'); return; }
+    // A presentation's own "malformed" (more credentials than are checked at once) is said
+    // as itself: the link carried it whole.
+    if (linked && !presentation && verdict.status === 'malformed') {
+      say('link_damaged');
+      return;
+    }
     status = (await fetchJson('/v1/status', {}).catch(() => null)) || null;
     if (stale()) return;
   } catch (e) {
@@ -156,7 +194,8 @@ async function verify() {
   const checkedAt = new Date();
   const shown = vc ? presentations.vcView(doc) : doc;
   state.last = presentation
-    ? () => presentations.renderPresentation(doc, verdict, status && status.body, checkedAt)
+    ? () => presentations.renderPresentation(doc, verdict, status && status.body, checkedAt,
+      asked)
     : () => render(shown, verdict, status && status.body, checkedAt);
   state.last();
   $('link-note').hidden = !opened;
@@ -174,6 +213,7 @@ function wire() {
   });
   $('retry').addEventListener('click', () => withWords(verify));
   $('print').addEventListener('click', () => window.print());
+  $('vp-print').addEventListener('click', () => window.print());
   takeFiles((file) => withWords(() => readFile(file)));
   document.querySelectorAll('[data-lang-choice]').forEach((b) => {
     b.addEventListener('click', () => applyLanguage(b.dataset.langChoice));
