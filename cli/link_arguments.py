@@ -65,7 +65,8 @@ def _may_be_file(word: str) -> bool:
         and extension.isalnum() and not extension.isdigit()))
 
 
-def _shown(arg: str) -> str:
+def shown_briefly(arg: str) -> str:
+    """`arg` as a line repeats it: printable, and no more than EXTRA_SHOWN_MAX characters."""
     shown = "".join(c if c.isprintable() else "\N{REPLACEMENT CHARACTER}" for c in arg)
     return shown if len(shown) <= EXTRA_SHOWN_MAX else shown[:EXTRA_SHOWN_MAX] + "…"
 
@@ -103,7 +104,7 @@ class LinkCommand(WordedCommand):
                     at += 1
                 continue
             if linked:
-                refuse(Sentence("cli.link.extra", None, extra=_shown(arg)), EXIT_BAD_INPUT)
+                refuse(Sentence("cli.link.extra", None, extra=shown_briefly(arg)), EXIT_BAD_INPUT)
             pieces = [arg]
             if first and is_link(arg):
                 linked = True
@@ -121,7 +122,7 @@ class LinkCommand(WordedCommand):
         label: list[str] | None = ctx.meta.pop(_LABEL_LEFT_OUT, None)
         if label:  # said once the link is the one argument and the options parsed: not
             # before a usage error (a --lang or --node mistyped), as if the link were checked
-            echo(Sentence("cli.link.label_left_out", None, label=_shown(" ".join(label))),
+            echo(Sentence("cli.link.label_left_out", None, label=shown_briefly(" ".join(label))),
                  err=True, named=True)
         return rest
 
@@ -155,7 +156,7 @@ def _label_left_out(args: list[str], is_option: Callable[[str], bool], valued: s
     label = [args[at] for at in positions]
     for word in label:
         if _may_be_file(word):  # a file there is named whole, as click names one
-            shown = word if _exists(word) else _shown(word)
+            shown = word if _exists(word) else shown_briefly(word)
             refuse(Sentence("cli.link.file_before", None, file=shown), EXIT_BAD_INPUT)
     left_out = set(positions)
     return [arg for at, arg in enumerate(args) if at not in left_out], label

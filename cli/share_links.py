@@ -13,6 +13,7 @@ import base64
 import binascii
 import contextlib
 import ipaddress
+import json
 import re
 import zlib
 from dataclasses import dataclass
@@ -63,6 +64,15 @@ _LINK_START = re.compile("https?://", re.ASCII | re.IGNORECASE)
 # The most different links a text is read for: one is read; with a second the reader is
 # asked which, not guessed for.
 LINKS_TOLD = 2
+# The most different links a letter is searched for the one that carries a document: its
+# other links (the university's site, a signature's, an unsubscribe link) carry none, and
+# the one that does is read; two that do are told as two.
+LINKS_READ_MAX = 8
+# The most words after a link (on its last line, or on lines after it with no blank line
+# between: "Спасибо, Айгерим", "Rahmet!") left out to find where the link ends, when the
+# text read whole carries no whole document. Each try decodes the link again, inflating at
+# most LINK_DOCUMENT_BYTES_MAX.
+TRAILING_WORDS_MAX = 6
 # The redirects a mail or chat service wraps each link of a letter in, the link itself
 # percent-encoded in one query parameter: (host, path, the parameter's names). The link is
 # only taken out of the text; nothing is fetched. Outlook's SafeLinks, Google's (in Gmail
@@ -93,6 +103,7 @@ class LinkUnfit(Exception):
 class SharedLink:
     origin: str  # the node whose portal the link opens: scheme://host[:port]
     document: bytes  # the document's bytes, as a credential file holds them
+    words_after: str = ""  # the letter's words after the link, left out to read it
 
 
 def rejoined(value: str) -> str:
@@ -116,8 +127,17 @@ def rejoined(value: str) -> str:
 
 
 def links_in(value: str) -> list[str]:
-    """The different links in the text, each as it was made (a redirect a mail service
-    wrapped it in removed), in their order; no more than LINKS_TOLD."""
+    """The different links in the text that matter, each as it was made (a redirect a mail
+    service wrapped it in removed), in their order, no more than LINKS_TOLD: the one link
+    that carries a document (#doc=, #docz=, whole or not) when only one among them does,
+    else those that do, else those there are. A letter's other links are not read for it."""
+    links = _all_links(value)
+    carrying = [link for link in links if _DOCUMENT_KEY.search(_unescaped_fragment(link))]
+    return (carrying or links)[:LINKS_TOLD]
+
+
+def _all_links(value: str) -> list[str]:
+    """The different links in the text, in their order; no more than LINKS_READ_MAX."""
     text = rejoined(value)
     if not _LINK_START.match(text):
         return []
@@ -130,7 +150,7 @@ def links_in(value: str) -> list[str]:
         link = _unredirected(text[start:end].strip(WRAPPING))
         if link not in links:
             links.append(link)
-            if len(links) == LINKS_TOLD:
+            if len(links) == LINKS_READ_MAX:
                 break
     return links
 
@@ -182,14 +202,65 @@ def link_alone(value: str) -> bool:
         return False
     if not all(_URL_PIECE.match(piece) for piece in _BREAKS.split(text) if piece):
         return False  # a word of a language, or a sentence's punctuation: no link's piece
-    links = links_in(text)
+    links = _all_links(text)
     return (len(links) == 1
             and LINK_FRAGMENT.match(_unescaped_fragment(links[0])) is not None)
 
 
 def read_link(value: str) -> SharedLink:
     """The document a link carries; LinkUnfit if it carries none, or none whole, or the
-    text holds two different links."""
+    text holds two different links. A link followed by the letter's words on its line
+    ("…#docz=q1ZK Спасибо!") had them read as part of it, since a letter's line breaks and
+    spaces inside a link are removed: when the text read whole carries no whole document,
+    its last words are left out, one more at a time (TRAILING_WORDS_MAX), and the link read
+    so is taken when exactly one such reading carries a whole JSON document; a base64url
+    word ("Rahmet") glued to a deflated document leaves data after its end, and one glued
+    to a plain one breaks its JSON, so no two readings carry one."""
+    try:
+        whole = _read_link(value)
+    except LinkUnfit as exc:
+        if exc.sentence.key != "cli.link.damaged":
+            raise
+        readings = _without_words_after(value)
+        if len(readings) != 1:
+            raise
+        return readings[0]
+    if _carries_object(whole.document):
+        return whole
+    readings = _without_words_after(value)  # base64url's letters after a plain document
+    return readings[0] if len(readings) == 1 else whole
+
+
+def _carries_object(document: bytes) -> bool:
+    """Whether `document` is a JSON object, as every document a link carries is."""
+    try:
+        return isinstance(json.loads(document), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
+def _without_words_after(value: str) -> list[SharedLink]:
+    """The readings of `value` with its last 1..TRAILING_WORDS_MAX words left out that
+    carry a whole JSON document, each naming the words it left out."""
+    text = value.strip(WRAPPING)
+    breaks = [found.start() for found in _BREAKS.finditer(text)][-TRAILING_WORDS_MAX:]
+    readings: list[SharedLink] = []
+    for cut in reversed(breaks):
+        kept = text[:cut]
+        if not _DOCUMENT_KEY.search(kept):
+            break  # the link's own fragment left out: no more of it to read
+        try:
+            link = _read_link(kept)
+        except LinkUnfit:
+            continue
+        if not _carries_object(link.document):
+            continue
+        words = " ".join(_BREAKS.sub(" ", text[cut:]).split())
+        readings.append(SharedLink(link.origin, link.document, words))
+    return readings
+
+
+def _read_link(value: str) -> SharedLink:
     links = links_in(value)
     if len(links) > 1:
         raise LinkUnfit(Sentence("cli.link.two", None))

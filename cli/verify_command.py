@@ -22,7 +22,7 @@ from cli.document_lines import contents
 from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
 from cli.freshness import check_fresh
 from cli.language import Words, lang_option
-from cli.link_arguments import LinkCommand
+from cli.link_arguments import LinkCommand, shown_briefly
 from cli.online_verdict import as_of_block, verify_online
 from cli.remote import (
     certifiers,
@@ -210,11 +210,16 @@ def _verify_link(value: str, node_url: str, offline: bool, genesis_path: Path | 
         shown = Sentence("cli.link.shown", None, origin=link.origin)
         notes = [] if read_from is None else [
             Sentence("cli.link.read_from_file", None, file=printable(str(read_from)))]
+        if link.words_after:  # a letter's words after the link on its line
+            notes.append(Sentence("cli.link.words_after_left_out", None,
+                                  words=shown_briefly(link.words_after)))
         if elsewhere:
             notes.append(Sentence("cli.link.checked_here", None, origin=link.origin,
                                   node=node_url))
-        if as_json and read_from is not None:  # stdout stays the verdict's JSON alone
-            echo(notes[0], err=True, named=True)
+        if as_json:  # stdout stays the verdict's JSON alone: what was read, on stderr
+            for note in notes:
+                if note.key != "cli.link.checked_here":
+                    echo(note, err=True, named=True)
         # --json is the same in every language: its "file" in English, as a file's path is
         _verify(path, node_url, offline, genesis_path, max_age_s, as_json, timeout_s, words,
                 asked, shown=str(shown) if as_json else say(shown), link_notes=notes)

@@ -28,6 +28,13 @@ const LINK_START = /https?:\/\//gi;
 // The most different links a text is read for: one is read; with a second the reader is
 // asked which, not guessed for.
 const LINKS_TOLD = 2;
+// The most different links a letter is searched for the one that carries a document: its
+// other links (the university's site, a signature's) carry none, and the one that does is
+// read; two that do are told as two (cli/share_links.py LINKS_READ_MAX).
+const LINKS_READ_MAX = 8;
+// The most words after a link left out to find where it ends ("Спасибо, Айгерим"), when
+// the text read whole carries no whole document (cli/share_links.py TRAILING_WORDS_MAX).
+const TRAILING_WORDS_MAX = 6;
 // The redirects a mail or chat service wraps each link of a letter in, the link itself
 // percent-encoded in one query parameter: [host, path, the parameter's names]. The link is
 // only taken out of the text; nothing is fetched. Outlook's SafeLinks, Google's (Gmail,
@@ -100,15 +107,59 @@ function unredirected(link) {
   return link;
 }
 
-// The different links in the box's text, each as it was made, in their order (no more
-// than LINKS_TOLD); none when it holds no link.
+// The links in the box's text that matter, each as it was made, in their order (no more
+// than LINKS_TOLD): the one that carries a document (#doc=, #docz=, whole or not) when only
+// one among them does, else those that do, else those there are; none when it holds no
+// link. A letter's other links are not read for it.
 export function pastedLinks(text) {
+  const links = allLinks(text);
+  const carrying = links.filter((link) => /docz?=/.test(
+    unescapedFragment(link.includes('#') ? link.slice(link.indexOf('#')) : '')));
+  return (carrying.length ? carrying : links).slice(0, LINKS_TOLD);
+}
+
+// The document a link carries once the letter's words after it are left out: a link
+// followed by them on its line ("…#docz=q1ZK Спасибо!") had them read as part of it, the
+// spaces inside a link being removed. Its last words left out one more at a time, the
+// reading taken when exactly one carries a whole JSON document ({ carried, wordsAfter });
+// else null. As cli/share_links.py read_link does.
+export async function withoutWordsAfter(text) {
+  const whole = unwrapped(text);
+  const breaks = [...whole.matchAll(LINK_BREAKS)].map((m) => m.index).slice(-TRAILING_WORDS_MAX);
+  const readings = [];
+  for (const cut of breaks.reverse()) {
+    const kept = whole.slice(0, cut);
+    if (!/docz?=/.test(kept)) break;  // the link's own fragment left out
+    const links = pastedLinks(kept);
+    if (links.length !== 1) continue;
+    const at = links[0].indexOf('#');
+    const carried = await documentFromLink(at < 0 ? '' : links[0].slice(at));
+    if (!carriesObject(carried)) continue;
+    readings.push({ carried, wordsAfter: whole.slice(cut).replace(LINK_BREAKS, ' ').trim() });
+  }
+  return readings.length === 1 ? readings[0] : null;
+}
+
+// Whether what documentFromLink gave is a JSON object's text, as every document a link
+// carries is (a plain document's base64url with a word glued after it decodes to more).
+export function carriesObject(carried) {
+  if (typeof carried !== 'string') return false;
+  try {
+    const doc = JSON.parse(carried);
+    return doc !== null && typeof doc === 'object' && !Array.isArray(doc);
+  } catch (e) {
+    return false;
+  }
+}
+
+// The different links in the text, in their order; no more than LINKS_READ_MAX.
+function allLinks(text) {
   const body = rejoined(text);
   if (!/^https?:\/\//i.test(body)) return [];
   const starts = [...body.matchAll(LINK_START)].map((m) => m.index)
     .filter((at) => at === 0 || body[at - 1] !== '=');
   const links = [];
-  for (let n = 0; n < starts.length && links.length < LINKS_TOLD; n += 1) {
+  for (let n = 0; n < starts.length && links.length < LINKS_READ_MAX; n += 1) {
     const end = n + 1 < starts.length ? starts[n + 1] : body.length;
     const link = unredirected(unwrapped(body.slice(starts[n], end)));
     if (!links.includes(link)) links.push(link);

@@ -7,7 +7,7 @@
 // Russian and English.
 import { $, applyLanguage, loadStrings, state, t } from './portal-language.js';
 import { kindOfFile, takeFiles, textOf } from './portal-files.js';
-import { documentFromLink, MAX_DOCUMENT_BYTES, pastedLinks } from './portal-links.js';
+import { carriesObject, documentFromLink, MAX_DOCUMENT_BYTES, pastedLinks, withoutWordsAfter } from './portal-links.js';
 import * as presentations from './portal-presentation.js';
 import { render, reset, reveal, say, show } from './portal-verdict.js';
 
@@ -139,8 +139,14 @@ async function verify() {
   if (links.length === 1) {
     const pasted = links[0];
     const at = pasted.indexOf('#');
-    const carried = await documentFromLink(at < 0 ? '' : pasted.slice(at));
+    let carried = await documentFromLink(at < 0 ? '' : pasted.slice(at));
     if (stale()) return;
+    if (!carriesObject(carried) && (typeof carried === 'string'
+        || (carried && carried.refused === 'link_damaged'))) {  // the letter's words after it?
+      const reading = await withoutWordsAfter(text);
+      if (stale()) return;
+      if (reading) carried = reading.carried;
+    }
     if (typeof carried !== 'string') {
       say(carried ? carried.refused : 'link_damaged');
       return;

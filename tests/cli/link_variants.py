@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
+SITE = "https://www.kaznu.kz/en"  # a letter's other link, which carries no document
+
 
 def _lines(text: str, width: int, joint: str) -> str:
     return joint.join(text[at:at + width] for at in range(0, len(text), width))
@@ -84,6 +86,16 @@ def whole(link: str) -> dict[str, str]:
         "Google's redirect, all encoded": google(link, ""),
         "SafeLinks around Google's": "Диплом: " + safelinks(google(link)),
         "VK's away page": f"https://vk.com/away.php?to={quote(link, safe='')}&cc_key=",
+        # the letter's words after it on its line: left out where the link ends
+        "the letter's words after it, on its last line": link + " Rahmet, Aigerim",
+        "base64url's letters after it, on its line": link + " Rahmet Aidana",
+        "words after it over lines": _lines(link, 60, "\n") + " Спасибо!\nДана",
+        # among a letter's other links, which carry no document
+        "a site's link before it": f"Al-Farabi KazNU ({SITE}), my diploma: {link}",
+        "another link after it, over lines": _lines(link, 60, "\n") + "\n--\n" + SITE,
+        "SafeLinks of another after it": f"{link}\n<{safelinks(SITE)}>",
+        "a whole letter": (f"Сәлеметсіз бе!\n\nМенің дипломым ({SITE} берген): {link} "
+                           f"Рақмет!\n\nҚұрметпен,\nАйгерим\n{SITE}"),
     }
 
 
@@ -101,7 +113,6 @@ def damaged(link: str) -> dict[str, str]:
         "a % that is no escape": link[:-20] + "%" + link[-20:],
         "an escape of no character": link[:-20] + "%FF" + link[-20:],
         "a character changed, over lines": _lines(link[:-5] + "!" + link[-4:], 60, "\n"),
-        "the letter's words after it, on its last line": link + " Rahmet, Aigerim",
         "an escape left in quoted-printable": quoted_printable(link[:80] + "\t" + link[80:])
         .replace("\t", "=09"),
         # no link `senim share` makes has more in its fragment before the document
@@ -111,13 +122,10 @@ def damaged(link: str) -> dict[str, str]:
 
 
 def two(link: str) -> dict[str, str]:
-    """Two different links: which one is meant is asked, not guessed."""
-    site = "https://www.kaznu.kz/en"
+    """Two different links to documents: which one is meant is asked, not guessed."""
     return {
-        "a site's link before it": f"Al-Farabi KazNU ({site}), my diploma: {link}",
-        "another link after it, over lines": _lines(link, 60, "\n") + "\n--\n" + site,
-        "SafeLinks of another after it": f"{link}\n<{safelinks(site)}>",
         "another document's link": f"{link}\n{link[:-40]}",
+        "in a letter with a site's link": f"Дипломдар: {link} және {link[:-40]}\n{SITE}",
     }
 
 

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cli.language import catalogue
+from cli.link_arguments import shown_briefly
 from cli.main import main
 from cli.share_links import LINK_DOCUMENT_BYTES_MAX
 from cli.sharing import share_link
@@ -141,7 +142,7 @@ async def test_a_link_a_letter_or_a_chat_broke_is_checked_whole_or_called_damage
         for what, sent in whole(link).items():
             judged = await senim("verify", sent, "--node", node_url, "--json")
             assert judged.exit_code == 0, (what, judged.output)
-            verdict = verdict_of(judged)
+            verdict = verdict_of_stdout(judged)  # a note of words left out on stderr
             assert verdict["valid"] and verdict["file"] == f"the document in a link to {HOSTILE}"
         for what, sent in damaged(link).items():
             for lang in ("en", "kk", "ru"):
@@ -155,6 +156,21 @@ async def test_a_link_a_letter_or_a_chat_broke_is_checked_whole_or_called_damage
                 assert refused.exit_code == 2, (what, refused.output)
                 said = catalogue(lang)["cli.link.two"]
                 assert said in refused.output, (what, lang, refused.output)
+
+
+async def test_a_letter_pasted_whole_is_read_for_its_one_link(node_url: str,
+                                                             tmp_path: Path) -> None:
+    """A letter's words after the link on its line, and its other links (the university's
+    site, twice), are left out; the words so left out are said, in the reader's language."""
+    link = share_link(_diploma(tmp_path), HOSTILE, True)
+    letter = (f"Сәлеметсіз бе! Менің дипломым (https://www.kaznu.kz): {link} Рақмет!\n"
+              "Айгерим\n\n--\nhttps://www.kaznu.kz/en")
+    for lang in ("en", "kk", "ru"):
+        judged = await senim("verify", letter, "--node", node_url, "--lang", lang)
+        assert judged.exit_code == 0, judged.output
+        said = catalogue(lang)["cli.link.words_after_left_out"].format(
+            words=shown_briefly("Рақмет! Айгерим -- https://www.kaznu.kz/en"))
+        assert said in judged.output, judged.output
 
 
 def _split(link: str, *at: int) -> list[str]:
