@@ -4,6 +4,7 @@ asks before it signs anything."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from cli.deadline import Deadline
@@ -25,14 +26,46 @@ from ledger.verification import Check, Verdict, verify_anchored_digest, verify_c
 from node.validators import certifies_by_keys
 
 
+class NodeFailed(Exception):
+    """A node gave no verdict: unreachable, a malformed answer, a chain that kept moving;
+    `sentence` says why, `code` is the exit code a command that asked it alone gives."""
+
+    def __init__(self, sentence: Sentence, code: int) -> None:
+        super().__init__(str(sentence))
+        self.sentence, self.code = sentence, code
+
+
+@dataclass(frozen=True)
+class NodeVerdict:
+    """One node's verdict, its source in words, and the height of the state it was read
+    from: certified (the block followed from genesis) or on the node's word."""
+    verdict: Verdict
+    source: Sentence
+    height: int | None
+    certified: bool
+
+
 def verify_online(document: Any, digest: bytes, is_credential: bool, node_url: str,
                    genesis: Genesis | None, max_age_s: float | None,
                    deadline: Deadline | None = None) -> tuple[Verdict, Sentence]:
     """`digest`: the file's `file_digest` when it is no credential (an anchored document).
-    The verdict, and its source in words."""
+    The verdict, and its source in words; a node that gives none is refused, exit 3."""
+    try:
+        answer = node_verdict(document, digest, is_credential, node_url, genesis, max_age_s,
+                              deadline)
+    except NodeFailed as exc:
+        refuse(exc.sentence, exc.code)
+    return answer.verdict, answer.source
+
+
+def node_verdict(document: Any, digest: bytes, is_credential: bool, node_url: str,
+                 genesis: Genesis | None, max_age_s: float | None,
+                 deadline: Deadline | None = None) -> NodeVerdict:
+    """`verify_online`'s verdict from `node_url`, or NodeFailed: refusing nothing itself,
+    so that one node of several (cli.several_nodes) may fail while the others answer."""
     login = login_in_url(node_url)  # $SENIM_NODE's ("--node" was refused as given)
     if login is not None:
-        refuse(login, EXIT_BAD_INPUT)
+        raise NodeFailed(login, EXIT_BAD_INPUT)
     certified = certifies_by_keys(genesis.chain_id) if genesis else None
     for _attempt in range(3):
         facts = RemoteFacts(node_url, certified=certified, genesis=genesis, deadline=deadline)
@@ -50,11 +83,12 @@ def verify_online(document: Any, digest: bytes, is_credential: bool, node_url: s
             verdict = Verdict(False, "untrusted", f"the node's answer cannot be trusted: {exc}",
                               facts.describe(), [Check("certified", False, str(exc))])
             verdict.facts.update(exc.verdict_facts(node_url))
-            return verdict, facts.described()
+            return NodeVerdict(verdict, facts.described(), None, False)
         except RemoteFactsError as exc:
-            refuse(reason(exc, "cli.node.other", node=node_url), EXIT_UNREACHABLE)
+            raise NodeFailed(reason(exc, "cli.node.other", node=node_url),
+                             EXIT_UNREACHABLE) from exc
         except NODE_RECORD_ERRORS as exc:
-            refuse(undecodable(exc, node_url), EXIT_UNREACHABLE)
+            raise NodeFailed(undecodable(exc, node_url), EXIT_UNREACHABLE) from exc
         source = facts.described()
         if facts.state_root:
             source = Sentence("cli.source.with_root", None, source=source,
@@ -64,9 +98,10 @@ def verify_online(document: Any, digest: bytes, is_credential: bool, node_url: s
             verdict = _cut_off(verdict, node_url, *retired)
         if facts.header is not None:
             as_of_block(verdict, facts.header)
-            return check_fresh(verdict, facts.header.time_ms, max_age_s), source
-        return verdict, source
-    refuse(Sentence("cli.node.moving"), EXIT_UNREACHABLE)
+            return NodeVerdict(check_fresh(verdict, facts.header.time_ms, max_age_s), source,
+                               facts.header.height, verdict.status != "untrusted")
+        return NodeVerdict(verdict, source, facts.height, False)
+    raise NodeFailed(Sentence("cli.node.moving"), EXIT_UNREACHABLE)
 
 
 def _node_retired(facts: RemoteFacts, status: dict[str, Any]) -> tuple[str, int] | None:

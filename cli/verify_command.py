@@ -16,7 +16,8 @@ from typing import Any
 
 import click
 
-from cli.commands import node_option, print_verdict
+from cli.client import DEFAULT_NODE
+from cli.commands import print_verdict
 from cli.deadline import DeadlinePassed, Seconds, overall_deadline, timeout_seconds
 from cli.document_lines import contents
 from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
@@ -24,8 +25,14 @@ from cli.freshness import check_fresh
 from cli.language import Words, lang_option
 from cli.link_arguments import LinkCommand, shown_briefly
 from cli.online_verdict import as_of_block, verify_online
-from cli.remote import (
-    certifiers,
+from cli.remote import certifiers
+from cli.several_nodes import (
+    VERIFY_NODES_MAX,
+    answers_json,
+    ask_nodes,
+    chosen,
+    differences,
+    node_urls,
 )
 from cli.share_links import LinkUnfit, is_link, link_alone, read_link, same_node
 from cli.spoken import Moment, Sentence, WordedPath, echo, printable, refuse, say
@@ -134,7 +141,12 @@ class FileOrLink(WordedPath):
 @click.command("verify", cls=LinkCommand)
 @click.argument("file", metavar="FILE|LINK",
                 type=FileOrLink(exists=True, dir_okay=False, path_type=Path))
-@node_option
+@click.option("--node", "nodes", multiple=True, envvar="SENIM_NODE", callback=node_urls,
+              show_default="$SENIM_NODE or " + DEFAULT_NODE,
+              help="URL of a node's HTTP API. Give --node again (or several URLs in "
+                   "$SENIM_NODE, separated by commas or spaces), up to "
+                   f"{VERIFY_NODES_MAX}, to ask them all at once: the verdict is read from the "
+                   "newest certified state among them, and where they differ it is said.")
 @click.option("--offline", is_flag=True,
               help="Use the proof inside the document (see `senim prove`); no node needed.")
 @click.option("--genesis", "genesis_path", type=WordedPath(exists=True, path_type=Path),
@@ -157,7 +169,7 @@ class FileOrLink(WordedPath):
                    "a node that has not answered by then is reported unreachable (exit 3). "
                    "Not used with --offline, which asks no one.")
 @lang_option
-def verify_command(file: Path | str, node_url: str, offline: bool, genesis_path: Path | None,
+def verify_command(file: Path | str, nodes: list[str], offline: bool, genesis_path: Path | None,
                    max_age_s: float | None, as_json: bool, challenge: str | None,
                    domain: str | None, timeout_s: float, language: str) -> None:
     """Check a credential (or an anchored document) step by step. Exit 0 only if valid.
@@ -173,17 +185,17 @@ def verify_command(file: Path | str, node_url: str, offline: bool, genesis_path:
         file, read_from = (link, file) if link is not None else (file, None)
     try:
         if isinstance(file, str):
-            _verify_link(file, node_url, offline, genesis_path, max_age_s, as_json, timeout_s,
+            _verify_link(file, nodes, offline, genesis_path, max_age_s, as_json, timeout_s,
                          words, asked, read_from)
         else:
-            _verify(file, node_url, offline, genesis_path, max_age_s, as_json, timeout_s, words,
+            _verify(file, nodes, offline, genesis_path, max_age_s, as_json, timeout_s, words,
                     asked)
     except DeadlinePassed:
-        refuse(Sentence("cli.error.deadline", host=node_url, seconds=f"{timeout_s:g}"),
+        refuse(Sentence("cli.error.deadline", host=", ".join(nodes), seconds=f"{timeout_s:g}"),
                EXIT_UNREACHABLE)
 
 
-def _verify_link(value: str, node_url: str, offline: bool, genesis_path: Path | None,
+def _verify_link(value: str, nodes: list[str], offline: bool, genesis_path: Path | None,
                  max_age_s: float | None, as_json: bool, timeout_s: float, words: Words,
                  asked: Asked, read_from: Path | None = None) -> None:
     """The link's document, in a file only this user can read (it holds personal data),
@@ -206,7 +218,7 @@ def _verify_link(value: str, node_url: str, offline: bool, genesis_path: Path | 
         path = Path(folder) / "document.json"
         with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
             out.write(link.document)
-        elsewhere = not offline and not same_node(link.origin, node_url)
+        elsewhere = not offline and not any(same_node(link.origin, node) for node in nodes)
         shown = Sentence("cli.link.shown", None, origin=link.origin)
         notes = [] if read_from is None else [
             Sentence("cli.link.read_from_file", None, file=printable(str(read_from)))]
@@ -215,17 +227,17 @@ def _verify_link(value: str, node_url: str, offline: bool, genesis_path: Path | 
                                   words=shown_briefly(link.words_after)))
         if elsewhere:
             notes.append(Sentence("cli.link.checked_here", None, origin=link.origin,
-                                  node=node_url))
+                                  node=", ".join(nodes)))
         if as_json:  # stdout stays the verdict's JSON alone: what was read, on stderr
             for note in notes:
                 if note.key != "cli.link.checked_here":
                     echo(note, err=True, named=True)
         # --json is the same in every language: its "file" in English, as a file's path is
-        _verify(path, node_url, offline, genesis_path, max_age_s, as_json, timeout_s, words,
+        _verify(path, nodes, offline, genesis_path, max_age_s, as_json, timeout_s, words,
                 asked, shown=str(shown) if as_json else say(shown), link_notes=notes)
 
 
-def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
+def _verify(file: Path, nodes: list[str], offline: bool, genesis_path: Path | None,
             max_age_s: float | None, as_json: bool, timeout_s: float, words: Words,
             asked: Asked, shown: str | None = None, link_notes: Sequence[Sentence] = ()
             ) -> None:
@@ -242,6 +254,9 @@ def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
     if is_vc_document(document) and offline:
         refuse(Sentence("cli.usage.offline_vc"), EXIT_BAD_INPUT)
     presentation = is_vc_document(document) and is_presentation(document)
+    if is_vc_document(document) and len(nodes) > 1:
+        refuse(Sentence("cli.nodes.vc_one", None, count=len(nodes)), EXIT_BAD_INPUT)
+    node_url = nodes[0]
     if (asked.challenge is not None or asked.domain is not None) and not presentation:
         refuse(Sentence("cli.usage.challenge_vp", None, path=shown), EXIT_BAD_INPUT)
     if presentation:
@@ -255,6 +270,8 @@ def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
             verify_vc_file(document, shown, node_url, as_json, genesis, max_age_s, deadline,
                            words, link_notes)
     refusal = None
+    node_notes: list[Sentence] = []  # what the other nodes asked said otherwise
+    nodes_json: dict[str, object] = {}  # each node's answer, when several were asked
     other_network = False  # the document's network is not the --genesis file's
     kind = unreadable_kind(file, document, offline) if offline else None
     if kind is not None:
@@ -268,8 +285,17 @@ def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
         digest = b"" if credential else file_digest(file)  # once, however often asked
         genesis = load_trusted_genesis(genesis_path)
         with overall_deadline(timeout_s) as deadline:
-            verdict, source = verify_online(document, digest, credential, node_url, genesis,
-                                             max_age_s, deadline)
+            if len(nodes) == 1:
+                verdict, source = verify_online(document, digest, credential, node_url, genesis,
+                                                 max_age_s, deadline)
+            else:
+                answers = ask_nodes(document, digest, credential, nodes, genesis, max_age_s,
+                                    deadline)
+                shown_answer = chosen(answers, genesis is not None)
+                assert shown_answer.answer is not None
+                verdict, source = shown_answer.answer.verdict, shown_answer.answer.source
+                node_notes = differences(answers, shown_answer, genesis is not None)
+                nodes_json = {"nodes": answers_json(answers, shown_answer)}
         # "unknown to this node's network" would send the officer to another node, when it
         # is the genesis file given that names another network
         other_network = genesis is not None and any(
@@ -279,9 +305,9 @@ def _verify(file: Path, node_url: str, offline: bool, genesis_path: Path | None,
         if not verdict.valid and not on_chain:  # no chain records these bytes as anchored
             kind = unreadable_kind(file, document, False)
             verdict = unreadable(file, document, False, verdict.source) or verdict
-    noted = [say(note) for note in link_notes]
+    noted = [say(note) for note in [*link_notes, *node_notes]]
     if as_json:
-        click.echo(json.dumps({"file": shown, **verdict.to_json()}, indent=2,
+        click.echo(json.dumps({"file": shown, **verdict.to_json(), **nodes_json}, indent=2,
                               ensure_ascii=False))
     elif words.language == "en":
         print_verdict(verdict, shown, [

@@ -1,0 +1,176 @@
+"""`senim verify --node A --node B`: one document asked of several nodes at once, so that
+no single node need be trusted to answer at all, or with its newest state.
+
+A node cannot forge a proof (each answer is checked against a block the validators
+followed from genesis certified), but it can withhold: answer from an older block, say
+"no record" of a diploma issued since, or not answer. With several nodes the verdict
+shown is the one read from the newest certified state among those that answered, and
+each other answer that differs, lags, cannot be trusted or never came is said beside it.
+Without --genesis no answer is certified: every height is a node's word (a hostile node
+can claim any), so when they disagree the more cautious verdict, one that is not valid,
+is shown, and the reader is told to give --genesis.
+
+The nodes are asked concurrently, each on a thread of its own, under the command's one
+deadline (cli.deadline): every request a thread makes is given only the time left, so
+no thread outlives it by more than a read's end. A node still unanswered then is said as
+such; it fails the verification only when no node answered at all.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from cli.client import DEFAULT_NODE
+from cli.deadline import Deadline, DeadlinePassed
+from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
+from cli.online_verdict import NodeFailed, NodeVerdict, node_verdict
+from cli.remote import login_in_url
+from cli.spoken import Joined, Sentence, refuse
+from ledger.genesis import Genesis
+from ledger.verification import Verdict
+
+# The most nodes one verification asks: each is a thread and a dozen requests, and a
+# consortium's ministries and a few universities are all a reader needs to ask.
+VERIFY_NODES_MAX = 5
+# How $SENIM_NODE and each --node may list several: commas or white space, as a shell
+# variable or a config line writes a list.
+_NODE_SEPARATORS = re.compile(r"[,\s]+")
+
+
+def node_urls(ctx: click.Context, param: click.Parameter, values: Sequence[str] | None
+              ) -> list[str]:
+    """--node (given again for each node) or $SENIM_NODE, each value split at commas and
+    white space, duplicates dropped; DEFAULT_NODE when none. More than VERIFY_NODES_MAX
+    is a usage error, as a login in a URL given on the command line is (in $SENIM_NODE it
+    is said where the node is asked, as for every command)."""
+    urls = list(dict.fromkeys(url for value in values or () for url in
+                              _NODE_SEPARATORS.split(value) if url))
+    if len(urls) > VERIFY_NODES_MAX:
+        refuse(Sentence("cli.nodes.too_many", None, count=len(urls), limit=VERIFY_NODES_MAX),
+               EXIT_BAD_INPUT)
+    if ctx.get_parameter_source(str(param.name)) is not click.core.ParameterSource.ENVIRONMENT:
+        for url in urls:
+            login = login_in_url(url)
+            if login is not None:
+                refuse(login, EXIT_BAD_INPUT)
+    return urls or [DEFAULT_NODE]
+
+
+@dataclass(frozen=True)
+class NodeAnswer:
+    """What one node gave: a verdict, or why none."""
+    node: str
+    answer: NodeVerdict | None
+    failure: Sentence | None
+
+    @property
+    def trusted(self) -> bool:
+        return self.answer is not None and self.answer.verdict.status != "untrusted"
+
+
+def ask_nodes(document: Any, digest: bytes, is_credential: bool, nodes: Sequence[str],
+              genesis: Genesis | None, max_age_s: float | None, deadline: Deadline
+              ) -> list[NodeAnswer]:
+    """Each node's answer, in the order the nodes were given; a node that has not answered
+    by the deadline is said as that."""
+    answers: queue.Queue[NodeAnswer] = queue.Queue(maxsize=len(nodes))
+
+    def ask(node: str) -> None:
+        try:
+            found = node_verdict(document, digest, is_credential, node, genesis, max_age_s,
+                                 deadline)
+            answers.put(NodeAnswer(node, found, None))
+        except NodeFailed as exc:
+            answers.put(NodeAnswer(node, None, exc.sentence))
+        except DeadlinePassed:
+            answers.put(NodeAnswer(node, None, _late(node, deadline)))
+
+    for node in nodes:  # daemons: a node still read at the deadline holds no exit
+        threading.Thread(target=ask, args=(node,), name=f"verify {node}", daemon=True).start()
+    got: dict[str, NodeAnswer] = {}
+    try:
+        while len(got) < len(nodes):
+            answer = answers.get(timeout=deadline.left())
+            got[answer.node] = answer
+    except (DeadlinePassed, queue.Empty):
+        pass  # the alarm, or the wait's own end: those that answered are enough
+    deadline.settle()
+    return [got.get(node) or NodeAnswer(node, None, _late(node, deadline)) for node in nodes]
+
+
+def _late(node: str, deadline: Deadline) -> Sentence:
+    return Sentence("cli.error.deadline", None, host=node, seconds=f"{deadline.seconds:g}")
+
+
+def chosen(answers: Sequence[NodeAnswer], certified: bool) -> NodeAnswer:
+    """The answer to show: the newest certified one; without --genesis the newest of the
+    most cautious (a verdict that is not valid, when any is); one that cannot be trusted
+    only when no other came. Refused, exit 3, when no node answered."""
+    given = [a for a in answers if a.answer is not None]
+    if not given:
+        refuse(Sentence("cli.nodes.none_answered", None, count=len(answers), why=Joined(
+            [a.failure for a in answers if a.failure is not None], "; ")), EXIT_UNREACHABLE)
+    trusted = [a for a in given if a.trusted] or given
+    if not certified and any(not _verdict(a).valid for a in trusted):
+        trusted = [a for a in trusted if not _verdict(a).valid]
+    return max(trusted, key=lambda a: _height(a))  # the first of the newest, as given
+
+
+def _verdict(answer: NodeAnswer) -> Verdict:
+    assert answer.answer is not None
+    return answer.answer.verdict
+
+
+def _height(answer: NodeAnswer) -> int:
+    return -1 if answer.answer is None or answer.answer.height is None else answer.answer.height
+
+
+def differences(answers: Sequence[NodeAnswer], shown: NodeAnswer, certified: bool
+                ) -> list[Sentence]:
+    """What each other node said that the verdict shown does not: another verdict, the
+    same from an older block, an answer that cannot be trusted, or none."""
+    notes: list[Sentence] = []
+    height = _height(shown)
+    for other in answers:
+        if other is shown:
+            continue
+        if other.answer is None:
+            assert other.failure is not None
+            notes.append(Sentence("cli.nodes.no_answer", None, node=other.node,
+                                  why=other.failure))
+        elif not other.trusted:
+            notes.append(Sentence("cli.nodes.untrusted", None, node=other.node))
+        elif _verdict(other).status != _verdict(shown).status:
+            key = "cli.nodes.differs" if certified else "cli.nodes.differs_uncertified"
+            notes.append(Sentence(key, None, node=other.node, height=_height(other),
+                                  shown=shown.node, shownHeight=height,
+                                  behind=max(0, height - _height(other))))
+        elif _height(other) < height:
+            notes.append(Sentence("cli.nodes.behind", None, node=other.node,
+                                  height=_height(other), behind=height - _height(other)))
+    return notes
+
+
+def answers_json(answers: Sequence[NodeAnswer], shown: NodeAnswer) -> list[dict[str, Any]]:
+    """Each node's answer for --json, in the order given: its verdict's status and the
+    height it holds as of, whether certified and whether it is the one shown, or why it
+    gave none (in English, as --json is in every language)."""
+    listed: list[dict[str, Any]] = []
+    for each in answers:
+        if each.answer is None:
+            listed.append({"node": each.node, "answered": False, "used": False,
+                           "problem": str(each.failure)})
+            continue
+        listed.append({"node": each.node, "answered": True, "used": each is shown,
+                       "status": each.answer.verdict.status,
+                       "valid": each.answer.verdict.valid, "height": each.answer.height,
+                       "certified": each.answer.certified,
+                       "source": each.answer.verdict.source})
+    return listed

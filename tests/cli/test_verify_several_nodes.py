@@ -1,0 +1,149 @@
+"""`senim verify --node A --node B`: a diploma revoked at block 3, asked of a node that has
+it (block 3), one that lags at block 2 (where it is still valid) and one that is down. The
+verdict is the newest certified state's, REVOKED, whatever order the nodes are given in;
+the lagging node's other verdict and the dead node are said beside it, in every language,
+and --json lists each node's answer. One node, as before, says VALID and exit 0: that is
+what a node serving an old state makes an HR officer believe."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from cli.language import Words
+from cli.several_nodes import VERIFY_NODES_MAX
+from ledger.credentials import make_batch
+from ledger.payloads import CredentialRef, IssueBatchPayload, RevokePayload
+from storage.batch_tree import audit_path
+from storage.kv import MemoryStore
+from tests.cli.test_verify_across_set_changes import senim, verdict_of
+from tests.e2e.processes import free_port
+from tests.node.api_server import api_core, serving_url
+from tests.node.conftest import (
+    CHAIN_ID,
+    Consortium,
+    accredit,
+    commit,
+    documents_of,
+    make_consortium,
+    make_tx,
+    snapshot,
+)
+
+
+@dataclass(frozen=True)
+class Nodes:
+    fresh: str  # holds the revocation, block 3
+    lagging: str  # stopped at block 2: the diploma still valid there
+    down: str  # nothing listens
+    diploma: Path
+    genesis: Path
+
+
+@pytest.fixture
+async def nodes(tmp_path: Path) -> AsyncIterator[Nodes]:
+    net: Consortium = make_consortium()
+    kv = MemoryStore()
+    core = api_core(net.ministry, net.genesis, kv)
+    batch = make_batch([{"full_name": "Aigerim", "gpa": "3.9"}], "diploma", CHAIN_ID,
+                       net.university.member_id, "KazNU")
+    commit(core.chain, [accredit(net, net.university, ["diploma"])])
+    commit(core.chain, [make_tx(net.university, IssueBatchPayload("diploma", batch.root, 1))])
+    behind = MemoryStore()
+    behind.write(dict[bytes, bytes | None](snapshot(kv)))  # the same chain, to block 2
+    ref = CredentialRef(batch.root, batch.target_hashes[0], 0,
+                        tuple(audit_path(batch.target_hashes, 0)))
+    commit(core.chain, [make_tx(net.university, RevokePayload(ref, "fraud"))])
+    lagging = api_core(net.ministry, net.genesis, behind)
+    assert (core.chain.height, lagging.chain.height) == (3, 2)
+    diploma, genesis = tmp_path / "diploma.json", tmp_path / "genesis.json"
+    diploma.write_text(json.dumps(documents_of(batch)[0]))
+    genesis.write_text(json.dumps(net.genesis.to_json()))
+    try:
+        async with serving_url(core, "fresh") as fresh, serving_url(lagging, "lag") as lag:
+            yield Nodes(fresh, lag, f"http://127.0.0.1:{free_port()}", diploma, genesis)
+    finally:
+        kv.close()
+        behind.close()
+
+
+async def test_one_lagging_node_alone_says_valid(nodes: Nodes) -> None:
+    """What the several nodes are for: the lagging node alone hides the revocation."""
+    alone = await senim("verify", str(nodes.diploma), "--node", nodes.lagging,
+                        "--genesis", str(nodes.genesis), "--json")
+    assert alone.exit_code == 0 and verdict_of(alone)["status"] == "valid", alone.output
+
+
+async def test_the_newest_certified_answer_is_the_verdict(nodes: Nodes) -> None:
+    genesis = str(nodes.genesis)
+    for order in ([nodes.lagging, nodes.down, nodes.fresh],
+                  [nodes.fresh, nodes.lagging, nodes.down]):
+        given = [arg for node in order for arg in ("--node", node)]
+        checked = await senim("verify", str(nodes.diploma), *given, "--genesis", genesis,
+                              "--json")
+        assert checked.exit_code == 1, checked.output
+        verdict = verdict_of(checked)
+        assert verdict["status"] == "revoked" and verdict["facts"]["as_of_height"] == 3
+        listed = {each["node"]: each for each in verdict["nodes"]}
+        assert [each["node"] for each in verdict["nodes"]] == order
+        assert listed[nodes.fresh] | {"source": ""} == {
+            "node": nodes.fresh, "answered": True, "used": True, "status": "revoked",
+            "valid": False, "height": 3, "certified": True, "source": ""}
+        assert (listed[nodes.lagging]["status"], listed[nodes.lagging]["height"],
+                listed[nodes.lagging]["used"]) == ("valid", 2, False)
+        assert not listed[nodes.down]["answered"] and "cannot reach" in \
+            listed[nodes.down]["problem"]
+
+
+async def test_the_differences_are_said_in_every_language(nodes: Nodes) -> None:
+    genesis = str(nodes.genesis)
+    for language in ("en", "kk", "ru"):
+        words = Words(language)
+        said = await senim("verify", str(nodes.diploma), "--node", nodes.lagging, "--node",
+                           nodes.down, "--node", nodes.fresh, "--genesis", genesis,
+                           "--lang", language)
+        assert said.exit_code == 1, said.output
+        differs = words.t("cli.nodes.differs", node=nodes.lagging, height=2, behind=1,
+                          shownHeight=3, shown=nodes.fresh)
+        assert differs in said.output, said.output
+        down = words.t("cli.nodes.no_answer", node=nodes.down, why="\x00").split("\x00")[0]
+        assert down in said.output, said.output
+
+
+async def test_a_node_down_fails_nothing_when_another_answers(
+        nodes: Nodes, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lagging node and a dead one, listed in $SENIM_NODE with a comma and a space:
+    the lagging node's answer is the verdict (it is all there is), and the dead one is
+    said; with only dead nodes, exit 3 naming each."""
+    monkeypatch.setenv("SENIM_NODE", f"{nodes.down}, {nodes.lagging}")
+    checked = await senim("verify", str(nodes.diploma), "--genesis", str(nodes.genesis))
+    assert checked.exit_code == 0, checked.output
+    assert checked.output.startswith("VALID as of block 2"), checked.output
+    assert f"{nodes.down} gave no answer and was left out" in checked.output
+    other = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("SENIM_NODE", f"{nodes.down} {other}")
+    none = await senim("verify", str(nodes.diploma), "--genesis", str(nodes.genesis))
+    assert none.exit_code == 3, none.output
+    assert "none of the 2 nodes asked answered" in none.output
+    assert nodes.down in none.output and other in none.output
+
+
+async def test_without_genesis_the_cautious_verdict_is_shown(nodes: Nodes) -> None:
+    """No answer is certified: the revoked one is shown, and the reader told why."""
+    checked = await senim("verify", str(nodes.diploma), "--node", nodes.fresh, "--node",
+                          nodes.lagging)
+    assert checked.exit_code == 1, checked.output
+    assert checked.output.startswith("REVOKED"), checked.output
+    assert "Without --genesis no answer is certified" in checked.output
+
+
+async def test_more_nodes_than_the_limit_are_refused(nodes: Nodes) -> None:
+    many = [arg for port in range(VERIFY_NODES_MAX + 1)  # none asked: refused before
+            for arg in ("--node", f"http://127.0.0.1:{free_port()}")]
+    refused = await senim("verify", str(nodes.diploma), *many)
+    assert refused.exit_code == 2, refused.output
+    assert f"at most {VERIFY_NODES_MAX} nodes" in refused.output
