@@ -20,7 +20,7 @@ from cli.deadline import Deadline
 from cli.deadline_http import deadline_opener
 from cli.document_lines import contents, native_or_as_is
 from cli.errors import EXIT_UNREACHABLE
-from cli.freshness import check_fresh
+from cli.freshness import check_fresh, old_answer_note
 from cli.language import Words
 from cli.remote import (
     NODE_RECORD_ERRORS,
@@ -161,6 +161,9 @@ def settled_verdict(verdict: VcVerdict, document: Any, facts: RemoteFacts, words
         verdict.facts["as_of_height"] = facts.header.height
         verdict.facts["as_of_time"] = when(facts.header.time_ms)
         verdict = check_fresh(verdict, facts.header.time_ms, max_age_s)
+        old = old_answer_note(verdict.facts)
+        if old is not None:
+            after.append(say(old))
     # after the freshness check: a stale answer confirms no contents (they were listed)
     after += contents(words, verdict.status, verdict.facts, native_or_as_is(document))
     return verdict, after

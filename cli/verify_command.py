@@ -21,7 +21,7 @@ from cli.commands import print_verdict
 from cli.deadline import DeadlinePassed, Seconds, overall_deadline, timeout_seconds
 from cli.document_lines import contents
 from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
-from cli.freshness import check_fresh
+from cli.freshness import check_fresh, old_answer_note
 from cli.language import Words, lang_option
 from cli.link_arguments import LinkCommand, shown_briefly
 from cli.online_verdict import as_of_block, verify_online
@@ -305,7 +305,8 @@ def _verify(file: Path, nodes: list[str], offline: bool, genesis_path: Path | No
         if not verdict.valid and not on_chain:  # no chain records these bytes as anchored
             kind = unreadable_kind(file, document, False)
             verdict = unreadable(file, document, False, verdict.source) or verdict
-    noted = [say(note) for note in [*link_notes, *node_notes]]
+    old = old_answer_note(verdict.facts)
+    noted = [say(note) for note in [*link_notes, *node_notes, *([old] if old else [])]]
     if as_json:
         click.echo(json.dumps({"file": shown, **verdict.to_json(), **nodes_json}, indent=2,
                               ensure_ascii=False))
