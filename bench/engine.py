@@ -26,12 +26,12 @@ from ledger.identity import KeyPair
 from ledger.payloads import AnchorPayload
 from ledger.records import Batch, batch_key
 from ledger.transactions import Transaction, build_transaction
+from node.block_serve import serve_blocks
 from node.engine import Engine
 from node.engine_types import CommitReport, EngineConfig, Refusals
 from node.mempool import Mempool, MempoolLimits
 from node.serve_budget import QUESTION_COST_BYTES, SERVE_ALL_BURST_BYTES, ServeBudget
 from node.signature_workers import WORKER_BATCH_MIN, SignatureWorkers, usable_cores
-from node.sync import serve_blocks
 from node.validators import ValidatorSet, ValidatorSets
 from storage.kv import LevelDBStore
 

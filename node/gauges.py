@@ -53,9 +53,9 @@ async def refresh_metrics(metrics: NodeMetrics, engine: Engine, thread: EngineTh
         metrics.p2p_connections_over_budget.set(network.peers.connections_over_budget)
         metrics.engine_inputs_dropped.set(thread.dropped_inputs)
         metrics.sync_answers_unasked.set(sync_questions.dropped)
-        metrics.sync_serve_waited.set(network.serve_budget.waited_s)
-        metrics.sync_serve_dropped.set(network.serve_budget.dropped)
-        metrics.sync_serve_busy_answers.set(network.serve_budget.busy)
+        metrics.sync_serve_waited.set(network.sync_serving.budget.waited_s)
+        metrics.sync_serve_dropped.set(network.sync_serving.budget.dropped)
+        metrics.sync_serve_busy_answers.set(network.sync_serving.budget.busy)
         refresh_connection_metrics(metrics, api)
         refresh_evidence_metrics(metrics, evidence)
 

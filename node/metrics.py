@@ -60,9 +60,10 @@ class NodeMetrics:
             "(node.serve_budget; since start)",
             registry=self.registry)
         self.sync_serve_busy_answers = Gauge(
-            "senim_sync_serve_busy_answers", "Busy answers sent to followers' sync "
-            "questions not answered for their price, each telling its asker when to ask "
-            "again (node.sync_busy; since start)",
+            "senim_sync_serve_busy_answers", "Busy answers handed to peers whose sync "
+            "questions were not answered now (their price, every reader in use, or a "
+            "failed read of the store), each telling its asker when to ask again "
+            "(node.sync_busy, node.sync_serving; since start)",
             registry=self.registry)
         self.http_connections_refused = Gauge(
             "senim_http_connections_refused", "API connections closed at once because the "

@@ -4,17 +4,15 @@ P2P names peers by public key; here they become consortium members (or
 allowed observers). Transactions are gossiped in batches so a registrar's burst
 costs a few frames, not one per transaction; each node checks a transaction's
 signature once, when it first admits it. Block-sync and state-sync questions are
-answered off the event loop, a bounded number at a time, each peer's paced to a rate of
-answer bytes (node.serve_budget); one it cannot afford now is answered "busy, ask again
-in N ms" (node.sync_busy).
+answered by node.sync_serving.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
-import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -27,6 +25,8 @@ from ledger.genesis import Genesis
 from ledger.identity import KeyPair
 from ledger.rules import load_member
 from ledger.transactions import tx_id_of_encoded
+from node.block_serve import reads_busy as blocks_read_busy
+from node.block_serve import serve_blocks
 from node.channels import (
     CH_STATE_RESPONSE,
     CH_SYNC_RESPONSE,
@@ -46,15 +46,13 @@ from node.peer_penalty import (
     Suspect,
 )
 from node.public_work import CommittedView, ForgedSubmission
-from node.serve_budget import ServeBudget
 from node.service import NodeCore
 from node.state_serve import StateSnapshots
+from node.state_wire import reads_busy as state_read_busy
 from node.submission_body import ByteStrings
-from node.sync import serve_blocks
-from node.sync_busy import busy_answer
+from node.sync_serving import STATE_SERVES_MAX, SYNC_SERVES_MAX, ServedKind, SyncServing
 from p2p import Limits, PeerManager
 from p2p.connection import shown
-from storage.errors import StorageError
 
 log = logging.getLogger("senim.network")
 
@@ -67,8 +65,6 @@ GOSSIP_FLUSH_S = 0.001
 # one frame, and cost a batch of 50 a median 1.8 ms on its way to the primary (with 4
 # validators at 50 transactions every 100 ms: BENCHMARKS.md, session 26).
 GOSSIP_AT_ONCE_TXS = 16
-SYNC_SERVES_MAX = 4  # block-sync answers being read from disk at once; more are dropped
-STATE_SERVES_MAX = 2  # state-sync answers likewise (they take turns on one lock anyway)
 # A gossip frame's ids looked up together (NodeCore.unknown, one lock for all) from this
 # many on: 0.85 against 1.07 us an item at 256 (measured), where a frame of one paid
 # 0.6 us more (building the lists) than looking it up alone.
@@ -105,12 +101,10 @@ class Network:
         # stay beside the next timer, one more for every such batch.
         self._flush_timer: asyncio.TimerHandle | None = None
         self._flushed_at = float("-inf")  # the event loop's time of the last gossip frame
-        self._serving = 0
-        self._serving_state = 0
-        # What each peer's sync answers may cost (node.serve_budget): block sync's and
-        # state sync's together, the followers' sharing one rate, the validators' not
-        self.serve_budget = ServeBudget(is_validator=self._is_validator)
-        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # tests pass time
+        # Sync questions answered (node.sync_serving): sent through `self.peers` as it is
+        # when sending, which tests replace
+        self.sync_serving = SyncServing(lambda key, channel, payload: self.peers.send(
+            key, channel, payload), self.name_of, self._is_validator)
         self._peer_fault = FaultLog(log, self.name_of)
         self.gossip_penalties = GossipPenalties()
 
@@ -142,72 +136,18 @@ class Network:
             return
         await handler(peer_key, payload)
 
-    # ---- block sync, serving side ------------------------------------------------------
+    # ---- block sync and state sync, serving side --------------------------------------
     def serve_sync_from(self, chain: Chain) -> Handler:
-        async def serve(peer_key: bytes, payload: bytes) -> None:
-            if not await self._paced(peer_key, CH_SYNC_RESPONSE):
-                return  # its share too small for now: told when to ask again
-            if self._serving >= SYNC_SERVES_MAX:
-                return  # the asker times out and tries another peer
-            self._serving += 1
-            try:
-                answer = await asyncio.get_running_loop().run_in_executor(
-                    None, serve_blocks, chain, payload)
-            except StorageError as exc:
-                log.error("store damaged: not serving blocks to %s: %s",
-                          self.name_of(peer_key), exc)
-                return  # the asker times out and tries another peer
-            finally:
-                self._serving -= 1
-            # Charged whether or not the answer could be queued: it was made
-            self.serve_budget.charge(peer_key, 0 if answer is None else len(answer))
-            if answer is None:
-                self._peer_fault(peer_key, "malformed sync request from %s")
-            else:
-                self.peers.send(peer_key, CH_SYNC_RESPONSE, answer)
-        return serve
+        """Answer block-sync questions from `chain`, off the loop (node.sync_serving)."""
+        return self.sync_serving.handler(ServedKind(
+            "blocks", CH_SYNC_RESPONSE, SYNC_SERVES_MAX, functools.partial(serve_blocks, chain),
+            blocks_read_busy, "malformed sync request from %s"))
 
     def serve_state_from(self, snapshots: StateSnapshots) -> Handler:
         """Answer joining nodes' state-sync questions from held snapshots, off the loop."""
-        async def serve(peer_key: bytes, payload: bytes) -> None:
-            if not await self._paced(peer_key, CH_STATE_RESPONSE):
-                return  # its share too small for now: told when to ask again
-            if self._serving_state >= STATE_SERVES_MAX:
-                return  # the asker times out and tries another peer
-            self._serving_state += 1
-            try:
-                answer = await asyncio.get_running_loop().run_in_executor(
-                    None, snapshots.answer, payload)
-            except StorageError as exc:
-                log.error("store damaged: not serving state to %s: %s",
-                          self.name_of(peer_key), exc)
-                return
-            finally:
-                self._serving_state -= 1
-            # Charged whether or not the answer could be queued: it was made
-            self.serve_budget.charge(peer_key, 0 if answer is None else len(answer))
-            if answer is None:
-                self._peer_fault(peer_key, "malformed state-sync question from %s")
-            else:
-                self.peers.send(peer_key, CH_STATE_RESPONSE, answer)
-        return serve
-
-    async def _paced(self, peer_key: bytes, answer_channel: int) -> bool:
-        """Wait until `peer_key` has paid for its earlier sync answers (node.serve_budget):
-        its next questions on this channel wait behind this one in P2P's queue. False:
-        the wait would be too long, and the question is not to be answered; its asker is
-        told on `answer_channel` when to ask again (node.sync_busy), unless it was told
-        already and that time has not come."""
-        wait = self.serve_budget.wait_s(peer_key)
-        if wait is None:
-            retry = self.serve_budget.retry_s(peer_key)
-            if retry is not None:
-                self.peers.send(peer_key, answer_channel,
-                                busy_answer(math.ceil(retry * 1000)))
-            return False
-        if wait > 0:
-            await self._sleep(wait)
-        return True
+        return self.sync_serving.handler(ServedKind(
+            "state", CH_STATE_RESPONSE, STATE_SERVES_MAX, snapshots.answer, state_read_busy,
+            "malformed state-sync question from %s"))
 
     # ---- transaction gossip ------------------------------------------------------------
     def gossip_transactions(self, items: list[bytes]) -> None:

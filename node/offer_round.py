@@ -22,7 +22,11 @@ then fails, its peer is distrusted and a new round asked.
 Taking the highest lets a peer win by offering a snapshot nobody else holds and then
 saying nothing. So a peer silent on a question of the join loses every round to any
 other peer's offer until it serves something, and once silent SILENT_QUESTIONS_MAX
-times in a row it no longer counts as holding the snapshot: the join starts again.
+times in a row on the snapshot being copied it no longer counts as holding it: the join
+starts again once no peer does. Its silences on the snapshot before are not counted
+towards that: else, every peer once silent three times in a row (each overloaded, or
+the joiner's own link down for 15 s) would be given up on each new snapshot before it
+was asked anything, and the join would start again without end.
 
 The round has no clock of its own: the window opens at the first `choice` call after
 an offer came (the caller polls often: `node.state_join` every POLL_S), with that call's
@@ -86,6 +90,9 @@ class OfferRound:
         # highest snapshot and then says nothing would win every round, and the join
         # never end. One entry at most per peer asked (members and allowed observers).
         self._silent: dict[bytes, int] = {}
+        # Of those, the silences since the snapshot being copied was fixed (`given_up`);
+        # a key only while it is in _silent
+        self._silent_on_snapshot: dict[bytes, int] = {}
 
     @property
     def busy(self) -> bool:
@@ -133,15 +140,25 @@ class OfferRound:
     def went_silent(self, peer: bytes) -> None:
         """`peer` did not answer another question of the join in time."""
         self._silent[peer] = self._silent.get(peer, 0) + 1
+        self._silent_on_snapshot[peer] = self._silent_on_snapshot.get(peer, 0) + 1
 
     def served(self, peer: bytes) -> None:
         """`peer` answered a question past the offer well."""
         self._silent.pop(peer, None)
+        self._silent_on_snapshot.pop(peer, None)
+
+    def silences(self, peer: bytes) -> int:
+        """The questions of the join `peer` left unanswered in a row since it last served."""
+        return self._silent.get(peer, 0)
+
+    def new_snapshot(self) -> None:
+        """A snapshot was fixed: silences are counted towards `given_up` from now."""
+        self._silent_on_snapshot.clear()
 
     def given_up(self, peer: bytes) -> bool:
         """Whether `peer` left SILENT_QUESTIONS_MAX questions in a row unanswered since it
-        last served: it no longer counts as holding the snapshot being copied."""
-        return self._silent.get(peer, 0) >= SILENT_QUESTIONS_MAX
+        last served, on the snapshot being copied: it no longer counts as holding it."""
+        return self._silent_on_snapshot.get(peer, 0) >= SILENT_QUESTIONS_MAX
 
     def choice(self, now_ms: int, available: Sequence[bytes]) -> Candidate | None:
         """The highest offer of a peer still `available` once the round is over (a new

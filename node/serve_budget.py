@@ -134,9 +134,17 @@ PEERS_REMEMBERED_MAX = 1024  # buckets kept; those asked are members and observe
 DEBT_MAX_BYTES = (MAX_RESPONSE_BYTES + MAX_BLOCK_BYTES + STATE_RESPONSE_BYTES
                   + 2 * QUESTION_COST_BYTES)
 WAIT_MAX_S = DEBT_MAX_BYTES / SERVE_BYTES_PER_S
-# The longest a busy answer tells its asker to wait: what the asker would wait at most
-# (node.sync_busy), its timeout; a share smaller than that would need is told it again.
-BUSY_RETRY_MAX_S = BUSY_WAIT_MAX_MS / 1000
+# Room for a busy answer and the question asked again to travel and that answer to be
+# read: round trips of a few ms and a read of tens (a state answer's, BENCHMARKS.md
+# session 59), with room to spare for a loaded host.
+BUSY_SLACK_S = 0.5
+# The longest a busy answer tells its asker to wait: short enough that the question
+# asked again then, made to wait WAIT_MAX_S at most, is answered within the asker's
+# timeout of its first question (BUSY_WAIT_MAX_MS, node.sync_busy), which the asker's
+# reckoning of silences counts from (`BusyPeers`): an honest busy answer costs its
+# server no silence. Told BUSY_WAIT_MAX_MS (session 60) it cost one each time. A share
+# smaller than this would need is told again (each time told is over WAIT_MAX_S).
+BUSY_RETRY_MAX_S = BUSY_WAIT_MAX_MS / 1000 - WAIT_MAX_S - BUSY_SLACK_S
 
 
 def _never(_key: bytes) -> bool:
@@ -175,7 +183,7 @@ class ServeBudget:
         self.waits = 0  # answers that waited for their peer's debt, since start
         self.waited_s = 0.0  # and how long, in all
         self.dropped = 0  # questions not answered, their wait too long (a share too small)
-        self.busy = 0  # of those, the ones told when to ask again (`retry_s`)
+        self.busy = 0  # busy answers handed to their peers (`told`), whatever the reason
         # Peer -> until when it was last told to wait: a question sooner is dropped untold.
         # A key only while it is in _peers (a busy answer follows a debt).
         self._told: dict[bytes, float] = {}
@@ -225,21 +233,32 @@ class ServeBudget:
     def retry_s(self, peer_key: bytes) -> float | None:
         """After `wait_s` said None: how long `peer_key` is to be told to wait before it
         asks again, in a busy answer: until its debt is paid at its share now, at most
-        BUSY_RETRY_MAX_S. None if it was told already and that time has not come (its
-        asker waits for it, so such a question is a flood's, dropped untold: at most one
-        busy answer per peer each time told, and each time told is over WAIT_MAX_S).
-        Not charged: a busy answer (a frame of ten bytes) costs about what receiving
-        the question did, and a charge would push the debt past the time told."""
+        BUSY_RETRY_MAX_S. None if it was told already and that time has not come
+        (`may_tell`). Recorded only once the answer is handed to the peer (`told`)."""
         now = self._clock()
-        if self._told.get(peer_key, now) > now:
+        if not self.may_tell(peer_key):
             return None
         rate, burst = self._share(peer_key, self._count_drawing(now)
                                   + (peer_key not in self._drawing))
-        retry = min(-self._tokens(peer_key, now, rate, burst) / rate, BUSY_RETRY_MAX_S)
-        if peer_key in self._peers:
-            self._told[peer_key] = now + retry
+        return max(0.0, min(-self._tokens(peer_key, now, rate, burst) / rate,
+                            BUSY_RETRY_MAX_S))
+
+    def may_tell(self, peer_key: bytes) -> bool:
+        """Whether `peer_key` may be told busy now: not told already with that time still
+        to come. Its asker waits for the time told, so a question sooner is a flood's,
+        dropped untold: at most one busy answer per peer each time told."""
+        told_until = self._told.get(peer_key)
+        return told_until is None or told_until <= self._clock()
+
+    def told(self, peer_key: bytes, retry_s: float) -> None:
+        """A busy answer telling `peer_key` to ask again in `retry_s` was handed to it
+        (one its send queue refused, or for a peer gone, was never sent: neither counted
+        nor remembered). Not charged: a busy answer (a frame of ten bytes) costs about
+        what receiving the question did, and a charge would push the debt past the time
+        told."""
         self.busy += 1
-        return max(0.0, retry)
+        if peer_key in self._peers:  # remembered only beside a bucket: bounded with them
+            self._told[peer_key] = self._clock() + retry_s
 
     def charge(self, peer_key: bytes, answer_bytes: int) -> None:
         """An answer of `answer_bytes` has been sent to `peer_key`."""

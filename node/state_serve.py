@@ -46,6 +46,7 @@ from node.state_wire import (
     SET_CHANGES_PER_ANSWER,
     VALUE_ANSWER_BYTES,
     VALUES_PER_QUESTION,
+    read_question,
 )
 from storage.errors import CorruptStateError
 from storage.kv import KeyValueReader, KeyValueSnapshot, KeyValueStore
@@ -151,13 +152,10 @@ class StateSnapshots:
 
     def answer(self, payload: bytes) -> bytes | None:
         """The answer to a joining node's question; None if the question is junk."""
-        question = None
-        with contextlib.suppress(MalformedInput):
-            # the longest: [ASK_NODES, height, [[depth, bits], ...]]
-            question = decode(payload, max_arrays=2 + NODES_PER_QUESTION,
-                              max_items=NODES_PER_QUESTION)
-        if not (isinstance(question, list) and question and isinstance(question[0], int)):
+        read = read_question(payload)
+        if read is None:
             return None
+        question, _ = read
         with self._lock:
             self._hold_taken()
             if question == [ASK_OFFER]:

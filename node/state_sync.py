@@ -26,10 +26,14 @@ A node with an empty store (`[sync] state_sync = true`) asks its peers:
 A peer whose answer is wrong is distrusted for the rest of the join: the same
 question goes to another peer holding the same snapshot (honest peers hold the
 same heights, see `node.state_serve`). A peer silent for RESPONSE_TIMEOUT_MS is
-passed over (and, silent SILENT_QUESTIONS_MAX times in a row, no longer counts as
-holding the snapshot; a good answer resets the count, so a peer may cost each question
-SILENT_QUESTIONS_MAX - 1 timeouts). One answering "busy, ask again in N ms"
-(node.sync_busy) is asked again then, another peer free at once, but counts as silent
+passed over: each question goes to a peer with the fewest silences in a row of those
+holding the snapshot, or waits for such a one told busy, so a peer that serves once
+and then says nothing costs the join one timeout while a better peer is there, not one
+each time that one is busy. Silent SILENT_QUESTIONS_MAX times in a row on this
+snapshot, a peer no longer counts as holding it (a good answer resets the count, so
+alone it may cost each question SILENT_QUESTIONS_MAX - 1 timeouts). The copy itself
+is `node.state_copy`'s. One answering "busy, ask again in N ms"
+(node.sync_busy) is asked again then, another free peer as good at once, but counts as silent
 once each RESPONSE_TIMEOUT_MS with no real answer (`BusyPeers`, offer questions too, the
 reckoning kept past the round): no more time than its silence would cost. When no peer
 holds the snapshot any more, the join starts again from a new offer and the caller wipes
@@ -43,14 +47,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-from ledger.chain_layout import STATE_PREFIX, joined_writes
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
 from ledger.genesis import Genesis
-from ledger.light_client import SetCertificateCheck, UnprovenValidatorSet
-from ledger.set_change_records import kept_proof_writes
-from ledger.validator_sets import VALIDATOR_SET_INDEX_KEY
+from ledger.light_client import SetCertificateCheck
 from node.offer_round import Candidate, OfferRound
+from node.state_copy import SnapshotCopy, Writes
 from node.state_offer import Offer, Snapshot, offer_from_answer
 from node.state_wire import (
     ANSWER_ARRAYS_MAX,
@@ -58,16 +60,12 @@ from node.state_wire import (
     ASK_NODES,
     ASK_OFFER,
     ASK_SET_CHANGES,
-    ASK_VALUES,
-    NODES_PER_QUESTION,
     NOT_HELD,
-    VALUES_PER_QUESTION,
-    node_records,
-    values_and_done,
+    marked,
 )
 from node.sync import SyncRequest
 from node.sync_busy import BusyPeers, read_busy
-from storage.state_transfer import Position, StateImport, position_to_wire
+from storage.state_transfer import StateImport
 
 RESPONSE_TIMEOUT_MS = 5_000
 # How long to wait for a peer with a snapshot when every peer connected so far has none
@@ -88,7 +86,7 @@ class Phase(Enum):
 class Progress:
     """What an answer led to: the KV writes of what it brought that checked out."""
 
-    writes: dict[bytes, bytes | None] = field(default_factory=dict)
+    writes: Writes = field(default_factory=dict)
 
 
 class StateSync:
@@ -97,10 +95,9 @@ class StateSync:
         self._genesis = genesis
         self._certified = certified
         self.phase = Phase.OFFER
-        self.snapshot: Snapshot | None = None
         self._offer: Offer | None = None  # in Phase.SET_CHANGES
         self._round = OfferRound()  # in Phase.OFFER: the offer questions, several open
-        self.state: StateImport | None = None
+        self._copy: SnapshotCopy | None = None  # in Phase.NODES and VALUES, and once DONE
         self.distrusted: set[bytes] = set()  # sent something wrong during this join
         self._not_held: set[bytes] = set()  # no snapshot, or not this one
         self._good: bytes | None = None  # the last peer that answered well
@@ -109,10 +106,6 @@ class StateSync:
         self._asked: bytes | None = None  # the one question open past Phase.OFFER
         self._asked_at_ms = 0
         self._question: list[object] = []
-        self._positions: list[Position] = []  # asked for by the open nodes question
-        self._values_after = b""
-        self._value_peers: set[bytes] = set()  # who served the current pass over the values
-        self._index_at_snapshot: bytes | None = None  # `v:index` once its value came
         self._offer_refused_late = False  # the caller must wipe what the join wrote
         self.restarts = 0
         self._started_ms: int | None = None
@@ -120,6 +113,16 @@ class StateSync:
     @property
     def finished(self) -> bool:
         return self.phase in (Phase.DONE, Phase.UNAVAILABLE)
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        """The snapshot being copied, once fixed."""
+        return None if self._copy is None else self._copy.snapshot
+
+    @property
+    def state(self) -> StateImport | None:
+        """Its state as copied so far."""
+        return None if self._copy is None else self._copy.state
 
     # ---- asking ------------------------------------------------------------------------
     def next_requests(self, now_ms: int, peers: Sequence[bytes]
@@ -146,12 +149,12 @@ class StateSync:
             offer_questions = self._ask_for_offers(now_ms, peers, free)
             if offer_questions is not None:
                 return offer_questions, restarted
-        peer = self._offer.peer if self._offer is not None else self._choose(free)
+        peer = self._offer.peer if self._offer is not None else self._choose(peers, free)
         if peer is None or peer not in free:
             return [], restarted
         self._question = self._make_question()
         self._asked, (self._asked_at_ms, _) = peer, self._busy.timed_from(peer, now_ms)
-        return [SyncRequest(peer, encode(self._question))], restarted
+        return [SyncRequest(peer, encode(marked(self._question)))], restarted
 
     def _available(self, peer: bytes, peers: Sequence[bytes]) -> bool:
         return peer in peers and peer not in self.distrusted and peer not in self._not_held
@@ -170,7 +173,7 @@ class StateSync:
         asked = self._round.to_ask(now_ms, [p for p in available if p in free],
                                    self._busy.timed_from)
         if asked or self._round.busy or self._busy.waiting(available, now_ms):
-            return [SyncRequest(peer, encode([ASK_OFFER])) for peer in asked]
+            return [SyncRequest(peer, encode(marked([ASK_OFFER]))) for peer in asked]
         self._round.reset()  # nobody left to ask and nothing offered: silent peers again
         if peers and not available:
             if self._not_held and self._not_held.issuperset(peers):
@@ -184,12 +187,26 @@ class StateSync:
             self._not_held.clear()
         return []
 
-    def _choose(self, peers: Sequence[bytes]) -> bytes | None:
-        candidates = [p for p in peers if self._available(p, peers)]
+    def _choose(self, peers: Sequence[bytes], free: Sequence[bytes]) -> bytes | None:
+        """The peer to ask the next question of the copy, of those `free`: among the peers
+        holding the snapshot and not given up, one of those with the fewest silences in
+        a row (`OfferRound.silences`), the last that answered well first, then one told
+        busy and free again. None if all those are busy: they are waited for rather than
+        one silent more often asked (a peer that answers once and then says nothing cost
+        the join a timeout each time the good one was busy, without end)."""
+        holding = [p for p in peers
+                   if self._available(p, peers) and not self._round.given_up(p)]
+        if not holding:
+            return None
+        fewest = min(self._round.silences(p) for p in holding)
+        candidates = [p for p in holding if p in free and self._round.silences(p) == fewest]
         if self._good in candidates:
             return self._good
         if not candidates:
             return None
+        peer = next((p for p in candidates if self._busy.left_unanswered(p)), None)
+        if peer is not None:
+            return peer  # told busy, free again: asked again before the others
         peer = candidates[self._turn % len(candidates)]
         self._turn += 1
         return peer
@@ -197,12 +214,8 @@ class StateSync:
     def _make_question(self) -> list[object]:
         if self._offer is not None:  # the proofs of changes after the last one followed
             return [ASK_SET_CHANGES, self._offer.height, self._offer.proven_up_to]
-        assert self.snapshot is not None and self.state is not None
-        if self.phase is Phase.NODES:
-            self._positions = self.state.wanted(NODES_PER_QUESTION)
-            return [ASK_NODES, self.snapshot.height,
-                    [position_to_wire(p) for p in self._positions]]
-        return [ASK_VALUES, self.snapshot.height, self._values_after, VALUES_PER_QUESTION]
+        assert self._copy is not None
+        return self._copy.question()
 
     # ---- answers -----------------------------------------------------------------------
     def accept(self, peer: bytes, payload: bytes, now_ms: int) -> Progress:
@@ -248,12 +261,12 @@ class StateSync:
             if kind == ASK_SET_CHANGES:
                 self._take_set_changes(answer)
                 progress = Progress()
-            elif self.snapshot is None or height != self.snapshot.height:
+            elif self._copy is None or height != self._copy.snapshot.height:
                 raise ValueError("answer for another snapshot")
             elif kind == ASK_NODES:
-                progress = Progress(self._take_nodes(answer))
+                progress = Progress(self._take_nodes(self._copy, answer))
             else:
-                progress = Progress(self._take_values(peer, answer))
+                progress = Progress(self._take_values(self._copy, peer, answer))
         except ValueError:
             return self._distrust(peer)
         self._good = peer
@@ -286,65 +299,37 @@ class StateSync:
         """The offer's proofs are all in and its block is certified by the set they lead
         to: its state root is what the copy is checked against from now on."""
         self._offer = None
-        self.snapshot = snapshot
-        self._index_at_snapshot = None
-        self.state = StateImport(STATE_PREFIX, self.snapshot.decoded.header.state_root)
-        self.phase = Phase.NODES if not self.state.nodes_complete else Phase.VALUES
+        self._copy = SnapshotCopy(snapshot)
+        self.phase = Phase.NODES if not self._copy.state.nodes_complete else Phase.VALUES
         self._not_held.clear()
+        self._round.new_snapshot()
 
-    def _take_nodes(self, answer: list[object]) -> dict[bytes, bytes | None]:
-        assert self.state is not None
-        writes = self.state.accept_nodes(self._positions, node_records(answer))
-        if self.state.nodes_complete:
+    def _take_nodes(self, copy: SnapshotCopy, answer: list[object]) -> Writes:
+        writes = copy.take_nodes(answer)
+        if copy.state.nodes_complete:
             self.phase = Phase.VALUES
         return writes
 
-    def _take_values(self, peer: bytes, answer: list[object]) -> dict[bytes, bytes | None]:
-        assert self.state is not None
-        items, done = values_and_done(answer)
-        writes = self.state.accept_values(self._values_after, items)
-        self._value_peers.add(peer)
-        for key, value in items:  # checked against its leaf by accept_values
-            if key == VALIDATOR_SET_INDEX_KEY:
-                self._index_at_snapshot = value
-        if items:
-            self._values_after = items[-1][0]
-        if done:
-            if self.state.missing_values():
-                # A value the tree names was left out of some answer of this pass; the
-                # pass is done again by others (values already in are passed over).
-                self.distrusted |= self._value_peers
-                self._value_peers.clear()
-                self._values_after = b""
-                self._good = None
-            elif self._offer_hid_a_change():
-                self._offer_refused_late = True
-            else:
-                self.phase = Phase.DONE
-        return writes
-
-    def _offer_hid_a_change(self) -> bool:
-        """Whether the snapshot's own `v:index`, now proven, lists a change the offer's
-        proofs skipped; if so the offering peer is distrusted and the join restarts."""
-        assert self.snapshot is not None
-        try:
-            self.snapshot.history.check_index(self.snapshot.height, self._index_at_snapshot)
-        except UnprovenValidatorSet:
-            liar = self.snapshot.offered_by
+    def _take_values(self, copy: SnapshotCopy, peer: bytes, answer: list[object]) -> Writes:
+        writes, hid = copy.take_values(peer, answer)
+        if hid:  # the pass left a value out: done again by others
+            self.distrusted |= hid
+            self._good = None
+        elif hid is not None and copy.hid_a_change():
+            # the offer lied by omission: its peer distrusted, and the join restarts
+            liar = copy.snapshot.offered_by
             self._start_again()
             self.distrusted.add(liar)
             self._pass_over(liar)
-            return True
-        return False
-
-    def final_writes(self) -> dict[bytes, bytes | None]:
-        """The root pointer, block, certificate, head and base: the last batch of the join."""
-        assert self.phase is Phase.DONE and self.snapshot is not None and self.state is not None
-        snapshot = self.snapshot
-        writes = self.state.finish()
-        writes.update(joined_writes(self._genesis, snapshot.decoded, snapshot.certificate))
-        writes.update(kept_proof_writes(snapshot.set_changes, snapshot.height))
+            self._offer_refused_late = True
+        elif hid is not None:
+            self.phase = Phase.DONE
         return writes
+
+    def final_writes(self) -> Writes:
+        """The root pointer, block, certificate, head and base: the last batch of the join."""
+        assert self.phase is Phase.DONE and self._copy is not None
+        return self._copy.final_writes(self._genesis)
 
     # ---- peers -------------------------------------------------------------------------
     def _distrust(self, peer: bytes) -> Progress:
@@ -390,15 +375,11 @@ class StateSync:
 
     def _start_again(self) -> None:
         self.phase = Phase.OFFER
-        self.snapshot = None
         self._offer = None
         self._round.reset()
-        self.state = None
+        self._copy = None
         self._not_held.clear()
         self.distrusted.clear()
-        self._values_after = b""
-        self._value_peers.clear()
-        self._index_at_snapshot = None
         self.restarts += 1
 
 

@@ -6,6 +6,12 @@ busy answer, which either may meet, is `node.sync_busy`'s.
 
 from __future__ import annotations
 
+import contextlib
+
+from ledger.codec import decode
+from ledger.errors import MalformedInput
+from node.sync_busy import BUSY_MARK
+
 # Questions: [ASK_OFFER] | [ASK_NODES, height, [position...]]
 #            | [ASK_VALUES, height, after key, count]
 #            | [ASK_SET_CHANGES, height, after height]: the proofs of changes above it
@@ -15,6 +21,11 @@ from __future__ import annotations
 #            when true)
 #            | [ASK_NODES, height, [record...]] | [ASK_VALUES, height, [[key, value]...], done]
 #            | [ASK_SET_CHANGES, height, [proof...], more] | [NOT_HELD, height]
+# A question may end with BUSY_MARK, one item more: its asker reads busy answers
+# (node.sync_busy). Every server reads it from session 61 on; one before refuses a
+# question with it (each form is read exactly), so a joiner sends it only once no
+# server older is left: a later release sets this.
+MARK_STATE_QUESTIONS = False
 ASK_OFFER, ASK_NODES, ASK_VALUES, NOT_HELD, ASK_SET_CHANGES = 0, 1, 2, 3, 4
 NODES_PER_QUESTION = 2_048  # about 140 KB of node records per answer
 VALUES_PER_QUESTION = 2_048
@@ -47,3 +58,29 @@ def values_and_done(answer: list[object]) -> tuple[list[tuple[bytes, bytes]], bo
     if not items and not answer[3]:
         raise ValueError("no values and not done")
     return items, answer[3]
+
+
+def marked(question: list[object]) -> list[object]:
+    """`question` as a joiner sends it: with BUSY_MARK last if MARK_STATE_QUESTIONS."""
+    return [*question, BUSY_MARK] if MARK_STATE_QUESTIONS else question
+
+
+def read_question(payload: bytes) -> tuple[list[object], bool] | None:
+    """A state-sync question without its BUSY_MARK, and whether it carried one (its asker
+    reads busy answers); None if it is not a list of items beginning with an int."""
+    question = None
+    with contextlib.suppress(MalformedInput):
+        # the longest: [ASK_NODES, height, [[depth, bits], ...], BUSY_MARK]
+        question = decode(payload, max_arrays=2 + NODES_PER_QUESTION,
+                          max_items=NODES_PER_QUESTION)
+    if not (isinstance(question, list) and question and isinstance(question[0], int)):
+        return None
+    if len(question) > 1 and question[-1] == BUSY_MARK:
+        return question[:-1], True
+    return question, False
+
+
+def reads_busy(payload: bytes) -> bool:
+    """Whether a state-sync question says its asker reads busy answers."""
+    question = read_question(payload)
+    return question is not None and question[1]

@@ -17,7 +17,10 @@ no failure at first: its question is closed, it stays preferred, and it is asked
 once that time has passed (at most BUSY_WAIT_MAX_MS), another peer not busy at once. But
 busy answers do not restart its timeout (`BusyPeers`): each RESPONSE_TIMEOUT_MS with no
 real answer, it is passed over and shows nothing, as if silent. The only peer is asked
-again whenever free, as a silent only peer is after each timeout.
+again whenever free, as a silent only peer is after each timeout. While a peer that
+answered its last question is busy, none that left its last unanswered is asked in its
+place: the busy one is waited for (a peer that answers once and then says nothing cost
+a timeout each time the good one was busy, without end).
 
 What each peer's latest answer showed of its height is kept (`shown`), each question
 numbered: node.network judges a relay's forged-looking signatures by it, and may have a
@@ -33,7 +36,7 @@ answer or by consensus, back nothing beyond it (they are no failure if they are 
 blocks committed here); an empty answer shows at most the head; one that fails, does not
 help, or does not come, shows nothing.
 
-`serve_blocks` answers other nodes' questions from the local chain.
+Other nodes' questions are answered from the local chain by `node.block_serve`.
 """
 
 from __future__ import annotations
@@ -43,10 +46,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ledger.blocks import BLOCK_ARRAYS, MAX_BLOCK_BYTES, MAX_BLOCK_TXS, Header
-from ledger.chain import Chain
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
-from node.sync_busy import BusyPeers, read_busy
+from node.sync_busy import BUSY_READ_BIT, BusyPeers, read_busy
 
 MAX_BLOCKS_PER_RESPONSE = 64
 MAX_RESPONSE_BYTES = 3 * 1024 * 1024  # within the sync-response channel's limit
@@ -95,6 +97,9 @@ class BlockSync:
         self._shown: dict[bytes, tuple[int, int]] = {}
         self._height_asks: dict[bytes, None] = {}  # peers to ask next, whatever the target
         self._busy: BusyPeers[_Question] = BusyPeers()  # told to ask again later
+        # Peers whose latest question went unanswered (timed out, or busy that long),
+        # until they answer; one entry at most per peer asked
+        self._silent: set[bytes] = set()
 
     def behind(self, head_height: int) -> int:
         """How many blocks others said exist beyond the head."""
@@ -157,9 +162,13 @@ class BlockSync:
         # Nor a peer that said it is busy, until the time it gave has passed.
         height_peer = self._height_open.peer if self._height_open is not None else None
         choices = [key for key in free if key != height_peer] or free
+        if any(key not in free and key not in self._silent for key in peers):
+            choices = [key for key in choices if key not in self._silent]
         if not choices:
-            return None  # every peer busy: asked once the first is free
+            return None  # every peer busy (or silent): asked once the first is free
         peer = self._preferred if self._preferred in choices else None
+        if peer is None:  # one told busy, free again, is asked again before the others
+            peer = next((key for key in choices if self._busy.left_unanswered(key)), None)
         if peer is None:
             peer = choices[self._turn % len(choices)]
             self._turn += 1
@@ -185,11 +194,13 @@ class BlockSync:
     def _went_silent(self, question: _Question) -> None:
         """`question` got no answer in time: its peer showed nothing and is passed over."""
         self._shown[question.peer] = (question.number, 0)
+        self._silent.add(question.peer)
         self._pass_over(question.peer)
 
     @staticmethod
     def _request(question: _Question) -> SyncRequest:
-        return SyncRequest(question.peer, encode([question.start, MAX_BLOCKS_PER_RESPONSE]))
+        return SyncRequest(question.peer, encode([question.start,
+                                                  MAX_BLOCKS_PER_RESPONSE | BUSY_READ_BIT]))
 
     def _close(self, question: _Question) -> None:
         if question is self._open:
@@ -234,6 +245,7 @@ class BlockSync:
             self._busy.told(peer, wait_ms, now_ms, question.asked_at_ms, question)
             return []
         self._busy.answered(peer)
+        self._silent.discard(peer)
         answer = read_answer(payload)
         if answer is None:
             self._close(question)
@@ -306,7 +318,7 @@ class BlockSync:
 
     def backed(self, peer: bytes, height: int, items: Sequence[SyncedItem],
                fresh: bool) -> None:
-        """`peer`'s answer `items` brought the head to `height`. `serve_blocks` stops at
+        """`peer`'s answer `items` brought the head to `height`. `node.block_serve` stops at
         its head unless an answer's limits stop it first, so an answer they did not cut
         (or one whose blocks do not start right after the head as it was taken, in turn:
         `fresh` False) shows no more than `height`, whatever it claimed: else one block
@@ -374,27 +386,3 @@ def _first_height(data: bytes) -> int | None:
 def _is_item(value: object) -> bool:
     return (isinstance(value, list) and len(value) == 2
             and isinstance(value[0], bytes) and isinstance(value[1], bytes))
-
-
-def serve_blocks(chain: Chain, payload: bytes) -> bytes | None:
-    """Answer a peer's [start, count] with committed blocks and certificates; None if junk.
-
-    Reads the store only, so the daemon runs it off both the event loop and the
-    engine thread."""
-    request = None
-    with contextlib.suppress(MalformedInput):
-        request = decode(payload, max_arrays=1, max_items=2)
-    if not (isinstance(request, list) and len(request) == 2
-            and all(_is_height(value) for value in request)):
-        return None
-    start, count = max(1, request[0]), request[1]
-    blocks: list[list[bytes]] = []
-    size = 0
-    for height in range(start, start + min(count, MAX_BLOCKS_PER_RESPONSE)):
-        data = chain.get_block_bytes(height)
-        cert = chain.get_certificate(height)
-        if data is None or cert is None or (blocks and size + len(data) > MAX_RESPONSE_BYTES):
-            break
-        blocks.append([data, cert])
-        size += len(data) + len(cert)
-    return encode([chain.height, blocks])

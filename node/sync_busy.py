@@ -10,11 +10,22 @@ BUSY_WAIT_MAX_MS.
 
 The form is one no real answer takes: a block-sync answer is `[height, [items]]` and a
 state-sync answer `[kind, height, ...]`, both an int first, where this is a byte string.
-So a node of an earlier release reads it as a malformed answer (block sync passes the
-peer over for one turn; state sync distrusts it until all are), never as "no blocks
-after your head" (an empty block answer), which would stop its catch-up. It is read
-strictly: exactly two items, the mark, a count of milliseconds; anything else is not a
-busy answer, and goes to the usual reading of answers, which refuses it.
+It is read strictly: exactly two items, the mark, a count of milliseconds; anything
+else is not a busy answer, and goes to the usual reading of answers, which refuses it.
+
+A node of a release before busy answers reads one as a malformed answer (block sync
+passes the server over and takes its height for nothing; state sync distrusts it for
+the join), so a busy answer goes only to a question that says its asker reads one.
+Nodes learn nothing else of each other's release: the handshake's HELLO_MAGIC is one
+fixed value (another splits the network), a frame on a channel the peer did not declare
+or a keepalive with a payload drops the connection, and each question's form is read
+exactly. A block-sync question `[start, count]` says it with BUSY_READ_BIT in its count:
+every release answers min(count, MAX_BLOCKS_PER_RESPONSE) blocks whatever the count's
+high bits. A state-sync question says it with BUSY_MARK as one more last item
+(`node.state_wire`), which a server before this release refuses (its forms are exact):
+so joiners send it only from when no such server is left (`MARK_STATE_QUESTIONS`). A
+question that does not say it is left unanswered when it cannot be answered now, and
+its asker times out, as every asker did before busy answers.
 
 The asker (node.sync, node.state_sync) takes it as no answer and no fault: the question
 is closed, the peer neither passed over nor distrusted, and asked again once the time
@@ -45,6 +56,8 @@ BUSY_MARK = b"busy"
 # asker's RESPONSE_TIMEOUT_MS (node.sync, node.state_sync), what a silent peer costs it
 # (and what busy answers cost it together: `BusyPeers`).
 BUSY_WAIT_MAX_MS = 5_000
+# Set in a block-sync question's count by an asker that reads busy answers (node.sync)
+BUSY_READ_BIT = 1 << 32
 # The shortest an asker waits on one: an honest server says busy only when the wait is
 # over WAIT_MAX_S (node.serve_budget), so this only keeps a peer that says 0 from being
 # asked again at every turn of the asker's loop.
@@ -124,6 +137,11 @@ class BusyPeers(Generic[Left]):
             if busy or not carried:
                 late.append((peer, question))
         return late
+
+    def left_unanswered(self, peer: bytes) -> bool:
+        """Whether `peer` left a question unanswered by busy answers and has not been asked
+        it again, nor been counted silent since (once free, it is the first to ask)."""
+        return peer in self._left
 
     def answered(self, peer: bytes) -> None:
         """`peer` answered: it is busy no more, and its reckoning starts afresh."""

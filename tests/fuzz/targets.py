@@ -34,8 +34,9 @@ from ledger.offline import OfflineFacts
 from ledger.transactions import decode_transaction, tx_id_of_encoded
 from ledger.vc.verify import verify_vc
 from ledger.verification import verify_credential
+from node.block_serve import serve_blocks
 from node.config import load_config
-from node.sync import BlockSync, serve_blocks
+from node.sync import BlockSync
 from node.validators import ValidatorSet, certifies_by_keys
 from p2p import handshake
 from p2p.errors import RemoteProtocolError

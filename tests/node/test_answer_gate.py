@@ -19,13 +19,14 @@ from node.answer_gate import (
     QUESTIONS_PER_PEER_MAX,
     AnswerGate,
 )
+from node.block_serve import serve_blocks
 from node.channels import CH_CONSENSUS, CH_SYNC_REQUEST, SYNC_RESPONSE_BYTES
 from node.engine import Engine
 from node.engine_inbox import OTHER_INPUT_BYTES_MAX
 from node.engine_thread import TICK_S, EngineThread
 from node.engine_types import EngineConfig
 from node.mempool import Mempool, MempoolLimits
-from node.sync import RESPONSE_TIMEOUT_MS, serve_blocks
+from node.sync import RESPONSE_TIMEOUT_MS
 from node.validators import ValidatorSets
 from storage.kv import MemoryStore
 from tests.node.conftest import Consortium

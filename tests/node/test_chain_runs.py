@@ -20,12 +20,12 @@ from ledger.codec import decode, encode
 from ledger.identity import KeyPair
 from ledger.payloads import ACTION_ADD_VALIDATOR, ACTION_REMOVE_VALIDATOR, AnchorPayload
 from node import state_serve
+from node.block_serve import serve_blocks
 from node.engine import Engine
 from node.engine_types import CommitReport, EngineConfig
 from node.mempool import Mempool, MempoolLimits
 from node.state_serve import StateSnapshots
 from node.state_wire import ASK_OFFER
-from node.sync import serve_blocks
 from node.validators import ValidatorSets
 from storage.errors import CorruptStateError
 from storage.kv import MemoryStore

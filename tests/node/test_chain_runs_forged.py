@@ -15,10 +15,10 @@ from ledger.blocks import Block, transactions_root
 from ledger.chain import Chain
 from ledger.codec import decode, encode
 from ledger.payloads import AnchorPayload
+from node.block_serve import serve_blocks
 from node.engine import Engine
 from node.engine_types import EngineConfig
 from node.mempool import Mempool, MempoolLimits
-from node.sync import serve_blocks
 from node.validators import ValidatorSets
 from tests.node.certificates import forged_certificate
 from tests.node.conftest import Consortium, make_tx

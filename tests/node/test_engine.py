@@ -30,11 +30,12 @@ from ledger.codec import encode
 from ledger.errors import MalformedInput
 from ledger.identity import KeyPair
 from ledger.payloads import ACTION_ADD_VALIDATOR, AnchorPayload, MemberAction, ProposePayload
+from node.block_serve import serve_blocks
 from node.channels import CH_SYNC_REQUEST
 from node.engine import Engine
 from node.engine_types import CommitReport, EngineConfig, Refusals, Role
 from node.mempool import Mempool, MempoolLimits
-from node.sync import RESPONSE_TIMEOUT_MS, serve_blocks
+from node.sync import RESPONSE_TIMEOUT_MS
 from node.validators import ValidatorSets
 from storage.kv import MemoryStore
 from tests.node.certificates import make_certificate, make_quorum_certificate

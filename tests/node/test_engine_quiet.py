@@ -4,9 +4,9 @@ while nothing is timed. Its thread's use of it is in tests/node/test_engine_thre
 from __future__ import annotations
 
 from ledger.payloads import AnchorPayload
+from node.block_serve import serve_blocks
 from node.channels import CH_SYNC_REQUEST
 from node.engine_quiet import QUIET_TICKS_MAX, TICK_MS
-from node.sync import serve_blocks
 from tests.node.conftest import Consortium, commit, make_tx
 from tests.node.test_engine import Clock, engine_for
 

@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 
+import node.block_serve as block_serve
 import node.sync as node_sync
 from ledger.codec import decode, encode
+from node.block_serve import serve_blocks
 from node.channels import CH_SYNC_REQUEST
 from node.network import _not_ahead
-from node.sync import RESPONSE_TIMEOUT_MS, BlockSync, serve_blocks
+from node.sync import RESPONSE_TIMEOUT_MS, BlockSync
 from tests.node.conftest import Consortium, commit
 from tests.node.test_key_rotation import rotate
 from tests.node.test_relay_heights import FEW, beside_a_relay_at_three, forged, signed
@@ -72,6 +74,7 @@ async def test_a_relay_not_ahead_cannot_put_its_penalty_off_by_answering_late(
     after the head back a height beyond it.)"""
     relay_chain, node = beside_a_relay_at_three(net)
     monkeypatch.setattr(node_sync, "MAX_BLOCKS_PER_RESPONSE", 2)  # answers fill at 2
+    monkeypatch.setattr(block_serve, "MAX_BLOCKS_PER_RESPONSE", 2)  # and are served so
     try:
         assert node.core.chain.height == 3
         await node.relays([forged(net.employer, FEW) for _ in range(4)])

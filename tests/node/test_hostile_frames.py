@@ -24,11 +24,11 @@ from consensus import Digest, ExecuteBlock, Height, View
 from ledger.chain import Chain
 from ledger.codec import encode
 from ledger.payloads import AnchorPayload
+from node.block_serve import serve_blocks
 from node.channels import CH_SYNC_REQUEST
 from node.signature_workers import InTurn, PendingChecks
 from node.state_serve import StateSnapshots
 from node.state_sync import StateSync
-from node.sync import serve_blocks
 from node.validators import SignatureCheck, ValidatorSets, certifies_by_keys
 from storage.kv import KeyValueSnapshot, MemoryStore
 from storage.state_transfer import StateExport

@@ -10,17 +10,19 @@ from collections.abc import Callable
 
 import pytest
 
+import node.block_serve as block_serve
 import node.sync as node_sync
 from ledger.chain import Chain
 from ledger.codec import decode, encode
 from ledger.identity import KeyPair
 from ledger.payloads import AnchorPayload
+from node.block_serve import serve_blocks
 from node.channels import CH_SYNC_REQUEST
 from node.engine import Engine
 from node.engine_types import EngineConfig
 from node.network import Network
 from node.peer_penalty import FORGED_SETTLE_S, JUNK_PER_WINDOW_MAX, GossipPenalties
-from node.sync import RESPONSE_TIMEOUT_MS, BlockSync, serve_blocks
+from node.sync import RESPONSE_TIMEOUT_MS, BlockSync
 from node.sync_heights import SyncHeights
 from node.validators import ValidatorSets
 from storage.kv import MemoryStore
@@ -317,6 +319,7 @@ async def test_a_height_answer_overtaken_by_a_poll_shows_no_more_than_the_head(
     the one they were bad under, and the blocks taken from the other peer have moved it."""
     relay_chain, node, honest, peers = await _asking_a_relay_three_blocks_ahead(net)
     monkeypatch.setattr(node_sync, "MAX_BLOCKS_PER_RESPONSE", 2)  # answers fill at 2
+    monkeypatch.setattr(block_serve, "MAX_BLOCKS_PER_RESPONSE", 2)  # and are served so
     try:
         height_question = node.out.frames[-1][2]
         node.clock.now_ms += EngineConfig(1_000, 100).follower_poll_ms

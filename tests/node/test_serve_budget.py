@@ -89,14 +89,14 @@ async def test_a_peer_asking_blocks_again_and_again_gets_its_rate_and_no_more(
         commit(chain, [make_tx(net.university, AnchorPayload(os.urandom(32)))])
     network = Network(config_for("server", 0, []), net.genesis, net.ministry)
     clock = Clock()
-    network.serve_budget = ServeBudget(clock=clock)
+    network.sync_serving.budget = ServeBudget(clock=clock)
     slept: list[float] = []
 
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
         clock.now += seconds
 
-    network._sleep = sleep
+    network.sync_serving.sleep = sleep
     sent: dict[bytes, int] = {ABUSER: 0, OTHER: 0}
 
     def send(peer: bytes, channel: int, payload: bytes) -> bool:

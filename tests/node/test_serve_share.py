@@ -167,14 +167,14 @@ async def test_the_node_serves_its_validators_outside_the_followers_share(
     validator = net.genesis.validators[0].public_key
     assert validator in network.validator_keys
     clock = Clock()
-    network.serve_budget = ServeBudget(clock=clock, is_validator=network._is_validator)
+    network.sync_serving.budget = ServeBudget(clock=clock, is_validator=network._is_validator)
     slept: list[float] = []
 
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
         clock.now += seconds
 
-    network._sleep = sleep
+    network.sync_serving.sleep = sleep
     sent: list[bytes] = []
 
     def send(peer: bytes, channel: int, payload: bytes) -> bool:
@@ -185,10 +185,10 @@ async def test_the_node_serves_its_validators_outside_the_followers_share(
 
     network.peers.send = send  # type: ignore[method-assign,assignment]
     for key in GREEDY:  # forty followers deep in debt
-        network.serve_budget.charge(key, SERVE_ALL_BURST_BYTES)
+        network.sync_serving.budget.charge(key, SERVE_ALL_BURST_BYTES)
     serve_blocks = network.serve_sync_from(chain)
     question = encode([1, MAX_BLOCKS_PER_RESPONSE])
     await serve_blocks(GREEDY[0], question)
-    assert sent == [] and network.serve_budget.dropped == 1  # told busy, not answered
+    assert sent == [] and network.sync_serving.budget.dropped == 1  # told busy, not answered
     await serve_blocks(validator, question)
     assert sent == [validator] and slept == []

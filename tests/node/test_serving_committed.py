@@ -9,7 +9,7 @@ import pytest
 from ledger.chain import Chain
 from ledger.chain_layout import BLOCK_PREFIX, CERT_PREFIX, height_key
 from ledger.codec import decode, encode
-from node.sync import serve_blocks
+from node.block_serve import serve_blocks
 from node.validators import ValidatorSets
 from storage.errors import CorruptStateError
 from tests.node.conftest import Consortium

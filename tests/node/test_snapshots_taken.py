@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from ledger.chain import Chain
 from ledger.codec import decode, encode
 from ledger.payloads import AnchorPayload
+from node.block_serve import serve_blocks
 from node.channels import CH_SYNC_REQUEST
 from node.engine import Engine
 from node.engine_thread import TICK_S, EngineThread
@@ -18,7 +19,6 @@ from node.engine_types import CommitReport, EngineConfig
 from node.mempool import Mempool, MempoolLimits
 from node.state_serve import SNAPSHOTS_HELD, StateSnapshots
 from node.state_wire import ASK_OFFER
-from node.sync import serve_blocks
 from node.validators import ValidatorSets
 from storage.kv import KeyValueSnapshot, MemoryStore
 from tests.node.conftest import Consortium, commit, make_tx

@@ -14,7 +14,8 @@ from ledger.chain import Chain
 from ledger.chain_layout import BASE_KEY, STATE_PREFIX, block_key
 from ledger.codec import decode, encode
 from ledger.payloads import AnchorPayload
-from node import state_serve, state_sync
+from node import state_copy, state_serve, state_sync
+from node.block_serve import serve_blocks
 from node.config import load_config
 from node.engine import Engine
 from node.engine_types import EngineConfig
@@ -22,7 +23,6 @@ from node.mempool import Mempool, MempoolLimits
 from node.state_serve import StateSnapshots
 from node.state_sync import Phase, StateSync
 from node.state_wire import ASK_NODES, ASK_OFFER, ASK_VALUES, NOT_HELD
-from node.sync import serve_blocks
 from node.validators import ValidatorSet, ValidatorSets, certifies_by_keys
 from storage.kv import MemoryStore
 from tests.node.certificates import make_certificate
@@ -38,8 +38,8 @@ STEPS_MAX = 5_000
 @pytest.fixture(autouse=True)
 def small_questions(monkeypatch: pytest.MonkeyPatch) -> None:
     """Many small questions, so a join takes many answers from each peer."""
-    monkeypatch.setattr(state_sync, "NODES_PER_QUESTION", 16)
-    monkeypatch.setattr(state_sync, "VALUES_PER_QUESTION", 16)
+    monkeypatch.setattr(state_copy, "NODES_PER_QUESTION", 16)
+    monkeypatch.setattr(state_copy, "VALUES_PER_QUESTION", 16)
 
 
 def grown_chain(net: Consortium, blocks: int = 3, anchors: int = 40) -> Chain:

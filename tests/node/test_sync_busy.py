@@ -9,6 +9,7 @@ from node.channels import CH_SYNC_REQUEST
 from node.sync import MAX_BLOCKS_PER_RESPONSE, RESPONSE_TIMEOUT_MS, BlockSync, read_answer
 from node.sync_busy import (
     BUSY_MARK,
+    BUSY_READ_BIT,
     BUSY_WAIT_MAX_MS,
     BUSY_WAIT_MIN_MS,
     BusyPeers,
@@ -25,7 +26,7 @@ BUSY_MS = 1_900
 def asked_first(sync: BlockSync, now_ms: int, head: int, peers: list[bytes]) -> bytes:
     request = sync.next_request(now_ms, head, peers)
     assert request is not None
-    assert decode(request.payload) == [head + 1, MAX_BLOCKS_PER_RESPONSE]
+    assert decode(request.payload) == [head + 1, MAX_BLOCKS_PER_RESPONSE | BUSY_READ_BIT]
     return request.peer
 
 

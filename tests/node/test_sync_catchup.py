@@ -26,10 +26,10 @@ from ledger.chain_run import Execution
 from ledger.codec import decode, encode
 from ledger.payloads import AnchorPayload
 from ledger.transactions import Transaction
+from node.block_serve import serve_blocks
 from node.channels import CH_SYNC_REQUEST
 from node.engine import Engine
 from node.signature_workers import InTurn, PendingChecks, SignatureWorkers
-from node.sync import serve_blocks
 from node.validators import SignatureCheck
 from storage.kv import MemoryStore
 from tests.node.certificates import make_certificate, make_quorum_certificate

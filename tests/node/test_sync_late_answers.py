@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from ledger.chain import Chain
 from ledger.codec import decode
+from node.block_serve import serve_blocks
 from node.channels import CH_SYNC_REQUEST
 from node.engine import Engine
-from node.sync import RESPONSE_TIMEOUT_MS, serve_blocks
+from node.sync import RESPONSE_TIMEOUT_MS
 from storage.kv import MemoryStore
 from tests.node.conftest import Consortium, commit
 from tests.node.test_engine import Clock, Recorder, engine_for

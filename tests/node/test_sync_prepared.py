@@ -15,13 +15,13 @@ from ledger.chain import Chain
 from ledger.chain_run import Execution
 from ledger.codec import decode, encode
 from ledger.payloads import AnchorPayload
+from node.block_serve import serve_blocks
 from node.engine import Engine
 from node.engine_sync import PreparedAnswer
 from node.engine_thread import WAITING_LOOKED_AT_MAX, EngineThread
 from node.signature_checks import ANSWER_PARTS_AHEAD
 from node.signature_child import check_batch
 from node.signature_workers import PendingChecks
-from node.sync import serve_blocks
 from node.validators import SignatureCheck
 from storage.kv import MemoryStore
 from tests.node.certificates import make_certificate, make_quorum_certificate

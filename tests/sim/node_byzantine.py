@@ -30,7 +30,7 @@ from ledger.chain import Chain
 from ledger.codec import encode
 from ledger.errors import MalformedInput
 from ledger.identity import SIGNATURE_BYTES, KeyPair, MemberId
-from node.sync import serve_blocks
+from node.block_serve import serve_blocks
 from tests.sim.forgeries import Forger
 
 MODES = ("equivocate", "forge", "bad_sync")

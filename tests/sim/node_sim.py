@@ -26,6 +26,7 @@ from ledger.identity import KeyPair
 from ledger.payloads import AnchorPayload
 from ledger.transactions import Transaction, build_transaction
 from ledger.validator_sets import set_change_heights
+from node.block_serve import serve_blocks
 from node.channels import (
     CH_BLOCK,
     CH_CONSENSUS,
@@ -41,7 +42,6 @@ from node.evidence_submit import (
     EvidenceSlot,
 )
 from node.mempool import Mempool, MempoolLimits
-from node.sync import serve_blocks
 from node.validators import ValidatorSet, ValidatorSets
 from tests.sim.answer_ahead import AnswersAhead, blocks_per_answer
 from tests.sim.network import NetworkFaults
