@@ -22,6 +22,7 @@ from ledger.credentials import make_batch
 from ledger.identity import KeyPair
 from node.files import save_key
 from tests.node.conftest import documents_of
+from tests.node.node_folders import lone_validator_genesis
 
 DEAD_NODE = "http://127.0.0.1:9"  # discard port: nothing listens there in tests
 IIN = "010517612342"  # not a valid check digit; the export tests use real ones
@@ -69,10 +70,7 @@ def world(root: Path) -> dict[str, str]:
     (root / "broken_job").mkdir()
     (root / "broken_job" / "manifest.json").write_text("{broken")
     files["broken_job"] = root / "broken_job"
-    genesis = {"kind": "senim-genesis/v1", "chain_id": "t", "genesis_time_ms": 0,
-               "members": [{"name": "M", "role": "ministry",
-                            "public_key": keys.public_key.hex(), "validator": True}]}
-    (root / "genesis.json").write_text(json.dumps(genesis))
+    (root / "genesis.json").write_text(json.dumps(lone_validator_genesis(keys).to_json()))
     (root / "members.toml").write_text(
         f'chain_id = "t"\ngenesis_time = "2026-01-01T00:00:00Z"\n[[members]]\nname = "M"\n'
         f'role = "ministry"\npublic_key = "{keys.public_key.hex()}"\nvalidator = true\n')

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ledger.genesis import Genesis, GenesisMember, current_rules_genesis
 from ledger.identity import KeyPair
 from node.files import save_key
 
@@ -22,11 +23,13 @@ def write_lone_validator(root: Path) -> KeyPair:
     """node.key and genesis.json (chain "t") of a consortium of one validator, in `root`."""
     keys = KeyPair.generate()
     save_key(root / "node.key", keys)
-    (root / "genesis.json").write_text(json.dumps({
-        "kind": "senim-genesis/v1", "chain_id": "t", "genesis_time_ms": 0,
-        "members": [{"name": "M", "role": "ministry", "public_key": keys.public_key.hex(),
-                     "validator": True}]}))
+    (root / "genesis.json").write_text(json.dumps(lone_validator_genesis(keys).to_json()))
     return keys
+
+
+def lone_validator_genesis(keys: KeyPair) -> Genesis:
+    """Chain "t" of one ministry validating, under the rules `consortium create` writes."""
+    return current_rules_genesis("t", 0, (GenesisMember("M", "ministry", keys.public_key, True),))
 
 
 @contextmanager
