@@ -14,6 +14,7 @@ from typing import Any
 
 from cli.governance_words import who
 from cli.spoken import Joined, Sentence
+from ledger.governance import MAX_RECENT_PROPOSALS
 from ledger.payloads import ACTION_SET_RULES_VERSION
 from ledger.rules_version import MAX_KNOWN_RULES_VERSION
 
@@ -51,8 +52,10 @@ def validator_set_lines(sets: list[dict[str, Any]]) -> list[Sentence]:
 
 def _key_changes(moved: list[dict[str, Any]], before: dict[str, str]) -> Joined:
     """The key changes of one set, rotations first (said together, as they always were),
-    then each replacement with its heights, then those the node does not tell."""
+    then each replacement with its heights, then those the chain no longer tells
+    (`node.key_changes.UNKNOWN`), then those a node of an older release does not."""
     rotated: list[str] = []
+    unrecorded: list[str] = []
     unknown: list[str] = []
     replaced: list[Sentence] = []
     for validator in moved:
@@ -65,6 +68,8 @@ def _key_changes(moved: list[dict[str, Any]], before: dict[str, str]) -> Joined:
             rotated.append(change)
         elif by == "replacement" and isinstance(how, dict):
             replaced.append(_replacement(how, change))
+        elif by == "unknown":
+            unrecorded.append(change)
         else:
             unknown.append(change)
     parts: list[Sentence] = []
@@ -72,6 +77,13 @@ def _key_changes(moved: list[dict[str, Any]], before: dict[str, str]) -> Joined:
         said = ", ".join(rotated)
         parts.append(Sentence("gov.list.key_rotation", f"key rotation: {said}", changes=said))
     parts += replaced
+    if unrecorded:
+        said = ", ".join(unrecorded)
+        parts.append(Sentence("gov.list.key_unrecorded", "key change (whether rotated by its "
+                              "member or replaced by governance is no longer on record: the "
+                              "chain keeps only its latest proposals, at most "
+                              f"{MAX_RECENT_PROPOSALS}): {said}", changes=said,
+                              kept=MAX_RECENT_PROPOSALS))
     if unknown:
         said = ", ".join(unknown)
         parts.append(Sentence("gov.list.key_changed", "key change (whether rotated by its "

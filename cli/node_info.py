@@ -77,13 +77,19 @@ def _standing(member: dict[str, Any], height: int | None) -> Sentence:
 
 def _key_replacement(member: dict[str, Any]) -> list[Sentence]:
     """The ministries' replacement of the member's key (`key_change`), which a ministry
-    reading the list should know of: a rotation is the member's own affair, and unsaid."""
+    reading the list should know of: a rotation is the member's own affair, and unsaid; a
+    change the chain no longer tells the kind of may have been a replacement, and is said."""
     change = member.get("key_change")
-    if not isinstance(change, dict) or change.get("by") != "replacement":
+    by = change.get("by") if isinstance(change, dict) else None
+    if not isinstance(change, dict) or by not in ("replacement", "unknown"):
         return []
     height, since = change.get("height"), change.get("distrusted_from")
     if not isinstance(height, int):
         return []
+    if by == "unknown":
+        return [Sentence("min.members.key_unrecorded", f"    its key changed at block {height}, "
+                         "by its member or by governance: the chain no longer records which",
+                         height=height)]
     if isinstance(since, int):
         return [Sentence("min.members.key_replaced_distrusted", f"    its key was replaced by "
                          f"governance at block {height}; its earlier keys are distrusted from "

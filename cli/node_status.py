@@ -120,6 +120,10 @@ def _key_replaced(info: dict[str, Any], listed: list[dict[str, Any]]) -> list[Li
     elif by == "replacement" and isinstance(height, int):
         how = Sentence("stat.key_how.replaced", f"the ministries replaced it by governance at "
                        f"block {height}", height=height)
+    elif by == "unknown" and isinstance(height, int):
+        how = Sentence("stat.key_how.unrecorded", f"the member rotated away from it at block "
+                       f"{height}, or the ministries replaced it then; the chain no longer "
+                       "records which", height=height)
     else:
         how = Sentence("stat.key_how.either", "the member rotated away from it, or the "
                        "ministries replaced it")
