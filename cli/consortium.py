@@ -27,7 +27,7 @@ from cli.worded_group import WordedGroup
 from ledger.errors import ConfigError
 from ledger.genesis import GENESIS_KIND, genesis_from_json
 from ledger.identity import PUBLIC_KEY_BYTES
-from ledger.rules_version import ADMISSION_PROOF_FROM, MAX_KNOWN_RULES_VERSION
+from ledger.rules_version import EVIDENCE_KINDS_KEPT_FROM, MAX_KNOWN_RULES_VERSION
 from node.files import GENESIS_FILE_BYTES_MAX, UnfitFile, load_genesis, read_bounded
 
 
@@ -280,10 +280,11 @@ def _warn_rules_left_open(rules: int) -> None:
     an upgrade is due" says what each version closes."""
     warn(Sentence("min.consortium.rules_open", f"ledger rules version {rules} leaves open "
                   f"what the later versions, up to {MAX_KNOWN_RULES_VERSION}, close, until "
-                  "governance schedules one (set-rules-version); for one, a member may be "
-                  "admitted with a key whose holder never asked for it (version "
-                  f"{ADMISSION_PROOF_FROM} asks for the key's proof of possession)",
-                  rules=rules, known=MAX_KNOWN_RULES_VERSION, proof=ADMISSION_PROOF_FROM))
+                  "governance schedules one (set-rules-version); for one, a validator may "
+                  "fill its places for evidence with faults of its own choosing and so keep "
+                  "the evidence of its conflicting commits off the chain (version "
+                  f"{EVIDENCE_KINDS_KEPT_FROM} takes the first evidence of each kind)",
+                  rules=rules, known=MAX_KNOWN_RULES_VERSION, kinds=EVIDENCE_KINDS_KEPT_FROM))
 
 
 def _hex_key(value: object) -> bytes | None:

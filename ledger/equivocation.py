@@ -23,10 +23,19 @@ height and view it liked, filled every place for evidence with its own, and the 
 refused the evidence against every other validator from then on; a chain so filled takes
 evidence again once it runs version 11.
 
+From rules version 13 (`EVIDENCE_KINDS_KEPT_FROM`) the first record of each kind in
+KINDS_KEPT_PAST_THE_CAPS against a member is taken past those two caps (not past the cap
+on all): before it, a validator that filled its member's places with conflicting prepares of its own
+choosing kept the evidence of its conflicting pre-prepares or commits off the chain.
+Anyone holding the member's key may still choose which record of a kind comes first; but
+then that record proves the member's key signed two messages of that kind.
+
 Layout: `x:` + validator id + height (8 bytes) + view (8 bytes) + kind -> record;
 `x#count` -> the number of records; from version 11, `x#bounded` -> the number of records
 written under it, `x#count:` + validator id and `x#member:` + member id -> those accusing
-that validator key, and that member.
+that validator key, and that member; from version 13, `x#kind:` + member id + kind ->
+present once a record of that kind accuses the member (a member accused before it reads as
+accused of none: one more record of each kind, once).
 """
 
 from __future__ import annotations
@@ -55,6 +64,11 @@ MAX_EVIDENCE_PER_VALIDATOR = 16
 # the cap per key alone let one member's rotations take 56 times its places. Four keys'
 # worth, so that a thief holding an old key cannot take all of a member's places.
 MAX_EVIDENCE_PER_MEMBER = 4 * MAX_EVIDENCE_PER_VALIDATOR
+PREFIX_MEMBER_KIND = b"x#kind:"
+# The kinds the check proves (`node.evidence.EQUIVOCATION_KINDS`), whose first record
+# against a member is taken past its caps (version 13 on): so at most three records more.
+KINDS_KEPT_PAST_THE_CAPS = frozenset({"conflicting-pre-prepare", "conflicting-prepare",
+                                      "conflicting-commit"})
 
 
 @dataclass(frozen=True)
@@ -132,9 +146,10 @@ def _validator_key_at(state: StateReader) -> ValidatorKeyAt:
 
 def apply_submit_evidence(state: StateWriter, payload: SubmitEvidencePayload, sender: bytes,
                           tx_id: bytes, chain_id: str, height: int,
-                          check: EvidenceCheck | None, bounded: bool = False) -> None:
+                          check: EvidenceCheck | None, bounded: bool = False,
+                          kinds_kept: bool = False) -> None:
     """The `submit_evidence` rule. Checks everything, then writes. `bounded`: rules
-    version 11 or later (module docstring)."""
+    version 11 or later; `kinds_kept`: 13 or later (module docstring)."""
     if check is None:
         raise TxRejected("evidence_unchecked", "this ledger was not given a check for "
                          "consensus messages")
@@ -166,14 +181,20 @@ def apply_submit_evidence(state: StateWriter, payload: SubmitEvidencePayload, se
     # the records against this validator key and against its member, and where each count
     # is kept (version 11 on)
     counts: dict[bytes, int] = {}
+    kind_held: bytes | None = None
     if bounded:
+        member = validator_member(state, validator_key)
         of_key = _accused_count_key(proven.validator)
-        of_member = PREFIX_MEMBER_COUNT + validator_member(state, validator_key)
+        of_member = PREFIX_MEMBER_COUNT + member
         counts = {of_key: evidence_count(state, proven.validator),
                   of_member: _count(state, of_member)}
         limit = (MAX_EVIDENCE_PER_VALIDATOR if counts[of_key] >= MAX_EVIDENCE_PER_VALIDATOR
                  else MAX_EVIDENCE_PER_MEMBER if counts[of_member] >= MAX_EVIDENCE_PER_MEMBER
                  else None)
+        if kinds_kept and proven.kind in KINDS_KEPT_PAST_THE_CAPS:
+            kind_held = PREFIX_MEMBER_KIND + member + proven.kind.encode()
+            if state.get(kind_held) is None:
+                limit = None  # the first of its kind against the member
         if limit is not None:
             raise TxRejected("evidence_enough", f"the chain already holds {limit} pieces of "
                              "evidence against this validator, which prove what it did",
@@ -186,3 +207,5 @@ def apply_submit_evidence(state: StateWriter, payload: SubmitEvidencePayload, se
         state.set(BOUNDED_COUNT_KEY, encode(held + 1))
         for count_key, held_before in counts.items():
             state.set(count_key, encode(held_before + 1))
+    if kind_held is not None:
+        state.set(kind_held, encode(True))

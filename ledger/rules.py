@@ -63,6 +63,7 @@ from ledger.records import (
 from ledger.rules_version import (
     ADMITTED_BY_RECORDED_FROM,
     EVIDENCE_BOUNDED_FROM,
+    EVIDENCE_KINDS_KEPT_FROM,
     KEY_REPLACEMENT_FROM,
     MINISTRIES_BY_VOTE_FROM,
     REPORTS_UNDONE_FROM,
@@ -213,7 +214,8 @@ def apply_transaction(state: StateAccess, tx: Transaction, sender: Member,
                                 ctx.rules_version >= REPORTS_UNDONE_FROM)
     elif isinstance(payload, SubmitEvidencePayload):
         apply_submit_evidence(state, payload, tx.sender, tx.tx_id, ctx.chain_id, ctx.height,
-                              ctx.evidence_check, ctx.rules_version >= EVIDENCE_BOUNDED_FROM)
+                              ctx.evidence_check, ctx.rules_version >= EVIDENCE_BOUNDED_FROM,
+                              ctx.rules_version >= EVIDENCE_KINDS_KEPT_FROM)
     elif isinstance(payload, ProposePayload):
         propose(state, payload, tx.tx_id, tx.sender, sender.public_key, ctx.height,
                 ctx.time_ms, ctx.rules_version, ctx.chain_id)

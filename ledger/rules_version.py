@@ -32,7 +32,7 @@ GENESIS_RULES_VERSION = 1  # a genesis that states no version
 MAX_RULES_VERSION = 1_000_000  # what a genesis file or proposal may name at all
 
 # The versions this release executes: 1 and the gated changes below.
-MAX_KNOWN_RULES_VERSION = 12
+MAX_KNOWN_RULES_VERSION = 13
 
 # From this version on, a proposal identical to an open one is refused
 # (`ledger.governance.propose`); version 1 chains committed such duplicates.
@@ -134,6 +134,13 @@ RETIREMENT_RULES_FROM = 11
 # same way. Before it, an admission carrying a proof is refused, as a release that did not
 # know the field refused to decode it.
 ADMISSION_PROOF_FROM = 12
+
+# From this version on, the first evidence of each kind of equivocation against a member
+# is taken past the places one validator key and one member hold
+# (`ledger.equivocation.KINDS_KEPT_PAST_THE_CAPS`): before it, a validator filled its own
+# member's places with conflicting prepares at views never held, and the evidence of its
+# conflicting pre-prepares or commits, the attack itself, was refused (`evidence_enough`).
+EVIDENCE_KINDS_KEPT_FROM = 13
 
 
 class StateReader(Protocol):

@@ -11,13 +11,19 @@ Bounded, because the reporter is by definition misbehaving and may resend:
 - at most EVIDENCE_PER_VALIDATOR_MAX records per validator and EVIDENCE_MAX in
   all. When full, the OLDEST records are kept and new ones are dropped (and
   counted): the first proof of a fault is as good as any later one, and one
-  validator cannot push out the evidence against another;
+  validator cannot push out the evidence against another. Past its own cap, a
+  validator's first record of each kind in FAULT_KINDS is still kept (so at most
+  len(FAULT_KINDS) more): before, a validator that filled its places with faults of one
+  kind, conflicting prepares at views never held, kept its first conflicting
+  pre-prepare or commit (the attack itself) from being recorded, and so from being
+  submitted on chain (`node.evidence_submit` hands on only what is recorded new);
 - a message longer than EVIDENCE_MESSAGE_BYTES_MAX is kept as its SHA-256 only.
 
 Layout (prefix E): `Er` + validator + height + view + kind -> record;
 `Es` + sequence -> record key (sequences are dense, so a page is a run of gets,
-never a scan); `Ec` + validator -> its record count; `Em` -> [count, next
-sequence, dropped].
+never a scan); `Ec` + validator -> its record count; `Ek` + validator + kind ->
+present once a record of that kind is kept (a store from before it reads as holding
+none: one more of each kind, once); `Em` -> [count, next sequence, dropped].
 """
 
 from __future__ import annotations
@@ -54,6 +60,14 @@ _RECORD = EVIDENCE_PREFIX + b"r"
 _SEQUENCE = EVIDENCE_PREFIX + b"s"
 _PER_VALIDATOR = EVIDENCE_PREFIX + b"c"
 _META = EVIDENCE_PREFIX + b"m"
+_KIND_HELD = EVIDENCE_PREFIX + b"k"
+# The conflicts a pair of votes proves by itself, named as the replica reports them.
+EQUIVOCATION_KINDS: dict[type, str] = {PrePrepare: "conflicting-pre-prepare",
+                                       Prepare: "conflicting-prepare",
+                                       Commit: "conflicting-commit"}
+# Every kind of fault the replica reports (`consensus.ReportEvidence.kind`).
+FAULT_KINDS = frozenset({*EQUIVOCATION_KINDS.values(), "invalid-commit-proof",
+                         "invalid-view-change", "invalid-new-view"})
 EVIDENCE_MAX = 1_024
 EVIDENCE_PER_VALIDATOR_MAX = 128
 EVIDENCE_MESSAGE_BYTES_MAX = 64 * 1024
@@ -110,20 +124,18 @@ def record_evidence(kv: KeyValueStore, kind: str, validator: bytes, first: bytes
     count, next_sequence, dropped = _meta(kv)
     per_validator_raw = kv.get(_PER_VALIDATOR + validator)
     per_validator = 0 if per_validator_raw is None else int.from_bytes(per_validator_raw, "big")
-    if count >= EVIDENCE_MAX or per_validator >= EVIDENCE_PER_VALIDATOR_MAX:
+    kind_held = _KIND_HELD + validator + kind.encode("utf-8", "replace")
+    first_of_kind = kind in FAULT_KINDS and kv.get(kind_held) is None
+    if count >= EVIDENCE_MAX or (per_validator >= EVIDENCE_PER_VALIDATOR_MAX
+                                 and not first_of_kind):
         kv.write({_META: encode([count, next_sequence, dropped + 1])}, sync=False)
         return False
     record = encode([kind, validator, height, view, time.time_ns(), _kept(first), _kept(second)])
     kv.write({key: record, _SEQUENCE + struct.pack(">Q", next_sequence): key,
               _PER_VALIDATOR + validator: (per_validator + 1).to_bytes(4, "big"),
+              kind_held: b"\x01",
               _META: encode([count + 1, next_sequence + 1, dropped])}, sync=False)
     return True
-
-
-# The conflicts a pair of votes proves by itself, named as the replica reports them.
-EQUIVOCATION_KINDS: dict[type, str] = {PrePrepare: "conflicting-pre-prepare",
-                                       Prepare: "conflicting-prepare",
-                                       Commit: "conflicting-commit"}
 
 
 def check_equivocation(chain_id: str, first: bytes, second: bytes,

@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 from cli.main import main
 from ledger.genesis import genesis_from_json
 from ledger.rules_version import (
-    ADMISSION_PROOF_FROM,
+    EVIDENCE_KINDS_KEPT_FROM,
     GENESIS_RULES_VERSION,
     MAX_KNOWN_RULES_VERSION,
 )
@@ -56,7 +56,7 @@ def test_a_lower_version_stated_is_kept_with_a_warning_of_what_it_leaves_open(
     assert len(warning.splitlines()) == 1, warning
     assert warning.startswith(f"warning: ledger rules version {stated} leaves open what the "
                               f"later versions, up to {MAX_KNOWN_RULES_VERSION}, close"), warning
-    assert f"(version {ADMISSION_PROOF_FROM} asks for the key's proof of possession)" in warning
+    assert f"(version {EVIDENCE_KINDS_KEPT_FROM} takes the first evidence of each kind)" in warning
 
 
 def test_the_newest_version_stated_is_kept_without_a_warning(tmp_path: Path) -> None:

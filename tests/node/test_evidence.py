@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
+from pathlib import Path
 
 import pytest
 
+import consensus
 from consensus.messages import Prepare, SignedMessage, ViewChange, encode_signed
 from consensus.types import Digest, Height, ValidatorId, View
 from ledger.codec import encode
@@ -14,6 +17,7 @@ from node.evidence import (
     EVIDENCE_MESSAGE_BYTES_MAX,
     EVIDENCE_PAGE_MAX,
     EVIDENCE_PREFIX,
+    FAULT_KINDS,
     evidence_page,
     list_evidence,
     record_evidence,
@@ -77,6 +81,35 @@ def test_caps_keep_the_oldest_and_count_the_dropped(monkeypatch: pytest.MonkeyPa
     assert sorted(row["height"] for row in page["evidence"] if row["validator"] == ALICE.hex()
                   ) == [1, 2, 3, 4]
     assert len(dict(kv.iterate_prefix(EVIDENCE_PREFIX + b"r"))) == 6
+
+
+def test_a_flood_of_one_kind_does_not_keep_out_the_first_of_another(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A validator that filled its places with conflicting prepares at views never held
+    kept its first conflicting commit (the attack) from being recorded, and so from
+    being submitted on chain: the first of each kind is kept past its cap."""
+    monkeypatch.setattr(evidence, "EVIDENCE_PER_VALIDATOR_MAX", 4)
+    kv = MemoryStore()
+    assert all(record_evidence(kv, "conflicting-prepare", ALICE, prepare(1, view), b"")
+               for view in range(4))
+    assert not record_evidence(kv, "conflicting-prepare", ALICE, prepare(1, 99), b"")
+    assert record_evidence(kv, "conflicting-commit", ALICE, prepare(9, 0), b"")
+    assert record_evidence(kv, "conflicting-pre-prepare", ALICE, prepare(9, 0), b"")
+    # one of each kind: a second commit, or a kind the replica never reports, is not kept
+    assert not record_evidence(kv, "conflicting-commit", ALICE, prepare(10, 0), b"")
+    assert not record_evidence(kv, "made-up", ALICE, prepare(10, 0), b"")
+    page = evidence_page(kv)
+    assert (page["total"], page["dropped"]) == (6, 3)
+    assert [row["kind"] for row in page["evidence"][:2]] == [
+        "conflicting-pre-prepare", "conflicting-commit"]
+
+
+def test_every_kind_the_replica_reports_is_a_fault_kind() -> None:
+    """The kinds kept past the cap are the replica's own: a kind it names anew is kept too."""
+    reported = set()
+    for path in Path(consensus.__file__).parent.glob("*.py"):
+        reported |= set(re.findall(r'ReportEvidence\(\s*"([a-z-]+)"', path.read_text()))
+    assert reported == FAULT_KINDS
 
 
 def test_a_huge_message_is_kept_as_its_hash() -> None:

@@ -2,19 +2,24 @@
 chain has reached, and at most MAX_EVIDENCE_PER_VALIDATOR records against one validator.
 Before it, a validator (or a thief holding its key) signed conflicting prepares at height
 10**12 and at 4,095 views of height 1, filled every place for evidence, and genuine
-evidence against any other validator was refused for good (`evidence_full`)."""
+evidence against any other validator was refused for good (`evidence_full`). Version 13
+takes the first evidence of each kind against a member past those caps."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from cli.evidence import describe
 from cli.language import Words
+from consensus.messages import Commit
+from consensus.types import Digest, Height, View
 from ledger import equivocation
 from ledger.chain import Chain
 from ledger.equivocation import (
+    KINDS_KEPT_PAST_THE_CAPS,
     MAX_EVIDENCE_PER_MEMBER,
     MAX_EVIDENCE_PER_VALIDATOR,
     evidence_count,
@@ -26,14 +31,15 @@ from ledger.payloads import (
     ReportCompromisePayload,
     RotateKeyPayload,
     RulesVersionAction,
+    SubmitEvidencePayload,
     VotePayload,
 )
-from ledger.rules_version import EVIDENCE_BOUNDED_FROM
-from node.evidence import chain_evidence_page, check_equivocation
+from ledger.rules_version import EVIDENCE_BOUNDED_FROM, EVIDENCE_KINDS_KEPT_FROM
+from node.evidence import EQUIVOCATION_KINDS, chain_evidence_page, check_equivocation
 from storage.kv import MemoryStore
 from tests.node.conftest import CHAIN_ID, commit, keys_from, make_tx
 from tests.node.test_governance import Council, make_council
-from tests.node.test_ledger_evidence import two_prepares
+from tests.node.test_ledger_evidence import signed, two_prepares
 from tests.node.test_ledger_refusals import assert_refused
 
 
@@ -125,6 +131,50 @@ def test_evidence_signed_with_a_key_reported_stolen_says_so() -> None:
                                                                 height=3))])
         rows = chain_evidence_page(chain.state)["evidence"]
         assert [r["key_compromised_from"] for r in rows].count(None) == 1, rows
+
+
+def two_commits(keys: KeyPair, height: int, view: int = 0) -> SubmitEvidencePayload:
+    return SubmitEvidencePayload(
+        *(signed(keys, Commit(View(view), Height(height), Digest(os.urandom(32)), 0))
+          for _ in range(2)))
+
+
+@pytest.mark.parametrize("self_reported", [True, False])
+def test_a_flood_of_prepares_does_not_keep_the_first_commit_off_the_chain(
+        self_reported: bool) -> None:
+    """A validator filled its places with conflicting prepares of its own choosing (or had
+    a friend submit them), then signed two commits for one height: the evidence of the
+    attack itself was refused as `evidence_enough`. From version 13 the first of each kind
+    against a member goes on chain past its caps; the second does not."""
+    for council, chain in council_chain(EVIDENCE_KINDS_KEPT_FROM):
+        byzantine = council.validators[1]
+        submitter = byzantine if self_reported else council.university
+        commit(chain, [])
+        commit(chain, [make_tx(submitter, two_prepares(byzantine, height=1, view=view))
+                       for view in range(MAX_EVIDENCE_PER_VALIDATOR)])
+        assert_refused(chain, make_tx(council.university, two_prepares(byzantine, height=2)),
+                       "evidence_enough")
+        commit(chain, [make_tx(council.university, two_commits(byzantine, height=2))])
+        assert evidence_count(chain.state, byzantine.member_id) == (
+            MAX_EVIDENCE_PER_VALIDATOR + 1)
+        assert [r["kind"] for r in chain_evidence_page(chain.state)["evidence"]].count(
+            "conflicting-commit") == 1
+        assert_refused(chain, make_tx(council.university, two_commits(byzantine, height=1)),
+                       "evidence_enough")
+
+
+def test_before_version_13_the_first_commit_past_the_caps_is_refused() -> None:
+    for council, chain in council_chain(EVIDENCE_KINDS_KEPT_FROM - 1):
+        byzantine = council.validators[1]
+        commit(chain, [])
+        commit(chain, [make_tx(byzantine, two_prepares(byzantine, height=1, view=view))
+                       for view in range(MAX_EVIDENCE_PER_VALIDATOR)])
+        assert_refused(chain, make_tx(council.university, two_commits(byzantine, height=2)),
+                       "evidence_enough")
+
+
+def test_the_kinds_kept_are_the_kinds_the_check_proves() -> None:
+    assert set(EQUIVOCATION_KINDS.values()) == KINDS_KEPT_PAST_THE_CAPS
 
 
 def test_no_round_is_held_at_height_0(bounded: tuple[Council, Chain]) -> None:
