@@ -34,8 +34,8 @@ from bench.single_node import (
     committed_tx_rate,
     verification_rate,
 )
+from bench.state_sync import paced_by_peers, state_sync_join
 from bench.state_sync import render as render_state_sync
-from bench.state_sync import state_sync_join
 from bench.vc import vc_rates
 
 LEDGER_COST_STATES = (0, 100_000, 1_000_000)  # credential batches in state
@@ -214,6 +214,7 @@ SECTIONS: dict[str, Callable[[argparse.Namespace], object]] = {
     "catch-up": lambda args: [catch_up_rate(2_000, 5),
                               catch_up_rate(2_000, 5, other_votes=True)],
     "restart": lambda args: restart_time(1_000_000),
+    "join": lambda args: paced_by_peers(args.join_entries),
     "consortium": _consortium_only,
     "consortium-growth": _consortium_growth,
     "ledger-costs": lambda args: [ledger_costs(n) for n in LEDGER_COST_STATES],
@@ -241,6 +242,8 @@ def main() -> None:
     parser.add_argument("--pinned", action="store_true",
                         help="each validator pinned to one CPU, the CPUs taken in turn, "
                              "shared when there are fewer than validators ([node] cpus)")
+    parser.add_argument("--join-entries", type=int, default=1_000_000,
+                        help="Credential batches in the state joined (--only join).")
     parser.add_argument("--only", choices=sorted([*SECTIONS, "registrar"]),
                         help="measure one section and print it, leaving BENCHMARKS.md alone "
                              "(registrar: replace only its own section in --out)")

@@ -12,6 +12,13 @@ figure is checking and storing, not loopback latency (about one round trip per
 paces a follower and a validator it serves (node.serve_budget: the question waits out
 the joiner's debt, then is answered and charged), the wait in the figure.
 
+`paced_by_peers` (`python -m bench.run --only join`) joins one source paced as a
+follower, from one peer and then from JOIN_PEERS peers, in the same run. Each peer is a
+serving node of its own (a budget of its own, all serving the same snapshot); an
+answer comes once its peer's budget allows, the earliest first, the joiner asking each
+peer as soon as it has answered. The peers' serving CPU is this process's too (on a
+network it is theirs), so beyond the rates the figure is one core's.
+
     python -m bench.state_sync --entries 1000000
     python -m bench.state_sync --entries 1000000 --paced-rounds 2
 """
@@ -19,6 +26,7 @@ the joiner's debt, then is answered and charged), the wait in the figure.
 from __future__ import annotations
 
 import argparse
+import heapq
 import shutil
 import tempfile
 import time
@@ -40,6 +48,8 @@ from node.validators import ValidatorSets, certifies_by_keys
 from storage.kv import LevelDBStore
 
 SOURCE_PEER = b"\x01" * 32
+JOINER = b"\x7f" * 32  # the key the serving peers' budgets know the joiner by
+JOIN_PEERS = 3  # serving peers of `paced_by_peers`: a consortium's validators, say
 QUESTIONS_MAX = 10_000_000  # a bound on the loop, far above any honest join's count
 
 
@@ -71,7 +81,25 @@ def _source(entries: int) -> Iterator[tuple[Path, Genesis, Chain, StateSnapshots
 
 def state_sync_join(entries: int = 1_000_000) -> dict[str, Any]:
     with _source(entries) as (folder, genesis, source, snapshots):
-        return _join(folder / "joined.ldb", entries, genesis, source, snapshots, None)
+        return _join(folder / "joined.ldb", entries, genesis, source, snapshots,
+                     {SOURCE_PEER: None})
+
+
+def paced_by_peers(entries: int = 1_000_000) -> list[dict[str, Any]]:
+    """One source joined paced as a follower from one peer, then from JOIN_PEERS."""
+    results = []
+    with _source(entries) as (folder, genesis, source, snapshots):
+        for count in (1, JOIN_PEERS):
+            budgets: dict[bytes, ServeBudget | None] = {
+                bytes([index + 1]) * 32: ServeBudget(clock=time.perf_counter)
+                for index in range(count)}
+            result = _join(folder / f"joined-{count}.ldb", entries, genesis, source,
+                           snapshots, budgets)
+            results.append({"label": f"paced as a follower, {count} peer(s)", **result})
+            print(results[-1], flush=True)
+            for path in folder.glob("joined-*"):
+                shutil.rmtree(path)
+    return results
 
 
 def paced_joins(entries: int, rounds: int,
@@ -84,16 +112,19 @@ def paced_joins(entries: int, rounds: int,
                 shutil.rmtree(path)
             for label, budget in budgets.items():
                 result = _join(folder / f"joined-{round_}-{label}.ldb", entries, genesis, source,
-                               snapshots, None if budget is None else budget())
+                               snapshots, {SOURCE_PEER: None if budget is None else budget()})
                 results.append({"label": label, "round": round_, **result})
                 print(results[-1], flush=True)
     return results
 
 
 def _join(path: Path, entries: int, genesis: Genesis, source: Chain,
-          snapshots: StateSnapshots, budget: ServeBudget | None) -> dict[str, Any]:
+          snapshots: StateSnapshots, budgets: dict[bytes, ServeBudget | None]
+          ) -> dict[str, Any]:
+    """Join from the peers `budgets` names, each paced by its budget (None: unpaced)."""
     kv = LevelDBStore(str(path))
     sync = StateSync(genesis, certifies_by_keys(genesis.chain_id))
+    peers = list(budgets)
     questions = answer_bytes = 0
     paced_s = 0.0
     phase_s: dict[str, float] = {}
@@ -101,24 +132,32 @@ def _join(path: Path, entries: int, genesis: Genesis, source: Chain,
     cpu_started = time.process_time()
     phase = sync.phase
     now_ms = 0  # the join's clock: only the offer round's window reads it
+    # (when its peer's budget lets it be answered, order asked, peer, question)
+    coming: list[tuple[float, int, bytes, bytes]] = []
     while not sync.finished and questions < QUESTIONS_MAX:
-        requests, _ = sync.next_requests(now_ms, [SOURCE_PEER])
-        if not requests:  # the offer taken waits out its round's window
+        requests, _ = sync.next_requests(now_ms, peers)
+        for request in requests:
+            budget = budgets[request.peer]
+            wait = 0.0 if budget is None else budget.wait_s(JOINER)
+            assert wait is not None, "one follower alone is never dropped"
+            heapq.heappush(coming, (time.perf_counter() + wait, questions, request.peer,
+                                    request.payload))
+            questions += 1
+        if not coming:  # the offer taken waits out its round's window
             now_ms += OFFER_WINDOW_MS
             continue
-        (request,) = requests  # one peer: one question at a time
-        wait = 0.0 if budget is None else budget.wait_s(SOURCE_PEER)
-        assert wait is not None, "one peer alone is never dropped"
+        due_s, _, peer, question = heapq.heappop(coming)
+        wait = due_s - time.perf_counter()
         if wait > 0:
             time.sleep(wait)
             paced_s += wait
-        answer = snapshots.answer(request.payload)
+        answer = snapshots.answer(question)
         assert answer is not None
+        budget = budgets[peer]
         if budget is not None:
-            budget.charge(SOURCE_PEER, len(answer))
-        questions += 1
+            budget.charge(JOINER, len(answer))
         answer_bytes += len(answer)
-        kv.write(sync.accept(SOURCE_PEER, answer, now_ms).writes, sync=False)
+        kv.write(sync.accept(peer, answer, now_ms).writes, sync=False)
         if sync.phase is not phase:
             now = time.perf_counter()
             phase_s[phase.value] = now - phase_started
@@ -129,7 +168,7 @@ def _join(path: Path, entries: int, genesis: Genesis, source: Chain,
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
     assert joined.state.root == source.state.root and joined.height == source.height
-    result = {"state_entries": entries, "seconds": elapsed,
+    result = {"state_entries": entries, "peers": len(peers), "seconds": elapsed,
               "cpu_seconds": cpu, "paced_s": paced_s, "questions": questions,
               "answer_mib": answer_bytes / 2**20, "tree_nodes": sync.state.nodes_done,
               "values": sync.state.values_done,

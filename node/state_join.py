@@ -27,18 +27,19 @@ from node.network import Network
 from node.offer_round import OFFER_PEERS_MAX
 from node.start_checks import peers_configured
 from node.state_sync import Phase, StateSync
-from node.state_wire import NOT_HELD
+from node.state_wire import NOT_HELD, PIECES_IN_FLIGHT_MAX
 from node.validators import certifies_by_keys
 from storage.kv import KeyValueStore
 
 log = logging.getLogger("senim.state_sync")
 
-# Answers waiting to be checked: one question is open at a time, save for the offer
-# questions of a round (up to OFFER_PEERS_MAX, node.offer_round), whose answers may all
-# come at once; a few places more for late answers. Answers from peers not asked are
+# Answers waiting to be checked: those of a round's offer questions (up to
+# OFFER_PEERS_MAX, node.offer_round) or of the nodes and values questions open at once
+# (up to PIECES_IN_FLIGHT_MAX, node.state_wire) may all come at once; a few places more
+# for late answers. Answers from peers not asked are
 # dropped before they take a place here (node.answer_gate); one dropped because the queue
 # is full counts as silence (its peer is passed over, or left out of the round).
-ANSWERS_QUEUED_MAX = OFFER_PEERS_MAX + 4
+ANSWERS_QUEUED_MAX = max(OFFER_PEERS_MAX, PIECES_IN_FLIGHT_MAX) + 4
 POLL_S = 0.05
 PROGRESS_LOG_S = 10.0
 WIPE_BATCH_KEYS = 10_000

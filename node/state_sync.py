@@ -17,7 +17,12 @@ A node with an empty store (`[sync] state_sync = true`) asks its peers:
    was a lie by omission, its peer is distrusted and the join starts again.
 2. for the state tree's nodes, top-down, NODES_PER_QUESTION positions at a time.
    Every node must hash to what its parent names (`storage.state_transfer`).
-3. for the state values in key order; each must match its leaf's value hash.
+3. for the state values in key order, by ranges of keys (`node.value_ranges`); each
+   must match its leaf's value hash.
+   Steps 2 and 3 ask several peers at once (`node.state_pieces`, within
+   PIECES_IN_FLIGHT_MAX questions open and PIECES_PER_PEER_MAX a peer): each serving
+   node paces each asker (node.serve_budget), so one peer at a time gave a join one
+   peer's rate.
 4. then `final_writes` makes the store a chain whose head (and lowest held block)
    is the snapshot's block, keeping the set-change proofs it followed
    (`ledger.set_change_records`) so that it can serve light clients and joiners in
@@ -26,18 +31,19 @@ A node with an empty store (`[sync] state_sync = true`) asks its peers:
 A peer whose answer is wrong is distrusted for the rest of the join: the same
 question goes to another peer holding the same snapshot (honest peers hold the
 same heights, see `node.state_serve`). A peer silent for RESPONSE_TIMEOUT_MS is
-passed over: each question goes to a peer with the fewest silences in a row of those
-holding the snapshot, or waits for such a one told busy, so a peer that serves once
-and then says nothing costs the join one timeout while a better peer is there, not one
-each time that one is busy. Silent SILENT_QUESTIONS_MAX times in a row on this
-snapshot, a peer no longer counts as holding it (a good answer resets the count, so
-alone it may cost each question SILENT_QUESTIONS_MAX - 1 timeouts). The copy itself
-is `node.state_copy`'s. One answering "busy, ask again in N ms"
-(node.sync_busy) is asked again then, another free peer as good at once, but counts as silent
-once each RESPONSE_TIMEOUT_MS with no real answer (`BusyPeers`, offer questions too, the
-reckoning kept past the round): no more time than its silence would cost. When no peer
-holds the snapshot any more, the join starts again from a new offer and the caller wipes
-what it wrote (`Progress.restart`).
+passed over, its question asked of another: each question goes to a free peer with
+the fewest silences in a row of those holding the snapshot, or waits for such a one
+busy or still answering, so a peer that serves once and then says nothing costs the
+join one timeout while a better peer is there, not one each time that one is busy.
+Silent SILENT_QUESTIONS_MAX times in a row on this snapshot, a peer no longer counts
+as holding it (a good answer resets the count, so alone it may cost each question
+SILENT_QUESTIONS_MAX - 1 timeouts). The copy itself is `node.state_copy`'s. One
+answering "busy, ask again in N ms" (node.sync_busy) gives its question back and is
+asked again then, another free peer as good at once, but counts as silent once each
+RESPONSE_TIMEOUT_MS with no real answer (`BusyPeers`, offer questions too, the
+reckoning kept past the round): no more time than its silence would cost. When no
+peer holds the snapshot any more, the join starts again from a new offer and the
+caller wipes what it wrote (`Progress.restart`).
 """
 
 from __future__ import annotations
@@ -54,10 +60,10 @@ from ledger.light_client import SetCertificateCheck
 from node.offer_round import Candidate, OfferRound
 from node.state_copy import SnapshotCopy, Writes
 from node.state_offer import Offer, Snapshot, offer_from_answer
+from node.state_pieces import Piece
 from node.state_wire import (
     ANSWER_ARRAYS_MAX,
     ANSWER_ITEMS_MAX,
-    ASK_NODES,
     ASK_OFFER,
     ASK_SET_CHANGES,
     NOT_HELD,
@@ -100,12 +106,9 @@ class StateSync:
         self._copy: SnapshotCopy | None = None  # in Phase.NODES and VALUES, and once DONE
         self.distrusted: set[bytes] = set()  # sent something wrong during this join
         self._not_held: set[bytes] = set()  # no snapshot, or not this one
-        self._good: bytes | None = None  # the last peer that answered well
         self._busy: BusyPeers[None] = BusyPeers()  # told to ask again later
-        self._turn = 0
-        self._asked: bytes | None = None  # the one question open past Phase.OFFER
+        self._asked: bytes | None = None  # the one question open in Phase.SET_CHANGES
         self._asked_at_ms = 0
-        self._question: list[object] = []
         self._offer_refused_late = False  # the caller must wipe what the join wrote
         self.restarts = 0
         self._started_ms: int | None = None
@@ -127,13 +130,16 @@ class StateSync:
     # ---- asking ------------------------------------------------------------------------
     def next_requests(self, now_ms: int, peers: Sequence[bytes]
                       ) -> tuple[list[SyncRequest], bool]:
-        """The questions to send now (several only when asking for offers), and whether
-        the join started again (the caller then wipes the state written so far first).
-        `peers`: connected, best first."""
+        """The questions to send now (to several peers, save for the pages of an offer's
+        proofs), and whether the join started again (the caller then wipes the state
+        written so far first). `peers`: connected, best first."""
         if self.finished:
             return [], False
         for busy_peer, _ in self._busy.overdue(now_ms, RESPONSE_TIMEOUT_MS):
             self._went_silent(busy_peer)  # busy since a timeout ago, with no real answer
+        if self._copy is not None:
+            for piece in self._copy.pieces.overdue(now_ms, RESPONSE_TIMEOUT_MS):
+                self._went_silent(piece.peer)
         if self._asked is not None:
             if now_ms - self._asked_at_ms < RESPONSE_TIMEOUT_MS:
                 return [], False
@@ -149,12 +155,14 @@ class StateSync:
             offer_questions = self._ask_for_offers(now_ms, peers, free)
             if offer_questions is not None:
                 return offer_questions, restarted
-        peer = self._offer.peer if self._offer is not None else self._choose(peers, free)
-        if peer is None or peer not in free:
+        if self._offer is None:
+            return self._ask_for_pieces(now_ms, peers, free), restarted
+        peer = self._offer.peer  # the proofs of changes after the last one followed
+        if peer not in free:
             return [], restarted
-        self._question = self._make_question()
         self._asked, (self._asked_at_ms, _) = peer, self._busy.timed_from(peer, now_ms)
-        return [SyncRequest(peer, encode(marked(self._question)))], restarted
+        question: list[object] = [ASK_SET_CHANGES, self._offer.height, self._offer.proven_up_to]
+        return [SyncRequest(peer, encode(marked(question)))], restarted
 
     def _available(self, peer: bytes, peers: Sequence[bytes]) -> bool:
         return peer in peers and peer not in self.distrusted and peer not in self._not_held
@@ -187,50 +195,38 @@ class StateSync:
             self._not_held.clear()
         return []
 
-    def _choose(self, peers: Sequence[bytes], free: Sequence[bytes]) -> bytes | None:
-        """The peer to ask the next question of the copy, of those `free`: among the peers
-        holding the snapshot and not given up, one of those with the fewest silences in
-        a row (`OfferRound.silences`), the last that answered well first, then one told
-        busy and free again. None if all those are busy: they are waited for rather than
-        one silent more often asked (a peer that answers once and then says nothing cost
-        the join a timeout each time the good one was busy, without end)."""
+    def _ask_for_pieces(self, now_ms: int, peers: Sequence[bytes], free: Sequence[bytes]
+                        ) -> list[SyncRequest]:
+        """Nodes or values questions (`node.state_pieces`) for the `free` peers of those
+        holding the snapshot and not given up with the fewest silences in a row
+        (`OfferRound.silences`): one told busy and free again first, then the one that
+        offered it. One silent more often is not asked while such a peer is busy or
+        still answering: it is waited for (a peer that answered once and then said
+        nothing cost the join a timeout each time the good one was busy, without end)."""
+        assert self._copy is not None
         holding = [p for p in peers
                    if self._available(p, peers) and not self._round.given_up(p)]
         if not holding:
-            return None
+            return []
         fewest = min(self._round.silences(p) for p in holding)
-        candidates = [p for p in holding if p in free and self._round.silences(p) == fewest]
-        if self._good in candidates:
-            return self._good
-        if not candidates:
-            return None
-        peer = next((p for p in candidates if self._busy.left_unanswered(p)), None)
-        if peer is not None:
-            return peer  # told busy, free again: asked again before the others
-        peer = candidates[self._turn % len(candidates)]
-        self._turn += 1
-        return peer
-
-    def _make_question(self) -> list[object]:
-        if self._offer is not None:  # the proofs of changes after the last one followed
-            return [ASK_SET_CHANGES, self._offer.height, self._offer.proven_up_to]
-        assert self._copy is not None
-        return self._copy.question()
+        offered_by = self._copy.snapshot.offered_by
+        askable = sorted((p for p in holding if p in free and self._round.silences(p) == fewest),
+                         key=lambda p: (not self._busy.left_unanswered(p), p != offered_by))
+        return [SyncRequest(peer, question) for peer, question
+                in self._copy.questions(askable, now_ms, self._busy.timed_from)]
 
     # ---- answers -----------------------------------------------------------------------
     def accept(self, peer: bytes, payload: bytes, now_ms: int) -> Progress:
         """Check an answer to an open question; anything else changes nothing. `now_ms`:
         when it is taken, from which a busy answer's wait is counted."""
         offering = self.phase is Phase.OFFER and self._round.is_open(peer)
-        if not (offering or peer == self._asked) or self.finished:
+        piece = self._copy.pieces.oldest(peer) if self._copy is not None else None
+        if not (offering or peer == self._asked or piece is not None) or self.finished:
             return Progress()
         wait_ms = read_busy(payload)
         if wait_ms is not None:  # no answer and no fault yet: asked again once free, and
             # a silence if no real answer comes RESPONSE_TIMEOUT_MS after it was asked
-            asked_at_ms = self._round.ask_again(peer) if offering else self._asked_at_ms
-            if not offering:
-                self._asked = None
-            self._busy.told(peer, wait_ms, now_ms, asked_at_ms, None)
+            self._busy.told(peer, wait_ms, now_ms, self._close(peer, offering, piece), None)
             return Progress()
         self._busy.answered(peer)
         answer = None
@@ -245,33 +241,44 @@ class StateSync:
             # and no answer to the open question.
             return Progress()
         self._round.answered(peer)
-        if not offering:
+        if piece is None and not offering:
             self._asked = None
         if kind == NOT_HELD or no_snapshot:
+            if piece is not None:
+                self._close(peer, offering, piece)
             self._not_held.add(peer)
-            if self._good == peer:
-                self._good = None
             return Progress()
-        if kind != (ASK_OFFER if offering else self._question[0]):
+        if kind != (ASK_OFFER if offering else ASK_SET_CHANGES if piece is None else piece.kind):
             return self._distrust(peer)
         try:
             if kind == ASK_OFFER:
                 self._round.offered(self._checked_offer(peer, answer))
                 return Progress()  # its peer is preferred only if it wins (_take_chosen)
-            if kind == ASK_SET_CHANGES:
+            if piece is None:
                 self._take_set_changes(answer)
                 progress = Progress()
             elif self._copy is None or height != self._copy.snapshot.height:
                 raise ValueError("answer for another snapshot")
-            elif kind == ASK_NODES:
-                progress = Progress(self._take_nodes(self._copy, answer))
+            elif piece.values is None:
+                progress = Progress(self._take_nodes(self._copy, piece, answer))
             else:
-                progress = Progress(self._take_values(self._copy, peer, answer))
+                progress = Progress(self._take_values(self._copy, piece, answer))
         except ValueError:
             return self._distrust(peer)
-        self._good = peer
         self._round.served(peer)
         return progress
+
+    def _close(self, peer: bytes, offering: bool, piece: Piece | None) -> int:
+        """Close `peer`'s open question unanswered (it is to be asked again); when it was
+        asked (or is timed from)."""
+        if offering:
+            return self._round.ask_again(peer)
+        if piece is not None:
+            assert self._copy is not None
+            self._copy.pieces.give_back(piece)
+            return piece.asked_at_ms
+        self._asked = None
+        return self._asked_at_ms
 
     def _checked_offer(self, peer: bytes, answer: list[object]) -> Candidate:
         """An offer checked as far as it can be now: to the end unless proofs are left
@@ -281,7 +288,6 @@ class StateSync:
 
     def _take_chosen(self, chosen: Candidate) -> None:
         """The round's highest offer: fixed now, or once the rest of its proofs are in."""
-        self._good = chosen.peer  # the nodes and values are asked of it first
         if chosen.snapshot is not None:
             self._fix_snapshot(chosen.snapshot)
         else:
@@ -304,25 +310,28 @@ class StateSync:
         self._not_held.clear()
         self._round.new_snapshot()
 
-    def _take_nodes(self, copy: SnapshotCopy, answer: list[object]) -> Writes:
-        writes = copy.take_nodes(answer)
+    def _take_nodes(self, copy: SnapshotCopy, piece: Piece, answer: list[object]) -> Writes:
+        writes = copy.take_nodes(piece, answer)
         if copy.state.nodes_complete:
             self.phase = Phase.VALUES
         return writes
 
-    def _take_values(self, copy: SnapshotCopy, peer: bytes, answer: list[object]) -> Writes:
-        writes, hid = copy.take_values(peer, answer)
-        if hid:  # the pass left a value out: done again by others
-            self.distrusted |= hid
-            self._good = None
-        elif hid is not None and copy.hid_a_change():
+    def _take_values(self, copy: SnapshotCopy, piece: Piece, answer: list[object]) -> Writes:
+        writes = copy.take_values(piece, answer)
+        if not copy.pieces.values_pass_over():
+            return writes
+        if copy.state.missing_values():
+            # A value the tree names was left out of some answer of this pass; the pass
+            # is done again by others (values already in are passed over).
+            self.distrusted |= copy.pieces.new_values_pass()
+        elif copy.hid_a_change():
             # the offer lied by omission: its peer distrusted, and the join restarts
             liar = copy.snapshot.offered_by
             self._start_again()
             self.distrusted.add(liar)
             self._pass_over(liar)
             self._offer_refused_late = True
-        elif hid is not None:
+        else:
             self.phase = Phase.DONE
         return writes
 
@@ -352,15 +361,15 @@ class StateSync:
         self._round.went_silent(peer)  # its offers win no round until it serves
         if self._asked == peer:
             self._asked = None  # ask someone else, maybe it again later
-        if self._good == peer:
-            self._good = None
         if self._offer is not None and self._offer.peer == peer:
             self._drop_offer()
 
     def _pass_over(self, peer: bytes) -> None:
-        self._asked = None
-        if self._good == peer:
-            self._good = None
+        """Its open questions are asked of others."""
+        if self._asked == peer:
+            self._asked = None
+        if self._copy is not None:
+            self._copy.pieces.give_back_all(peer)
 
     def _restart_if_stranded(self, peers: Sequence[bytes]) -> bool:
         """Start again from a fresh offer if no connected peer can serve this snapshot (a

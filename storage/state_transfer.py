@@ -41,8 +41,8 @@ __all__ = ["KEY_BYTES_MAX", "RECORD_BYTES", "VALUE_BYTES_MAX", "Position", "Stat
 
 # The sub-prefixes of `storage.state_tree`'s layout.
 _ROOT, _NODES, _VALUES = b"r", b"n", b"v"
-# Positions waiting to be fetched; the walk is depth-first, so this stays near
-# (tree depth x batch size) however large the state is.
+# Positions waiting to be fetched or being fetched; the walk is depth-first, so this
+# stays near (tree depth x batch size x questions open) however large the state is.
 PENDING_MAX = 1_000_000
 
 
@@ -125,6 +125,7 @@ class StateImport:
         self._root_key = prefix + _ROOT
         # Depth-first: the last pushed is fetched first.
         self._pending: list[tuple[Position, bytes]] = [] if root == EMPTY_HASH else [(TOP, root)]
+        self._taken = 0  # positions handed out by `take`, not yet answered or given back
         # path -> the value hash its leaf holds, b"" once its value has arrived (a value
         # sent again by a later pass over the keys is then passed over).
         self._leaves: dict[bytes, bytes] = {}
@@ -134,26 +135,39 @@ class StateImport:
 
     @property
     def nodes_complete(self) -> bool:
-        return not self._pending
+        return not self._pending and not self._taken
+
+    @property
+    def nodes_pending(self) -> int:
+        """Tree positions known and not yet taken by a question."""
+        return len(self._pending)
 
     def missing_values(self) -> int:
         """Values the accepted leaves name that no answer has brought yet."""
         return self._missing
 
-    def wanted(self, count: int) -> list[Position]:
-        """The next positions to fetch (the last of the pending ones, depth first)."""
-        return [position for position, _ in self._pending[-count:]]
+    def take(self, count: int) -> list[tuple[Position, bytes]]:
+        """The next positions to fetch (the last of the pending ones, depth first), with
+        the hash each node must have: wanted by no other question until answered
+        (`accept_nodes`) or given back (`give_back`), so several may be asked at once."""
+        taken = self._pending[len(self._pending) - min(count, len(self._pending)):]
+        del self._pending[len(self._pending) - len(taken):]
+        self._taken += len(taken)
+        return taken
 
-    def accept_nodes(self, positions: list[Position], records: list[bytes]
+    def give_back(self, taken: list[tuple[Position, bytes]]) -> None:
+        """Positions `take` handed out whose answer did not come or did not check."""
+        self._pending.extend(taken)
+        self._taken -= len(taken)
+
+    def accept_nodes(self, taken: list[tuple[Position, bytes]], records: list[bytes]
                      ) -> dict[bytes, bytes | None]:
-        """Check an answer to `wanted(...)`, which must still be the pending tail."""
-        if len(records) != len(positions):
-            raise ValueError(f"{len(records)} records for {len(positions)} positions")
-        tail = self._pending[len(self._pending) - len(positions):]
-        if [position for position, _ in tail] != positions:
-            raise ValueError("answer to positions no longer wanted")
+        """Check an answer for positions `take` handed out; if it raises, the caller
+        still holds them (to give back)."""
+        if len(records) != len(taken):
+            raise ValueError(f"{len(records)} records for {len(taken)} positions")
         accepted: list[tuple[Position, Node]] = []
-        for (position, expected), raw in zip(tail, records, strict=True):
+        for (position, expected), raw in zip(taken, records, strict=True):
             if not raw:
                 raise ValueError(f"missing node at depth {position[0]}")
             try:
@@ -174,9 +188,9 @@ class StateImport:
             for bit, child_hash in ((1, node_second(node)), (0, node_first(node))):
                 if child_hash != EMPTY_HASH:
                     children.append((child(position, bit), child_hash))
-        if len(self._pending) - len(positions) + len(children) > PENDING_MAX:
+        if len(self._pending) + self._taken + len(children) > PENDING_MAX:
             raise ValueError("the tree is wider than any honest tree")
-        del self._pending[len(self._pending) - len(positions):]
+        self._taken -= len(taken)
         self._pending.extend(children)
         for leaf in leaves:
             self._leaves[node_first(leaf)] = node_second(leaf)
@@ -211,7 +225,7 @@ class StateImport:
 
     def finish(self) -> dict[bytes, bytes | None]:
         """The root pointer, once every node and value is in: the tree is then whole."""
-        if self._pending or self._missing:
+        if self._pending or self._taken or self._missing:
             raise ValueError("the state is not complete")
         return {self._root_key: self.root}
 
