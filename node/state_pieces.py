@@ -79,7 +79,7 @@ class StatePieces:
             serving = [peer for peer in askable if peer in self.value_peers] or askable
             askable = [] if self._open else serving[:1]
         room = min(len(askable), PIECES_IN_FLIGHT_MAX - self.open_count)
-        share = -(-self.state.nodes_pending // max(1, room))
+        share = -(-self.state.nodes_pending // max(1, room)) if not self._open else nodes_count
         asked = []
         for peer in askable[:room]:
             question = self.ask(peer, now_ms, min(nodes_count, share), values_count)
@@ -157,12 +157,14 @@ class StatePieces:
         writes = self.state.accept_values(piece.values.after, items)
         self.close(piece)
         self.value_peers.add(piece.peer)
-        self.ranges.answered(piece.values, items[-1][0] if items else None, scan_over)
+        self.ranges.answered(piece.values, (items[0][0], items[-1][0]) if items else None,
+                             scan_over)
         return writes, items
 
     def values_pass_over(self) -> bool:
-        """Every range of the values' pass is done and no question is open."""
-        return self.state.nodes_complete and self.ranges.done and not self._open
+        """Every range of the values' pass is done. A question may still be open for a
+        range another's answer covered; its answer, if it comes, is checked as any."""
+        return self.state.nodes_complete and self.ranges.done
 
     def new_values_pass(self) -> set[bytes]:
         """Start the pass over the values again (values in are passed over) after one that

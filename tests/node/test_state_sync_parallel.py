@@ -192,7 +192,8 @@ def test_key_ranges_cut_as_the_copy_goes_cover_every_key_once_asked() -> None:
             value_range = open_.pop(rng.randrange(len(open_)))
             after = [k for k in stored if k > value_range.after][:16]
             seen.update(after)
-            ranges.answered(value_range, after[-1] if after else None, len(after) < 16)
+            ranges.answered(value_range, (after[0], after[-1]) if after else None,
+                            len(after) < 16)
             assert len(ranges) <= 6
         assert ranges.done and seen == set(stored)
 
