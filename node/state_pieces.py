@@ -71,9 +71,10 @@ class StatePieces:
                   nodes_count: int, values_count: int) -> list[tuple[bytes, bytes]]:
         """A new piece's question for each of the `askable` peers (best first) with room,
         as far as the limits and what is left to ask allow. `timed_from`: when a question
-        asked of a peer now is timed from (`BusyPeers.timed_from`). While few tree
-        positions are known (the top of the tree), they are shared out among the peers
-        rather than all given to the first."""
+        asked of a peer now is timed from (`BusyPeers.timed_from`). With no piece open (the
+        top of the tree), the positions known are shared out among the peers rather than
+        all given to the first; else each takes a whole question's worth if it can, a
+        short one costing a question all the same (node.serve_budget charges each)."""
         askable = [peer for peer in askable if self.room_for(peer)]
         if self.one_peer_a_pass and self.state.nodes_complete:
             serving = [peer for peer in askable if peer in self.value_peers] or askable
