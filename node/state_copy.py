@@ -51,8 +51,8 @@ class SnapshotCopy:
     def take_values(self, piece: Piece, answer: list[object]) -> Writes:
         """The writes of an ASK_VALUES answer to `piece`; ValueError if it does not check.
         Whether it ended the pass over the values is `pieces.values_pass_over`."""
-        writes, items = self.pieces.take_values(piece, answer)
-        for key, value in items:  # checked against its leaf by accept_values
+        writes, checked = self.pieces.take_values(piece, answer)
+        for key, value in checked:  # a copy sent again, unchecked, is not among them
             if key == VALIDATOR_SET_INDEX_KEY:
                 self._index_at_snapshot = value
         return writes

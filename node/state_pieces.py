@@ -151,16 +151,18 @@ class StatePieces:
 
     def take_values(self, piece: Piece, answer: list[object]
                     ) -> tuple[dict[bytes, bytes | None], list[tuple[bytes, bytes]]]:
-        """The writes of a values answer to `piece`, and its values; ValueError if it
+        """The writes of a values answer to `piece`, and the values of it checked now
+        (not those already in, which a peer may send again forged); ValueError if it
         does not check."""
         assert piece.values is not None
         items, scan_over = values_and_done(answer)
-        writes = self.state.accept_values(piece.values.after, items)
+        writes, checked = self.state.accept_values(piece.values.after, items)
         self.close(piece)
         self.value_peers.add(piece.peer)
+        # Every key is genuine, even one passed over: its path's leaf was accepted.
         self.ranges.answered(piece.values, (items[0][0], items[-1][0]) if items else None,
                              scan_over)
-        return writes, items
+        return writes, checked
 
     def values_pass_over(self) -> bool:
         """Every range of the values' pass is done. A question may still be open for a

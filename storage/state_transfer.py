@@ -116,7 +116,8 @@ class StateImport:
 
     `accept_nodes` and `accept_values` return the KV writes of what they
     accepted, or raise ValueError naming the first thing wrong in an answer
-    (nothing of that answer is accepted then)."""
+    (nothing of that answer is accepted then). `accept_values` also returns the
+    values it checked: only those may be read, not the answer's items."""
 
     def __init__(self, prefix: bytes, root: bytes) -> None:
         self.root = root
@@ -199,8 +200,11 @@ class StateImport:
         return writes
 
     def accept_values(self, after: bytes, items: list[tuple[bytes, bytes]]
-                      ) -> dict[bytes, bytes | None]:
-        """Check values sent for keys after `after`, in increasing key order."""
+                      ) -> tuple[dict[bytes, bytes | None], list[tuple[bytes, bytes]]]:
+        """Check values sent for keys after `after`, in increasing key order; their
+        writes, and the (key, value) pairs checked against their leaves now. A value
+        already in is passed over unchecked (a peer may send it again, anything but the
+        value that checked), so it is in neither."""
         previous = after
         fresh: list[tuple[bytes, bytes, bytes]] = []
         for key, value in items:
@@ -221,7 +225,7 @@ class StateImport:
             writes[self._value_prefix + key] = value
         self._missing -= len(fresh)
         self.values_done += len(fresh)
-        return writes
+        return writes, [(key, value) for _, key, value in fresh]
 
     def finish(self) -> dict[bytes, bytes | None]:
         """The root pointer, once every node and value is in: the tree is then whole."""
