@@ -4,6 +4,7 @@ that may lie, leave things out, go silent or lose the snapshot half-way."""
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Callable
 from pathlib import Path
 
@@ -42,10 +43,14 @@ def small_questions(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(state_copy, "VALUES_PER_QUESTION", 16)
 
 
-def grown_chain(net: Consortium, blocks: int = 3, anchors: int = 40) -> Chain:
+def grown_chain(net: Consortium, blocks: int = 3, anchors: int = 40, seed: int | None = None
+                ) -> Chain:
+    """`blocks` blocks of `anchors` anchors each; with `seed`, the same anchors each run
+    (so the same state keys, tree and key ranges: a test timing a join needs that)."""
+    anchor_bytes = os.urandom if seed is None else random.Random(seed).randbytes
     chain = Chain(MemoryStore(), net.genesis)
     for _ in range(blocks):
-        commit(chain, [make_tx(net.university, AnchorPayload(os.urandom(32)))
+        commit(chain, [make_tx(net.university, AnchorPayload(anchor_bytes(32)))
                        for _ in range(anchors)])
     return chain
 
