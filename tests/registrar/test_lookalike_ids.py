@@ -60,3 +60,18 @@ def test_ids_that_only_look_different_are_recorded_as_written(tmp_path: Path) ->
 def test_the_key_folds_case_and_twins_only() -> None:
     assert look_key("ав-01") == look_key("AB-01") == "AB-01"
     assert look_key("қ") != look_key("k")
+
+
+@pytest.mark.parametrize("first, second", [
+    ("ҮК-1", "УК-1"),  # Kazakh Ү and Russian У: two Cyrillic letters, not a look-alike pair
+    ("ҺО-2", "НО-2"),  # Kazakh Һ and Н likewise
+])
+def test_review_two_cyrillic_letters_are_not_folded_into_one(
+        tmp_path: Path, first: str, second: str) -> None:
+    """review: the fold maps both Cyrillic У and Ү to Latin Y (and Н and Һ to H), so two
+    ids written wholly in Cyrillic, which differ in a letter any Kazakh reader tells
+    apart, were refused as one student twice."""
+    rows = [HEADER, [*diploma_row(0), first], [*diploma_row(1), second]]
+    result = read_export(write_csv(tmp_path / "ids.csv", rows), "diploma")
+    assert result.problems == []
+    assert look_key(first) != look_key(second)
