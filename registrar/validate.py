@@ -23,7 +23,7 @@ from decimal import Decimal
 from registrar.academic import line_problem
 from registrar.formats import GRADE_SCALE, FormatError, check_value, shown
 from registrar.headers import Headers, field_label
-from registrar.lookalike import look_key, lookalike_phrase
+from registrar.lookalike import FirstHolders, lookalike_phrase
 from registrar.mapping import Mapping
 from registrar.phrases import Phrase, phrase
 from registrar.problems import ProblemList
@@ -98,9 +98,8 @@ class Validator(Headers):
         # a CSV: its formulas and Excel errors are text, refused by excel_mark_phrase
         self.text_source = False
         self._cache: dict[tuple[str, ...], Resolution] = {}
-        # each unique field: a value's look_key -> the first row holding it, and the value
-        self._seen: dict[str, dict[str, tuple[int, str]]] = {
-            name: {} for name in schema.unique}
+        # each unique field: its values, each with the first row holding it
+        self._seen: dict[str, FirstHolders] = {name: FirstHolders() for name in schema.unique}
         self._unheaded_said: set[int] = set()  # columns whose value was named
 
     def header(self, keys: tuple[str, ...], row: int = 1) -> Resolution:
@@ -291,7 +290,7 @@ class Validator(Headers):
             if value is None:
                 continue
             column = header_of.get(name, name)
-            earlier, first = seen.setdefault(look_key(value), (number, value))
+            earlier, first = seen.first(number, value)
             if earlier != number:
                 self.problems.add(number, column, "duplicate-student", phrase(
                     "reg.row.duplicate", f"the same {name} as row {earlier}", field=name,

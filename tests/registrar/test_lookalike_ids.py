@@ -4,13 +4,21 @@ letters are one student twice, caught by row; each id is still recorded as writt
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
 
 from registrar import read_export
 from registrar.lookalike import look_key
-from tests.registrar.helpers import DIPLOMA_HEADER, diploma_row, only, write_csv, write_xlsx
+from tests.registrar.helpers import (
+    DIPLOMA_HEADER,
+    diploma_row,
+    only,
+    valid_iins,
+    write_csv,
+    write_xlsx,
+)
 
 HEADER = [*DIPLOMA_HEADER, "student_id"]
 
@@ -75,3 +83,33 @@ def test_review_two_cyrillic_letters_are_not_folded_into_one(
     result = read_export(write_csv(tmp_path / "ids.csv", rows), "diploma")
     assert result.problems == []
     assert look_key(first) != look_key(second)
+
+
+def test_a_latin_id_looks_like_each_cyrillic_one_that_does_not_look_like_the_other(
+        tmp_path: Path) -> None:
+    # ҮК-1 and УК-1 are two students; YK-1 (Latin) looks like both, and is said against
+    # the first row it looks like, in the dry run as in the real run
+    rows = [HEADER, [*diploma_row(0), "ҮК-1"], [*diploma_row(1), "УК-1"],
+            [*diploma_row(2), "YK-1"], [*diploma_row(3), "ук-1"]]
+    for on_record in (None, lambda _row, _record: None):
+        result = read_export(write_csv(tmp_path / "ids.csv", rows), "diploma",
+                             on_record=on_record)
+        found = [(p.row, p.code, p.message.split(":")[0]) for p in result.problems]
+        assert found == [
+            (4, "duplicate-student", "the same student_id as row 2 (ҮК-1 there, YK-1 here)"),
+            (5, "duplicate-student", "the same student_id as row 3 (УК-1 there, ук-1 here)")]
+
+
+def test_many_spellings_of_one_latin_form_are_each_still_caught_when_repeated(
+        tmp_path: Path) -> None:
+    # 32 ids differing only in У/Ү and Н/Һ: past MAX_SHARED_SPELLINGS a spelling is not
+    # compared with its twins, but its own repeat is still one student twice
+    spellings = ["".join(pair) for pair in itertools.product("УҮ", "УҮ", "НҺ", "НҺ", "УҮ")]
+    ids = [*(f"{s}-1" for s in spellings), f"{spellings[-1]}-1", "YYHHY-1"]
+    rows = [HEADER, *([*diploma_row(0)[:1], iin, *diploma_row(0)[2:], student]
+                      for iin, student in zip(valid_iins(len(ids)), ids, strict=True))]
+    result = read_export(write_csv(tmp_path / "ids.csv", rows), "diploma")
+    assert [(p.row, p.code) for p in result.problems] == [
+        (34, "duplicate-student"), (35, "duplicate-student")]
+    assert result.problems[1].message.startswith(
+        "the same student_id as row 2 (УУННУ-1 there, YYHHY-1 here)")
