@@ -8,7 +8,9 @@ shown is the one read from the newest certified state among those that answered,
 each other answer that differs, lags, cannot be trusted or never came is said beside it.
 Without --genesis no answer is certified: every height is a node's word (a hostile node
 can claim any), so when they disagree the more cautious verdict, one that is not valid,
-is shown, and the reader is told to give --genesis.
+is shown, and the reader is told to give --genesis. Nor is any answer's account of the
+record (its issuer, when it was issued, ...) more than its node's word then: where answers
+with the same verdict give it differently, that is said beside the one shown.
 
 The nodes are asked concurrently, each on a thread of its own, under the command's one
 deadline (cli.deadline): every request a thread makes is given only the time left, so
@@ -39,6 +41,14 @@ from ledger.verification import Verdict
 # The most nodes one verification asks: each is a thread and a dozen requests, and a
 # consortium's ministries and a few universities are all a reader needs to ask.
 VERIFY_NODES_MAX = 5
+# Facts about an answer rather than the record it reads: each node's own block, its age.
+_ANSWER_FACTS = frozenset({"as_of_height", "as_of_time", "answer_age_s", "old_answer",
+                           "max_age_s", "stale_absent"})
+# The record's facts a reader is told of, each as cli.nodes.fact.<word>; any other is
+# said as cli.nodes.fact.other.
+_FACT_WORDS = {"issuer": "issuer", "issuer_id": "issuer", "issued_at": "issued_at",
+               "type": "type", "author": "author", "recorded_at": "recorded_at",
+               "height": "height", "course_lines": "course_lines"}
 # How $SENIM_NODE and each --node may list several: commas or white space, as a shell
 # variable or a config line writes a list.
 _NODE_SEPARATORS = re.compile(r"[,\s]+")
@@ -135,7 +145,8 @@ def _height(answer: NodeAnswer) -> int:
 def differences(answers: Sequence[NodeAnswer], shown: NodeAnswer, certified: bool
                 ) -> list[Sentence]:
     """What each other node said that the verdict shown does not: another verdict, the
-    same from an older block, an answer that cannot be trusted, or none."""
+    same from an older block or (without --genesis) with other facts of the record, an
+    answer that cannot be trusted, or none."""
     notes: list[Sentence] = []
     height = _height(shown)
     for other in answers:
@@ -152,16 +163,36 @@ def differences(answers: Sequence[NodeAnswer], shown: NodeAnswer, certified: boo
             notes.append(Sentence(key, None, node=other.node, height=_height(other),
                                   shown=shown.node, shownHeight=height,
                                   behind=max(0, height - _height(other))))
-        elif _height(other) < height:
-            notes.append(Sentence("cli.nodes.behind", None, node=other.node,
-                                  height=_height(other), behind=height - _height(other)))
+        else:
+            if _height(other) < height:
+                notes.append(Sentence("cli.nodes.behind", None, node=other.node,
+                                      height=_height(other), behind=height - _height(other)))
+            differing = facts_differing(other, shown)
+            # certified facts differ by what changed between the two heights, said as a lag
+            if differing and not certified:
+                which = dict.fromkeys(_FACT_WORDS.get(name, "other") for name in differing)
+                notes.append(Sentence("cli.nodes.facts_differ", None, node=other.node,
+                                      shown=shown.node, which=Joined(
+                                          [Sentence(f"cli.nodes.fact.{word}") for word in which],
+                                          ", ")))
     return notes
+
+
+def facts_differing(answer: NodeAnswer, shown: NodeAnswer) -> list[str]:
+    """The names of the record's facts (not the answer's own block or age) that `answer`
+    gives otherwise than `shown`, or leaves out where it gives them, sorted."""
+    if answer.answer is None or shown.answer is None:
+        return []
+    mine, theirs = _verdict(answer).facts, _verdict(shown).facts
+    return sorted(name for name in (mine.keys() | theirs.keys()) - _ANSWER_FACTS
+                  if mine.get(name) != theirs.get(name))
 
 
 def answers_json(answers: Sequence[NodeAnswer], shown: NodeAnswer) -> list[dict[str, Any]]:
     """Each node's answer for --json, in the order given: its verdict's status and the
-    height it holds as of, whether certified and whether it is the one shown, or why it
-    gave none (in English, as --json is in every language)."""
+    height it holds as of, whether certified and whether it is the one shown, the record's
+    facts it gives otherwise than the one shown (facts_differ), or why it gave none (in
+    English, as --json is in every language)."""
     listed: list[dict[str, Any]] = []
     for each in answers:
         if each.answer is None:
@@ -172,5 +203,6 @@ def answers_json(answers: Sequence[NodeAnswer], shown: NodeAnswer) -> list[dict[
                        "status": each.answer.verdict.status,
                        "valid": each.answer.verdict.valid, "height": each.answer.height,
                        "certified": each.answer.certified,
-                       "source": each.answer.verdict.source})
+                       "source": each.answer.verdict.source,
+                       "facts_differ": facts_differing(each, shown)})
     return listed

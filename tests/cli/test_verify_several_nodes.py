@@ -92,7 +92,7 @@ async def test_the_newest_certified_answer_is_the_verdict(nodes: Nodes) -> None:
         assert [each["node"] for each in verdict["nodes"]] == order
         assert listed[nodes.fresh] | {"source": ""} == {
             "node": nodes.fresh, "answered": True, "used": True, "status": "revoked",
-            "valid": False, "height": 3, "certified": True, "source": ""}
+            "valid": False, "height": 3, "certified": True, "source": "", "facts_differ": []}
         assert (listed[nodes.lagging]["status"], listed[nodes.lagging]["height"],
                 listed[nodes.lagging]["used"]) == ("valid", 2, False)
         assert not listed[nodes.down]["answered"] and "cannot reach" in \
