@@ -165,9 +165,10 @@ class FileOrLink(WordedPath):
               help="For a W3C presentation: the domain you gave its holder to sign for.")
 @click.option("--timeout", "timeout_s", type=timeout_seconds(),
               default=DEFAULT_VERIFY_TIMEOUT_S, show_default=True,
-              help="Seconds the whole check may take, every request to the node together; "
-                   "a node that has not answered by then is reported unreachable (exit 3). "
-                   "Not used with --offline, which asks no one.")
+              help="Seconds the whole check may take, every request to the nodes together. "
+                   "One node that has not answered by then is reported unreachable (exit 3); "
+                   "of several, one not answered by then is said and left out, and exit 3 "
+                   "only if none answered. Not used with --offline, which asks no one.")
 @lang_option
 def verify_command(file: Path | str, nodes: list[str], offline: bool, genesis_path: Path | None,
                    max_age_s: float | None, as_json: bool, challenge: str | None,

@@ -147,3 +147,16 @@ async def test_more_nodes_than_the_limit_are_refused(nodes: Nodes) -> None:
     refused = await senim("verify", str(nodes.diploma), *many)
     assert refused.exit_code == 2, refused.output
     assert f"at most {VERIFY_NODES_MAX} nodes" in refused.output
+
+
+@pytest.mark.parametrize("language, none_answered", [
+    ("en", "exit 3 only if none answered"),
+    ("kk", "шығу коды 3 ешқайсысы жауап бермегенде ғана"),
+    ("ru", "код выхода 3 — только если не ответил ни один")])
+async def test_the_timeout_help_says_a_late_node_of_several_fails_nothing(
+        language: str, none_answered: str) -> None:
+    """--timeout's help said a node unanswered by then meant exit 3, which with several
+    nodes is so only when none answered (test_a_node_down_fails_nothing_when_another_answers)."""
+    shown = await senim("verify", "--help", "--lang", language)
+    assert shown.exit_code == 0, shown.output
+    assert none_answered in " ".join(shown.output.split()), shown.output
