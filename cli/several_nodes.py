@@ -106,12 +106,17 @@ def ask_nodes(document: Any, digest: bytes, is_credential: bool, nodes: Sequence
         threading.Thread(target=ask, args=(node,), name=f"verify {node}", daemon=True).start()
     got: dict[str, NodeAnswer] = {}
     try:
-        while len(got) < len(nodes):
-            answer = answers.get(timeout=deadline.left())
-            got[answer.node] = answer
+        try:
+            while len(got) < len(nodes):
+                answer = answers.get(timeout=deadline.left())
+                got[answer.node] = answer
+        finally:
+            # Settled inside the try: the one-shot alarm can ring after the last answer
+            # came (or the wait ended) and before it is disarmed, and the answers in hand
+            # still make the verdict.
+            deadline.settle()
     except (DeadlinePassed, queue.Empty):
         pass  # the alarm, or the wait's own end: those that answered are enough
-    deadline.settle()
     return [got.get(node) or NodeAnswer(node, None, _late(node, deadline)) for node in nodes]
 
 

@@ -1,0 +1,48 @@
+"""cli.several_nodes.ask_nodes against the command's alarm (cli.deadline): an alarm that
+rings after every node has answered, but before the deadline is settled, must not turn
+the answers in hand into "did not finish answering" (exit 3). The alarm is made to ring
+at that very moment by a Deadline whose settle() raises DeadlinePassed, as SIGALRM's
+handler would there; the nodes answer at once (node_verdict replaced)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cli import several_nodes
+from cli.deadline import Deadline, DeadlinePassed
+from cli.online_verdict import NodeVerdict
+from cli.spoken import Sentence
+from ledger.verification import Verdict
+
+NODES = ["http://127.0.0.1:1", "http://127.0.0.1:2"]
+
+
+class AlarmAtSettle(Deadline):
+    """A deadline whose alarm rings as it is settled, once (the timer is one-shot)."""
+
+    def __init__(self) -> None:
+        super().__init__(60.0)
+        self.rang = False
+
+    def settle(self) -> None:
+        if not self.rang:
+            self.rang = True
+            raise DeadlinePassed()
+        super().settle()
+
+
+def _answer_at_once(_document: Any, _digest: bytes, _is_credential: bool, node: str,
+                    *_rest: object) -> NodeVerdict:
+    return NodeVerdict(Verdict(True, "valid", "", node), Sentence("cli.source.file", node),
+                       2, False)
+
+
+def test_an_alarm_after_every_answer_came_loses_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(several_nodes, "node_verdict", _answer_at_once)
+    deadline = AlarmAtSettle()
+    answers = several_nodes.ask_nodes({}, b"", True, NODES, None, None, deadline)
+    assert deadline.rang
+    assert [(a.node, a.failure, a.answer is not None and a.answer.verdict.source)
+            for a in answers] == [(NODES[0], None, NODES[0]), (NODES[1], None, NODES[1])]
