@@ -41,12 +41,15 @@ def write_csv(path: Path, rows: Sequence[Sequence[Any]], encoding: str = "utf-8"
     return path
 
 
-def write_xlsx(path: Path, rows: Sequence[Sequence[Any]]) -> Path:
+def write_xlsx(path: Path, rows: Sequence[Sequence[Any]], merges: Sequence[str] = ()) -> Path:
+    """A workbook of `rows`, with the cell ranges in `merges` (as "A1:C1") merged."""
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     assert sheet is not None
     for row in rows:
         sheet.append(list(row))
+    for reference in merges:
+        sheet.merge_cells(reference)
     workbook.save(path)
     return path
 

@@ -8,32 +8,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import openpyxl
-
 from registrar import load_mapping, read_export
-from tests.registrar.helpers import IINS, only, preview, valid_iins
+from tests.registrar.helpers import IINS, only, preview, valid_iins, write_xlsx
 
 SCHOOL = "Алматы қаласының № 12 мектеп-гимназиясы"
 COURSE = ["код", "название (рус)", "кредиты ECTS", "оценка"]
-
-
-def _workbook(path: Path, rows: list[list[Any]], merges: list[str]) -> Path:
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    for row in rows:
-        sheet.append(row)
-    for reference in merges:
-        sheet.merge_cells(reference)
-    workbook.save(path)
-    return path
 
 
 def _journal(path: Path, subjects: list[Any]) -> Path:
     # each student column's name merged down over two rows, the subjects named in the
     # second row under "Пәндер" merged across them
     iins = valid_iins(2, "080808")
-    return _workbook(path, [
+    return write_xlsx(path, [
         ["Оқушының аты-жөні", "ЖСН", "Мектеп", "Бітірген күні", "Пәндер", None],
         [None, None, None, None, *subjects],
         *[["Әсел Нұрланова", iin, SCHOOL, "2026-05-25", 5, 4] for iin in iins]],
@@ -56,7 +42,7 @@ def test_a_journals_two_row_header_is_read_and_named_in_the_dry_run(tmp_path: Pa
 def _transcript(path: Path, top: list[Any], second: list[Any], merges: list[str]) -> Path:
     student = ["Әсел Нұрланова", IINS[0], "Информационные системы", "5", "ИС101",
                "Программирование", "5", "зачтено"]
-    return _workbook(path, [top, second, student], merges)
+    return write_xlsx(path, [top, second, student], merges)
 
 
 def test_a_platonus_course_group_is_read_as_its_pattern(tmp_path: Path) -> None:
@@ -88,7 +74,7 @@ def test_a_column_named_in_both_rows_is_refused_by_row_and_column(tmp_path: Path
         ["full_name", None, None, None, "Бітіру"],
         [None, "iin", "programme", "qualification", "graduation_date"],
         ["Әсел Нұрланова", IINS[0], "ИС", "Бакалавр", "2026-06-30"]]
-    problem = only(read_export(_workbook(tmp_path / "t.xlsx", rows, ["A1:A2"]), "diploma"),
+    problem = only(read_export(write_xlsx(tmp_path / "t.xlsx", rows, ["A1:A2"]), "diploma"),
                    "merged-header")
     assert (problem.row, problem.column) == (1, "E")
     assert problem.message.startswith("column E has a name in row 1 ('Бітіру') and another "
@@ -108,5 +94,5 @@ def test_a_name_merged_down_over_three_rows_ties_no_rows(tmp_path: Path) -> None
     rows: list[list[Any]] = [
         ["full_name", "iin", "programme", "qualification", "graduation_date"],
         [None] * 5, [None] * 5, ["Әсел Нұрланова", IINS[0], "ИС", "Бакалавр", "2026-06-30"]]
-    result = read_export(_workbook(tmp_path / "d.xlsx", rows, ["A1:A3"]), "diploma")
+    result = read_export(write_xlsx(tmp_path / "d.xlsx", rows, ["A1:A3"]), "diploma")
     assert result.problems == [] and result.source.header_top is None  # read as before
