@@ -314,7 +314,7 @@ def _metavar(param: click.Parameter, words: Words) -> str:
     kind = ("file" if isinstance(param.type, click.Path) else
             "seconds" if isinstance(param.type, click.FloatRange) else
             "number" if isinstance(param.type, click.types.IntParamType) else
-            "url" if param.name in ("node_url", "status_base") else "text")
+            "url" if param.name in ("node_url", "nodes", "status_base") else "text")
     return words.t(f"cli.help.meta.{kind}")
 
 
@@ -352,11 +352,11 @@ class WordedHelp(click.Command):
             if param.required:
                 text += f"  [{words.t('cli.help.required')}]"
             elif param.show_default and param.default is not None:
-                shown = (words.t("cli.help.env_or", env=f"${param.envvar}", value=param.default)
+                default = (", ".join(map(str, param.default))
+                           if isinstance(param.default, list | tuple) else param.default)
+                shown = (words.t("cli.help.env_or", env=f"${param.envvar}", value=default)
                          if isinstance(param.envvar, str)
-                         else f"{param.default:g}" if isinstance(param.default, float)
-                         else ", ".join(map(str, param.default))
-                         if isinstance(param.default, list | tuple) else str(param.default))
+                         else f"{default:g}" if isinstance(default, float) else str(default))
                 text += f"  [{words.t('cli.help.default', value=shown)}]"
             rows.append((" ".join([max(param.opts, key=len), _metavar(param, words)]).strip(),
                          text))

@@ -142,7 +142,7 @@ class FileOrLink(WordedPath):
 @click.argument("file", metavar="FILE|LINK",
                 type=FileOrLink(exists=True, dir_okay=False, path_type=Path))
 @click.option("--node", "nodes", multiple=True, envvar="SENIM_NODE", callback=node_urls,
-              show_default="$SENIM_NODE or " + DEFAULT_NODE,
+              default=(DEFAULT_NODE,), metavar="URL", show_default="$SENIM_NODE or " + DEFAULT_NODE,
               help="URL of a node's HTTP API. Give --node again (or several URLs in "
                    "$SENIM_NODE, separated by commas or spaces), up to "
                    f"{VERIFY_NODES_MAX}, to ask them all at once: the verdict is read from the "

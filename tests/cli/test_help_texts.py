@@ -41,7 +41,7 @@ def test_every_node_option_says_what_it_is_and_that_senim_node_sets_it(
         found = command.get_command(click.Context(command), name)
         assert found is not None
         command = found
-    option = next((p for p in command.params if p.name == "node_url"), None)
+    option = next((p for p in command.params if p.name in ("node_url", "nodes")), None)
     if option is None:
         pytest.skip("asks no node")
     shown = CliRunner().invoke(main, [*path, "--help"], terminal_width=200).output
@@ -59,3 +59,16 @@ def test_every_option_of_the_operators_commands_has_help(path: tuple[str, ...]) 
     # an option line with nothing after its name and metavar but '[required]'
     bare = [x for x in options if len(x.replace("[required]", "").split(None, 2)) < 3]
     assert not bare, bare
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_no_help_shows_a_default_click_keeps_for_itself(lang: str) -> None:
+    """`senim verify --help --lang ru` said '[по умолчанию: $SENIM_NODE или
+    Sentinel.UNSET]' once --node could be given again: an option given several times has
+    no default of click's own unless it names one."""
+    for path in sorted(_commands(main)):
+        shown = CliRunner().invoke(main, [*path, "--help", "--lang", lang],
+                                   terminal_width=200).output
+        assert "Sentinel" not in shown and "UNSET" not in shown, (path, shown)
+        if path == ("verify",):
+            assert "http://127.0.0.1:8101" in shown, shown
