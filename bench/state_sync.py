@@ -167,7 +167,8 @@ def _join(path: Path, entries: int, genesis: Genesis, source: Chain,
     wall_started = time.perf_counter()
     cpu_started = time.process_time()
     phase = sync.phase
-    now_ms = 0  # the join's clock: only the offer round's window reads it
+    now_ms = 0  # the join's clock, moved only while nothing is coming: the offer round's
+    # window reads it, and the timeouts never fire
     # (when its peer's budget lets it be answered, order asked, peer, question)
     coming: list[tuple[float, int, bytes, bytes]] = []
     while not sync.finished and questions < QUESTIONS_MAX:

@@ -49,7 +49,8 @@ def verify_online(document: Any, digest: bytes, is_credential: bool, node_url: s
                    genesis: Genesis | None, max_age_s: float | None,
                    deadline: Deadline | None = None) -> tuple[Verdict, Sentence]:
     """`digest`: the file's `file_digest` when it is no credential (an anchored document).
-    The verdict, and its source in words; a node that gives none is refused, exit 3."""
+    The verdict, and its source in words; a node that gives none is refused with
+    `NodeFailed.code` (3; 2 for a login in its URL)."""
     try:
         answer = node_verdict(document, digest, is_credential, node_url, genesis, max_age_s,
                               deadline)

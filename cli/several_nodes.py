@@ -39,7 +39,8 @@ from ledger.genesis import Genesis
 from ledger.verification import Verdict
 
 # The most nodes one verification asks: each is a thread and a dozen requests, and a
-# consortium's ministries and a few universities are all a reader needs to ask.
+# consortium's ministries and a few universities are all a reader needs to ask. The words
+# of `senim verify --help` in kk/ru/en (cli.help.verify.nodes) repeat the number.
 VERIFY_NODES_MAX = 5
 # Facts about an answer rather than the record it reads: each node's own block, its age.
 _ANSWER_FACTS = frozenset({"as_of_height", "as_of_time", "answer_age_s", "old_answer",

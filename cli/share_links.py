@@ -61,8 +61,8 @@ _ESCAPED_EQUALS = re.compile("=3D", re.IGNORECASE)
 # diploma:", "Диплом:") are no part of it. ASCII letters only, as the portal's /…/i reads
 # them (Python's IGNORECASE alone takes "ſ" for "s").
 _LINK_START = re.compile("https?://", re.ASCII | re.IGNORECASE)
-# The most different links a text is read for: one is read; with a second the reader is
-# asked which, not guessed for.
+# The most links `links_in` gives back: one is read; with a second the reader is asked
+# which, not guessed for.
 LINKS_TOLD = 2
 # The most different links a letter is searched for the one that carries a document: its
 # other links (the university's site, a signature's, an unsubscribe link) carry none, and

@@ -16,7 +16,7 @@ import contextlib
 from ledger.chain import Chain
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
-from node.sync import MAX_BLOCKS_PER_RESPONSE, MAX_RESPONSE_BYTES
+from node.sync import MAX_BLOCKS_PER_RESPONSE, MAX_RESPONSE_BYTES, is_height
 from node.sync_busy import BUSY_READ_BIT
 
 
@@ -32,8 +32,7 @@ def _question(payload: bytes) -> tuple[int, int] | None:
     with contextlib.suppress(MalformedInput):
         request = decode(payload, max_arrays=1, max_items=2)
     if not (isinstance(request, list) and len(request) == 2
-            and all(isinstance(value, int) and not isinstance(value, bool)
-                    and 0 <= value < 2**63 for value in request)):
+            and all(is_height(value) for value in request)):
         return None
     return request[0], request[1]
 

@@ -55,9 +55,9 @@ class NodeMetrics:
         self.sync_serve_dropped = Gauge(
             "senim_sync_serve_dropped", "Followers' sync questions not answered because "
             "the followers' shared rate left their peer too small a share to pay for its "
-            "last answer within the wait allowed, each either told busy (counted in "
-            "senim_sync_serve_busy_answers) or, asked before the time told, dropped "
-            "(node.serve_budget; since start)",
+            "last answer within the wait allowed, each told busy if its asker reads busy "
+            "answers and was not told already (counted in senim_sync_serve_busy_answers), "
+            "else dropped (node.serve_budget; since start)",
             registry=self.registry)
         self.sync_serve_busy_answers = Gauge(
             "senim_sync_serve_busy_answers", "Busy answers handed to peers whose sync "

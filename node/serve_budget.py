@@ -55,20 +55,20 @@ two followers' rates), so an honest catch-up is not slowed until three or more f
 draw at once. A follower's head question once a second refills in milliseconds and is
 hardly counted. While very many draw, a follower's share is so small that paying one
 answer's debt would take longer than WAIT_MAX_S; then its question is not answered
-(`wait_s` says None) but told "busy, ask again in N ms" (`retry_s`, node.sync_busy): N
-is the time until its debt is paid at its share now, at most BUSY_RETRY_MAX_S, and the
-asker asks again then, or another node at once. That keeps the followers' total at the
-shared rate (and the bursts at most SERVE_ALL_BURST_BYTES times 1 + ln n, each new
-follower's burst a share of it) however many there are, and no waiting question near
-the asker's timeout. Until session 60 such a question was dropped without a word and
-its asker waited out its RESPONSE_TIMEOUT_MS: with 5, 8 and 20 followers drawing, a
-follower whose answers were large (3-4 MiB blocks) got 22, 11 and 9% less than its
-equal share, where told busy each gets it within 1% (tests/node/test_serve_busy.py,
-on a simulated clock). A busy answer is ten bytes and not charged (a charge would push
-the debt past the time told); it is sent at most once per question, and a question
-from a peer told to wait, asked before that time has passed, is dropped untold, as
-its asker would not ask it: a flood of questions gets one busy answer a time told
-(over WAIT_MAX_S), not one each.
+(`wait_s` says None) but, if its asker reads busy answers (node.sync_busy), told "busy,
+ask again in N ms" (`retry_s`): N is the time until its debt is paid at its share now,
+at most BUSY_RETRY_MAX_S, and the asker asks again then, or another node at once. That
+keeps the followers' total at the shared rate (and the bursts at most
+SERVE_ALL_BURST_BYTES times 1 + ln n, each new follower's burst a share of it) however
+many there are, and no waiting question near the asker's timeout. Until session 60 such
+a question was dropped without a word and its asker waited out its RESPONSE_TIMEOUT_MS:
+with 5, 8 and 20 followers drawing, a follower whose answers were large (3-4 MiB blocks)
+got 22, 11 and 9% less than its equal share, where told busy each gets it within 1%
+(tests/node/test_serve_busy.py, on a simulated clock). A busy answer is ten bytes and
+not charged (a charge would push the debt past the time told); it is sent at most once
+per question, and a question from a peer told to wait, asked before that time has
+passed, is dropped untold, as its asker would not ask it: a flood of questions gets one
+busy answer a time told (over WAIT_MAX_S), not one each.
 
 Validators are outside the shared rate: a lagging validator's catch-up is consensus
 work, and followers, however many, must not slow it. Each has its own bucket of
@@ -185,7 +185,9 @@ class ServeBudget:
         self.dropped = 0  # questions not answered, their wait too long (a share too small)
         self.busy = 0  # busy answers handed to their peers (`told`), whatever the reason
         # Peer -> until when it was last told to wait: a question sooner is dropped untold.
-        # A key only while it is in _peers (a busy answer follows a debt).
+        # A key only while it is in _peers (`told` remembers none for a peer without a
+        # bucket: one told busy before it was ever charged, for busy readers or a failed
+        # read, is not remembered).
         self._told: dict[bytes, float] = {}
 
     def share(self, peer_key: bytes) -> tuple[float, float]:
@@ -214,8 +216,8 @@ class ServeBudget:
     def wait_s(self, peer_key: bytes) -> float | None:
         """How long a question from `peer_key` must wait before it is answered: until
         its debt is paid; 0 if it has none; None if that is longer than WAIT_MAX_S (the
-        question is not to be answered, uncharged: its asker is told when to ask again,
-        `retry_s`)."""
+        question is not to be answered, uncharged: its asker, if it reads busy answers, is
+        told when to ask again, `retry_s`)."""
         now = self._clock()
         rate, burst = self._share(peer_key, self._count_drawing(now)
                                   + (peer_key not in self._drawing))

@@ -7,7 +7,8 @@ PIECES_IN_FLIGHT_MAX are open at once, at most PIECES_PER_PEER_MAX of one peer
 (`node.state_wire`, with why). Every answer is checked as before: a node against the
 hash its parent names, a value against its leaf, so a peer can slow the copy but not
 change it. A piece whose answer does not come, says busy or does not check is given
-back and asked again, of whichever peer is free first.
+back and asked again, of the peer `node.state_sync` chooses: a free one with the fewest
+silences in a row, one told busy and free again first, then the offerer.
 """
 
 from __future__ import annotations

@@ -38,7 +38,9 @@ join one timeout while a better peer is there, not one each time that one is bus
 Silent SILENT_QUESTIONS_MAX times in a row on this snapshot, a peer no longer counts
 as holding it (a good answer resets the count, so alone it may cost each question
 SILENT_QUESTIONS_MAX - 1 timeouts). The copy itself is `node.state_copy`'s. One
-answering "busy, ask again in N ms" (node.sync_busy) gives its question back and is
+answering "busy, ask again in N ms" (node.sync_busy; only once joiners mark their
+questions, `MARK_STATE_QUESTIONS`: until then a server drops what it cannot answer now
+and the question times out) gives its question back and is
 asked again then, another free peer as good at once, but counts as silent once each
 RESPONSE_TIMEOUT_MS with no real answer (`BusyPeers`, offer questions too, the
 reckoning kept past the round): no more time than its silence would cost. When no
@@ -69,7 +71,7 @@ from node.state_wire import (
     NOT_HELD,
     marked,
 )
-from node.sync import SyncRequest
+from node.sync import SyncRequest, is_height
 from node.sync_busy import BusyPeers, read_busy
 from storage.state_transfer import StateImport
 
@@ -170,8 +172,8 @@ class StateSync:
     def _ask_for_offers(self, now_ms: int, peers: Sequence[bytes], free: Sequence[bytes]
                         ) -> list[SyncRequest] | None:
         """The offer questions to send now (to `free` peers, not busy); None once the
-        round chose an offer (the phase moved on and its one question is asked the
-        usual way)."""
+        round chose an offer (the phase moved on: the offer's proof pages, or the copy's
+        pieces, are asked below)."""
         available = [p for p in peers if self._available(p, peers)]
         self._round.expire(now_ms, RESPONSE_TIMEOUT_MS)
         chosen = self._round.choice(now_ms, available)
@@ -232,7 +234,7 @@ class StateSync:
         answer = None
         with contextlib.suppress(MalformedInput):
             answer = decode(payload, max_arrays=ANSWER_ARRAYS_MAX, max_items=ANSWER_ITEMS_MAX)
-        if not (isinstance(answer, list) and len(answer) >= 2 and _is_height(answer[1])):
+        if not (isinstance(answer, list) and len(answer) >= 2 and is_height(answer[1])):
             return self._distrust(peer)
         kind, height = answer[0], answer[1]
         no_snapshot = kind == ASK_OFFER and height == 0 and len(answer) in (4, 5, 6)
@@ -391,6 +393,3 @@ class StateSync:
         self.distrusted.clear()
         self.restarts += 1
 
-
-def _is_height(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63

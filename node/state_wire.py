@@ -38,15 +38,16 @@ VALUE_ANSWER_BYTES = 512 * 1024  # an answer holds at least one value, however l
 # Questions for tree nodes or values open at once past the offer (`node.state_pieces`),
 # in all and of one peer. A node serves each asker at its own rate (node.serve_budget:
 # 4 MiB/s a follower), so a joiner asking one peer at a time got one peer's rate, about
-# 90 s for a million credential batches; several peers asked at once give it their sum.
+# 96 s for a million credential batches (BENCHMARKS.md, session 61); several peers
+# asked at once give it their sum.
 # In all: bounds the joiner's queue of answers (node.state_join) and what it holds
 # while answers come (each up to about VALUE_ANSWER_BYTES, or NODES_PER_QUESTION nodes).
 PIECES_IN_FLIGHT_MAX = 8
 # Of one peer: an answer names no question, so a peer's answer is taken as answering
 # its oldest open one; a node answers only STATE_SERVES_MAX (node.sync_serving) at once
-# and tells more busy (or drops them, to an asker that does not say it reads busy
-# answers), so a second question open to it could go unanswered and its answer to the
-# third be read as the second's. One: a peer paced by its rate gains nothing from two.
+# and drops more (tells them busy only once `MARK_STATE_QUESTIONS` is set), so a second
+# question open to it could go unanswered and its answer to the third be read as the
+# second's. One: a peer paced by its rate gains nothing from two.
 PIECES_PER_PEER_MAX = 1
 # Ranges of keys the values are cut into (`node.value_ranges`): one per question open.
 VALUE_RANGES_MAX = PIECES_IN_FLIGHT_MAX

@@ -355,7 +355,7 @@ def read_answer(payload: bytes) -> tuple[int, list[SyncedItem]] | None:
         # are built, as any member asked may answer (and the engine thread reads it)
         answer = decode(payload, max_arrays=2 + MAX_BLOCKS_PER_RESPONSE,
                         max_items=MAX_BLOCKS_PER_RESPONSE)
-    if not (isinstance(answer, list) and len(answer) == 2 and _is_height(answer[0])
+    if not (isinstance(answer, list) and len(answer) == 2 and is_height(answer[0])
             and isinstance(answer[1], list)
             and len(answer[1]) <= MAX_BLOCKS_PER_RESPONSE
             and all(_is_item(item) for item in answer[1])):
@@ -369,7 +369,9 @@ def first_height(items: list[SyncedItem]) -> int | None:
     return _first_height(items[0][0]) if items else None
 
 
-def _is_height(value: object) -> bool:
+def is_height(value: object) -> bool:
+    """A height or a count as the sync questions and answers may carry one (an int, not a
+    bool, below 2**63)."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
 
 

@@ -52,14 +52,15 @@ from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
 
 BUSY_MARK = b"busy"
-# The longest an asker waits on a busy answer, and the longest a server tells: the
-# asker's RESPONSE_TIMEOUT_MS (node.sync, node.state_sync), what a silent peer costs it
-# (and what busy answers cost it together: `BusyPeers`).
+# The longest an asker waits on a busy answer (a server tells at most BUSY_RETRY_MAX_S,
+# node.serve_budget, less than this): the asker's RESPONSE_TIMEOUT_MS (node.sync,
+# node.state_sync), what a silent peer costs it (and what busy answers cost it together:
+# `BusyPeers`).
 BUSY_WAIT_MAX_MS = 5_000
 # Set in a block-sync question's count by an asker that reads busy answers (node.sync)
 BUSY_READ_BIT = 1 << 32
-# The shortest an asker waits on one: an honest server says busy only when the wait is
-# over WAIT_MAX_S (node.serve_budget), so this only keeps a peer that says 0 from being
+# The shortest an asker waits on one: an honest server tells at least
+# READERS_BUSY_RETRY_S (0.3 s, node.sync_serving), so this only keeps a peer that says 0 from being
 # asked again at every turn of the asker's loop.
 BUSY_WAIT_MIN_MS = 100
 

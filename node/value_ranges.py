@@ -58,9 +58,10 @@ class ValueRanges:
         return len(self._ranges)
 
     def to_ask(self, values_missing: int, values_per_answer: int) -> ValueRange | None:
-        """A range to ask for now: one with no question open, else a cut of the widest if
-        more than `values_per_answer` values for each range are `values_missing`; None
-        if there is none."""
+        """A range to ask for now: one with no question open, else a cut of one range
+        (where its kind's keys end, if one reaches past them, else the widest at its
+        middle) if more than `values_per_answer` values for each range are
+        `values_missing`; None if there is none."""
         for value_range in self._ranges:
             if not value_range.asked:
                 value_range.asked = True
@@ -69,15 +70,15 @@ class ValueRanges:
                 or values_missing <= values_per_answer * len(self._ranges)):
             return None
         cut_at = [(r, _kind_end(r)) for r in self._ranges]
-        widest, middle = next(((r, end) for r, end in cut_at if end is not None),
-                              (max(self._ranges, key=_width), None))
-        middle = middle or _middle(widest)
+        cut_from, middle = next(((r, end) for r, end in cut_at if end is not None),
+                                (max(self._ranges, key=_width), None))
+        middle = middle or _middle(cut_from)
         if middle is None:
             return None
-        kind = b"" if middle.startswith(widest.kind + b"\xff") else widest.kind
-        cut = ValueRange(middle, widest.end, asked=True, kind=kind)
-        widest.end = middle
-        self._ranges.insert(self._ranges.index(widest) + 1, cut)
+        kind = b"" if middle.startswith(cut_from.kind + b"\xff") else cut_from.kind
+        cut = ValueRange(middle, cut_from.end, asked=True, kind=kind)
+        cut_from.end = middle
+        self._ranges.insert(self._ranges.index(cut_from) + 1, cut)
         return cut
 
     def answered(self, value_range: ValueRange, keys: tuple[bytes, bytes] | None,

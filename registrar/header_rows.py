@@ -33,7 +33,6 @@ from registrar.rows import MAX_TITLE_ROWS
 
 # A header's rows stand within the title rows read past, the header and one row below.
 MAX_HEADER_SEARCH_ROWS = MAX_TITLE_ROWS + 2
-HEADER_ROWS_MAX = 2  # a header is one row, or two tied by merged cells: never more
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Two ids that differ only in letter case ("ab-12", "AB-12") or in a Cyrillic letter typed
 for the Latin one it looks like (А/A, В/B, Е/E, К/K, М/M, Н/H, О/O, Р/P, С/C, Т/T, Х/X,
-and the Kazakh Ү/Y, І/I, Һ/H, Ә/Ə, Ө/Ɵ) read as one id to the registrar checking the
+У/Y, and the Kazakh Ү/Y, І/I, Һ/H, Ә/Ə, Ө/Ɵ) read as one id to the registrar checking the
 list, and to whoever types it into a verifier: two rows holding them are one student
 twice, which comparing the text as written missed. The comparison goes letter by letter:
 each pair is one letter (after case folding) or a Cyrillic letter and its Latin twin,

@@ -25,8 +25,8 @@ const ESCAPED_EQUALS = /=3D/gi;
 // Where a link begins: the words before it ("Here is my diploma:", "Диплом:") are no part
 // of it. One after "=" is a query's value (a redirect's q=https://…), no second link.
 const LINK_START = /https?:\/\//gi;
-// The most different links a text is read for: one is read; with a second the reader is
-// asked which, not guessed for.
+// The most links `pastedLinks` gives back: one is read; with a second the reader is asked
+// which, not guessed for.
 const LINKS_TOLD = 2;
 // The most different links a letter is searched for the one that carries a document: its
 // other links (the university's site, a signature's) carry none, and the one that does is
