@@ -30,10 +30,10 @@ from typing import Any
 import click
 
 from cli.client import DEFAULT_NODE
+from cli.commands import usable_node_url
 from cli.deadline import Deadline, DeadlinePassed
 from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
 from cli.online_verdict import NodeFailed, NodeVerdict, node_verdict
-from cli.remote import login_in_url
 from cli.spoken import Joined, Sentence, refuse
 from ledger.genesis import Genesis
 from ledger.verification import Verdict
@@ -66,11 +66,8 @@ def node_urls(ctx: click.Context, param: click.Parameter, values: Sequence[str] 
     if len(urls) > VERIFY_NODES_MAX:
         refuse(Sentence("cli.nodes.too_many", None, count=len(urls), limit=VERIFY_NODES_MAX),
                EXIT_BAD_INPUT)
-    if ctx.get_parameter_source(str(param.name)) is not click.core.ParameterSource.ENVIRONMENT:
-        for url in urls:
-            login = login_in_url(url)
-            if login is not None:
-                refuse(login, EXIT_BAD_INPUT)
+    for url in urls:
+        usable_node_url(ctx, param, url)
     return urls or [DEFAULT_NODE]
 
 

@@ -1,6 +1,6 @@
-"""`--only join` joins one source from one peer and then from several, each paced as a
-follower by a budget of its own: both joins copy the whole state, and the second asks
-every peer."""
+"""`--only join` joins one source from one peer and then from JOIN_PEERS, each paced as a
+follower by a budget of its own: both joins copy the whole state (each value and the tree
+above it). That the second asks its peers at once is tests/node/test_state_sync_parallel's."""
 
 from __future__ import annotations
 
