@@ -199,8 +199,7 @@ class BlockSync:
 
     @staticmethod
     def _request(question: _Question) -> SyncRequest:
-        return SyncRequest(question.peer, encode([question.start,
-                                                  MAX_BLOCKS_PER_RESPONSE | BUSY_READ_BIT]))
+        return SyncRequest(question.peer, block_question(question.start))
 
     def _close(self, question: _Question) -> None:
         if question is self._open:
@@ -344,6 +343,12 @@ class BlockSync:
     def _pass_over(self, peer: bytes) -> None:
         if self._preferred == peer:
             self._preferred = None
+
+
+def block_question(start: int) -> bytes:
+    """The question for the blocks from `start` on, as this release asks it: as many as
+    an answer holds, and BUSY_READ_BIT, so a server that cannot answer now says so."""
+    return encode([start, MAX_BLOCKS_PER_RESPONSE | BUSY_READ_BIT])
 
 
 def read_answer(payload: bytes) -> tuple[int, list[SyncedItem]] | None:

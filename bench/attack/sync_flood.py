@@ -8,6 +8,15 @@ answer arrives, bounded in time and count:
 - "state": the first state values of the newest snapshot again and again.
 Found in session 57: unbounded, each took the honest p50 from 54 ms to 133-232 ms. The
 nodes should pace the peer (node.serve_budget) so honest commits go on as before.
+Its questions say that it reads busy answers, as a node's own do (`flood_question`; state
+questions only once node.state_wire.MARK_STATE_QUESTIONS is set, as a joiner's), so a
+node that cannot afford one tells it busy (node.sync_busy) as it would tell a node,
+where an unmarked question is left unanswered. Told busy, it asks again once the time
+told has passed, as a node does: a question asked sooner is left unanswered
+(node.sync_serving), and the flood, which asks only as answers come, would ask that node
+nothing more. Alone, with QUESTIONS_OPEN questions open, it is seldom told busy: its debt
+stays within what a node waits out (node.serve_budget.WAIT_MAX_S) and it holds one of a
+node's readers at a time; its table row counts the busy answers it got.
 """
 
 from __future__ import annotations
@@ -27,13 +36,28 @@ from node.channels import (
     channels_for,
 )
 from node.files import load_genesis
-from node.state_wire import ASK_OFFER, ASK_VALUES, VALUES_PER_QUESTION
-from node.sync import MAX_BLOCKS_PER_RESPONSE
+from node.state_wire import ASK_OFFER, ASK_VALUES, VALUES_PER_QUESTION, marked
+from node.sync import block_question
+from node.sync_busy import read_busy
 from p2p import Limits, PeerManager
 
 MODES = ("blocks", "head", "state")
 QUESTIONS_OPEN = 2  # a follower asking ahead keeps two open
 MAX_QUESTIONS = 2_000_000
+PAST_ANY_HEAD = 2**62  # "head": a start above any chain's height
+
+
+def flood_question(mode: str, offered: int | None) -> tuple[int, bytes]:
+    """The channel and payload of the flood's next question in `mode`, marked as a node
+    of this release marks its own (node.sync.block_question, node.state_wire.marked);
+    `offered`: the snapshot height the peer offered, None before its offer."""
+    if mode == "blocks":
+        return CH_SYNC_REQUEST, block_question(1)
+    if mode == "head":
+        return CH_SYNC_REQUEST, block_question(PAST_ANY_HEAD)
+    if offered is None:
+        return CH_STATE_REQUEST, encode(marked([ASK_OFFER]))
+    return CH_STATE_REQUEST, encode(marked([ASK_VALUES, offered, b"", VALUES_PER_QUESTION]))
 
 
 class SyncFlood(Attack):
@@ -43,6 +67,7 @@ class SyncFlood(Attack):
         self.mode = mode
         self.name = f"sync-flood-{mode}"
         self.answers = 0
+        self.busy_answers = 0  # "busy, ask again later" (node.sync_busy), not in `answers`
         self.answer_bytes = 0
         self.seconds = 0.0
 
@@ -56,25 +81,20 @@ class SyncFlood(Attack):
         asked = [0]
         snapshot: dict[bytes, int] = {}  # peer -> the snapshot height it offered
 
-        def question(peer: bytes) -> tuple[int, bytes]:
-            if self.mode == "blocks":
-                return CH_SYNC_REQUEST, encode([1, MAX_BLOCKS_PER_RESPONSE])
-            if self.mode == "head":
-                return CH_SYNC_REQUEST, encode([2**62, MAX_BLOCKS_PER_RESPONSE])
-            if peer not in snapshot:
-                return CH_STATE_REQUEST, encode([ASK_OFFER])
-            return CH_STATE_REQUEST, encode([ASK_VALUES, snapshot[peer], b"",
-                                             VALUES_PER_QUESTION])
-
         def ask(peer: bytes) -> None:
             if self.running(until) and asked[0] < MAX_QUESTIONS:
-                channel, payload = question(peer)
+                channel, payload = flood_question(self.mode, snapshot.get(peer))
                 asked[0] += 1
                 if not peers.send(peer, channel, payload):
                     self.count("queue full")
 
         async def answered(peer: bytes, channel: int, payload: bytes) -> None:
             if channel not in (CH_SYNC_RESPONSE, CH_STATE_RESPONSE):
+                return
+            wait_ms = read_busy(payload)
+            if wait_ms is not None:
+                self.busy_answers += 1
+                asyncio.get_running_loop().call_later(wait_ms / 1000, ask, peer)
                 return
             self.answers += 1
             self.answer_bytes += len(payload)
@@ -110,4 +130,5 @@ class SyncFlood(Attack):
         mb_s = self.answer_bytes / 1e6 / self.seconds if self.seconds else 0.0
         return [Check(self.name, "answers", "-",
                       f"{self.answers:,} ({rate:,.0f}/s), {self.answer_bytes / 1e6:,.0f} MB "
-                      f"({mb_s:,.1f} MB/s)", "(reported)", True, False)]
+                      f"({mb_s:,.1f} MB/s), {self.busy_answers:,} busy", "(reported)", True,
+                      False)]
