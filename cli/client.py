@@ -12,7 +12,7 @@ from typing import IO, Any
 
 from cli.deadline_http import deadline_opener
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
-from cli.remote import RemoteFactsError, login_in_url, read_bounded, unreachable
+from cli.node_answers import RemoteFactsError, login_in_url, read_bounded, unreachable
 from cli.spoken import Sentence, printable
 from ledger.errors import SenimError
 from ledger.identity import KeyPair

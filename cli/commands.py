@@ -19,8 +19,8 @@ from cli.client import (
 )
 from cli.errors import EXIT_BAD_INPUT, EXIT_PENDING, EXIT_REFUSED, EXIT_UNREACHABLE, fail
 from cli.language import catalogue, language_chosen
+from cli.node_answers import login_in_url
 from cli.refusals import malformed, node_said, refusal, transaction_kind
-from cli.remote import login_in_url
 from cli.spoken import Sentence, printable, problem_said
 from cli.spoken import echo as echo_said
 from cli.spoken import refuse as refuse_said

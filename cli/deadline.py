@@ -1,7 +1,7 @@
 """One deadline for a whole command that asks a node several things (`senim verify`).
 
-Each request's own limits (a socket timeout, `cli.remote.read_bounded`'s deadline per
-answer) do not bound a command: a node that trickles its answers a byte at a time keeps
+Each request's own limits (a socket timeout, `cli.node_answers.read_bounded`'s deadline
+per answer) do not bound a command: a node that trickles its answers a byte at a time keeps
 every read under the socket timeout, and a verification asks up to a dozen questions,
 three times over when the chain moves. So the command's `--timeout` is a deadline for
 all of them together:

@@ -2,7 +2,7 @@
 
 urllib's `timeout` bounds each socket operation, not the request: a node that sends
 its status line, headers or body a byte at a time, each within the timeout, holds the
-caller for as long as it likes (`cli.remote.read_bounded` bounds a body's reading,
+caller for as long as it likes (`cli.node_answers.read_bounded` bounds a body's reading,
 but not what comes before it). Here every read from the connection's socket is given
 only the time left until the request's deadline (and never more than the connection's
 own timeout, so a silent node is still given up on as soon as before), so connecting,

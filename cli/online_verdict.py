@@ -10,13 +10,12 @@ from typing import Any
 from cli.deadline import Deadline
 from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
 from cli.freshness import check_fresh
+from cli.node_answers import RemoteFactsError, login_in_url
 from cli.remote import (
     NODE_RECORD_ERRORS,
     RemoteFacts,
-    RemoteFactsError,
     StateMoved,
     UntrustedAnswer,
-    login_in_url,
     undecodable,
 )
 from cli.spoken import Sentence, reason, refuse

@@ -21,6 +21,7 @@ from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import key_option, load_key_or_fail, node_option, submit_and_report
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
 from cli.language import Words, lang_option
+from cli.node_answers import RemoteFactsError
 from cli.private_files import write_private_json
 from cli.record_inputs import (
     fields_of,
@@ -31,7 +32,7 @@ from cli.record_inputs import (
     typed_values,
 )
 from cli.refusals import node_said
-from cli.remote import RemoteFacts, RemoteFactsError, StateMoved
+from cli.remote import RemoteFacts, StateMoved
 from cli.spoken import Day, Sentence, WordedCommand, WordedPath, echo, reason, refuse
 from cli.typed_dates import TypedOption, typed_date
 from cli.verdict_words import verdict_sentence

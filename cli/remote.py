@@ -12,26 +12,20 @@ from an older certified block. The verdict says which block and time it holds
 as of, and `max_age_s` turns an answer older than that into a refusal.
 
 Without a certificate check the root is taken on the node's word, and the
-source says so.
+source says so. Each answer is asked for, and read within its limits, by
+`cli.node_answers`.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
-import socket
-import ssl
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from typing import Any, Protocol
+from typing import Any
 
 from cli.deadline import Deadline, DeadlinePassed
-from cli.deadline_http import deadline_opener
+from cli.node_answers import NO_ROUTE_SAID, RemoteFactsError, fetch
 from cli.spoken import Moment, Sentence
 from ledger.blocks import Header, decode_block
-from ledger.errors import MalformedInput, SenimError
+from ledger.errors import MalformedInput
 from ledger.facts import StateFacts
 from ledger.genesis import Genesis
 from ledger.light_client import (
@@ -49,94 +43,11 @@ from ledger.verification import when
 from storage.errors import MalformedProofError
 from storage.state_tree import state_proof_from_json, verify_state_proof
 
-# What one answer may take: a block is at most 2 MiB, its JSON view and a page of
-# set-change proofs a few MiB. A node that sends more, or sends it slower, is not
-# answering: the verifier gives up rather than fill its memory or wait for ever.
-MAX_ANSWER_BYTES = 16 * 1024 * 1024
-ANSWER_DEADLINE_S = 60.0
-NODE_EXAMPLE = "http://127.0.0.1:8101"  # a node URL, as an error shows one
-READ_CHUNK_BYTES = 64 * 1024
 # What decoding or reading a record the node sent can raise when the node's word is
 # taken (no --genesis): a record can decode yet hold a value of the wrong kind (a number
 # where bytes belong, a time no calendar holds). Checked answers never get that far.
 NODE_RECORD_ERRORS = (MalformedInput, KeyError, TypeError, AttributeError, ValueError,
                       OverflowError)
-
-
-class RemoteFactsError(SenimError):
-    """The node could not be reached, or answered with something that does not verify.
-    Made of a Sentence, it is said in the reader's language where it is printed."""
-
-    def __init__(self, message: str | Sentence) -> None:
-        super().__init__(str(message))
-        self.sentence = message if isinstance(message, Sentence) else None
-
-
-class Readable(Protocol):
-    """An HTTP answer's body as urllib hands it over (a response, or an HTTPError's)."""
-
-    def read1(self, size: int = -1, /) -> bytes: ...
-
-
-def read_bounded(response: Readable, url: str,
-                 limit: int | None = None, deadline_s: float | None = None) -> bytes:
-    """The body of `response`, or RemoteFactsError past `limit` bytes (MAX_ANSWER_BYTES)
-    or `deadline_s` (ANSWER_DEADLINE_S)."""
-    limit = MAX_ANSWER_BYTES if limit is None else limit
-    deadline_s = ANSWER_DEADLINE_S if deadline_s is None else deadline_s
-    deadline = time.monotonic() + deadline_s
-    data = bytearray()
-    # read1: one socket read at a time, so the deadline holds against a drip
-    while chunk := response.read1(READ_CHUNK_BYTES):
-        data += chunk
-        if len(data) > limit:
-            raise RemoteFactsError(Sentence("cli.node.too_large", url=url, limit=limit))
-        if time.monotonic() > deadline:
-            raise RemoteFactsError(Sentence("cli.node.dripping", url=url,
-                                            seconds=f"{deadline_s:g}"))
-    return bytes(data)
-
-
-def login_in_url(base_url: str) -> Sentence | None:
-    """What is wrong with a node URL that carries a user name or password
-    ('http://admin:secret@10.0.0.5:8101', for a proxy that asks for one); None if it
-    carries none. urllib took 'admin:secret@10.0.0.5' for the host name, so the command
-    said "the host name is unknown: check its spelling", and printed the password back in
-    the line. senim logs in to no node: it is refused unasked, shown without the login."""
-    try:
-        netloc = urllib.parse.urlsplit(base_url).netloc
-    except ValueError:
-        return None  # a URL that cannot be read is said as that
-    if "@" not in netloc:
-        return None
-    shown = base_url.replace(netloc, "…@" + netloc.rpartition("@")[2], 1)
-    return Sentence("cli.node.bad_url", url=repr(shown), example=NODE_EXAMPLE,
-                    detail=Sentence("cli.node.url_login"))
-
-
-def unreachable(base_url: str, exc: Exception) -> Sentence:
-    """Why a node could not be asked, in words: an https URL whose node speaks plain
-    HTTP is told so ('[SSL: WRONG_VERSION_NUMBER]' is what the TLS library says)."""
-    if isinstance(getattr(exc, "reason", exc), ssl.SSLError) and "WRONG_VERSION_NUMBER" in str(
-            exc) and base_url.lower().startswith("https://"):
-        return Sentence("cli.node.not_tls", node=base_url,
-                        plain=f"http://{base_url[len('https://'):]}")
-    return Sentence("cli.node.unreachable", node=base_url, detail=Sentence(
-        "cli.node.unreachable_detail", _why_unreachable(exc)))
-
-
-def _why_unreachable(exc: Exception) -> str:
-    """What an operator can act on, in place of urllib's '<urlopen error [Errno 111]
-    Connection refused>' (the other languages' sentence covers every cause at once)."""
-    cause = getattr(exc, "reason", exc)
-    if isinstance(cause, ConnectionRefusedError):
-        return ("nothing listens at that address: is the node running, and is it its API "
-                "address (api.listen in its config)?")
-    if isinstance(cause, socket.gaierror):
-        return "the host name is unknown: check its spelling"
-    if isinstance(cause, TimeoutError | socket.timeout):
-        return "it did not answer in time: is the address right, and the network up?"
-    return str(cause)
 
 
 class StateMoved(RemoteFactsError):
@@ -153,32 +64,6 @@ class UntrustedAnswer(RemoteFactsError):
         if self.sentence is not None and self.sentence.key == "cli.node.proof_false":
             return {"untrusted_because": "proof_false", "node": node_url}
         return {}
-
-
-# An error answer's body read for its code: a node's is a line of JSON.
-ERROR_BODY_BYTES_MAX = 4_096
-# Statuses that say "ask again shortly", whatever the body: a node's "busy" is 503.
-BUSY_STATUSES = (429, 503)
-# Statuses of no route here: the only ones that make --node's path the likely fault.
-NO_ROUTE_STATUSES = (404, 405)
-NO_ROUTE_SAID = "cli.node.http_status"
-
-
-def _error_answer(exc: urllib.error.HTTPError, url: str, deadline_s: float) -> Sentence:
-    """A node's error answer in words: busy (503 or 429, or its own `busy` code: ask again
-    shortly), no route (404, 405: is --node the node's base address?), else the status.
-    Every status was said as the address's fault in kk and ru, a busy node's 503 too."""
-    code = None
-    try:
-        error = json.loads(read_bounded(exc, url, ERROR_BODY_BYTES_MAX, deadline_s))["error"]
-        code = error["code"] if isinstance(error["code"], str) else None
-    except (ValueError, KeyError, TypeError, RecursionError, RemoteFactsError, OSError):
-        pass  # no node's error: said by its status alone
-    if code == "busy" or exc.code in BUSY_STATUSES:
-        return Sentence("cli.node.busy", url=url, status=exc.code)
-    if exc.code in NO_ROUTE_STATUSES:
-        return Sentence(NO_ROUTE_SAID, url=url, status=exc.code)
-    return Sentence("cli.node.http_error", url=url, status=exc.code)
 
 
 class RemoteFacts(StateFacts):
@@ -203,46 +88,7 @@ class RemoteFacts(StateFacts):
         self._history: ValidatorSetHistory | None = None  # followed to `header`
 
     def _fetch(self, path: str) -> bytes:
-        url = self.base_url + path
-        if not self.base_url.lower().startswith(("http://", "https://")):
-            # "127.0.0.1:8101", as node configs write addresses: no node was asked
-            raise RemoteFactsError(Sentence("cli.node.no_scheme", url=repr(self.base_url),
-                                            example=NODE_EXAMPLE))
-        login = login_in_url(self.base_url)
-        if login is not None:
-            raise RemoteFactsError(login)
-        timeout_s, answer_s = self.timeout_s, ANSWER_DEADLINE_S
-        # The request ends by its own limits however the node trickles, its header lines
-        # included (cli.deadline_http): senim recognise and export-vc ask with no command
-        # deadline, and no SIGALRM reaches a read inside http.client off the main thread.
-        request_s = timeout_s + answer_s  # connecting and the headers, then the body
-        if self._deadline is not None:  # only the time the command has left
-            left = self._deadline.left()
-            timeout_s, answer_s = min(timeout_s, left), min(ANSWER_DEADLINE_S, left)
-            request_s = left
-        ends = time.monotonic() + request_s
-        try:
-            with deadline_opener(ends).open(url, timeout=timeout_s) as response:
-                return read_bounded(response, url, deadline_s=answer_s)
-        except urllib.error.HTTPError as exc:
-            raise RemoteFactsError(_error_answer(exc, url, answer_s)) from exc
-        except (urllib.error.URLError, OSError, ValueError, RemoteFactsError) as exc:
-            if self._deadline is not None and self._deadline.passed():
-                raise DeadlinePassed() from exc  # said as the command's deadline, not this read's
-            if isinstance(exc, RemoteFactsError):
-                raise
-            if isinstance(getattr(exc, "reason", exc), TimeoutError):  # reached, or not:
-                # it said nothing in time, as cli.client words it
-                raise RemoteFactsError(Sentence("cli.node.silent", node=self.base_url,
-                                                seconds=f"{timeout_s:g}")) from exc
-            if isinstance(exc, ValueError):  # no URL urllib can open: "http://[::1:1"
-                raise RemoteFactsError(Sentence(
-                    "cli.node.bad_url", url=repr(self.base_url), example=NODE_EXAMPLE,
-                    detail=Sentence("cli.node.bad_url_detail", str(exc)))) from exc
-            raise RemoteFactsError(unreachable(self.base_url, exc)) from exc
-        except http.client.HTTPException as exc:  # not HTTP at all, e.g. the P2P port
-            raise RemoteFactsError(Sentence("cli.node.not_http", node=self.base_url,
-                                            kind=type(exc).__name__)) from exc
+        return fetch(self.base_url, path, self.timeout_s, self._deadline)
 
     def get_json(self, path: str) -> Any:
         try:

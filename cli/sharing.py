@@ -23,8 +23,8 @@ import segno
 from cli.client import DEFAULT_NODE
 from cli.commands import usable_node_url
 from cli.language import lang_option
+from cli.node_answers import login_in_url
 from cli.private_files import write_private
-from cli.remote import login_in_url
 from cli.spoken import (
     Sentence,
     WordedCommand,

@@ -5,11 +5,11 @@ cli.language.catalogue): an HR officer who reads Kazakh or Russian is not handed
 an English error for a file that is not there or a node that is down.
 
 A `Sentence` is a catalogue key with its values, said in whichever language prints it.
-Errors raised deep in the client (cli.client, cli.remote) carry one, so the line that
-reports them can say it in the officer's language; in English the command line keeps its
-own, more technical wording (an operating system's or a node's own message), which a
-Sentence made with its `english` carries as written. Exit codes are the same in every
-language.
+Errors raised deep in the client (cli.client, cli.node_answers, cli.remote) carry one,
+so the line that reports them can say it in the officer's language; in English the
+command line keeps its own, more technical wording (an operating system's or a node's
+own message), which a Sentence made with its `english` carries as written. Exit codes
+are the same in every language.
 """
 
 from __future__ import annotations

@@ -20,13 +20,10 @@ from cli.deadline import DeadlinePassed, overall_deadline, timeout_seconds
 from cli.errors import EXIT_UNREACHABLE
 from cli.job_folder import CREDENTIALS_DIR, credential_files
 from cli.language import Words, lang_option
+from cli.node_answers import RemoteFactsError
 from cli.online_verdict import verify_online
 from cli.private_files import write_private_json
-from cli.remote import (
-    RemoteFacts,
-    RemoteFactsError,
-    StateMoved,
-)
+from cli.remote import RemoteFacts, StateMoved
 from cli.spoken import (
     Sentence,
     WordedCommand,

@@ -22,13 +22,12 @@ from cli.document_lines import contents, native_or_as_is
 from cli.errors import EXIT_UNREACHABLE
 from cli.freshness import check_fresh, old_answer_note
 from cli.language import Words
+from cli.node_answers import RemoteFactsError, read_bounded
 from cli.remote import (
     NODE_RECORD_ERRORS,
     RemoteFacts,
-    RemoteFactsError,
     StateMoved,
     UntrustedAnswer,
-    read_bounded,
     undecodable,
 )
 from cli.spoken import Sentence, reason, refuse, say

@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 from cli.consortium_words import genesis_refusal
 from cli.errors import EXIT_BAD_INPUT
-from cli.remote import MAX_ANSWER_BYTES
+from cli.node_answers import MAX_ANSWER_BYTES
 from cli.spoken import Sentence, kind_of, os_reason, refuse
 from ledger import json_objects
 from ledger.errors import ConfigError

@@ -128,7 +128,7 @@ def test_a_trickling_node_holds_the_job_no_longer_than_its_timeout(
 def test_any_request_ends_by_its_timeout_however_the_answer_trickles(
         trickling: TricklingNode) -> None:
     # urllib's timeout is per socket read: a status line a byte at a time held any
-    # command for ever; the body was bounded only by cli.remote.read_bounded.
+    # command for ever; the body was bounded only by cli.node_answers.read_bounded.
     client = NodeClient(trickling.url, timeout_s=1.0)
     started = time.monotonic()
     with pytest.raises(ClientError) as raised:

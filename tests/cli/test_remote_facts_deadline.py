@@ -10,8 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from cli import remote, vc_verify
-from cli.remote import RemoteFacts, RemoteFactsError
+from cli import node_answers, vc_verify
+from cli.node_answers import RemoteFactsError
+from cli.remote import RemoteFacts
 from tests.cli.test_verify_deadline import Trickler, endless_headers
 
 TIMEOUT_S = 0.5
@@ -28,7 +29,7 @@ def trickler() -> Iterator[Trickler]:
 
 def test_a_request_ends_by_its_limits_however_the_headers_trickle(
         trickler: Trickler, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(remote, "ANSWER_DEADLINE_S", ANSWER_S)
+    monkeypatch.setattr(node_answers, "ANSWER_DEADLINE_S", ANSWER_S)
     outcome: list[BaseException | object] = []
 
     def ask() -> None:

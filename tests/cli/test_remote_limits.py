@@ -12,9 +12,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from cli import remote
+from cli import node_answers
 from cli.client import ClientError, NodeClient
-from cli.remote import RemoteFacts, RemoteFactsError
+from cli.node_answers import RemoteFactsError
+from cli.remote import RemoteFacts
 
 # Each liar stops by itself, so a verifier without limits fails the test, not the machine.
 FLOOD_BYTES = 16 * 1024 * 1024
@@ -78,7 +79,7 @@ async def _ask(url: str) -> tuple[str, float]:
 
 async def test_an_endless_answer_is_cut_off(liar: Callable[..., Awaitable[str]],
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(remote, "MAX_ANSWER_BYTES", 1024 * 1024, raising=False)
+    monkeypatch.setattr(node_answers, "MAX_ANSWER_BYTES", 1024 * 1024)
     outcome, took = await _ask(await liar(_flood))
     assert "larger than" in outcome, outcome
     assert took < GIVES_UP_WITHIN_S
@@ -86,7 +87,7 @@ async def test_an_endless_answer_is_cut_off(liar: Callable[..., Awaitable[str]],
 
 async def test_a_dripping_answer_is_given_up_on(liar: Callable[..., Awaitable[str]],
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(remote, "ANSWER_DEADLINE_S", 1.0, raising=False)
+    monkeypatch.setattr(node_answers, "ANSWER_DEADLINE_S", 1.0)
     outcome, took = await _ask(await liar(_drip))
     assert "did not finish its answer" in outcome, outcome
     assert took < GIVES_UP_WITHIN_S
@@ -116,7 +117,7 @@ async def _client_asks(url: str, timeout_s: float = 10.0) -> tuple[str, float]:
 
 async def test_the_client_cuts_off_an_endless_answer(liar: Callable[..., Awaitable[str]],
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(remote, "MAX_ANSWER_BYTES", 1024 * 1024, raising=False)
+    monkeypatch.setattr(node_answers, "MAX_ANSWER_BYTES", 1024 * 1024)
     outcome, took = await _client_asks(await liar(_flood))
     assert "larger than" in outcome and "(exit 3)" in outcome, outcome
     assert took < GIVES_UP_WITHIN_S
