@@ -26,8 +26,9 @@ from cli.commands import (
 from cli.errors import EXIT_BAD_INPUT
 from cli.language import lang_option
 from cli.member_names import new_member_name, resolve_member
-from cli.spoken import Day, Sentence, WordedCommand, WordedPath, echo, refuse, warn
+from cli.spoken import Day, Sentence, echo, refuse, warn
 from cli.verify_files import file_digest
+from cli.worded_command import WordedCommand, WordedPath
 from ledger.identity import PUBLIC_KEY_BYTES, member_id_of
 from ledger.payloads import (
     SUSPENSION_REASONS,

@@ -30,7 +30,8 @@ from cli.key_replacement import (
 from cli.language import lang_option
 from cli.member_names import new_member_name
 from cli.refusals import malformed, node_said
-from cli.spoken import Sentence, WordedCommand, echo, refuse
+from cli.spoken import Sentence, echo, refuse
+from cli.worded_command import WordedCommand
 from ledger.admission import admission_message, prove_admission
 from ledger.identity import PUBLIC_KEY_BYTES, SIGNATURE_BYTES, verify_signature
 from ledger.rules_version import ADMISSION_PROOF_FROM, GENESIS_RULES_VERSION

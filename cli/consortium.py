@@ -22,7 +22,8 @@ from cli.consortium_words import genesis_refusal
 from cli.errors import EXIT_BAD_INPUT
 from cli.language import lang_option
 from cli.member_names import as_read, invisible_marks, look_alike
-from cli.spoken import Sentence, WordedCommand, WordedPath, echo, os_reason, refuse, warn
+from cli.spoken import Sentence, echo, os_reason, refuse, warn
+from cli.worded_command import WordedCommand, WordedPath
 from cli.worded_group import WordedGroup
 from ledger.errors import ConfigError
 from ledger.genesis import GENESIS_KIND, genesis_from_json

@@ -19,7 +19,8 @@ from cli.commands import node_option
 from cli.errors import EXIT_UNREACHABLE
 from cli.language import lang_option
 from cli.refusals import node_said
-from cli.spoken import Joined, Sentence, WordedCommand, echo, refuse
+from cli.spoken import Joined, Sentence, echo, refuse
+from cli.worded_command import WordedCommand
 from cli.worded_group import WordedGroup
 from node.evidence import EVIDENCE_PAGE_MAX
 

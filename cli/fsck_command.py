@@ -17,7 +17,8 @@ import click
 from cli.fsck import Findings, check_store
 from cli.fsck_words import config_refusal, detail, holder
 from cli.language import lang_option
-from cli.spoken import Sentence, WordedCommand, WordedPath, echo, refuse
+from cli.spoken import Sentence, echo, refuse
+from cli.worded_command import WordedCommand, WordedPath
 from ledger.chain_layout import GENESIS_KEY
 from ledger.errors import ConfigError
 from ledger.genesis import Genesis

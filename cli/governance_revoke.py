@@ -34,7 +34,8 @@ from cli.proposal_heights import ProposalHeights
 from cli.refusals import node_said
 from cli.revoke_checks import ChainView, Listed, rules_too_old
 from cli.revoke_inputs import MAX_FILES_COUNTED, TooManyFiles, expand, read_credential
-from cli.spoken import Sentence, WordedPath, echo, os_reason, printable, refuse, say
+from cli.spoken import Sentence, echo, os_reason, printable, refuse, say
+from cli.worded_command import WordedPath
 from ledger.errors import ConfigError
 from ledger.identity import MemberId
 from ledger.payloads import (

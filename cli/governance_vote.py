@@ -26,7 +26,8 @@ from cli.member_names import tell_apart
 from cli.proposal_heights import votes_may_be_late
 from cli.proposal_ids import resolve_proposal_id
 from cli.refusals import malformed, node_said
-from cli.spoken import Sentence, WordedCommand, echo, refuse, say, warn
+from cli.spoken import Sentence, echo, refuse, say, warn
+from cli.worded_command import WordedCommand
 from ledger.payloads import ACTION_SET_RULES_VERSION, VotePayload
 from ledger.rules_version import MAX_RULES_VERSION
 

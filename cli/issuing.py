@@ -42,15 +42,8 @@ from cli.job_folder import (
 )
 from cli.language import lang_option
 from cli.parallel_hashing import PooledBatchBuilder
-from cli.spoken import (
-    Sentence,
-    WordedCommand,
-    WordedPath,
-    document_problem,
-    echo,
-    reason,
-    refuse,
-)
+from cli.spoken import Sentence, document_problem, echo, reason, refuse
+from cli.worded_command import WordedCommand, WordedPath
 from ledger.errors import InvalidDocument
 from ledger.transactions import CREDENTIAL_TYPES
 from node.files import load_key

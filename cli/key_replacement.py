@@ -28,7 +28,8 @@ from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED
 from cli.language import lang_option
 from cli.member_names import resolve_member
 from cli.refusals import node_said
-from cli.spoken import Sentence, WordedCommand, echo, os_reason, refuse
+from cli.spoken import Sentence, echo, os_reason, refuse
+from cli.worded_command import WordedCommand
 from ledger.identity import (
     MEMBER_ID_BYTES,
     PUBLIC_KEY_BYTES,

@@ -25,7 +25,8 @@ from cli.key_replacement import new_key_file, request_replacement_command
 from cli.key_rotation import OwnNode, check_node_option, check_nodes_answer
 from cli.language import lang_option
 from cli.refusals import node_said
-from cli.spoken import Sentence, WordedCommand, echo, os_reason, refuse
+from cli.spoken import Sentence, echo, os_reason, refuse
+from cli.worded_command import WordedCommand
 from cli.worded_group import WordedGroup
 from ledger.identity import PUBLIC_KEY_BYTES, KeyPair
 from ledger.key_events import VALIDATOR_KEY_CHANGE_DELAY_BLOCKS, prove_possession

@@ -104,9 +104,9 @@ def refuse_unknown_language(value: str) -> NoReturn:
 
 def _chosen(ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
     if value is None:
-        # A command that read --lang before parsing (cli.spoken.WordedCommand) keeps what
-        # it read: "--node --lang kk" gives --node the value "--lang", and still asks for
-        # Kazakh. Any other takes the locale's.
+        # A command that read --lang before parsing (cli.worded_command.WordedCommand) keeps
+        # what it read: "--node --lang kk" gives --node the value "--lang", and still asks
+        # for Kazakh. Any other takes the locale's.
         language = (spoken_language() if getattr(ctx.command, "reads_lang_first", False)
                     else language_from_environment())
     else:

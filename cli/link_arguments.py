@@ -21,7 +21,8 @@ import click
 
 from cli.errors import EXIT_BAD_INPUT
 from cli.share_links import WRAPPING, is_link
-from cli.spoken import Sentence, WordedCommand, echo, refuse
+from cli.spoken import Sentence, echo, refuse
+from cli.worded_command import WordedCommand
 
 # A piece of a link: only what a URL may hold (RFC 3986's characters and "%"), and what
 # wraps a link in a letter ("<…>", quotes, a full stop).

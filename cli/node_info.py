@@ -16,7 +16,8 @@ from cli.client import ClientError, NodeClient
 from cli.commands import echo_answer, node_option
 from cli.language import lang_option, lang_option_saying
 from cli.refusals import node_said
-from cli.spoken import Day, Joined, Sentence, WordedCommand, refuse, say
+from cli.spoken import Day, Joined, Sentence, refuse, say
+from cli.worded_command import WordedCommand
 from ledger.payload_fields import ROLES
 from ledger.payloads import SUSPENSION_REASONS
 

@@ -16,7 +16,8 @@ from cli.commands import echo_answer, node_option
 from cli.governance_words import rules_sentence, upgrade_due
 from cli.language import Words, lang_option
 from cli.refusals import node_said
-from cli.spoken import Moment, Sentence, WordedCommand, printable, refuse, spoken
+from cli.spoken import Moment, Sentence, printable, refuse, spoken
+from cli.worded_command import WordedCommand
 
 # What the node says of its consensus and its peers, each in words (one not listed here,
 # from a node of another release, is said as the node wrote it).

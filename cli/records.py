@@ -33,9 +33,10 @@ from cli.record_inputs import (
 )
 from cli.refusals import node_said
 from cli.remote import RemoteFacts, StateMoved
-from cli.spoken import Day, Sentence, WordedCommand, WordedPath, echo, reason, refuse
+from cli.spoken import Day, Sentence, echo, reason, refuse
 from cli.typed_dates import TypedOption, typed_date
 from cli.verdict_words import verdict_sentence
+from cli.worded_command import WordedCommand, WordedPath
 from cli.worded_group import WordedGroup
 from ledger.academic import day_number, parse_date
 from ledger.credentials import make_batch

@@ -16,10 +16,11 @@ from cli.commands import dropped_reason, key_option, key_refusal, node_option
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED
 from cli.language import lang_option
 from cli.refusals import node_said
-from cli.spoken import Sentence, WordedCommand, WordedPath, echo, reason, refuse
+from cli.spoken import Sentence, echo, reason, refuse
 from cli.supersede_job import supersede_job
 from cli.vc import is_vc_document
 from cli.verify_files import load_checked_json
+from cli.worded_command import WordedCommand, WordedPath
 from ledger.credential_documents import ParsedDocument, parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput
 from ledger.payloads import CredentialRef, RevokePayload, checked

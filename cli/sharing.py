@@ -25,17 +25,10 @@ from cli.commands import usable_node_url
 from cli.language import lang_option
 from cli.node_answers import login_in_url
 from cli.private_files import write_private
-from cli.spoken import (
-    Sentence,
-    WordedCommand,
-    echo,
-    not_credential,
-    os_reason,
-    refuse,
-    say,
-)
+from cli.spoken import Sentence, echo, not_credential, os_reason, refuse, say
 from cli.vc import is_vc_document, only_this_machine
 from cli.verify_files import load_json_file
+from cli.worded_command import WordedCommand
 from ledger.credential_documents import parse_document
 from ledger.errors import InvalidDocument
 

@@ -11,7 +11,8 @@ import click
 
 from cli.errors import EXIT_BAD_INPUT
 from cli.language import lang_option
-from cli.spoken import Sentence, WordedCommand, echo, os_reason, refuse
+from cli.spoken import Sentence, echo, os_reason, refuse
+from cli.worded_command import WordedCommand
 
 DEFAULT_HOSTS = ("127.0.0.1", "localhost")
 

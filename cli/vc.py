@@ -26,8 +26,6 @@ from cli.private_files import write_private_json
 from cli.remote import RemoteFacts, StateMoved
 from cli.spoken import (
     Sentence,
-    WordedCommand,
-    WordedPath,
     document_problem,
     echo,
     kind_of,
@@ -45,6 +43,7 @@ from cli.verify_files import (
     refuse_out_over_input,
     refuse_out_taken,
 )
+from cli.worded_command import WordedCommand, WordedPath
 from ledger import json_objects
 from ledger.credential_documents import parse_document
 from ledger.errors import ConfigError, InvalidDocument, MalformedInput

@@ -35,7 +35,7 @@ from cli.several_nodes import (
     node_urls,
 )
 from cli.share_links import LinkUnfit, is_link, link_alone, read_link, same_node
-from cli.spoken import Moment, Sentence, WordedPath, echo, printable, refuse, say
+from cli.spoken import Moment, Sentence, echo, printable, refuse, say
 from cli.vc import is_vc_document
 from cli.vc_verify import verify_vc_file
 from cli.verdict_words import employment_standing, print_verdict_words, verdict_sentence
@@ -48,6 +48,7 @@ from cli.verify_files import (
     unreadable_kind,
 )
 from cli.vp import is_presentation, verify_vp_file
+from cli.worded_command import WordedPath
 from ledger.errors import InvalidDocument, MalformedInput
 from ledger.offline import OfflineFacts
 from ledger.verification import (

@@ -15,17 +15,7 @@ from cli.errors import EXIT_UNREACHABLE
 from cli.language import Words, lang_option
 from cli.private_files import write_private_json
 from cli.proving import proof_verdict
-from cli.spoken import (
-    Sentence,
-    WordedCommand,
-    WordedPath,
-    echo,
-    not_credential,
-    os_reason,
-    reason,
-    refuse,
-    spoken,
-)
+from cli.spoken import Sentence, echo, not_credential, os_reason, reason, refuse, spoken
 from cli.vc import is_vc_document
 from cli.verdict_words import verdict_sentence
 from cli.verify_files import (
@@ -35,6 +25,7 @@ from cli.verify_files import (
     refuse_out_over_input,
     refuse_out_taken,
 )
+from cli.worded_command import WordedCommand, WordedPath
 from ledger.credential_documents import ParsedDocument, disclose, parse_document
 from ledger.credentials import DOCUMENT_FORMATS
 from ledger.errors import InvalidDocument, MalformedInput

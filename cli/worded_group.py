@@ -1,7 +1,8 @@
 """A group of commands that speak the reader's language (`senim governance`, `senim
 evidence`): what the group itself says (an unknown command, a usage error, its --help) is
 said in the language the command line asks for (--lang anywhere on it, else the locale),
-as its commands say theirs (cli.spoken.WordedCommand); in English click's own, as before.
+as its commands say theirs (cli.worded_command.WordedCommand); in English click's own, as
+before.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import click
 from cli.entry import lang_given
 from cli.errors import EXIT_BAD_INPUT
 from cli.language import language_from_environment, refuse_unknown_language, speak
-from cli.spoken import Sentence, _language_in, _usage_sentence, refuse, spoken
+from cli.spoken import Sentence, refuse, spoken
+from cli.worded_command import language_in, usage_sentence
 from node.i18n import LANGUAGE_ALIASES
 
 
@@ -60,7 +62,7 @@ class WordedGroup(click.Group):
     help_key: str | None = None
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        speak(_language_in(args) or language_from_environment())
+        speak(language_in(args) or language_from_environment())
         bare = _without_lang(args)
         if not bare and args:  # `senim --lang xx`: the help, exit 2, and no word of 'xx'
             asked = lang_given(args)
@@ -79,7 +81,7 @@ class WordedGroup(click.Group):
         except click.UsageError as exc:
             if spoken().language == "en":
                 raise
-            refuse(_usage_sentence(exc, ctx.command_path), EXIT_BAD_INPUT)
+            refuse(usage_sentence(exc, ctx.command_path), EXIT_BAD_INPUT)
 
     def resolve_command(self, ctx: click.Context, args: list[str]
                         ) -> tuple[str | None, click.Command | None, list[str]]:

@@ -18,7 +18,7 @@ from cli.governance_words import MEMBER_ACTIONS
 from cli.main import main
 from cli.node_info import members
 from cli.proposal_ids import STATUSES
-from cli.spoken import WordedHelp
+from cli.worded_command import WordedHelp
 from ledger.payload_fields import ROLES
 from tests.cli.test_verifier_lines_translated import english_in, english_literals
 
