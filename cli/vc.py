@@ -185,7 +185,7 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, force: bool,
         # Said before the node is asked: no answer of its makes another member's key fit
         # (a node down said only that, and the key was refused once the node was back).
         refuse(Sentence("cli.vc.not_exported", f"{key_path}: this key is not the credential's "
-                        "issuer: only the issuer may sign its credentials as VCs", path=file),
+                        "issuer: only the issuer may sign its credentials as VCs", key=key_path),
                EXIT_USAGE)
     client = NodeClient(node_url, timeout_s)
     try:

@@ -92,11 +92,13 @@ WARNING_KEYS = {"status_list_unchecked": "cli.vc.list_unchecked",
 
 
 def vc_warning(warning: str) -> Sentence:
-    """A warning of ledger.vc.verify, in words."""
+    """A warning of ledger.vc.verify, in words: each one known in the catalogue's, English
+    too (which says, as the others do, what to do about one: the challenge to ask for);
+    one no reader has words for in English as the check wrote it."""
     code, url = warning_code(warning)
-    if url is not None:
-        return Sentence(WARNING_KEYS[code], warning, url=url)
-    return Sentence(WARNING_KEYS.get(code, "cli.vc.warning"), warning)
+    if code not in WARNING_KEYS:
+        return Sentence("cli.vc.warning", warning)
+    return Sentence(WARNING_KEYS[code], None, **({} if url is None else {"url": url}))
 
 
 def unconfirmed(verdict: VcVerdict) -> VcVerdict:

@@ -158,7 +158,8 @@ class FileOrLink(WordedPath):
 @click.option("--max-age", "max_age_s", type=Seconds(min=0), default=None,
               help="Refuse (as stale) an answer that holds as of a block older than this "
                    "many seconds. Needs --genesis online.")
-@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable verdict.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a machine-readable verdict (JSON, the same in every language).")
 @click.option("--challenge", default=None,
               help="For a W3C presentation: the challenge you gave its holder to sign; "
                    "without it, a presentation made for someone else passes too.")

@@ -8,7 +8,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from cli.language import Words
 from cli.main import COMMANDS, main
+from cli.worded_command import WordedHelp
 
 
 def _commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
@@ -72,3 +74,28 @@ def test_no_help_shows_a_default_click_keeps_for_itself(lang: str) -> None:
         assert "Sentinel" not in shown and "UNSET" not in shown, (path, shown)
         if path == ("verify",):
             assert "http://127.0.0.1:8101" in shown, shown
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+def test_every_option_has_its_words_in_kazakh_and_russian(lang: str) -> None:
+    """An option with no words of the language's was listed bare in its --help (`senim
+    verify --help --lang ru` gave --challenge and --domain no line, where English says
+    what they are for)."""
+    words, bare = Words(lang), []
+    for path in sorted(_commands(main)):
+        command: click.Command = main
+        for name in path:
+            assert isinstance(command, click.Group)
+            found = command.get_command(click.Context(command), name)
+            assert found is not None
+            command = found
+        assert isinstance(command, WordedHelp), path
+        help_name = command.help_key or str(command.name)
+        for param in command.params:
+            if not isinstance(param, click.Option) or param.hidden:
+                continue
+            option = "help" if "--help" in param.opts else param.name
+            if not any(words.has(key) for key in (f"cli.help.{help_name}.{option}",
+                                                  f"cli.help.any.{option}")):
+                bare.append((*path, option))
+    assert not bare, bare

@@ -16,11 +16,13 @@ from typing import Any
 import pytest
 
 from cli.language import Words
+from cli.vc_verify import vc_warning
 from ledger.identity import KeyPair
 from ledger.vc.canon import CREDENTIALS_V2
 from ledger.vc.didkey import did_key
 from ledger.vc.presentation import MAX_CREDENTIALS_PER_PRESENTATION
 from ledger.vc.proofs import add_proof
+from ledger.vc.warning_codes import CHALLENGE_NOT_CHECKED
 from tests.e2e.harness import Consortium, NodeProcess
 from tests.vc.test_vc_e2e import MEMBERS, two_diplomas_issued
 
@@ -94,6 +96,15 @@ def test_a_presentation_of_two_credentials_says_each_and_the_challenge(world: Wo
     assert [c["status"] for c in verdict["credentials"]] == ["valid", "valid"]
     assert verdict["facts"]["domain"] == "not_checked"
     assert "challenge_not_checked" not in verdict["warning_codes"]
+
+
+@pytest.mark.parametrize("lang", ["en", "kk", "ru"])
+def test_a_presentation_without_a_challenge_says_how_to_ask_for_one(lang: str) -> None:
+    """In English the note said only that it could be a replay; kk and ru also said to
+    give the holder a challenge and check it with --challenge."""
+    said = vc_warning(CHALLENGE_NOT_CHECKED).said(Words(lang))
+    assert said == Words(lang).t("cli.vc.challenge_not_checked")
+    assert "--challenge" in said, said
 
 
 def test_a_wrong_challenge_or_domain_is_refused_in_the_readers_language(world: World) -> None:
