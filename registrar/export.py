@@ -49,7 +49,7 @@ class SourceInfo:
     header_row: int = 1  # CSV and Excel: below `titles`, each title row's number and text
     titles: tuple[tuple[int, str], ...] = ()
     unread_header: tuple[int, int] | None = None  # registrar.rows.SourceStats
-    header_top: int | None = None  # Excel: a header of two rows, the first (header_rows)
+    header_top: int | None = None  # a header of two rows, the first (header_rows)
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ class SourceStats:
     sheet: str | None = None  # the Excel sheet read (the first), and how many there are
     sheets: int = 0
     header_row: int = 1  # CSV and Excel: the header's row, below any title rows
-    # Excel: the header's first row when it is two (registrar.header_rows), else None
+    # CSV and Excel: the header's first row when it is two (registrar.header_rows), else None
     header_top: int | None = None
     titles: list[tuple[int, str]] = field(default_factory=list)  # each title row, its text
     # a header found below a row that is no title (read from row 1), and that row

@@ -25,8 +25,10 @@ from typing import TextIO
 import charset_normalizer
 
 from registrar.bad_bytes import first_bad_line
+from registrar.csv_header import CsvForm
 from registrar.cyrillic_guess import guess_cyrillic
 from registrar.excel_marks import excel_shown
+from registrar.header_rows import MAX_HEADER_SEARCH_ROWS, HeaderRefusal, two_row_header
 from registrar.phrases import Phrase, phrase
 from registrar.problems import ProblemList
 from registrar.rows import (
@@ -224,11 +226,15 @@ def csv_rows(handle: TextIO, delimiter: str, stats: SourceStats, problems: Probl
              encoding: str, on_header: HeaderSink | None = None) -> Iterator[RawRow]:
     reader = csv.reader(bounded_lines(handle), delimiter=delimiter, strict=True)
     number = 0
+    recent: dict[int, list[str | None]] = {}  # the rows a header may stand in
 
     def numbered() -> Iterator[Numbered]:
         nonlocal number
         for number, cells in enumerate(reader, start=1):
-            yield number, [excel_shown(cell) for cell in cells]
+            shown = [excel_shown(cell) for cell in cells]
+            if number <= MAX_HEADER_SEARCH_ROWS:
+                recent[number] = shown
+            yield number, shown
 
     try:
         rows = numbered()
@@ -237,7 +243,12 @@ def csv_rows(handle: TextIO, delimiter: str, stats: SourceStats, problems: Probl
             problems.add(None, None, "no-header", phrase(
                 "reg.file.empty", "the file is empty: no header row"))
             return
-        header_row, header = found
+        split, ahead = two_row_header(found, ahead, rows, recent.get(found[0] - 1), stats,
+                                      on_header, CsvForm())
+        if isinstance(split, HeaderRefusal):
+            problems.add(split.row, split.column, "two-row-header", split.said)
+            return
+        header_row, header = (split.bottom, list(split.names)) if split else found
         while header and not (header[-1] or "").strip():
             header.pop()  # Excel writes its used range, which often runs past the header
         if not header:

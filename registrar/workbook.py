@@ -36,10 +36,11 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from registrar.excel_marks import error_text_phrase, excel_error_name, excel_error_phrase
 from registrar.header_merges import HeaderMerges
-from registrar.header_rows import MAX_HEADER_SEARCH_ROWS, HeaderRefusal, split_header
+from registrar.header_rows import MAX_HEADER_SEARCH_ROWS, HeaderRefusal, two_row_header
 from registrar.phrases import Phrase, phrase
 from registrar.problems import ProblemList
 from registrar.rows import HeaderSink, Numbered, RawRow, SourceStats, find_header
+from registrar.sheet_header import SheetForm
 from registrar.sheet_xml import DAMAGED_PART, SheetLimit, check_parts, sheet_marks
 from registrar.sniff import not_a_workbook, strict_open_xml
 
@@ -193,20 +194,13 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
         header_row, header_cells = found if found is not None else (1, [])
         joined: frozenset[str] = frozenset()
         if found is not None and marks.top:
-            if not ahead:
-                ahead = [row for row in (next(rows, None),) if row is not None]
-            split = split_header(marks.top, found, recent.get(header_row - 1),
-                                 ahead[0] if ahead else None, lambda name: (
-                                     on_header is not None
-                                     and on_header.known_columns((name,)) > 0))
+            split, ahead = two_row_header(found, ahead, rows, recent.get(header_row - 1),
+                                          stats, on_header, SheetForm(marks.top))
             if isinstance(split, HeaderRefusal):
                 problems.add(split.row, split.column, "merged-header", split.said)
                 return
             if split is not None:
-                header_row, header_cells, joined = split.bottom, split.names, split.merges
-                ahead = [row for row in ahead if row[0] > split.bottom]
-                stats.header_row, stats.header_top = split.bottom, split.top
-                stats.titles = [title for title in stats.titles if title[0] < split.top]
+                header_row, header_cells, joined = split.bottom, split.names, split.tied_by
         while header_cells and (header_cells[-1] is None or not header_cells[-1].strip()):
             header_cells.pop()  # a sheet's used range often runs past the last header
         if not header_cells:

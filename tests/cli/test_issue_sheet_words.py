@@ -1,5 +1,6 @@
-"""`senim issue --dry-run` says, in each language, what it made of a two-row header,
-an honours word, look-alike student ids and a text reading as an Excel error."""
+"""`senim issue --dry-run` says, in each language, what it made of a two-row header (a
+workbook's, a CSV's), an honours word, look-alike student ids and a text reading as an
+Excel error."""
 
 from __future__ import annotations
 
@@ -31,6 +32,33 @@ def test_a_two_row_header_is_named_in_every_language(tmp_path: Path) -> None:
     assert "header on rows 1-2" in said["en"].output
     assert "тақырып 1-2 жолдарда" in said["kk"].output
     assert "заголовок в строках 1-2" in said["ru"].output
+
+
+def test_a_csv_two_row_header_is_named_and_refused_in_every_language(
+        tmp_path: Path) -> None:
+    iins = valid_iins(2, "080808")
+    top = ["Оқушының аты-жөні", "ЖСН", "Мектеп", "Бітірген күні", "Пәндер", ""]
+    rows = [["11 «А» сынып", "", "", "", "", ""], top, ["", "", "", "", "Алгебра", "Физика"],
+            *[["Әсел Нұрланова", iin, SCHOOL, "2026-05-25", "5", "4"] for iin in iins]]
+    path = write_csv(tmp_path / "11a.csv", rows, "utf-8-sig", ";")
+    said = in_every_language("issue", "--dry-run", "--type", "attestat", "--mapping",
+                             "kundelik", "--input", str(path))
+    assert said["en"].exit_code == 0, said["en"].output
+    assert "header on rows 2-3: one header split over two rows" in said["en"].output
+    assert "тақырып 2-3 жолдарда: екі жолға бөлінген бір тақырып" in said["kk"].output
+    assert "заголовок в строках 2-3: один заголовок, разделённый на две строки" \
+        in said["ru"].output
+    rows[1][5] = "Пәндер"  # the group written in each of its cells, one left unnamed
+    rows[2][5] = ""
+    said = in_every_language("issue", "--dry-run", "--type", "attestat", "--mapping",
+                             "kundelik", "--input", str(write_csv(path, rows)))
+    assert said["en"].exit_code != 0
+    assert ("row 3, column '#6': column 6 stands under 'Пәндер' (written in row 2 over "
+            "columns 5-6) but has no name in row 3") in said["en"].output
+    assert ("3-жол, «#6» бағаны: 6-баған «Пәндер» астында тұр (2-жолда 5-6 бағандардың "
+            "үстіне жазылған), бірақ 3-жолда атауы жоқ") in said["kk"].output
+    assert ("строка 3, столбец «#6»: столбец 6 стоит под «Пәндер» (записано в строке 2 над "
+            "столбцами 5-6), но в строке 3 у него нет названия") in said["ru"].output
 
 
 def test_honours_lookalike_ids_and_error_text_are_said_in_every_language(

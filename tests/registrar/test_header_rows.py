@@ -96,3 +96,19 @@ def test_a_name_merged_down_over_three_rows_ties_no_rows(tmp_path: Path) -> None
         [None] * 5, [None] * 5, ["Әсел Нұрланова", IINS[0], "ИС", "Бакалавр", "2026-06-30"]]
     result = read_export(write_xlsx(tmp_path / "d.xlsx", rows, ["A1:A3"]), "diploma")
     assert result.problems == [] and result.source.header_top is None  # read as before
+
+
+def test_a_group_row_that_is_no_title_is_the_headers_first_row(tmp_path: Path) -> None:
+    # three groups, none over the IIN or a date, read as no title: the file is read from
+    # row 1, whose merged cells tie it to row 2; the dry run said "row 2 looks like the
+    # header, but row 1 above it is no title" all the same
+    path = write_xlsx(tmp_path / "g.xlsx", [
+        ["Жеке деректер", None, "Оқу", None, "Құжат", None],
+        ["Аты-жөні", "ЖСН", "Білім беру бағдарламасы", "Біліктілік", "Үздік",
+         "Бітірген күні"],
+        ["Әсел Нұрланова", IINS[0], "ИС", "Бакалавр", None, "2026-06-30"]],
+        ["A1:B1", "C1:D1", "E1:F1"])
+    result = read_export(path, "diploma", mapping=load_mapping("platonus"))
+    assert result.problems == [], result.problems
+    assert (result.source.header_top, result.source.unread_header) == (1, None)
+    assert "looks like the header" not in preview(result)
