@@ -34,9 +34,11 @@ def titles_said(source: SourceInfo) -> list[Phrase]:
     if not source.titles:
         return []
     count = len(source.titles)
-    lines = [phrase("reg.preview.titles", f"header on row {source.header_row}; read past "
+    # a header of two rows starts at its first (the next line of the dry run names both)
+    header = source.header_top or source.header_row
+    lines = [phrase("reg.preview.titles", f"header on row {header}; read past "
                     f"{count} title row{'s' if count > 1 else ''} above it (check that none "
-                    "is a student's):", row=source.header_row, count=count)]
+                    "is a student's):", row=header, count=count)]
     for row, text in source.titles:
         cut = text if len(text) <= TITLE_SHOWN_CHARS else text[:TITLE_SHOWN_CHARS - 1] + "…"
         cut = shown(cut)  # a direction mark or a line break in a title, as its code

@@ -44,6 +44,7 @@ def test_a_csv_two_row_header_is_named_and_refused_in_every_language(
     said = in_every_language("issue", "--dry-run", "--type", "attestat", "--mapping",
                              "kundelik", "--input", str(path))
     assert said["en"].exit_code == 0, said["en"].output
+    assert "header on row 2; read past 1 title row" in said["en"].output
     assert "header on rows 2-3: one header split over two rows" in said["en"].output
     assert "тақырып 2-3 жолдарда: екі жолға бөлінген бір тақырып" in said["kk"].output
     assert "заголовок в строках 2-3: один заголовок, разделённый на две строки" \
