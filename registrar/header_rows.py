@@ -54,6 +54,7 @@ class HeaderRefusal:
     row: int
     column: str  # as its format names a column in a problem (HeaderForm.where)
     said: Phrase
+    top: int  # the first of the rows it says are one header: none of them is a title
 
 
 @dataclass(frozen=True)
@@ -144,15 +145,15 @@ def join(spans: Spans, top: int, upper: Cells, lower: Cells, knows: Knows,
             head = text_at(upper, group.first - 1)
             if not second:
                 return HeaderRefusal(bottom, form.where(index), form.unnamed(
-                    form.column(index), head, group, top))
+                    form.column(index), head, group, top), top)
             joined = f"{head}: {second}"
             if head and knows(joined) and knows(second):
                 return HeaderRefusal(bottom, form.where(index), form.two_readings(
-                    second, head, joined, top))
+                    second, head, joined, top), top)
             names.append(joined if head and knows(joined) else second)
         elif first and second:
             return HeaderRefusal(top, form.where(index), form.two_names(
-                form.column(index), top, first, second))
+                form.column(index), top, first, second), top)
         else:
             names.append(first or second or None)
     tied_by = frozenset(span.reference for span in (*spans.downs, *spans.groups))
@@ -190,7 +191,7 @@ def split_header(header: tuple[int, Cells], above: Cells | None,
     if not pairs:
         return None
     if len(pairs) > 1:
-        return HeaderRefusal(row, form.where(0), form.three(row))
+        return HeaderRefusal(row, form.where(0), form.three(row), row - 1)
     top, upper, lower, spans = pairs[0]
     return join(spans, top, upper, lower, knows, form)
 
@@ -210,11 +211,13 @@ def two_row_header(found: Numbered, ahead: list[Numbered], rows: Iterator[Number
         return sink is not None and sink.known_columns((name,)) > 0
 
     split = split_header(found, above, ahead[0] if ahead else None, knows, form)
+    if split is not None:
+        # the rows said to be the header are no titles; nor is the row find_header
+        # found no title above the header it found, when both are the header's rows
+        stats.titles = [title for title in stats.titles if title[0] < split.top]
+        if stats.unread_header == (split.top + 1, split.top):
+            stats.unread_header = None
     if isinstance(split, JoinedHeader):
         ahead = [row for row in ahead if row[0] > split.bottom]
         stats.header_row, stats.header_top = split.bottom, split.top
-        stats.titles = [title for title in stats.titles if title[0] < split.top]
-        if stats.unread_header == (split.bottom, split.top):
-            # the row it blamed, no title, is the header's first row
-            stats.unread_header = None
     return split, ahead

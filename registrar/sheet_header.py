@@ -34,7 +34,7 @@ def merged_spans(merges: Sequence[Merge], top: int) -> Spans:
             "reg.header_rows.wide", f"the cells {wide.reference} merge one name over rows "
             f"{top}-{bottom} and more than one column, so column {column} has no name of its "
             f"own: unmerge them and name each column", cells=wide.reference, top=top,
-            bottom=bottom, column=column))
+            bottom=bottom, column=column), top)
     return Spans(tuple(map(_span, downs)), tuple(map(_span, groups)), refusal)
 
 

@@ -186,3 +186,15 @@ def test_three_rows_tied_are_refused(tmp_path: Path) -> None:
                    "two-row-header")
     assert (problem.row, problem.column) == (2, "#1")
     assert problem.message.startswith("rows 1, 2 and 3 each hold part of one header")
+
+
+def test_a_refused_headers_rows_are_not_named_as_titles(tmp_path: Path) -> None:
+    # the dry run said "read past 1 title row above it: row 1: Аты-жөні | Оқу | Күні"
+    # beside the refusal saying that rows 1 and 2 are one header
+    path = write_csv(tmp_path / "t.csv", [
+        ["Аты-жөні", "", "Оқу", "", "Күні"],
+        ["", "ЖСН", "Білім беру бағдарламасы", "Біліктілік", "Бітірген күні"],
+        ["Әсел Нұрланова", IINS[0], "ИС", "Бакалавр", "2026-06-30"]])
+    result = read_export(path, "diploma", mapping=load_mapping("platonus"))
+    assert (only(result, "two-row-header").row, result.source.titles) == (1, ())
+    assert "title row" not in preview(result)
