@@ -30,7 +30,7 @@ def _group_end(upper: Cells, lower: Cells, start: int, width: int) -> int:
     while end < width:
         above = text_at(upper, end)
         repeated = above == head
-        continued = not above and text_at(lower, end) and text_at(lower, start)
+        continued = not above and bool(text_at(lower, end) and text_at(lower, start))
         if not (repeated or continued):
             break
         end += 1
@@ -42,10 +42,13 @@ def _known(upper: Cells, lower: Cells, groups: list[Span], knows: Knows) -> int:
     or by a group's joined with the second row's."""
     heads = {c: text_at(upper, span.first - 1) for span in groups
              for c in range(span.first - 1, span.last)}
+    def readings(i: int) -> tuple[str, ...]:
+        second = text_at(lower, i)
+        joined = (f"{heads[i]}: {second}",) if i in heads and second else ()
+        return (text_at(upper, i), second, *joined)
+
     return sum(1 for i in range(max(width_of(upper), width_of(lower)))
-               if any(knows(name) for name in (text_at(upper, i), text_at(lower, i),
-                                               f"{heads.get(i)}: {text_at(lower, i)}")
-                      if name))
+               if any(knows(name) for name in readings(i) if name))
 
 
 def written_spans(upper: Cells, lower: Cells, knows: Knows) -> Spans:
