@@ -38,6 +38,11 @@ def is_presentation(document: Any) -> bool:
     return "VerifiablePresentation" in (kinds if isinstance(kinds, list) else [kinds])
 
 
+# A proof not signed for what the verifier gave, by its check's problem code.
+MISMATCH_WORDS = {"vp_challenge_mismatch": "vp.challenge_mismatch",
+                  "vp_domain_mismatch": "vp.domain_mismatch"}
+
+
 def presentation_sentence(verdict: VcVerdict, words: Words) -> str:
     """The presentation's verdict as the portal says it (portal-presentation.js)."""
     f = verdict.facts
@@ -51,10 +56,14 @@ def presentation_sentence(verdict: VcVerdict, words: Words) -> str:
         said += [words.t(f"vp.{name}_matched") for name in ("challenge", "domain")
                  if f.get(name) == "checked"]
         return " ".join(said)
-    refused = next((check.name for check in verdict.checks if not check.ok), "")
-    key = {"holder": "vp.not_holder", "challenge": "vp.challenge_mismatch",
-           "domain": "vp.domain_mismatch"}.get(refused, "vp.malformed")
-    if refused == "credentials":
+    refusals = [check for check in verdict.checks if not check.ok]
+    mismatched = [MISMATCH_WORDS[check.problem] for check in refusals
+                  if check.problem in MISMATCH_WORDS]
+    refused = refusals[0].name if refusals else ""
+    key = "vp.not_holder" if refused == "holder" else "vp.malformed"
+    if mismatched:  # both said at once when neither the challenge nor the domain holds
+        key = "vp.challenge_and_domain_mismatch" if len(mismatched) > 1 else mismatched[0]
+    elif refused == "credentials":
         key = ("vp.too_many" if "credentials_max" in f else
                "vp.empty" if f.get("credentials") == 0 else "vp.credential_fails")
     elif refused == "signature" and verdict.status == "tampered":

@@ -58,12 +58,23 @@ class Check:
     detail: str
     # What is wrong as a document's problem codes it (InvalidDocument's code and params),
     # so a reader in another language is told it too; not in to_json, whose detail says
-    # it in English.
+    # it in English (a W3C verdict's checks give it: coded_json).
     problem: str | None = None
     params: dict[str, str | int] = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {"check": self.name, "ok": self.ok, "detail": self.detail}
+
+    def coded_json(self) -> dict[str, Any]:
+        """As to_json, with the problem's code and its params when it has them: a reader
+        of a W3C verdict (a VC-API client, the portal) tells a presentation's wrong
+        challenge from its wrong domain by them, not by parsing the English detail."""
+        body = self.to_json()
+        if self.problem is not None:
+            body["problem"] = self.problem
+            if self.params:
+                body["params"] = dict(self.params)
+        return body
 
 
 def refused_check(name: str, exc: Exception) -> Check:

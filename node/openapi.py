@@ -270,7 +270,18 @@ VC_FACTS: Schema = {
         "status_list_valid_from": MOMENT, "status_list_valid_until": MOMENT,
         "status_list_problem": {"enum": list(LIST_UNUSABLE)},
         "status_list_purpose": STRING, "status_list_index": INTEGER}}
-VC_CHECK: Schema = obj({"check": STRING, "ok": {"type": "boolean"}, "detail": STRING})
+# A presentation's own refusals, by the code its failed check carries (a reader words
+# these without parsing the English detail); any other check may carry a document's code.
+VP_PROBLEMS: dict[str, str] = {
+    "vp_challenge_mismatch": "the proof carries another challenge than options.challenge",
+    "vp_domain_mismatch": "the proof carries another domain than options.domain",
+    "vp_not_holder": "signed by a key not the holder's",
+    "vp_too_many": "holds more credentials than are checked at once"}
+VC_CHECK: Schema = obj({"check": STRING, "ok": {"type": "boolean"}, "detail": STRING}, {
+    "problem": code_schema(VP_PROBLEMS, "another document problem code (a failed check "
+                           "only; cli/words doc.problem.<code> words each)"),
+    "params": {"type": "object", "additionalProperties": {"type": ["string", "integer"]},
+               "description": "the specifics the problem names (count, max, ...)"}})
 
 
 def vc_verdict(facts: Schema, optional: Schema | None = None) -> Schema:
@@ -282,8 +293,9 @@ def vc_verdict(facts: Schema, optional: Schema | None = None) -> Schema:
 
 
 # A challenge or domain the verifier asked for that the proof does not carry fails its
-# own check (`challenge`, `domain`: `senim verify` words it as vp_challenge_mismatch or
-# vp_domain_mismatch), the signature being genuine.
+# own check (`challenge`, `domain`, whose `problem` is vp_challenge_mismatch or
+# vp_domain_mismatch), the signature being genuine; each is checked whatever the other
+# gave, so that both are said when both fail.
 ASKED: Schema = {"enum": ["checked", "not_checked", "mismatch"],
                  "description": "whether the proof carries the one asked for in options; "
                                 "not_checked when none was asked for"}

@@ -3,11 +3,12 @@ and domain, then each credential it holds as `ledger.vc.verify.verify_vc` does.
 
 The verdict's facts say what a reader needs to word it without parsing English: who
 signed it (`signer`, `holder`), whether the challenge and the domain were checked
-(`challenge`, `domain`: checked, not_checked or mismatch), how many credentials it holds
-(`credentials`, and `credentials_max` when over it). One holding no credential is valid
-here, as the data model allows (a holder proving a key is theirs, as in a VC-API
-exchange's authentication), with `credentials` 0: it shows no diploma, so the employer's
-tools, `senim verify` and the portal, refuse it (`refuse_empty`).
+(`challenge`, `domain`: checked, not_checked or mismatch, each whatever the other gave),
+how many credentials it holds (`credentials`, and `credentials_max` when over it). One
+holding no credential is valid here, as the data model allows (a holder proving a key is
+theirs, as in a VC-API exchange's authentication), with `credentials` 0: it shows no
+diploma, so the employer's tools, `senim verify` and the portal, refuse it
+(`refuse_empty`).
 """
 
 from __future__ import annotations
@@ -36,25 +37,36 @@ def _subject_id(credential: Any) -> Any:
     return subject.get("id") if isinstance(subject, dict) else None
 
 
+# The problem code of a proof not carrying the challenge, or the domain, asked for.
+MISMATCH_PROBLEMS = {"challenge": "vp_challenge_mismatch", "domain": "vp_domain_mismatch"}
+
+
 def _signed_for(verdict: VcVerdict, document: dict[str, Any], challenge: str | None,
                 domain: str | None) -> bool:
     """Whether the (verified) proof carries the challenge and domain the verifier asked
     for; a mismatch is said as its own check, not as a signature that does not hold: the
-    signature is genuine, made for another request (a replay, or a wrong challenge typed)."""
+    signature is genuine, made for another request (a replay, or a wrong challenge typed).
+    Both are checked even when the challenge fails, so that a verifier is told every
+    reason at once; the verdict's reason names each that failed."""
     proof = single_proof(document)
+    mismatched: list[Check] = []
     for name, expected in (("challenge", challenge), ("domain", domain)):
         if expected is None:
             verdict.facts[name] = "not_checked"
             continue
-        if proof.get(name) != expected:
-            verdict.facts[name] = "mismatch"
-            verdict.fail("tampered", refused_check(name, InvalidDocument(
-                f"the proof's {name} does not match the one this verifier asked for",
-                "vp_challenge_mismatch" if name == "challenge" else "vp_domain_mismatch")))
-            return False
-        verdict.facts[name] = "checked"
-        verdict.checks.append(Check(name, True, f"the proof carries the {name} asked for"))
-    return True
+        if proof.get(name) == expected:
+            verdict.facts[name] = "checked"
+            verdict.checks.append(Check(name, True, f"the proof carries the {name} asked for"))
+            continue
+        verdict.facts[name] = "mismatch"
+        mismatched.append(refused_check(name, InvalidDocument(
+            f"the proof's {name} does not match the one this verifier asked for",
+            MISMATCH_PROBLEMS[name])))
+        verdict.checks.append(mismatched[-1])
+    if mismatched:
+        verdict.valid, verdict.status = False, "tampered"
+        verdict.reason = "; ".join(check.detail for check in mismatched)
+    return not mismatched
 
 
 def held_credentials(document: Any) -> list[Any]:

@@ -116,6 +116,25 @@ def test_a_wrong_challenge_or_domain_is_refused_in_the_readers_language(world: W
         assert code == 1 and said.startswith(Words(lang).t(key)), (lang, said)
 
 
+def test_a_wrong_challenge_and_domain_are_both_said(world: World) -> None:
+    """The domain was left unchecked, and unsaid, behind a wrong challenge: the officer
+    fixed one and was then refused for the other. Both are said at once, and --json
+    carries each failed check's code."""
+    path = world.written("one.vp.json", presentation(world.vcs[:1]))
+    wrong = ("--challenge", "another", "--domain", "evil.example")
+    code, said = world.verify(path, "--json", *wrong)
+    verdict = json.loads(said)
+    assert code == 1 and verdict["status"] == "tampered", verdict
+    assert (verdict["facts"]["challenge"], verdict["facts"]["domain"]) == (
+        "mismatch", "mismatch"), verdict
+    assert [(c["check"], c.get("problem")) for c in verdict["checks"] if not c["ok"]] == [
+        ("challenge", "vp_challenge_mismatch"), ("domain", "vp_domain_mismatch")], verdict
+    for lang in ("kk", "ru", "en"):
+        code, said = world.verify(path, "--lang", lang, *wrong)
+        assert code == 1, said
+        assert said.startswith(Words(lang).t("vp.challenge_and_domain_mismatch")), said
+
+
 def test_a_tampered_credential_inside_fails_the_presentation_and_is_named(
         world: World) -> None:
     altered = copy.deepcopy(world.vcs[1])

@@ -104,6 +104,8 @@ async def test_presentation_answers_fit_the_declared_schema(node: VcNode) -> Non
             ({"verifiablePresentation": both, "options": asked}, 400),  # one revoked
             ({"verifiablePresentation": one, "options": {"challenge": "c-2"}}, 400),
             ({"verifiablePresentation": one, "options": {"domain": "other.kz"}}, 400),
+            ({"verifiablePresentation": one,
+              "options": {"challenge": "c-2", "domain": "other.kz"}}, 400),
             ({"verifiablePresentation": presentation([valid], signer=STRANGER)}, 400),
             ({"verifiablePresentation": too_many}, 400),
             ({"verifiablePresentation": presentation([])}, 200),
@@ -122,6 +124,12 @@ async def test_presentation_answers_fit_the_declared_schema(node: VcNode) -> Non
     mismatch = await check_against_spec(
         node, spec, path, {"verifiablePresentation": one, "options": {"challenge": "c-2"}}, 400)
     assert mismatch["verdict"]["facts"]["challenge"] == "mismatch", mismatch
+    # The failed check's code, declared: a generated client reads which one failed.
+    assert [c.get("problem") for c in mismatch["verdict"]["checks"]] == [
+        None, None, "vp_challenge_mismatch"], mismatch
+    check = declared_schema(spec, path, 400)["oneOf"][0]["properties"]["verdict"][
+        "properties"]["checks"]["items"]["properties"]
+    assert "vp_domain_mismatch" in check["problem"]["anyOf"][0]["enum"], check
 
 
 async def test_credential_answers_fit_the_declared_schema(node: VcNode) -> None:

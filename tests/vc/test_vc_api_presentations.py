@@ -118,6 +118,48 @@ async def test_hostile_presentations_are_400_with_a_named_check(node: VcNode) ->
     assert response.status == 400 and "error" in await response.json()
 
 
+def refusals(answer: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """Each failed check of a presentation's verdict with the problem code it carries."""
+    return [(c["check"], c.get("problem")) for c in answer["verdict"]["checks"] if not c["ok"]]
+
+
+async def test_a_wrong_challenge_and_a_wrong_domain_are_each_named_by_their_code(
+        node: VcNode) -> None:
+    """The failed check carries its problem's code, which a reader words in its own
+    language; and the domain is checked when the challenge fails (it was left unchecked,
+    and unsaid, behind it), so that every reason is told at once. The VC-API's error and
+    the verdict's status stay as older clients read them."""
+    signed = presentation([exported(node, 2)], domain="hr.example.kz")
+    cases: list[tuple[dict[str, str], dict[str, str], list[tuple[str, str | None]]]] = [
+        ({"challenge": "c-2"}, {"challenge": "mismatch", "domain": "not_checked"},
+         [("challenge", "vp_challenge_mismatch")]),
+        ({"challenge": "c-1", "domain": "b.kz"}, {"challenge": "checked", "domain": "mismatch"},
+         [("domain", "vp_domain_mismatch")]),
+        ({"challenge": "c-2", "domain": "b.kz"}, {"challenge": "mismatch", "domain": "mismatch"},
+         [("challenge", "vp_challenge_mismatch"), ("domain", "vp_domain_mismatch")]),
+        ({"challenge": "c-2", "domain": "hr.example.kz"},
+         {"challenge": "mismatch", "domain": "checked"}, [("challenge", "vp_challenge_mismatch")])]
+    for options, facts, refused in cases:
+        answer = await post(node, PATH, {"verifiablePresentation": signed,
+                                         "options": options}, 400)
+        verdict = answer["verdict"]
+        assert {name: verdict["facts"][name] for name in facts} == facts, answer
+        assert refusals(answer) == refused, answer
+        assert [c["check"] for c in verdict["checks"]] == [
+            "format", "signature", *[name for name in ("challenge", "domain")
+                                     if facts[name] != "not_checked"]], answer
+        assert verdict["status"] == "tampered" and verdict.get("credentials", []) == []
+        assert [(e["code"], e["detail"]) for e in answer["errors"]] == [
+            ("tampered", verdict["reason"])], answer
+        for name, _problem in refused:  # the reason, in English, names each
+            assert f"proof's {name} does not match" in verdict["reason"], answer
+    # Only a presentation's own refusals carry one: a passed check carries none.
+    valid = await post(node, PATH, {"verifiablePresentation": signed,
+                                    "options": {"challenge": "c-1", "domain": "hr.example.kz"}},
+                       200)
+    assert all("problem" not in c for c in valid["verdict"]["checks"]), valid
+
+
 def test_the_count_is_refused_before_any_credential_is_canonicalised() -> None:
     """Copies of one credential are more blank nodes alike than canonicalisation takes:
     a presentation of them is refused for its count, not for its canonical form."""
