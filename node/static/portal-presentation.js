@@ -76,6 +76,17 @@ function shortDid(did) {
     : did.slice(0, DID_SHOWN_START) + '…' + did.slice(-DID_SHOWN_END);
 }
 
+// A proof not signed for what the officer entered, by the code the node gives its failed
+// check (ledger/vc/presentation.py): both codes when neither was, said in one sentence.
+const MISMATCHES = { vp_challenge_mismatch: 'vp.challenge_mismatch',
+  vp_domain_mismatch: 'vp.domain_mismatch' };
+
+function mismatchKey(failed) {
+  const keys = failed.filter((c) => Object.hasOwn(MISMATCHES, String(c.problem)))
+    .map((c) => MISMATCHES[c.problem]);
+  return keys.length > 1 ? 'vp.challenge_and_domain_mismatch' : keys[0];
+}
+
 function sentence(verdict, held) {
   const f = obj(verdict.facts);
   const checks = Array.isArray(verdict.checks) ? verdict.checks.map(obj) : [];
@@ -89,12 +100,12 @@ function sentence(verdict, held) {
     if (f.domain === 'checked') said.append(' ', t('vp.domain_matched'));
     return said;
   }
-  const failed = (checks.find((c) => c.ok === false) || {}).check;
-  const key = failed === 'credentials' ? ('credentials_max' in f ? 'vp.too_many'
-    : f.credentials === 0 ? 'vp.empty' : 'vp.credential_fails')
-    : failed === 'holder' ? 'vp.not_holder' : failed === 'challenge' ? 'vp.challenge_mismatch'
-      : failed === 'domain' ? 'vp.domain_mismatch'
-        : failed === 'signature' && verdict.status === 'tampered' ? 'vp.tampered' : 'vp.malformed';
+  const refused = checks.filter((c) => c.ok === false);
+  const failed = (refused[0] || {}).check;
+  const key = mismatchKey(refused) || (failed === 'credentials' ? ('credentials_max' in f
+    ? 'vp.too_many' : f.credentials === 0 ? 'vp.empty' : 'vp.credential_fails')
+    : failed === 'holder' ? 'vp.not_holder'
+      : failed === 'signature' && verdict.status === 'tampered' ? 'vp.tampered' : 'vp.malformed');
   return tNode(key, params);
 }
 

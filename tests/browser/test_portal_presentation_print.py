@@ -125,6 +125,57 @@ def test_a_wrong_challenge_is_printed_with_what_was_entered(
     assert paper["meta"] and paper["verdicts"] == [], paper
 
 
+# What a printout spends ink on behind its text: each element shown on paper whose
+# background is neither none nor the paper's white.
+INKED = """
+const paper = ['rgba(0, 0, 0, 0)', 'rgb(255, 255, 255)'];
+return [...document.querySelectorAll('body, body *')]
+  .filter((el) => el.getClientRects().length > 0)
+  .map((el) => [el, getComputedStyle(el)])
+  .filter(([el, style]) => style.visibility !== 'hidden'
+    && (!paper.includes(style.backgroundColor) || style.backgroundImage !== 'none'))
+  .map(([el, style]) => `${el.tagName.toLowerCase()}#${el.id}.${el.className}`
+    + `[${el.dataset.tone || ''}] ${style.backgroundColor} ${style.backgroundImage}`);
+"""
+MARKS = """return [...document.querySelectorAll('#vp-facts .mark-ok, #vp-facts .mark-bad,'
+  + ' #credentials .vp-summary span')].filter((el) => el.getClientRects().length > 0)
+  .map((el) => el.textContent);"""
+
+
+def printed_plain(browser: Any, credentials: Credentials, name: str
+                  ) -> tuple[dict[str, Any], list[str], list[str]]:
+    """What the printout shows, what it inks a background for, and the marks it shows."""
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        inked: list[str] = browser.execute_script(INKED)
+        marks: list[str] = browser.execute_script(MARKS)
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    return printed(browser, credentials, name), inked, marks
+
+
+def test_a_printout_inks_no_background_and_keeps_the_verdict_and_marks(
+        credentials: Credentials, browser: Any, held: list[dict[str, Any]]) -> None:
+    """A failed verdict printed on a pink ground, a revoked diploma's box on amber and the
+    warnings on amber: print said `background: none` of the verdict, but its tone's
+    colours were more specific. On paper each is its words and its marks."""
+    open_portal(browser, credentials.node.url + "/", "kk")
+    paste_and_check(browser, json.dumps(presentation(held), ensure_ascii=False))
+    assert browser.execute_script(INKED), "on the screen, the verdict is tinted"
+    check_again(browser, "hr-0000")
+    paper, inked, marks = printed_plain(browser, credentials, "presentation-print-plain-bad")
+    assert inked == [], inked
+    assert paper["verdict"] == words("kk", "vp.challenge_mismatch"), paper
+    assert marks == ["✘ "], marks
+    check_again(browser, CHALLENGE)  # valid, and a revoked one inside: said, and marked
+    paper, inked, marks = printed_plain(browser, credentials, "presentation-print-plain-ok")
+    assert inked == [], inked
+    assert paper["verdict"] == words("kk", "vp.credential_fails", signer=short_did(did_key(
+        HOLDER.public_key)), failed=1, count=2), paper
+    assert marks == ["✔ ", "✔ ", "⚠ "], marks
+    assert paper["verdicts"][0].startswith(words("kk", "status.valid").split("{")[0]), paper
+
+
 def opened(browser: Any, link: str) -> tuple[str, str]:
     browser.get("about:blank")
     browser.get(link)

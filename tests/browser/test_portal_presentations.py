@@ -30,6 +30,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(240),
 HOLDER = KeyPair.from_seed(b"\x81" * 32)
 STRANGER = KeyPair.from_seed(b"\x82" * 32)
 CHALLENGE = "hr-7731"
+DOMAIN = "hr.example.kz"
 SHOWN = """
 const rows = (root, sel) => [...root.querySelectorAll(sel)];
 const v = document.getElementById('verdict');
@@ -37,6 +38,8 @@ return {status: v.dataset.status || '', text: v.textContent, tone: v.dataset.ton
   warnings: rows(document, '#warnings li').map((li) => li.dataset.warning),
   warningTexts: rows(document, '#warnings li').map((li) => li.textContent),
   options: !document.getElementById('vp-options').hidden,
+  facts: Object.fromEntries(rows(document, '#vp-facts dd').map((dd) => [dd.dataset.fact,
+    dd.textContent])),
   credentials: rows(document, '#credentials .vp-credential').map((box) => {
     const part = box.querySelector('[data-part="verdict"]');
     return {status: part.dataset.status, tone: part.dataset.tone, text: part.textContent,
@@ -62,11 +65,12 @@ def words(lang: str, key: str, **params: Any) -> str:
 
 
 def presentation(credentials: list[dict[str, Any]], signer: KeyPair = HOLDER,
-                 challenge: str | None = CHALLENGE) -> dict[str, Any]:
+                 challenge: str | None = CHALLENGE, domain: str | None = None
+                 ) -> dict[str, Any]:
     return add_proof({"@context": [CREDENTIALS_V2], "type": ["VerifiablePresentation"],
                       "holder": did_key(HOLDER.public_key),
                       "verifiableCredential": credentials}, signer, "2026-07-01T09:00:00Z",
-                     purpose="authentication", challenge=challenge)
+                     purpose="authentication", challenge=challenge, domain=domain)
 
 
 @pytest.fixture(scope="module")
@@ -89,11 +93,13 @@ def shown(browser: Any) -> dict[str, Any]:
     return found
 
 
-def check_again(browser: Any, challenge: str) -> dict[str, Any]:
-    """The officer enters the challenge they gave the holder and checks again."""
+def check_again(browser: Any, challenge: str, domain: str = "") -> dict[str, Any]:
+    """The officer enters the challenge (and domain) they gave the holder and checks
+    again."""
     browser.execute_script("document.getElementById('vp-challenge').value = arguments[0];"
+                           "document.getElementById('vp-domain').value = arguments[1];"
                            "document.getElementById('verdict').removeAttribute('data-status');",
-                           challenge)
+                           challenge, domain)
     browser.find_element("id", "verify").click()
     verdict(browser)
     return shown(browser)
@@ -154,6 +160,29 @@ def test_a_wrong_challenge_says_it_may_be_a_replay(
     assert (found["status"], found["text"], found["tone"]) == (
         "tampered", words(lang, "vp.challenge_mismatch"), "bad"), found
     assert found["credentials"] == [] and found["warnings"] == [], found
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_a_wrong_challenge_and_a_wrong_domain_are_both_said(
+        credentials: Credentials, browser: Any, vcs: list[dict[str, Any]], lang: str) -> None:
+    """The node checked no domain behind a wrong challenge, and the page said only the
+    challenge: an officer who fixed it was then refused for the domain. Both are said in
+    the verdict, each marked in the facts under it; one wrong alone is said alone."""
+    open_portal(browser, credentials.node.url + "/", lang)
+    paste_and_check(browser, json.dumps(presentation(vcs[:1], domain=DOMAIN),
+                                        ensure_ascii=False))
+    found = check_again(browser, "hr-0000", "evil.example")
+    assert (found["status"], found["text"], found["tone"]) == (
+        "tampered", words(lang, "vp.challenge_and_domain_mismatch"), "bad"), found
+    assert found["facts"] == {
+        "signer": did_key(HOLDER.public_key),
+        "challenge": "✘ " + words(lang, "vp.challenge.mismatch", value="hr-0000"),
+        "domain": "✘ " + words(lang, "vp.domain.mismatch", value="evil.example")}, found
+    assert found["credentials"] == [] and found["warnings"] == [], found
+    found = check_again(browser, CHALLENGE, "evil.example")
+    assert (found["text"], found["facts"]["challenge"]) == (
+        words(lang, "vp.domain_mismatch"),
+        "✔ " + words(lang, "vp.challenge.checked", value=CHALLENGE)), found
 
 
 def test_hostile_and_broken_presentations_each_get_a_sentence(
