@@ -4,7 +4,7 @@
 // draws each credential it holds in a box of its own, with the verdict rendering a single
 // VC gets (portal-verdict.js's render, drawn into the box: portal-language.js's scope).
 import { $, has, state, t, tNode } from './portal-language.js';
-import { clearCredentials, plain, printMeta, render, show } from './portal-verdict.js';
+import { clearCredentials, mark, plain, printMeta, render, show } from './portal-verdict.js';
 import * as warnings from './portal-warnings.js';
 
 const obj = (v) => (v && typeof v === 'object' && !Array.isArray(v) ? v : {});
@@ -154,8 +154,7 @@ function refuseEmpty(verdict, held) {
 // not checked. On the screen and on the printout an HR officer files, which shows none of
 // the fields above it. A check the node never reached (a signature that does not hold) is
 // left out rather than said "not checked"; no domain entered is no cause for a warning.
-const MARKS = { checked: ['mark-ok', '✔ ', 'checks.passed'],
-  mismatch: ['mark-bad', '✘ ', 'checks.failed'], not_checked: ['mark-warn', '⚠ ', 'warnings.mark'] };
+const FACT_TONES = { checked: 'ok', mismatch: 'bad', not_checked: 'warn' };
 
 function factRow(list, name, ...said) {
   const dt = document.createElement('dt');
@@ -175,15 +174,10 @@ function renderFacts(verdict, asked) {
     factRow(list, 'signer', signer);
   }
   ['challenge', 'domain'].forEach((name) => {
-    if (!Object.hasOwn(MARKS, String(f[name]))) return;
+    if (!Object.hasOwn(FACT_TONES, String(f[name]))) return;
     const said = tNode(`vp.${name}.${f[name]}`, { value: asked[name] || '' });
     if (name === 'domain' && f[name] === 'not_checked') { factRow(list, name, said); return; }
-    const [cls, sign, label] = MARKS[f[name]];
-    const mark = document.createElement('span');
-    mark.className = cls;
-    mark.textContent = sign;
-    mark.setAttribute('aria-label', t(label));
-    factRow(list, name, mark, said);
+    factRow(list, name, mark(FACT_TONES[f[name]]), said);
   });
   list.hidden = !list.childElementCount;
 }
@@ -231,21 +225,13 @@ export function renderPresentation(doc, answer, status, checkedAt, asked) {
 // One line a credential, before their boxes: which passed and which did not, seen at once
 // (on a phone the second credential's verdict is three screens down), marked as its own
 // verdict is coloured, with the document's title and the name it shows.
-const TONE_MARKS = { ok: ['mark-ok', '✔ ', 'checks.passed'], bad: ['mark-bad', '✘ ', 'checks.failed'],
-  warn: ['mark-warn', '⚠ ', 'warnings.mark'] };
-
 function summaryLine(view, verdict, box) {
   const tone = box.querySelector('[data-part="verdict"]').dataset.tone;
-  const [cls, sign, label] = TONE_MARKS[Object.hasOwn(TONE_MARKS, tone) ? tone : 'bad'];
-  const mark = document.createElement('span');
-  mark.className = cls;
-  mark.textContent = sign;
-  mark.setAttribute('aria-label', t(label));
   const type = plain(obj(verdict.facts).type) || view.type;
   const name = obj(view.fields.full_name).value;
   const li = document.createElement('li');
   li.dataset.tone = tone;
-  li.append(mark, has('title.' + type) ? t('title.' + type) : t('title.unknown'));
+  li.append(mark(tone), has('title.' + type) ? t('title.' + type) : t('title.unknown'));
   if (typeof name === 'string' && name.trim()) {
     const bdi = document.createElement('bdi');
     bdi.textContent = name;

@@ -20,6 +20,21 @@ const FIELD_ORDER = [
   'total_credits', 'courses', 'course', 'hours', 'score', 'employer', 'position',
   'organisation', 'department', 'start_date', 'end_date'];
 
+// A small coloured mark before a line, named for a screen reader: a check passed or
+// failed (here), a presentation's challenge and domain and each credential's summary line
+// (portal-presentation.js). A tone it does not know is marked as a failure.
+const MARKS = { ok: ['mark-ok', '✔ ', 'checks.passed'], bad: ['mark-bad', '✘ ', 'checks.failed'],
+  warn: ['mark-warn', '⚠ ', 'warnings.mark'] };
+
+export function mark(tone) {
+  const [cls, sign, label] = MARKS[Object.hasOwn(MARKS, tone) ? tone : 'bad'];
+  const span = document.createElement('span');
+  span.className = cls;
+  span.textContent = sign;
+  span.setAttribute('aria-label', t(label));
+  return span;
+}
+
 export function show(tone, sentence) {
   const el = $('verdict');
   el.dataset.tone = tone;
@@ -245,13 +260,9 @@ function renderChecks(doc, verdict, status, checkedAt) {
   (verdict.checks || []).forEach((check) => {
     const li = document.createElement('li');
     li.dataset.check = check.check;
-    const mark = document.createElement('span');
-    mark.className = check.ok ? 'mark-ok' : 'mark-bad';
-    mark.textContent = (check.ok ? '✔ ' : '✘ ');
-    mark.setAttribute('aria-label', t(check.ok ? 'checks.passed' : 'checks.failed'));
     const name = document.createElement('strong');
     name.textContent = checkName(check, type) + ': ';
-    li.append(mark, name, checkDetail(check, doc, verdict, status));
+    li.append(mark(check.ok ? 'ok' : 'bad'), name, checkDetail(check, doc, verdict, status));
     list.appendChild(li);
   });
   const tech = $('tech');

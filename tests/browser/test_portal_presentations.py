@@ -40,6 +40,9 @@ return {status: v.dataset.status || '', text: v.textContent, tone: v.dataset.ton
   options: !document.getElementById('vp-options').hidden,
   facts: Object.fromEntries(rows(document, '#vp-facts dd').map((dd) => [dd.dataset.fact,
     dd.textContent])),
+  marks: rows(document, '#vp-facts span, #credentials .vp-summary span,'
+    + ' #credentials [data-part="check-list"] li > span')
+    .map((s) => [s.className, s.textContent, s.getAttribute('aria-label')]),
   credentials: rows(document, '#credentials .vp-credential').map((box) => {
     const part = box.querySelector('[data-part="verdict"]');
     return {status: part.dataset.status, tone: part.dataset.tone, text: part.textContent,
@@ -133,6 +136,11 @@ def test_a_presentation_of_two_credentials_shows_each_and_the_challenge(
         lang, "vp.challenge_matched"), answered
     assert answered["warnings"] == ["holder_not_subject"], answered
     assert len(answered["credentials"]) == 2, answered
+    # Each mark, named for a screen reader: the challenge's, each credential's line and
+    # each of its checks (all passed).
+    checks = sum(len(c["checks"]) for c in answered["credentials"])
+    assert answered["marks"] == [["mark-ok", "✔ ", words(lang, "checks.passed")]] * (
+        1 + 2 + checks), answered["marks"]
 
 
 def test_a_tampered_credential_inside_is_named_and_the_others_still_shown(
@@ -179,6 +187,7 @@ def test_a_wrong_challenge_and_a_wrong_domain_are_both_said(
         "challenge": "✘ " + words(lang, "vp.challenge.mismatch", value="hr-0000"),
         "domain": "✘ " + words(lang, "vp.domain.mismatch", value="evil.example")}, found
     assert found["credentials"] == [] and found["warnings"] == [], found
+    assert found["marks"] == [["mark-bad", "✘ ", words(lang, "checks.failed")]] * 2, found
     found = check_again(browser, CHALLENGE, "evil.example")
     assert (found["text"], found["facts"]["challenge"]) == (
         words(lang, "vp.domain_mismatch"),
