@@ -5,7 +5,7 @@ asks before it signs anything."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from cli.deadline import Deadline
 from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
@@ -27,18 +27,32 @@ from node.validators import certifies_by_keys
 
 class NodeFailed(Exception):
     """A node gave no verdict: unreachable, a malformed answer, a chain that kept moving;
-    `sentence` says why, `code` is the exit code a command that asked it alone gives."""
+    `sentence` says why, `code` is the exit code a command that asked it alone gives;
+    `why` says it after "{node} gave no answer", beside other nodes' answers (the
+    sentence, unless that names the node again)."""
 
-    def __init__(self, sentence: Sentence, code: int) -> None:
+    def __init__(self, sentence: Sentence, code: int, why: Sentence | None = None) -> None:
         super().__init__(str(sentence))
         self.sentence, self.code = sentence, code
+        self.why = why or sentence
+
+
+class Judged(Protocol):
+    """What several nodes' answers are compared by (cli.several_nodes): a native
+    credential's or anchored document's Verdict, a W3C VC's or presentation's VcVerdict."""
+    valid: bool
+    status: str
+    facts: dict[str, Any]
+
+
+AnyJudged = TypeVar("AnyJudged", bound=Judged)
 
 
 @dataclass(frozen=True)
-class NodeVerdict:
+class NodeVerdict(Generic[AnyJudged]):
     """One node's verdict, its source in words, and the height of the state it was read
     from: certified (the block followed from genesis) or on the node's word."""
-    verdict: Verdict
+    verdict: AnyJudged
     source: Sentence
     height: int | None
     certified: bool
@@ -60,7 +74,7 @@ def verify_online(document: Any, digest: bytes, is_credential: bool, node_url: s
 
 def node_verdict(document: Any, digest: bytes, is_credential: bool, node_url: str,
                  genesis: Genesis | None, max_age_s: float | None,
-                 deadline: Deadline | None = None) -> NodeVerdict:
+                 deadline: Deadline | None = None) -> NodeVerdict[Verdict]:
     """`verify_online`'s verdict from `node_url`, or NodeFailed: refusing nothing itself,
     so that one node of several (cli.several_nodes) may fail while the others answer."""
     login = login_in_url(node_url)  # $SENIM_NODE's ("--node" was refused as given)

@@ -1,5 +1,6 @@
-"""`senim verify --node A --node B`: one document asked of several nodes at once, so that
-no single node need be trusted to answer at all, or with its newest state.
+"""`senim verify --node A --node B`: one document (a native credential, an anchored file,
+a W3C VC or presentation) asked of several nodes at once, so that no single node need be
+trusted to answer at all, or with its newest state.
 
 A node cannot forge a proof (each answer is checked against a block the validators
 followed from genesis certified), but it can withhold: answer from an older block, say
@@ -20,12 +21,13 @@ such; it fails the verification only when no node answered at all.
 
 from __future__ import annotations
 
+import itertools
 import queue
 import re
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic
 
 import click
 
@@ -33,10 +35,9 @@ from cli.client import DEFAULT_NODE
 from cli.commands import usable_node_url
 from cli.deadline import Deadline, DeadlinePassed
 from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
-from cli.online_verdict import NodeFailed, NodeVerdict, node_verdict
+from cli.online_verdict import AnyJudged, Judged, NodeFailed, NodeVerdict
 from cli.spoken import Joined, Sentence, refuse
-from ledger.genesis import Genesis
-from ledger.verification import Verdict
+from ledger.vc.verify import VcVerdict
 
 # The most nodes one verification asks: each is a thread and a dozen requests, and a
 # consortium's ministries and a few universities are all a reader needs to ask. The words
@@ -72,10 +73,10 @@ def node_urls(ctx: click.Context, param: click.Parameter, values: Sequence[str] 
 
 
 @dataclass(frozen=True)
-class NodeAnswer:
+class NodeAnswer(Generic[AnyJudged]):
     """What one node gave: a verdict, or why none."""
     node: str
-    answer: NodeVerdict | None
+    answer: NodeVerdict[AnyJudged] | None
     failure: Sentence | None
 
     @property
@@ -83,26 +84,58 @@ class NodeAnswer:
         return self.answer is not None and self.answer.verdict.status != "untrusted"
 
 
-def ask_nodes(document: Any, digest: bytes, is_credential: bool, nodes: Sequence[str],
-              genesis: Genesis | None, max_age_s: float | None, deadline: Deadline
-              ) -> list[NodeAnswer]:
+# One node's verdict on the document (cli.online_verdict.node_verdict for a native one,
+# cli.vc_verify's for a W3C VC or presentation), or NodeFailed; every request it makes is
+# within the command's deadline.
+AskNode = Callable[[str], NodeVerdict[AnyJudged]]
+
+
+@dataclass(frozen=True)
+class Judgement(Generic[AnyJudged]):
+    """What `senim verify` shows: the answer chosen, what the other nodes said otherwise,
+    and (several asked) each node's answer for --json, as {"nodes": [...]}."""
+    shown: NodeVerdict[AnyJudged]
+    notes: list[Sentence] = field(default_factory=list)
+    listed: dict[str, object] = field(default_factory=dict)
+
+
+def judged(ask: AskNode[AnyJudged], nodes: Sequence[str], certified: bool,
+           deadline: Deadline) -> Judgement[AnyJudged]:
+    """The document judged by `nodes`: one node's answer as it gave it, refused (with its
+    NodeFailed's code) when it gave none; of several, the one `chosen`, with the others'
+    `differences`. `certified`: --genesis was given. The deadline is settled when the
+    answers are in, before the verdict is printed."""
+    if len(nodes) == 1:
+        try:
+            answer = ask(nodes[0])
+        except NodeFailed as exc:
+            refuse(exc.sentence, exc.code)
+        deadline.settle()
+        return Judgement(answer)
+    answers = ask_nodes(ask, nodes, deadline)
+    shown = chosen(answers, certified)
+    assert shown.answer is not None
+    return Judgement(shown.answer, differences(answers, shown, certified),
+                     {"nodes": answers_json(answers, shown)})
+
+
+def ask_nodes(ask_node: AskNode[AnyJudged], nodes: Sequence[str], deadline: Deadline
+              ) -> list[NodeAnswer[AnyJudged]]:
     """Each node's answer, in the order the nodes were given; a node that has not answered
     by the deadline is said as that."""
-    answers: queue.Queue[NodeAnswer] = queue.Queue(maxsize=len(nodes))
+    answers: queue.Queue[NodeAnswer[AnyJudged]] = queue.Queue(maxsize=len(nodes))
 
     def ask(node: str) -> None:
         try:
-            found = node_verdict(document, digest, is_credential, node, genesis, max_age_s,
-                                 deadline)
-            answers.put(NodeAnswer(node, found, None))
+            answers.put(NodeAnswer(node, ask_node(node), None))
         except NodeFailed as exc:
-            answers.put(NodeAnswer(node, None, exc.sentence))
+            answers.put(NodeAnswer(node, None, exc.why))
         except DeadlinePassed:
             answers.put(NodeAnswer(node, None, _late(node, deadline)))
 
     for node in nodes:  # daemons: a node still read at the deadline holds no exit
         threading.Thread(target=ask, args=(node,), name=f"verify {node}", daemon=True).start()
-    got: dict[str, NodeAnswer] = {}
+    got: dict[str, NodeAnswer[AnyJudged]] = {}
     try:
         try:
             while len(got) < len(nodes):
@@ -122,7 +155,8 @@ def _late(node: str, deadline: Deadline) -> Sentence:
     return Sentence("cli.error.deadline", None, host=node, seconds=f"{deadline.seconds:g}")
 
 
-def chosen(answers: Sequence[NodeAnswer], certified: bool) -> NodeAnswer:
+def chosen(answers: Sequence[NodeAnswer[AnyJudged]], certified: bool
+           ) -> NodeAnswer[AnyJudged]:
     """The answer to show: the newest certified one; without --genesis the newest of the
     most cautious (a verdict that is not valid, when any is); one that cannot be trusted
     only when no other came. Refused, exit 3, when no node answered."""
@@ -136,17 +170,17 @@ def chosen(answers: Sequence[NodeAnswer], certified: bool) -> NodeAnswer:
     return max(trusted, key=lambda a: _height(a))  # the first of the newest, as given
 
 
-def _verdict(answer: NodeAnswer) -> Verdict:
+def _verdict(answer: NodeAnswer[AnyJudged]) -> AnyJudged:
     assert answer.answer is not None
     return answer.answer.verdict
 
 
-def _height(answer: NodeAnswer) -> int:
+def _height(answer: NodeAnswer[AnyJudged]) -> int:
     return -1 if answer.answer is None or answer.answer.height is None else answer.answer.height
 
 
-def differences(answers: Sequence[NodeAnswer], shown: NodeAnswer, certified: bool
-                ) -> list[Sentence]:
+def differences(answers: Sequence[NodeAnswer[AnyJudged]], shown: NodeAnswer[AnyJudged],
+                certified: bool) -> list[Sentence]:
     """What each other node said that the verdict shown does not: another verdict, the
     same from an older block or (without --genesis) with other facts of the record, an
     answer that cannot be trusted, or none."""
@@ -181,17 +215,34 @@ def differences(answers: Sequence[NodeAnswer], shown: NodeAnswer, certified: boo
     return notes
 
 
-def facts_differing(answer: NodeAnswer, shown: NodeAnswer) -> list[str]:
+def facts_differing(answer: NodeAnswer[AnyJudged], shown: NodeAnswer[AnyJudged]
+                    ) -> list[str]:
     """The names of the record's facts (not the answer's own block or age) that `answer`
-    gives otherwise than `shown`, or leaves out where it gives them, sorted."""
+    gives otherwise than `shown`, or leaves out where it gives them, sorted; of a
+    presentation, those of any credential it holds."""
     if answer.answer is None or shown.answer is None:
         return []
-    mine, theirs = _verdict(answer).facts, _verdict(shown).facts
-    return sorted(name for name in (mine.keys() | theirs.keys()) - _ANSWER_FACTS
-                  if mine.get(name) != theirs.get(name))
+    differing: set[str] = set()
+    none: dict[str, Any] = {}  # of an answer that judged no credential (refused before)
+    mine: dict[str, Any]
+    theirs: dict[str, Any]
+    for mine, theirs in itertools.zip_longest(_records(_verdict(answer)),
+                                              _records(_verdict(shown)), fillvalue=none):
+        differing.update(name for name in (mine.keys() | theirs.keys()) - _ANSWER_FACTS
+                         if mine.get(name) != theirs.get(name))
+    return sorted(differing)
 
 
-def answers_json(answers: Sequence[NodeAnswer], shown: NodeAnswer) -> list[dict[str, Any]]:
+def _records(verdict: Judged) -> list[dict[str, Any]]:
+    """The facts a verdict gives of records on chain: its own; a presentation's (whose
+    own facts, its holder's signature, challenge and domain, no node changes) then each
+    credential's it holds, in order."""
+    held = verdict.credentials if isinstance(verdict, VcVerdict) else []
+    return [verdict.facts, *(credential.facts for credential in held)]
+
+
+def answers_json(answers: Sequence[NodeAnswer[AnyJudged]], shown: NodeAnswer[AnyJudged]
+                 ) -> list[dict[str, Any]]:
     """Each node's answer for --json, in the order given: its verdict's status and the
     height it holds as of, whether certified and whether it is the one shown, the record's
     facts it gives otherwise than the one shown (facts_differ), or why it gave none (in
@@ -206,6 +257,6 @@ def answers_json(answers: Sequence[NodeAnswer], shown: NodeAnswer) -> list[dict[
                        "status": each.answer.verdict.status,
                        "valid": each.answer.verdict.valid, "height": each.answer.height,
                        "certified": each.answer.certified,
-                       "source": each.answer.verdict.source,
+                       "source": str(each.answer.source),
                        "facts_differ": facts_differing(each, shown)})
     return listed

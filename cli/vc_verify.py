@@ -23,6 +23,7 @@ from cli.errors import EXIT_UNREACHABLE
 from cli.freshness import check_fresh, old_answer_note
 from cli.language import Words
 from cli.node_answers import RemoteFactsError, read_bounded
+from cli.online_verdict import NodeFailed, NodeVerdict
 from cli.remote import (
     NODE_RECORD_ERRORS,
     RemoteFacts,
@@ -30,7 +31,8 @@ from cli.remote import (
     UntrustedAnswer,
     undecodable,
 )
-from cli.spoken import Sentence, reason, refuse, say
+from cli.several_nodes import judged
+from cli.spoken import Sentence, reason, say
 from cli.verdict_words import print_verdict_words, verdict_sentence
 from ledger.genesis import Genesis
 from ledger.vc.status_checks import StatusLookup
@@ -119,7 +121,9 @@ def checked_on_node(node_url: str, genesis: Genesis | None, deadline: Deadline |
                     senim: bool, verify: Verifying) -> tuple[VcVerdict, RemoteFacts]:
     """`verify` run against `node_url`'s chain (with `genesis`, the node's answer checked
     as a light client checks it: cli.remote); `senim`: a Senim VC is checked, so the
-    chain is asked. Its state moving while read is tried again, twice."""
+    chain is asked. Its state moving while read is tried again, twice. A node that gives
+    no answer is NodeFailed, refusing nothing, so that one of several may fail while the
+    others answer (cli.several_nodes)."""
     certified = certifies_by_keys(genesis.chain_id) if genesis else None
     for _attempt in range(3):
         facts = RemoteFacts(node_url, certified=certified, genesis=genesis, deadline=deadline)
@@ -135,39 +139,62 @@ def checked_on_node(node_url: str, genesis: Genesis | None, deadline: Deadline |
                                 f"{exc}", [Check("certified", False, str(exc))],
                                 facts=exc.verdict_facts(node_url))
         except NODE_RECORD_ERRORS as exc:
-            refuse(undecodable(exc, node_url), EXIT_UNREACHABLE)
+            raise NodeFailed(undecodable(exc, node_url), EXIT_UNREACHABLE) from exc
         except RemoteFactsError as exc:
-            refuse(Sentence("cli.vc.chain_unchecked", None, node=node_url,
-                            detail=reason(exc, "cli.node.other", node=node_url)),
-                   EXIT_UNREACHABLE)
+            why = reason(exc, "cli.node.other", node=node_url)
+            raise NodeFailed(Sentence("cli.vc.chain_unchecked", None, node=node_url,
+                                      detail=why), EXIT_UNREACHABLE, why) from exc
         return verdict, facts
-    refuse(Sentence("cli.node.moving"), EXIT_UNREACHABLE)
+    raise NodeFailed(Sentence("cli.node.moving"), EXIT_UNREACHABLE)
 
 
-def settled_verdict(verdict: VcVerdict, document: Any, facts: RemoteFacts, words: Words,
-                    max_age_s: float | None, link_notes: Sequence[Sentence] = ()
-                    ) -> tuple[VcVerdict, list[str]]:
-    """A VC's verdict as an officer is told it (a VC no chain records is unconfirmed, an
-    answer older than `max_age_s` stale), and the lines said after its checks."""
+def nodes_asked(nodes: Sequence[str], senim: bool) -> Sequence[str]:
+    """The nodes whose answers are compared: all of them for a Senim VC (or a presentation
+    holding one); for others only the first, as no chain is asked of them (their verdict is
+    their signature's and their issuer's status list's, which each node would fetch again)."""
+    return nodes if senim else nodes[:1]
+
+
+def settled(verdict: VcVerdict, document: Any, facts: RemoteFacts, max_age_s: float | None
+            ) -> VcVerdict:
+    """A VC's verdict as an officer is told it: a VC no chain records is unconfirmed, an
+    answer older than `max_age_s` stale."""
     if verdict.valid and "senim" not in document:
         verdict = unconfirmed(verdict)
     if verdict.status == "expired" and verdict.facts.get("validity") == "not_yet_valid":
         verdict.status = "not_yet_valid"  # the VC-API's "expired" stands for either end
-    after = [f"{words.t('cli.vc.note')}: {say(vc_warning(warning))}"
-             for warning in verdict.warnings]
-    if facts.state_root is not None:
-        after.append(f"{words.t('cli.source')}: {say(facts.described())}")
-    after += [say(note) for note in link_notes]
     if facts.header is not None:
         verdict.facts["as_of_height"] = facts.header.height
         verdict.facts["as_of_time"] = when(facts.header.time_ms)
         verdict = check_fresh(verdict, facts.header.time_ms, max_age_s)
-        old = old_answer_note(verdict.facts)
-        if old is not None:
-            after.append(say(old))
+    return verdict
+
+
+def answer_of(verdict: VcVerdict, facts: RemoteFacts) -> NodeVerdict[VcVerdict]:
+    """A node's settled verdict with the state it was read from, as cli.several_nodes
+    compares answers: certified when `facts` followed its block from genesis. No height
+    when the chain was not read (a VC that failed before, or one no chain records)."""
+    height = facts.header.height if facts.header is not None else facts.height
+    return NodeVerdict(verdict, facts.described(), height,
+                       facts.header is not None and verdict.status != "untrusted")
+
+
+def said_after(verdict: VcVerdict, document: Any, answer: NodeVerdict[VcVerdict],
+               words: Words, notes: Sequence[Sentence] = ()) -> list[str]:
+    """The lines said after a settled VC verdict's checks: its warnings, the state it was
+    read from (when the chain was), `notes` (a link's, the other nodes'), an old answer's
+    age, and the contents the chain confirmed."""
+    after = [f"{words.t('cli.vc.note')}: {say(vc_warning(warning))}"
+             for warning in verdict.warnings]
+    if answer.height is not None:
+        after.append(f"{words.t('cli.source')}: {say(answer.source)}")
+    after += [say(note) for note in notes]
+    old = old_answer_note(verdict.facts)
+    if old is not None:
+        after.append(say(old))
     # after the freshness check: a stale answer confirms no contents (they were listed)
     after += contents(words, verdict.status, verdict.facts, native_or_as_is(document))
-    return verdict, after
+    return after
 
 
 def print_vc_verdict(verdict: VcVerdict, document: Any, shown: str, words: Words,
@@ -183,25 +210,29 @@ def print_vc_verdict(verdict: VcVerdict, document: Any, shown: str, words: Words
                             f"{shown}{about}", native_or_as_is(document), after)
 
 
-def verify_vc_file(document: Any, shown: str, node_url: str, as_json: bool,
-                   genesis: Genesis | None = None, max_age_s: float | None = None,
-                   deadline: Deadline | None = None, words: Words | None = None,
-                   link_notes: Sequence[Sentence] = ()) -> None:
-    """`senim verify` on a VC 2.0: the standard checks, then Senim's against a node; with
-    `genesis`, the node's answer is checked as a light client checks it (cli.remote).
-    `shown`: the file's name, or what a link's document is called, as the verdict names it;
-    `link_notes`: said after the source, for a link's document."""
+def verify_vc_file(document: Any, shown: str, nodes: Sequence[str], as_json: bool,
+                   genesis: Genesis | None, max_age_s: float | None, deadline: Deadline,
+                   words: Words, link_notes: Sequence[Sentence] = ()) -> None:
+    """`senim verify` on a VC 2.0: the standard checks, then Senim's against the nodes
+    (several compared as for a native credential: cli.several_nodes); with `genesis`, each
+    node's answer is checked as a light client checks it (cli.remote). `shown`: the file's
+    name, or what a link's document is called, as the verdict names it; `link_notes`: said
+    after the source, for a link's document."""
     now = datetime.now(tz=UTC)
-    verdict, facts = checked_on_node(
-        node_url, genesis, deadline, "senim" in document,
-        lambda chain, chain_id, lookup: verify_vc(document, now, chain, chain_id, lookup))
-    if deadline is not None:
-        deadline.settle()
-    words = words or Words("en")
-    verdict, after = settled_verdict(verdict, document, facts, words, max_age_s, link_notes)
+
+    def ask(node: str) -> NodeVerdict[VcVerdict]:
+        verdict, facts = checked_on_node(
+            node, genesis, deadline, "senim" in document,
+            lambda chain, chain_id, lookup: verify_vc(document, now, chain, chain_id, lookup))
+        return answer_of(settled(verdict, document, facts, max_age_s), facts)
+
+    judgement = judged(ask, nodes_asked(nodes, "senim" in document), genesis is not None,
+                       deadline)
+    verdict = judgement.shown.verdict
     if as_json:
-        click.echo(json.dumps({"file": shown, **verdict.to_json()}, indent=2,
-                              ensure_ascii=False))
+        click.echo(json.dumps({"file": shown, **verdict.to_json(), **judgement.listed},
+                              indent=2, ensure_ascii=False))
     else:
-        print_vc_verdict(verdict, document, shown, words, after)
+        print_vc_verdict(verdict, document, shown, words, said_after(
+            verdict, document, judgement.shown, words, [*link_notes, *judgement.notes]))
     sys.exit(0 if verdict.valid else EXIT_INVALID)

@@ -24,16 +24,9 @@ from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
 from cli.freshness import check_fresh, old_answer_note
 from cli.language import Words, lang_option
 from cli.link_arguments import LinkCommand, shown_briefly
-from cli.online_verdict import as_of_block, verify_online
+from cli.online_verdict import as_of_block, node_verdict
 from cli.remote import certifiers
-from cli.several_nodes import (
-    VERIFY_NODES_MAX,
-    answers_json,
-    ask_nodes,
-    chosen,
-    differences,
-    node_urls,
-)
+from cli.several_nodes import VERIFY_NODES_MAX, judged, node_urls
 from cli.share_links import LinkUnfit, is_link, link_alone, read_link, same_node
 from cli.spoken import Moment, Sentence, echo, printable, refuse, say
 from cli.vc import is_vc_document
@@ -257,20 +250,17 @@ def _verify(file: Path, nodes: list[str], offline: bool, genesis_path: Path | No
     if is_vc_document(document) and offline:
         refuse(Sentence("cli.usage.offline_vc"), EXIT_BAD_INPUT)
     presentation = is_vc_document(document) and is_presentation(document)
-    if is_vc_document(document) and len(nodes) > 1:
-        refuse(Sentence("cli.nodes.vc_one", None, count=len(nodes)), EXIT_BAD_INPUT)
-    node_url = nodes[0]
     if (asked.challenge is not None or asked.domain is not None) and not presentation:
         refuse(Sentence("cli.usage.challenge_vp", None, path=shown), EXIT_BAD_INPUT)
     if presentation:
         genesis = load_trusted_genesis(genesis_path)
         with overall_deadline(timeout_s) as deadline:
-            verify_vp_file(document, shown, node_url, as_json, genesis, max_age_s, deadline,
+            verify_vp_file(document, shown, nodes, as_json, genesis, max_age_s, deadline,
                            words, asked.challenge, asked.domain, link_notes)
     if is_vc_document(document) and not offline:
         genesis = load_trusted_genesis(genesis_path)
         with overall_deadline(timeout_s) as deadline:
-            verify_vc_file(document, shown, node_url, as_json, genesis, max_age_s, deadline,
+            verify_vc_file(document, shown, nodes, as_json, genesis, max_age_s, deadline,
                            words, link_notes)
     refusal = None
     node_notes: list[Sentence] = []  # what the other nodes asked said otherwise
@@ -288,17 +278,11 @@ def _verify(file: Path, nodes: list[str], offline: bool, genesis_path: Path | No
         digest = b"" if credential else file_digest(file)  # once, however often asked
         genesis = load_trusted_genesis(genesis_path)
         with overall_deadline(timeout_s) as deadline:
-            if len(nodes) == 1:
-                verdict, source = verify_online(document, digest, credential, node_url, genesis,
-                                                 max_age_s, deadline)
-            else:
-                answers = ask_nodes(document, digest, credential, nodes, genesis, max_age_s,
-                                    deadline)
-                shown_answer = chosen(answers, genesis is not None)
-                assert shown_answer.answer is not None
-                verdict, source = shown_answer.answer.verdict, shown_answer.answer.source
-                node_notes = differences(answers, shown_answer, genesis is not None)
-                nodes_json = {"nodes": answers_json(answers, shown_answer)}
+            judgement = judged(lambda node: node_verdict(
+                document, digest, credential, node, genesis, max_age_s, deadline),
+                nodes, genesis is not None, deadline)
+        verdict, source = judgement.shown.verdict, judgement.shown.source
+        node_notes, nodes_json = judgement.notes, judgement.listed
         # "unknown to this node's network" would send the officer to another node, when it
         # is the genesis file given that names another network
         other_network = genesis is not None and any(

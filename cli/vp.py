@@ -18,12 +18,17 @@ import click
 from cli.commands import lay_out_verdict
 from cli.deadline import Deadline
 from cli.language import Words
+from cli.online_verdict import NodeVerdict
+from cli.several_nodes import judged
 from cli.spoken import Sentence, say
 from cli.vc_verify import (
     EXIT_INVALID,
+    answer_of,
     checked_on_node,
+    nodes_asked,
     print_vc_verdict,
-    settled_verdict,
+    said_after,
+    settled,
     vc_warning,
 )
 from ledger.genesis import Genesis
@@ -80,37 +85,44 @@ def _fails_as_held(verdict: VcVerdict, inner: VcVerdict) -> None:
                                          f"a credential fails: {inner.reason}"))
 
 
-def verify_vp_file(document: Any, shown: str, node_url: str, as_json: bool,
+def verify_vp_file(document: Any, shown: str, nodes: Sequence[str], as_json: bool,
                    genesis: Genesis | None, max_age_s: float | None, deadline: Deadline,
                    words: Words, challenge: str | None, domain: str | None,
                    link_notes: Sequence[Sentence] = ()) -> None:
+    """`senim verify` on a presentation, against the nodes (several compared as for a VC
+    file: cli.several_nodes). Its holder's signature, challenge and domain are checked
+    alike whichever node answers; each node's answer is the presentation's verdict with
+    every credential's as of that node's state, so the one shown is read from one state."""
     now = datetime.now(tz=UTC)
     held = held_credentials(document)
     senim = any(isinstance(credential, dict) and "senim" in credential for credential in held)
-    verdict, facts = checked_on_node(
-        node_url, genesis, deadline, senim,
-        lambda chain, chain_id, lookup: verify_presentation(
-            document, now, challenge, domain, chain, chain_id, lookup))
-    deadline.settle()
-    said: list[tuple[VcVerdict, Any, list[str]]] = []
-    for inner, credential in zip(verdict.credentials, held, strict=False):
-        settled, after = settled_verdict(inner, credential, facts, words, max_age_s)
-        said.append((settled, credential, after))
-        _fails_as_held(verdict, settled)
-    verdict.credentials = [settled for settled, _credential, _after in said]
-    refuse_empty(verdict)
+
+    def ask(node: str) -> NodeVerdict[VcVerdict]:
+        verdict, facts = checked_on_node(
+            node, genesis, deadline, senim,
+            lambda chain, chain_id, lookup: verify_presentation(
+                document, now, challenge, domain, chain, chain_id, lookup))
+        verdict.credentials = [settled(inner, credential, facts, max_age_s) for
+                               inner, credential in zip(verdict.credentials, held, strict=False)]
+        for inner in verdict.credentials:
+            _fails_as_held(verdict, inner)
+        return answer_of(refuse_empty(verdict), facts)
+
+    judgement = judged(ask, nodes_asked(nodes, senim), genesis is not None, deadline)
+    verdict = judgement.shown.verdict
     if as_json:
-        click.echo(json.dumps({"file": shown, **verdict.to_json()}, indent=2,
-                              ensure_ascii=False))
+        click.echo(json.dumps({"file": shown, **verdict.to_json(), **judgement.listed},
+                              indent=2, ensure_ascii=False))
         sys.exit(0 if verdict.valid else EXIT_INVALID)
     notes = [f"{words.t('cli.vc.note')}: {say(vc_warning(warning))}"
              for warning in verdict.warnings]
     lay_out_verdict(verdict.valid, presentation_sentence(verdict, words),
                     f"{words.t('cli.file')}: {shown} {words.t('cli.vp.about')}", [],
-                    notes + [say(note) for note in link_notes])
-    for number, (settled, credential, after) in enumerate(said, start=1):
-        heading = words.t("cli.vp.credential", n=number, count=len(said))
+                    notes + [say(note) for note in [*link_notes, *judgement.notes]])
+    for number, (inner, credential) in enumerate(zip(verdict.credentials, held, strict=False),
+                                                 start=1):
         click.echo()
-        click.echo(heading)
-        print_vc_verdict(settled, credential, shown, words, after)
+        click.echo(words.t("cli.vp.credential", n=number, count=len(verdict.credentials)))
+        print_vc_verdict(inner, credential, shown, words,
+                         said_after(inner, credential, judgement.shown, words))
     sys.exit(0 if verdict.valid else EXIT_INVALID)

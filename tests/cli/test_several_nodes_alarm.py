@@ -2,13 +2,9 @@
 rings after every node has answered, but before the deadline is settled, must not turn
 the answers in hand into "did not finish answering" (exit 3). The alarm is made to ring
 at that very moment by a Deadline whose settle() raises DeadlinePassed, as SIGALRM's
-handler would there; the nodes answer at once (node_verdict replaced)."""
+handler would there; the nodes answer at once."""
 
 from __future__ import annotations
-
-from typing import Any
-
-import pytest
 
 from cli import several_nodes
 from cli.deadline import Deadline, DeadlinePassed
@@ -33,16 +29,14 @@ class AlarmAtSettle(Deadline):
         super().settle()
 
 
-def _answer_at_once(_document: Any, _digest: bytes, _is_credential: bool, node: str,
-                    *_rest: object) -> NodeVerdict:
+def _answer_at_once(node: str) -> NodeVerdict[Verdict]:
     return NodeVerdict(Verdict(True, "valid", "", node), Sentence("cli.source.file", node),
                        2, False)
 
 
-def test_an_alarm_after_every_answer_came_loses_none(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(several_nodes, "node_verdict", _answer_at_once)
+def test_an_alarm_after_every_answer_came_loses_none() -> None:
     deadline = AlarmAtSettle()
-    answers = several_nodes.ask_nodes({}, b"", True, NODES, None, None, deadline)
+    answers = several_nodes.ask_nodes(_answer_at_once, NODES, deadline)
     assert deadline.rang
     assert [(a.node, a.failure, a.answer is not None and a.answer.verdict.source)
             for a in answers] == [(NODES[0], None, NODES[0]), (NODES[1], None, NODES[1])]

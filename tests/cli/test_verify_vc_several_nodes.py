@@ -1,0 +1,197 @@
+"""`senim verify --node A --node B` on a W3C VC and on a presentation, as on a native
+credential (tests/cli/test_verify_several_nodes.py): a batch of two diplomas, the first
+revoked at block 3, asked of a node that has the revocation (block 3), one that lags at
+block 2 (where it is still valid) and one that is down. With --genesis the verdict is the
+newest certified state's, the lagging node named beside it, in every language; without it,
+the revoked verdict; a node down is said and left out; --json lists each node's answer. A
+presentation's challenge is checked alike whichever node answers. Each was refused with
+exit 2 ("a W3C VC or presentation is checked against one node")."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cli.language import Words
+from ledger.credentials import make_batch
+from ledger.identity import KeyPair
+from ledger.payloads import CredentialRef, IssueBatchPayload, RevokePayload
+from ledger.vc.canon import CREDENTIALS_V2
+from ledger.vc.didkey import did_key
+from ledger.vc.export import to_vc
+from ledger.vc.proofs import add_proof
+from storage.batch_tree import audit_path
+from storage.kv import MemoryStore
+from tests.cli.test_verify_across_set_changes import senim, verdict_of
+from tests.e2e.processes import free_port
+from tests.node.api_server import api_core, serving_url
+from tests.node.conftest import (
+    CHAIN_ID,
+    Consortium,
+    accredit,
+    commit,
+    documents_of,
+    make_consortium,
+    make_tx,
+    snapshot,
+)
+
+HOLDER = KeyPair.from_seed(b"\x61" * 32)
+CHALLENGE = "hr-2026-0042"
+
+
+@dataclass(frozen=True)
+class VcNodes:
+    fresh: str  # holds the revocation, block 3
+    lagging: str  # stopped at block 2: the first diploma still valid there
+    down: str  # nothing listens
+    revoked: Path  # the first diploma, as a VC
+    genuine: Path  # the second, never revoked, in a presentation signed for CHALLENGE
+    revoked_shown: Path  # the first, in a presentation signed for CHALLENGE
+    genesis: Path
+
+
+def presentation(credential: dict[str, Any]) -> dict[str, Any]:
+    return add_proof({"@context": [CREDENTIALS_V2], "type": ["VerifiablePresentation"],
+                      "holder": did_key(HOLDER.public_key),
+                      "verifiableCredential": [credential]}, HOLDER, "2026-07-01T09:00:00Z",
+                     purpose="authentication", challenge=CHALLENGE)
+
+
+@pytest.fixture
+async def nodes(tmp_path: Path) -> AsyncIterator[VcNodes]:
+    net: Consortium = make_consortium()
+    kv = MemoryStore()
+    core = api_core(net.ministry, net.genesis, kv)
+    batch = make_batch([{"full_name": "Aigerim", "gpa": "3.9"},
+                        {"full_name": "Nurlan", "gpa": "3.5"}], "diploma", CHAIN_ID,
+                       net.university.member_id, "KazNU")
+    commit(core.chain, [accredit(net, net.university, ["diploma"])])
+    issued = commit(core.chain, [make_tx(net.university,
+                                         IssueBatchPayload("diploma", batch.root, 2))])
+    behind = MemoryStore()
+    behind.write(dict[bytes, bytes | None](snapshot(kv)))  # the same chain, to block 2
+    ref = CredentialRef(batch.root, batch.target_hashes[0], 0,
+                        tuple(audit_path(batch.target_hashes, 0)))
+    commit(core.chain, [make_tx(net.university, RevokePayload(ref, "fraud"))])
+    lagging = api_core(net.ministry, net.genesis, behind)
+    assert (core.chain.height, lagging.chain.height) == (3, 2)
+    height, time_ms = issued.header.height, issued.header.time_ms
+    # The chain, not the status list, decides a Senim VC checked against a node: no
+    # verifier fetches this list.
+    vcs = [to_vc(document, net.university, "http://127.0.0.1:9", height, time_ms, time_ms)
+           for document in documents_of(batch)]
+    files = {"revoked.vc.json": vcs[0], "genuine.vp.json": presentation(vcs[1]),
+             "revoked.vp.json": presentation(vcs[0]), "genesis.json": net.genesis.to_json()}
+    for name, document in files.items():
+        (tmp_path / name).write_text(json.dumps(document), encoding="utf-8")
+    try:
+        async with serving_url(core, "fresh") as fresh, serving_url(lagging, "lag") as lag:
+            yield VcNodes(fresh, lag, f"http://127.0.0.1:{free_port()}",
+                          tmp_path / "revoked.vc.json", tmp_path / "genuine.vp.json",
+                          tmp_path / "revoked.vp.json", tmp_path / "genesis.json")
+    finally:
+        kv.close()
+        behind.close()
+
+
+def given(*nodes: str) -> list[str]:
+    return [arg for node in nodes for arg in ("--node", node)]
+
+
+async def test_a_revoked_vc_is_shown_revoked_from_the_newest_certified_block(
+        nodes: VcNodes) -> None:
+    """The lagging node alone says VALID; asked beside the up-to-date one, in either order,
+    the verdict is REVOKED as of block 3, the lagging node named, and --json lists both."""
+    genesis = str(nodes.genesis)
+    alone = await senim("verify", str(nodes.revoked), "--node", nodes.lagging,
+                        "--genesis", genesis, "--json")
+    assert alone.exit_code == 0 and verdict_of(alone)["status"] == "valid", alone.output
+    for order in ([nodes.lagging, nodes.fresh], [nodes.fresh, nodes.lagging]):
+        checked = await senim("verify", str(nodes.revoked), *given(*order), "--genesis",
+                              genesis, "--json")
+        assert checked.exit_code == 1, checked.output
+        verdict = verdict_of(checked)
+        assert verdict["status"] == "revoked" and verdict["facts"]["as_of_height"] == 3
+        listed = {each["node"]: each for each in verdict["nodes"]}
+        assert [each["node"] for each in verdict["nodes"]] == order
+        assert {node: (each["status"], each["height"], each["certified"], each["used"])
+                for node, each in listed.items()} == {
+            nodes.fresh: ("revoked", 3, True, True), nodes.lagging: ("valid", 2, True, False)}
+    for language in ("en", "kk", "ru"):
+        said = await senim("verify", str(nodes.revoked), *given(nodes.lagging, nodes.fresh),
+                           "--genesis", genesis, "--lang", language)
+        assert said.exit_code == 1, said.output
+        words = Words(language)
+        differs = words.t("cli.nodes.differs", node=nodes.lagging, height=2, behind=1,
+                          shownHeight=3, shown=nodes.fresh)
+        assert differs in said.output, said.output
+
+
+async def test_without_genesis_the_revoked_vc_verdict_is_shown(nodes: VcNodes) -> None:
+    checked = await senim("verify", str(nodes.revoked), *given(nodes.lagging, nodes.fresh))
+    assert checked.exit_code == 1, checked.output
+    assert checked.output.startswith("REVOKED"), checked.output
+    assert "Without --genesis no answer is certified" in checked.output
+
+
+async def test_a_node_down_is_left_out_of_a_vcs_verdict(nodes: VcNodes) -> None:
+    genesis = str(nodes.genesis)
+    checked = await senim("verify", str(nodes.revoked), *given(nodes.down, nodes.fresh),
+                          "--genesis", genesis)
+    assert checked.exit_code == 1, checked.output
+    assert checked.output.startswith("REVOKED"), checked.output
+    assert f"{nodes.down} gave no answer and was left out: cannot reach the node at " \
+        f"{nodes.down}" in checked.output, checked.output
+    listed = await senim("verify", str(nodes.revoked), *given(nodes.down, nodes.fresh),
+                         "--genesis", genesis, "--json")
+    assert [(n["node"], n["answered"]) for n in verdict_of(listed)["nodes"]] == [
+        (nodes.down, False), (nodes.fresh, True)]
+    other = f"http://127.0.0.1:{free_port()}"
+    none = await senim("verify", str(nodes.revoked), *given(nodes.down, other),
+                       "--genesis", genesis)
+    assert none.exit_code == 3, none.output
+    assert "none of the 2 nodes asked answered" in none.output
+    assert nodes.down in none.output and other in none.output
+
+
+async def test_a_presentation_with_a_challenge_against_two_nodes(nodes: VcNodes) -> None:
+    """The holder's signature and challenge hold whichever node answers; the credential in
+    it is judged as of the newest certified block: the genuine one valid (the lagging node
+    said to lag), the revoked one failing the presentation."""
+    genesis, both = str(nodes.genesis), given(nodes.lagging, nodes.fresh)
+    en = Words("en")
+    genuine = await senim("verify", str(nodes.genuine), *both, "--genesis", genesis,
+                          "--challenge", CHALLENGE)
+    assert genuine.exit_code == 0, genuine.output
+    assert genuine.output.startswith(en.t("vp.valid", signer=did_key(HOLDER.public_key),
+                                          count=1)), genuine.output
+    assert en.t("vp.challenge_matched") in genuine.output
+    assert f"{nodes.lagging} gives the same verdict, but as of block 2" in genuine.output
+    for language in ("en", "kk", "ru"):
+        words = Words(language)
+        revoked = await senim("verify", str(nodes.revoked_shown), *both, "--genesis", genesis,
+                              "--challenge", CHALLENGE, "--lang", language)
+        assert revoked.exit_code == 1, revoked.output
+        assert revoked.output.startswith(words.t(
+            "vp.credential_fails", signer=did_key(HOLDER.public_key), failed=1, count=1)), \
+            revoked.output
+        assert words.t("cli.nodes.differs", node=nodes.lagging, height=2, behind=1,
+                       shownHeight=3, shown=nodes.fresh) in revoked.output, revoked.output
+    listed = await senim("verify", str(nodes.revoked_shown), *both, "--genesis", genesis,
+                         "--challenge", CHALLENGE, "--json")
+    verdict = verdict_of(listed)
+    assert listed.exit_code == 1 and verdict["facts"]["challenge"] == "checked", listed.output
+    assert [c["status"] for c in verdict["credentials"]] == ["revoked"]
+    assert [(n["node"], n["status"], n["height"], n["used"]) for n in verdict["nodes"]] == [
+        (nodes.lagging, "valid", 2, False), (nodes.fresh, "revoked", 3, True)]
+    wrong = await senim("verify", str(nodes.genuine), *both, "--genesis", genesis,
+                        "--challenge", "another", "--json")
+    verdict = verdict_of(wrong)
+    assert wrong.exit_code == 1 and verdict["facts"]["challenge"] == "mismatch", wrong.output
+    assert {n["status"] for n in verdict["nodes"]} == {"tampered"}
