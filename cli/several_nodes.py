@@ -122,8 +122,10 @@ def judged(ask: AskNode[AnyJudged], nodes: Sequence[str], certified: bool,
 def ask_nodes(ask_node: AskNode[AnyJudged], nodes: Sequence[str], deadline: Deadline
               ) -> list[NodeAnswer[AnyJudged]]:
     """Each node's answer, in the order the nodes were given; a node that has not answered
-    by the deadline is said as that."""
-    answers: queue.Queue[NodeAnswer[AnyJudged]] = queue.Queue(maxsize=len(nodes))
+    by the deadline is said as that. An error no node's answer explains (a fault in the
+    verifier) is raised here as it came, as it would be with one node asked, not left to
+    die with its thread while the reader waits out the deadline for that node."""
+    answers: queue.Queue[NodeAnswer[AnyJudged] | Exception] = queue.Queue(maxsize=len(nodes))
 
     def ask(node: str) -> None:
         try:
@@ -132,6 +134,8 @@ def ask_nodes(ask_node: AskNode[AnyJudged], nodes: Sequence[str], deadline: Dead
             answers.put(NodeAnswer(node, None, exc.why))
         except DeadlinePassed:
             answers.put(NodeAnswer(node, None, _late(node, deadline)))
+        except Exception as exc:  # handed to the command's thread whole
+            answers.put(exc)
 
     for node in nodes:  # daemons: a node still read at the deadline holds no exit
         threading.Thread(target=ask, args=(node,), name=f"verify {node}", daemon=True).start()
@@ -140,6 +144,8 @@ def ask_nodes(ask_node: AskNode[AnyJudged], nodes: Sequence[str], deadline: Dead
         try:
             while len(got) < len(nodes):
                 answer = answers.get(timeout=deadline.left())
+                if isinstance(answer, Exception):
+                    raise answer
                 got[answer.node] = answer
         finally:
             # Settled inside the try: the one-shot alarm can ring after the last answer
