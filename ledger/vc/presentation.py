@@ -37,10 +37,6 @@ def _subject_id(credential: Any) -> Any:
     return subject.get("id") if isinstance(subject, dict) else None
 
 
-# The problem code of a proof not carrying the challenge, or the domain, asked for.
-MISMATCH_PROBLEMS = {"challenge": "vp_challenge_mismatch", "domain": "vp_domain_mismatch"}
-
-
 def _signed_for(verdict: VcVerdict, document: dict[str, Any], challenge: str | None,
                 domain: str | None) -> bool:
     """Whether the (verified) proof carries the challenge and domain the verifier asked
@@ -61,7 +57,9 @@ def _signed_for(verdict: VcVerdict, document: dict[str, Any], challenge: str | N
         verdict.facts[name] = "mismatch"
         mismatched.append(refused_check(name, InvalidDocument(
             f"the proof's {name} does not match the one this verifier asked for",
-            MISMATCH_PROBLEMS[name])))
+            # written out: each raised code is found, and checked for words, by reading the
+            # source (tests/cli/test_document_problems.py)
+            "vp_challenge_mismatch" if name == "challenge" else "vp_domain_mismatch")))
         verdict.checks.append(mismatched[-1])
     if mismatched:
         verdict.valid, verdict.status = False, "tampered"
