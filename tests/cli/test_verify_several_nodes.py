@@ -16,23 +16,10 @@ import pytest
 
 from cli.language import Words
 from cli.several_nodes import VERIFY_NODES_MAX
-from ledger.credentials import make_batch
-from ledger.payloads import CredentialRef, IssueBatchPayload, RevokePayload
-from storage.batch_tree import audit_path
-from storage.kv import MemoryStore
+from tests.cli.lagging_nodes import first_revoked_on_one_node
 from tests.cli.test_verify_across_set_changes import senim, verdict_of
 from tests.e2e.processes import free_port
-from tests.node.api_server import api_core, serving_url
-from tests.node.conftest import (
-    CHAIN_ID,
-    Consortium,
-    accredit,
-    commit,
-    documents_of,
-    make_consortium,
-    make_tx,
-    snapshot,
-)
+from tests.node.conftest import documents_of
 
 
 @dataclass(frozen=True)
@@ -46,29 +33,11 @@ class Nodes:
 
 @pytest.fixture
 async def nodes(tmp_path: Path) -> AsyncIterator[Nodes]:
-    net: Consortium = make_consortium()
-    kv = MemoryStore()
-    core = api_core(net.ministry, net.genesis, kv)
-    batch = make_batch([{"full_name": "Aigerim", "gpa": "3.9"}], "diploma", CHAIN_ID,
-                       net.university.member_id, "KazNU")
-    commit(core.chain, [accredit(net, net.university, ["diploma"])])
-    commit(core.chain, [make_tx(net.university, IssueBatchPayload("diploma", batch.root, 1))])
-    behind = MemoryStore()
-    behind.write(dict[bytes, bytes | None](snapshot(kv)))  # the same chain, to block 2
-    ref = CredentialRef(batch.root, batch.target_hashes[0], 0,
-                        tuple(audit_path(batch.target_hashes, 0)))
-    commit(core.chain, [make_tx(net.university, RevokePayload(ref, "fraud"))])
-    lagging = api_core(net.ministry, net.genesis, behind)
-    assert (core.chain.height, lagging.chain.height) == (3, 2)
-    diploma, genesis = tmp_path / "diploma.json", tmp_path / "genesis.json"
-    diploma.write_text(json.dumps(documents_of(batch)[0]))
-    genesis.write_text(json.dumps(net.genesis.to_json()))
-    try:
-        async with serving_url(core, "fresh") as fresh, serving_url(lagging, "lag") as lag:
-            yield Nodes(fresh, lag, f"http://127.0.0.1:{free_port()}", diploma, genesis)
-    finally:
-        kv.close()
-        behind.close()
+    async with first_revoked_on_one_node([{"full_name": "Aigerim", "gpa": "3.9"}]) as chain:
+        diploma, genesis = tmp_path / "diploma.json", tmp_path / "genesis.json"
+        diploma.write_text(json.dumps(documents_of(chain.batch)[0]))
+        genesis.write_text(json.dumps(chain.net.genesis.to_json()))
+        yield Nodes(chain.fresh, chain.lagging, chain.down, diploma, genesis)
 
 
 async def test_one_lagging_node_alone_says_valid(nodes: Nodes) -> None:

@@ -18,28 +18,15 @@ from typing import Any
 import pytest
 
 from cli.language import Words
-from ledger.credentials import make_batch
 from ledger.identity import KeyPair
-from ledger.payloads import CredentialRef, IssueBatchPayload, RevokePayload
 from ledger.vc.canon import CREDENTIALS_V2
 from ledger.vc.didkey import did_key
 from ledger.vc.export import to_vc
 from ledger.vc.proofs import add_proof
-from storage.batch_tree import audit_path
-from storage.kv import MemoryStore
+from tests.cli.lagging_nodes import first_revoked_on_one_node
 from tests.cli.test_verify_across_set_changes import senim, verdict_of
 from tests.e2e.processes import free_port
-from tests.node.api_server import api_core, serving_url
-from tests.node.conftest import (
-    CHAIN_ID,
-    Consortium,
-    accredit,
-    commit,
-    documents_of,
-    make_consortium,
-    make_tx,
-    snapshot,
-)
+from tests.node.conftest import documents_of
 
 HOLDER = KeyPair.from_seed(b"\x61" * 32)
 CHALLENGE = "hr-2026-0042"
@@ -65,39 +52,21 @@ def presentation(credential: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 async def nodes(tmp_path: Path) -> AsyncIterator[VcNodes]:
-    net: Consortium = make_consortium()
-    kv = MemoryStore()
-    core = api_core(net.ministry, net.genesis, kv)
-    batch = make_batch([{"full_name": "Aigerim", "gpa": "3.9"},
-                        {"full_name": "Nurlan", "gpa": "3.5"}], "diploma", CHAIN_ID,
-                       net.university.member_id, "KazNU")
-    commit(core.chain, [accredit(net, net.university, ["diploma"])])
-    issued = commit(core.chain, [make_tx(net.university,
-                                         IssueBatchPayload("diploma", batch.root, 2))])
-    behind = MemoryStore()
-    behind.write(dict[bytes, bytes | None](snapshot(kv)))  # the same chain, to block 2
-    ref = CredentialRef(batch.root, batch.target_hashes[0], 0,
-                        tuple(audit_path(batch.target_hashes, 0)))
-    commit(core.chain, [make_tx(net.university, RevokePayload(ref, "fraud"))])
-    lagging = api_core(net.ministry, net.genesis, behind)
-    assert (core.chain.height, lagging.chain.height) == (3, 2)
-    height, time_ms = issued.header.height, issued.header.time_ms
-    # The chain, not the status list, decides a Senim VC checked against a node: no
-    # verifier fetches this list.
-    vcs = [to_vc(document, net.university, "http://127.0.0.1:9", height, time_ms, time_ms)
-           for document in documents_of(batch)]
-    files = {"revoked.vc.json": vcs[0], "genuine.vp.json": presentation(vcs[1]),
-             "revoked.vp.json": presentation(vcs[0]), "genesis.json": net.genesis.to_json()}
-    for name, document in files.items():
-        (tmp_path / name).write_text(json.dumps(document), encoding="utf-8")
-    try:
-        async with serving_url(core, "fresh") as fresh, serving_url(lagging, "lag") as lag:
-            yield VcNodes(fresh, lag, f"http://127.0.0.1:{free_port()}",
-                          tmp_path / "revoked.vc.json", tmp_path / "genuine.vp.json",
-                          tmp_path / "revoked.vp.json", tmp_path / "genesis.json")
-    finally:
-        kv.close()
-        behind.close()
+    async with first_revoked_on_one_node([{"full_name": "Aigerim", "gpa": "3.9"},
+                                          {"full_name": "Nurlan", "gpa": "3.5"}]) as chain:
+        height, time_ms = chain.issued.height, chain.issued.time_ms
+        # The chain, not the status list, decides a Senim VC checked against a node: no
+        # verifier fetches this list.
+        vcs = [to_vc(document, chain.net.university, "http://127.0.0.1:9", height, time_ms,
+                     time_ms) for document in documents_of(chain.batch)]
+        files = {"revoked.vc.json": vcs[0], "genuine.vp.json": presentation(vcs[1]),
+                 "revoked.vp.json": presentation(vcs[0]),
+                 "genesis.json": chain.net.genesis.to_json()}
+        for name, document in files.items():
+            (tmp_path / name).write_text(json.dumps(document), encoding="utf-8")
+        yield VcNodes(chain.fresh, chain.lagging, chain.down, tmp_path / "revoked.vc.json",
+                      tmp_path / "genuine.vp.json", tmp_path / "revoked.vp.json",
+                      tmp_path / "genesis.json")
 
 
 def given(*nodes: str) -> list[str]:
@@ -195,3 +164,4 @@ async def test_a_presentation_with_a_challenge_against_two_nodes(nodes: VcNodes)
     verdict = verdict_of(wrong)
     assert wrong.exit_code == 1 and verdict["facts"]["challenge"] == "mismatch", wrong.output
     assert {n["status"] for n in verdict["nodes"]} == {"tampered"}
+
