@@ -35,6 +35,7 @@ from cli.several_nodes import judged
 from cli.spoken import Sentence, reason, say
 from cli.verdict_words import print_verdict_words, verdict_sentence
 from ledger.genesis import Genesis
+from ledger.vc.canon import remembering_loader
 from ledger.vc.status_checks import StatusLookup
 from ledger.vc.verify import VcVerdict, verify_vc
 from ledger.vc.warning_codes import warning_code
@@ -219,11 +220,13 @@ def verify_vc_file(document: Any, shown: str, nodes: Sequence[str], as_json: boo
     name, or what a link's document is called, as the verdict names it; `link_notes`: said
     after the source, for a link's document."""
     now = datetime.now(tz=UTC)
+    loader = remembering_loader()  # its signature canonicalised once, however many nodes
 
     def ask(node: str) -> NodeVerdict[VcVerdict]:
         verdict, facts = checked_on_node(
             node, genesis, deadline, "senim" in document,
-            lambda chain, chain_id, lookup: verify_vc(document, now, chain, chain_id, lookup))
+            lambda chain, chain_id, lookup: verify_vc(document, now, chain, chain_id, lookup,
+                                                      loader))
         return answer_of(settled(verdict, document, facts, max_age_s), facts)
 
     judgement = judged(ask, nodes_asked(nodes, "senim" in document), genesis is not None,

@@ -32,6 +32,7 @@ from cli.vc_verify import (
     vc_warning,
 )
 from ledger.genesis import Genesis
+from ledger.vc.canon import remembering_loader
 from ledger.vc.presentation import held_credentials, refuse_empty, verify_presentation
 from ledger.vc.verify import VcVerdict
 from ledger.verification import Check
@@ -96,12 +97,13 @@ def verify_vp_file(document: Any, shown: str, nodes: Sequence[str], as_json: boo
     now = datetime.now(tz=UTC)
     held = held_credentials(document)
     senim = any(isinstance(credential, dict) and "senim" in credential for credential in held)
+    loader = remembering_loader()  # its signatures canonicalised once, however many nodes
 
     def ask(node: str) -> NodeVerdict[VcVerdict]:
         verdict, facts = checked_on_node(
             node, genesis, deadline, senim,
             lambda chain, chain_id, lookup: verify_presentation(
-                document, now, challenge, domain, chain, chain_id, lookup))
+                document, now, challenge, domain, chain, chain_id, lookup, loader))
         verdict.credentials = [settled(inner, credential, facts, max_age_s) for
                                inner, credential in zip(verdict.credentials, held, strict=False)]
         for inner in verdict.credentials:

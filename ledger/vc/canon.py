@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Mapping
 from functools import cache
 from importlib import resources
@@ -67,23 +68,52 @@ def bundled_contexts() -> Mapping[str, Any]:
     return contexts
 
 
-def make_loader(extra: Mapping[str, Any] | None = None) -> Loader:
-    """A PyLD document loader over the bundled contexts (plus `extra`, for tests)."""
-    served = dict(bundled_contexts())
-    served.update(extra or {})
+class BundledLoader:
+    """A PyLD document loader over the bundled contexts (plus `extra`, for tests), with
+    the contexts PyLD processed from them and, when `remembered`, the canonical N-Quads
+    of the last `remembered` documents read through it."""
 
-    def load(url: str, options: Any = None) -> dict[str, Any]:
-        if url not in served:
+    def __init__(self, extra: Mapping[str, Any] | None = None, remembered: int = 0) -> None:
+        self.served = dict(bundled_contexts())
+        self.served.update(extra or {})
+        # Processed contexts are kept per loader, never in PyLD's process-wide cache:
+        # what one loader serves must not leak into documents read through another.
+        self.processed: LRUCache[str, Any] = LRUCache(maxsize=MAX_CACHED_CONTEXTS)
+        # PyLD reads and writes that cache, and each processed context's own cache of the
+        # contexts it resolves, unguarded: two threads canonicalising through one loader
+        # (`senim verify` asks several nodes at once, cli.several_nodes) broke them
+        # ("OrderedDict mutated during iteration", KeyError) and a genuine credential came
+        # out malformed. PyLD is pure Python, so holding the lock loses no parallelism.
+        self.lock = threading.Lock()
+        self.canonical: LRUCache[str, str] | None = (
+            LRUCache(maxsize=remembered) if remembered else None)
+
+    def __call__(self, url: str, options: Any = None) -> dict[str, Any]:
+        if url not in self.served:
             raise InvalidDocument(f"unknown JSON-LD context {url!r}: only bundled contexts "
                                   "are used, nothing is fetched", "vc_unknown_context",
                                   url=repr(url)[:120])
         # "static": PyLD may keep the processed context across documents (they never change).
-        return {"contextUrl": None, "documentUrl": url, "document": served[url], "tag": "static"}
+        return {"contextUrl": None, "documentUrl": url, "document": self.served[url],
+                "tag": "static"}
 
-    # Processed contexts are kept per loader, never in PyLD's process-wide cache:
-    # what one loader serves must not leak into documents read through another.
-    load.processed = LRUCache(maxsize=MAX_CACHED_CONTEXTS)  # type: ignore[attr-defined]
-    return load
+
+def make_loader(extra: Mapping[str, Any] | None = None) -> BundledLoader:
+    """A PyLD document loader over the bundled contexts (plus `extra`, for tests)."""
+    return BundledLoader(extra)
+
+
+# A command checking one document against several nodes canonicalises the same credentials
+# (and proof options) for each: 5 nodes cost 5 times the CPU, all of it PyLD's. Kept by
+# their JSON text, as many as a presentation holds with their proofs, and a few lists.
+REMEMBERED_DOCUMENTS = 64
+
+
+def remembering_loader() -> BundledLoader:
+    """A loader for one command that checks one document several times (once per node
+    asked): each document it canonicalises is canonicalised once, the first thread to
+    need it doing the work while the others wait for its result."""
+    return BundledLoader(remembered=REMEMBERED_DOCUMENTS)
 
 
 _LOADER = make_loader()
@@ -135,16 +165,12 @@ def _check_inline_contexts(value: Any) -> None:
             _check_inline_contexts(item)
 
 
-def _processed_cache(loader: Loader) -> Any:
-    cache = getattr(loader, "processed", None)
-    return cache if cache is not None else LRUCache(maxsize=MAX_CACHED_CONTEXTS)
-
-
 def canonize(document: Mapping[str, Any], loader: Loader | None = None) -> str:
     """The RDFC-1.0 canonical N-Quads of a JSON-LD document."""
     try:
         # as UTF-8: also refuses lone surrogates, which JSON escapes can carry
-        size = len(json.dumps(document, ensure_ascii=False).encode())
+        text = json.dumps(document, ensure_ascii=False)
+        size = len(text.encode())
     except (TypeError, ValueError) as exc:
         raise InvalidDocument(f"not JSON data: {exc}", "vc_not_json") from exc
     if size > MAX_DOCUMENT_BYTES or _depth(document) > MAX_DEPTH:
@@ -158,4 +184,13 @@ def canonize(document: Mapping[str, Any], loader: Loader | None = None) -> str:
     # every `senim` command paid that only reads or signs a native credential.
     from ledger.vc.canon_pyld import normalize
     loader = loader or _LOADER
-    return normalize(document, loader, _processed_cache(loader))
+    if not isinstance(loader, BundledLoader):  # a caller's own: its contexts are read afresh
+        return normalize(document, loader, LRUCache(maxsize=MAX_CACHED_CONTEXTS))
+    with loader.lock:
+        if loader.canonical is None:
+            return normalize(document, loader, loader.processed)
+        # the JSON text, as read: the same text is the same document
+        key = hashlib.sha256(text.encode()).hexdigest()
+        if key not in loader.canonical:
+            loader.canonical[key] = normalize(document, loader, loader.processed)
+        return loader.canonical[key]

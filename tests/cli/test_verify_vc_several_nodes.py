@@ -10,13 +10,14 @@ exit 2 ("a W3C VC or presentation is checked against one node")."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import ledger.vc.canon_pyld
 from cli.language import Words
 from ledger.identity import KeyPair
 from ledger.vc.canon import CREDENTIALS_V2
@@ -165,3 +166,25 @@ async def test_a_presentation_with_a_challenge_against_two_nodes(nodes: VcNodes)
     assert wrong.exit_code == 1 and verdict["facts"]["challenge"] == "mismatch", wrong.output
     assert {n["status"] for n in verdict["nodes"]} == {"tampered"}
 
+async def test_each_document_is_canonicalised_once_however_many_nodes(
+        nodes: VcNodes, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The presentation's signature and its credential's are the same from every node:
+    asked of three nodes, each is canonicalised as often as asked of one (it was three
+    times as often, on threads that raced in PyLD's shared caches)."""
+    real = ledger.vc.canon_pyld.normalize
+    calls: list[str] = []
+
+    def counted(document: Mapping[str, Any], loader: Any, processed: Any) -> str:
+        calls.append(json.dumps(document))
+        return real(document, loader, processed)
+
+    monkeypatch.setattr(ledger.vc.canon_pyld, "normalize", counted)
+    counts = []
+    for asked in ([nodes.fresh], [nodes.fresh, nodes.lagging, nodes.fresh + "/"]):
+        calls.clear()
+        checked = await senim("verify", str(nodes.revoked_shown), *given(*asked),
+                              "--genesis", str(nodes.genesis), "--challenge", CHALLENGE)
+        assert checked.exit_code == 1, checked.output
+        assert len(set(calls)) == len(calls)
+        counts.append(len(calls))
+    assert counts[0] == counts[1] > 0
