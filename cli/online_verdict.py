@@ -20,7 +20,7 @@ from cli.remote import (
 )
 from cli.spoken import Sentence, reason, refuse
 from ledger.blocks import Header
-from ledger.genesis import Genesis
+from ledger.genesis import CHAIN_ID_CHARS_MAX, Genesis
 from ledger.verification import Check, Verdict, verify_anchored_digest, verify_credential, when
 from node.validators import certifies_by_keys
 
@@ -85,9 +85,7 @@ def node_verdict(document: Any, digest: bytes, is_credential: bool, node_url: st
         facts = RemoteFacts(node_url, certified=certified, genesis=genesis, deadline=deadline)
         try:
             status = facts.get_json("/v1/status")
-            chain_id = genesis.chain_id if genesis else status["chain_id"]
-            if not isinstance(chain_id, str):  # else "issued on network 't', this is 5"
-                raise TypeError(f"its status gives the chain id {chain_id!r}, which is no text")
+            chain_id = genesis.chain_id if genesis else status_chain_id(status)
             verdict = (verify_credential(document, facts, chain_id) if is_credential
                        else verify_anchored_digest(digest, facts))
             retired = _node_retired(facts, status)
@@ -116,6 +114,19 @@ def node_verdict(document: Any, digest: bytes, is_credential: bool, node_url: st
                                facts.header.height, verdict.status != "untrusted")
         return NodeVerdict(verdict, source, facts.height, False)
     raise NodeFailed(Sentence("cli.node.moving"), EXIT_UNREACHABLE)
+
+
+def status_chain_id(status: dict[str, Any]) -> str:
+    """The chain id a node's /v1/status gives, which a document is checked against when no
+    genesis is: text of 1 to CHAIN_ID_CHARS_MAX characters, as a genesis gives it, or a
+    TypeError (a malformed answer, NODE_RECORD_ERRORS). `5` or `["x"]` became a verdict
+    ("issued on network 't', this is 5"), and an empty one checked a W3C VC against no
+    chain at all (VALID, "chain not checked", for a revoked one)."""
+    chain_id = status["chain_id"]
+    if not isinstance(chain_id, str) or not 0 < len(chain_id) <= CHAIN_ID_CHARS_MAX:
+        raise TypeError(f"its status gives the chain id {str(chain_id)[:80]!r}, which is no "
+                        f"text of 1 to {CHAIN_ID_CHARS_MAX} characters")
+    return chain_id
 
 
 def _node_retired(facts: RemoteFacts, status: dict[str, Any]) -> tuple[str, int] | None:

@@ -23,7 +23,7 @@ from cli.errors import EXIT_UNREACHABLE
 from cli.freshness import check_fresh, old_answer_note
 from cli.language import Words
 from cli.node_answers import RemoteFactsError, read_bounded
-from cli.online_verdict import NodeFailed, NodeVerdict
+from cli.online_verdict import NodeFailed, NodeVerdict, status_chain_id
 from cli.remote import (
     NODE_RECORD_ERRORS,
     RemoteFacts,
@@ -130,8 +130,8 @@ def checked_on_node(node_url: str, genesis: Genesis | None, deadline: Deadline |
         facts = RemoteFacts(node_url, certified=certified, genesis=genesis, deadline=deadline)
         try:
             chain_id = None if not senim else (
-                genesis.chain_id if genesis else facts.get_json("/v1/status")["chain_id"])
-            verdict = verify(facts if chain_id else None, chain_id,
+                genesis.chain_id if genesis else status_chain_id(facts.get_json("/v1/status")))
+            verdict = verify(None if chain_id is None else facts, chain_id,
                              fetched_at_most(lambda url: fetch_status_list(url, deadline)))
         except StateMoved:
             continue

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 import ledger.vc.canon_pyld
 from cli.language import Words
@@ -165,6 +168,43 @@ async def test_a_presentation_with_a_challenge_against_two_nodes(nodes: VcNodes)
     verdict = verdict_of(wrong)
     assert wrong.exit_code == 1 and verdict["facts"]["challenge"] == "mismatch", wrong.output
     assert {n["status"] for n in verdict["nodes"]} == {"tampered"}
+
+@asynccontextmanager
+async def status_saying(chain_id: object) -> AsyncIterator[str]:
+    """A node whose /v1/status gives `chain_id`, and that has nothing else."""
+    async def handle(request: web.Request) -> web.Response:
+        if request.path == "/v1/status":
+            return web.json_response({"chain_id": chain_id, "height": 3})
+        return web.json_response({"error": "no such thing"}, status=404)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    server = TestServer(app)
+    await server.start_server()
+    try:
+        yield str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()
+
+
+async def test_a_node_giving_no_chain_id_is_a_node_that_failed(nodes: VcNodes) -> None:
+    """Without --genesis the chain id is the node's word: an empty one had the VC checked
+    against no chain (VALID, "chain not checked", of a revoked VC, exit 0 alone), and 5 or
+    ["x"] became verdicts. Each is a malformed answer, as for a native credential."""
+    for chain_id in ("", None, 5, ["x"], "x" * 65):
+        async with status_saying(chain_id) as liar:
+            beside = await senim("verify", str(nodes.revoked), *given(liar, nodes.fresh))
+            assert beside.exit_code == 1, beside.output
+            assert beside.output.startswith("REVOKED"), beside.output
+            assert f"{liar} gave no answer and was left out: the node sent a record that does " \
+                "not decode: its status gives the chain id" in beside.output, beside.output
+            listed = await senim("verify", str(nodes.revoked), *given(liar, nodes.fresh),
+                                 "--json")
+            assert [(n["node"], n["answered"]) for n in verdict_of(listed)["nodes"]] == [
+                (liar, False), (nodes.fresh, True)], listed.output
+            alone = await senim("verify", str(nodes.revoked), "--node", liar)
+            assert alone.exit_code == 3, (chain_id, alone.output)
+
 
 async def test_each_document_is_canonicalised_once_however_many_nodes(
         nodes: VcNodes, monkeypatch: pytest.MonkeyPatch) -> None:
