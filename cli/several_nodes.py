@@ -123,30 +123,32 @@ def ask_nodes(ask_node: AskNode[AnyJudged], nodes: Sequence[str], deadline: Dead
               ) -> list[NodeAnswer[AnyJudged]]:
     """Each node's answer, in the order the nodes were given; a node that has not answered
     by the deadline is said as that. An error no node's answer explains (a fault in the
-    verifier) is raised here as it came, as it would be with one node asked, not left to
-    die with its thread while the reader waits out the deadline for that node."""
-    answers: queue.Queue[NodeAnswer[AnyJudged] | Exception] = queue.Queue(maxsize=len(nodes))
+    verifier) is that node's failure, said as soon as it happens, not left to die with its
+    thread while the reader waits out the deadline for that node; when no node answered it
+    is raised here as it came, as it would be with one node asked."""
+    answers: queue.Queue[tuple[NodeAnswer[AnyJudged], Exception | None]] = queue.Queue(
+        maxsize=len(nodes))
 
     def ask(node: str) -> None:
         try:
-            answers.put(NodeAnswer(node, ask_node(node), None))
+            answers.put((NodeAnswer(node, ask_node(node), None), None))
         except NodeFailed as exc:
-            answers.put(NodeAnswer(node, None, exc.why))
+            answers.put((NodeAnswer(node, None, exc.why), None))
         except DeadlinePassed:
-            answers.put(NodeAnswer(node, None, _late(node, deadline)))
-        except Exception as exc:  # handed to the command's thread whole
-            answers.put(exc)
+            answers.put((NodeAnswer(node, None, _late(node, deadline)), None))
+        except Exception as exc:  # a fault: this node's failure, the command's if all fail
+            answers.put((NodeAnswer(node, None, _fault(exc)), exc))
 
     for node in nodes:  # daemons: a node still read at the deadline holds no exit
         threading.Thread(target=ask, args=(node,), name=f"verify {node}", daemon=True).start()
     got: dict[str, NodeAnswer[AnyJudged]] = {}
+    faults: list[Exception] = []
     try:
         try:
             while len(got) < len(nodes):
-                answer = answers.get(timeout=deadline.left())
-                if isinstance(answer, Exception):
-                    raise answer
+                answer, fault = answers.get(timeout=deadline.left())
                 got[answer.node] = answer
+                faults += [fault] if fault is not None else []
         finally:
             # Settled inside the try: the one-shot alarm can ring after the last answer
             # came (or the wait ended) and before it is disarmed, and the answers in hand
@@ -154,7 +156,13 @@ def ask_nodes(ask_node: AskNode[AnyJudged], nodes: Sequence[str], deadline: Dead
             deadline.settle()
     except (DeadlinePassed, queue.Empty):
         pass  # the alarm, or the wait's own end: those that answered are enough
+    if faults and not any(answer.answer is not None for answer in got.values()):
+        raise faults[0]
     return [got.get(node) or NodeAnswer(node, None, _late(node, deadline)) for node in nodes]
+
+
+def _fault(exc: Exception) -> Sentence:
+    return Sentence("cli.nodes.fault", None, error=f"{type(exc).__name__}: {exc}"[:200])
 
 
 def _late(node: str, deadline: Deadline) -> Sentence:
@@ -202,12 +210,17 @@ def differences(answers: Sequence[NodeAnswer[AnyJudged]], shown: NodeAnswer[AnyJ
         elif not other.trusted:
             notes.append(Sentence("cli.nodes.untrusted", None, node=other.node))
         elif _verdict(other).status != _verdict(shown).status:
+            if other.answer.height is None:  # no block to name: it read none
+                notes.append(Sentence("cli.nodes.differs_unread", None, node=other.node,
+                                      shown=shown.node))
+                continue
             key = "cli.nodes.differs" if certified else "cli.nodes.differs_uncertified"
             notes.append(Sentence(key, None, node=other.node, height=_height(other),
                                   shown=shown.node, shownHeight=height,
                                   behind=max(0, height - _height(other))))
         else:
-            if _height(other) < height:
+            # one that read no block gave the verdict from the document alone: it lags nothing
+            if other.answer.height is not None and _height(other) < height:
                 notes.append(Sentence("cli.nodes.behind", None, node=other.node,
                                       height=_height(other), behind=height - _height(other)))
             differing = facts_differing(other, shown)
