@@ -151,9 +151,20 @@ def checked_on_node(node_url: str, genesis: Genesis | None, deadline: Deadline |
 
 def nodes_asked(nodes: Sequence[str], senim: bool) -> Sequence[str]:
     """The nodes whose answers are compared: all of them for a Senim VC (or a presentation
-    holding one); for others only the first, as no chain is asked of them (their verdict is
-    their signature's and their issuer's status list's, which each node would fetch again)."""
+    holding one); for others only the first, whose chain is not read either (their verdict
+    is their signature's and their issuer's status list's, fetched from where the
+    credential says, the same whichever node is given)."""
     return nodes if senim else nodes[:1]
+
+
+def nodes_unasked(nodes: Sequence[str], senim: bool) -> tuple[list[Sentence], dict[str, object]]:
+    """Of a VC (or presentation) no chain records, checked with several nodes given: the
+    line saying no node was asked, and --json's `nodes_not_asked`; the nodes were dropped
+    unsaid, as if each had been asked and agreed."""
+    if senim or len(nodes) < 2:
+        return [], {}
+    return ([Sentence("cli.nodes.not_asked", None, nodes=", ".join(nodes))],
+            {"nodes_not_asked": list(nodes)})
 
 
 def settled(verdict: VcVerdict, document: Any, facts: RemoteFacts, max_age_s: float | None
@@ -231,11 +242,13 @@ def verify_vc_file(document: Any, shown: str, nodes: Sequence[str], as_json: boo
 
     judgement = judged(ask, nodes_asked(nodes, "senim" in document), genesis is not None,
                        deadline)
+    unasked, unasked_json = nodes_unasked(nodes, "senim" in document)
     verdict = judgement.shown.verdict
     if as_json:
-        click.echo(json.dumps({"file": shown, **verdict.to_json(), **judgement.listed},
-                              indent=2, ensure_ascii=False))
+        click.echo(json.dumps({"file": shown, **verdict.to_json(), **judgement.listed,
+                               **unasked_json}, indent=2, ensure_ascii=False))
     else:
         print_vc_verdict(verdict, document, shown, words, said_after(
-            verdict, document, judgement.shown, words, [*link_notes, *judgement.notes]))
+            verdict, document, judgement.shown, words,
+            [*link_notes, *judgement.notes, *unasked]))
     sys.exit(0 if verdict.valid else EXIT_INVALID)

@@ -26,6 +26,7 @@ from cli.vc_verify import (
     answer_of,
     checked_on_node,
     nodes_asked,
+    nodes_unasked,
     print_vc_verdict,
     said_after,
     settled,
@@ -111,16 +112,17 @@ def verify_vp_file(document: Any, shown: str, nodes: Sequence[str], as_json: boo
         return answer_of(refuse_empty(verdict), facts)
 
     judgement = judged(ask, nodes_asked(nodes, senim), genesis is not None, deadline)
+    unasked, unasked_json = nodes_unasked(nodes, senim)
     verdict = judgement.shown.verdict
     if as_json:
-        click.echo(json.dumps({"file": shown, **verdict.to_json(), **judgement.listed},
-                              indent=2, ensure_ascii=False))
+        click.echo(json.dumps({"file": shown, **verdict.to_json(), **judgement.listed,
+                               **unasked_json}, indent=2, ensure_ascii=False))
         sys.exit(0 if verdict.valid else EXIT_INVALID)
     notes = [f"{words.t('cli.vc.note')}: {say(vc_warning(warning))}"
              for warning in verdict.warnings]
     lay_out_verdict(verdict.valid, presentation_sentence(verdict, words),
                     f"{words.t('cli.file')}: {shown} {words.t('cli.vp.about')}", [],
-                    notes + [say(note) for note in [*link_notes, *judgement.notes]])
+                    notes + [say(note) for note in [*link_notes, *judgement.notes, *unasked]])
     for number, (inner, credential) in enumerate(zip(verdict.credentials, held, strict=False),
                                                  start=1):
         click.echo()

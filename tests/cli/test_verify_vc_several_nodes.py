@@ -169,6 +169,7 @@ async def test_a_presentation_with_a_challenge_against_two_nodes(nodes: VcNodes)
     assert wrong.exit_code == 1 and verdict["facts"]["challenge"] == "mismatch", wrong.output
     assert {n["status"] for n in verdict["nodes"]} == {"tampered"}
 
+
 @asynccontextmanager
 async def status_saying(chain_id: object) -> AsyncIterator[str]:
     """A node whose /v1/status gives `chain_id`, and that has nothing else."""
@@ -204,6 +205,35 @@ async def test_a_node_giving_no_chain_id_is_a_node_that_failed(nodes: VcNodes) -
                 (liar, False), (nodes.fresh, True)], listed.output
             alone = await senim("verify", str(nodes.revoked), "--node", liar)
             assert alone.exit_code == 3, (chain_id, alone.output)
+
+
+async def test_the_nodes_not_asked_of_a_vc_no_chain_records_are_said(
+        nodes: VcNodes, tmp_path: Path) -> None:
+    """A VC with no Senim section asks no chain: the nodes given are said not asked, in
+    every language and in --json, not dropped unsaid."""
+    foreign = tmp_path / "foreign.vc.json"
+    foreign.write_text(json.dumps(add_proof(
+        {"@context": [CREDENTIALS_V2], "type": ["VerifiableCredential"],
+         "issuer": did_key(HOLDER.public_key), "credentialSubject": {"id": "did:example:s"}},
+        HOLDER, "2026-07-01T09:00:00Z")), encoding="utf-8")
+    both = given(nodes.fresh, nodes.lagging)
+    for language in ("en", "kk", "ru"):
+        said = await senim("verify", str(foreign), *both, "--lang", language)
+        assert said.exit_code == 1, said.output
+        assert Words(language).t("cli.nodes.not_asked",
+                                 nodes=f"{nodes.fresh}, {nodes.lagging}") in said.output, \
+            said.output
+    listed = verdict_of(await senim("verify", str(foreign), *both, "--json"))
+    assert listed["status"] == "unconfirmed"
+    assert listed["nodes_not_asked"] == [nodes.fresh, nodes.lagging]
+    shown = tmp_path / "foreign.vp.json"
+    shown.write_text(json.dumps(presentation(json.loads(foreign.read_text()))))
+    held = await senim("verify", str(shown), *both, "--challenge", CHALLENGE)
+    assert held.exit_code == 1, held.output
+    assert Words("en").t("cli.nodes.not_asked", nodes=f"{nodes.fresh}, {nodes.lagging}") \
+        in held.output, held.output
+    alone = verdict_of(await senim("verify", str(foreign), "--node", nodes.fresh, "--json"))
+    assert "nodes_not_asked" not in alone  # the one node given is the default's place
 
 
 async def test_each_document_is_canonicalised_once_however_many_nodes(
