@@ -3,38 +3,71 @@ cells: where a workbook merges a group's name across its columns, exporters writ
 name in the first cell of the span and leave the cells after it empty, or write it in
 each ("Студент,,Программа,\\nАты-жөні,ЖСН,Код,Атауы").
 
-So a group is a name in the first row followed by the same name, or by empty cells each
-over a name in the second row where its own cell is over a name too (`written_spans`):
-an empty cell over an empty one ends it (a spacer column, or the empty columns Excel
-saves after the last), and so does another name. The second row's names under a group,
-and in no other column the first row names, are what make two rows one header, as
-merged cells are in a workbook (registrar.header_rows.tie). Rows without a group are
-never one, nor rows that together name fewer than HEADER_KNOWN_COLUMNS columns the
-mapping reads, as registrar.rows.find_header asks of a header of one row: a title over
-the empty cells after it names no column, over a student's row or any other. A name in
-the first row over an empty cell stands down both rows only where the mapping reads it
-(so that a title, "Выпуск 2026" over a margin column, stays a title). Columns are named
-by number, as every CSV problem names one.
+So a group is a name in the first row followed by empty cells, each over a name in the
+second row where its own cell is over a name too, or by the same name over no value
+(`written_spans`): an empty cell over an empty one ends it (a spacer column, or the
+empty columns Excel saves after the last), and so does another name. A name in the
+second row has a letter in it: a student's IIN, grade or date is no column's name. A
+name repeated is a group only where the mapping reads a name under it (else it is a
+column exported twice: the header's duplicate-header problem, as before). A name in the
+first row over an empty cell stands down both rows where the mapping reads it.
+
+What keeps a title a title is what ties the rows, not how many columns they name: one
+of the two is always the header registrar.rows.find_header found by its names, so
+HEADER_KNOWN_COLUMNS, asked of both together, holds for a title too (it refuses a tie
+only where find_header found no header and row 1 is read as one). A row below the header
+is tied to it only when it holds names only under a group or where the header names
+nothing (registrar.header_rows.tie): a student's row holds values under the header's
+names. A row above it is tied only by a name standing down or by a group whose columns
+the mapping reads with the group's name (registrar.header_rows._tied_above): a title
+across the list ("Выпуск 2026" over the cells after it) has neither; nor does a label
+and its value ("Мектеп | № 12 мектеп-гимназиясы" over the header's empty first cell,
+the row number's): a row of at most MAX_TITLE_CELLS values has no name standing down,
+as find_header reads such a row as a title. The limit: a wider title whose label the
+mapping reads stands over an empty header cell and whose other cells each head empty
+cells over the header's names would be read as the header's first row. Columns are
+named by number, as every CSV problem names one.
 """
 
 from __future__ import annotations
 
 from registrar.header_rows import Cells, Knows, Span, Spans, text_at, width_of
 from registrar.phrases import Phrase, phrase
-from registrar.rows import HEADER_KNOWN_COLUMNS
+from registrar.rows import HEADER_KNOWN_COLUMNS, MAX_TITLE_CELLS
+
+
+def _names(lower: Cells, index: int) -> bool:
+    """Whether the second row's cell names a column: a name has a letter in it, and a
+    student's IIN, grade or date under a group's name has none."""
+    return any(c.isalpha() for c in text_at(lower, index))
 
 
 def _group_end(upper: Cells, lower: Cells, start: int, width: int) -> int:
-    """The column after the last of the group named at `start` (from 0)."""
+    """The column after the last of the group named at `start` (from 0): empty cells
+    over columns the second row names, as it names the first, or the name repeated
+    over no value (a name, or a gap `join` refuses as unnamed)."""
     head, end = text_at(upper, start), start + 1
     while end < width:
         above = text_at(upper, end)
-        repeated = above == head
-        continued = not above and bool(text_at(lower, end) and text_at(lower, start))
-        if not (repeated or continued):
+        if above == head:
+            if any(text_at(lower, i) and not _names(lower, i) for i in (start, end)):
+                break
+        elif above or not (_names(lower, start) and _names(lower, end)):
             break
         end += 1
     return end
+
+
+def _named_below(upper: Cells, lower: Cells, span: Span, knows: Knows) -> bool:
+    """Whether the second row names a column of a group whose name is repeated: the
+    mapping reads a name under it, alone or with the group's. Otherwise the name is a
+    column exported twice ("ИИН | ИИН" over a student's IINs or names), which the
+    header's duplicate-header problem names, as it did before two rows were read."""
+    head = text_at(upper, span.first - 1)
+    if all(text_at(upper, i) != head for i in range(span.first, span.last)):
+        return True  # the name over empty cells: no column is named twice
+    return any(knows(name) or knows(f"{head}: {name}")
+               for i in range(span.first - 1, span.last) if (name := text_at(lower, i)))
 
 
 def _known(upper: Cells, lower: Cells, groups: list[Span], knows: Knows) -> int:
@@ -59,11 +92,16 @@ def written_spans(upper: Cells, lower: Cells, knows: Knows) -> Spans:
     index = 0
     while index < width:
         end = _group_end(upper, lower, index, width) if text_at(upper, index) else index + 1
-        if end - index > 1:
-            groups.append(Span(index + 1, end, f"{index + 1}-{end}"))
+        span = Span(index + 1, end, f"{index + 1}-{end}")
+        if end - index > 1 and _named_below(upper, lower, span, knows):
+            groups.append(span)
         index = end
     if not groups or _known(upper, lower, groups, knows) < HEADER_KNOWN_COLUMNS:
         return Spans()
+    if sum(1 for i in range(width) if text_at(upper, i)) <= MAX_TITLE_CELLS:
+        # a label and its value ("Мектеп | № 12 мектеп-гимназиясы") are a title, not
+        # a name standing down over the header's empty cell (the row number's column)
+        return Spans((), tuple(groups))
     inside = {c for span in groups for c in range(span.first - 1, span.last)}
     downs = tuple(Span(i + 1, i + 1, str(i + 1)) for i in range(width)
                   if i not in inside and not text_at(lower, i)
@@ -99,6 +137,14 @@ class CsvForm:
             f"columns the mapping reads, {name!r} and {joined!r}: which one is not for us to "
             f"guess; make rows {top} and {row} one row, each column's whole name in it",
             name=name, group=group, joined=joined, top=top, row=row)
+
+    def unread_group(self, name: str, group: str, span: Span, top: int) -> Phrase:
+        return phrase(
+            "reg.header_rows.csv_unread_group", f"the mapping reads {name!r} neither alone "
+            f"nor under the group {group!r} (written in row {top} over columns "
+            f"{span.first}-{span.last}), nor any name joined with that group's: write the "
+            f"group's name as the mapping reads it, or a name it reads in place of {name!r}",
+            name=name, group=group, top=top, first=span.first, last=span.last)
 
     def two_names(self, column: str, top: int, first: str, second: str) -> Phrase:
         bottom = top + 1

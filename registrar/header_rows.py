@@ -13,7 +13,11 @@ transcript's "Дисциплина 1: код"); elsewhere whichever row names it
 A header is never read by guess: a column named in both rows outside any group (which
 is its name?), a name under a group that the mapping reads both alone and with the
 group's, a group column the second row leaves unnamed, and three rows tied are each
-refused, naming the row and column as its format does (`HeaderForm`). Only the first
+refused, naming the row and column as its format does (`HeaderForm`). So is a name
+under a group that the mapping reads neither alone nor with the group's name, when it
+reads no name under that group with it: the group's name is then most likely written
+otherwise than the mapping reads it ("Дисциплина 1 (осенний семестр)"), and the problem
+names the group, where the column's own problem would name only the column. Only the first
 MAX_HEADER_SEARCH_ROWS rows are looked at (the title rows registrar.rows.find_header
 reads past, the header and the row below it).
 """
@@ -96,6 +100,10 @@ class HeaderForm(Protocol):
 
     def two_readings(self, name: str, group: str, joined: str, top: int) -> Phrase: ...
 
+    def unread_group(self, name: str, group: str, span: Span, top: int) -> Phrase:
+        """`name` under `group`: the mapping reads it neither alone nor with the group's
+        name, nor any name under the group with it."""
+
     def two_names(self, column: str, top: int, first: str, second: str) -> Phrase: ...
 
     def three(self, row: int) -> Phrase: ...
@@ -125,6 +133,12 @@ def tie(spans: Spans, top: int, upper: Cells, lower: Cells) -> bool:
     return bool(held) and all(i in inside or not text_at(upper, i) for i in held)
 
 
+def _read_with(head: str, group: Span, lower: Cells, knows: Knows) -> bool:
+    """Whether the mapping reads a name under `group` joined with its name `head`."""
+    return any(knows(f"{head}: {name}") for index in range(group.first - 1, group.last)
+               if (name := text_at(lower, index)))
+
+
 def join(spans: Spans, top: int, upper: Cells, lower: Cells, knows: Knows,
          form: HeaderForm) -> JoinedHeader | HeaderRefusal:
     """Rows `top` and `top + 1` (`upper`, `lower`), tied by `spans`, as one header."""
@@ -147,6 +161,9 @@ def join(spans: Spans, top: int, upper: Cells, lower: Cells, knows: Knows,
                 return HeaderRefusal(bottom, form.where(index), form.unnamed(
                     form.column(index), head, group, top), top)
             joined = f"{head}: {second}"
+            if head and not knows(second) and not _read_with(head, group, lower, knows):
+                return HeaderRefusal(bottom, form.where(index), form.unread_group(
+                    second, head, group, top), top)
             if head and knows(joined) and knows(second):
                 return HeaderRefusal(bottom, form.where(index), form.two_readings(
                     second, head, joined, top), top)

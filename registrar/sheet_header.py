@@ -69,6 +69,13 @@ class SheetForm:
             f"put the one meant in row {row} and unmerge row {top}", name=name, group=group,
             joined=joined, row=row, top=top)
 
+    def unread_group(self, name: str, group: str, span: Span, top: int) -> Phrase:
+        return phrase(
+            "reg.header_rows.unread_group", f"the mapping reads {name!r} neither alone nor "
+            f"under the group {group!r} (the cells {span.reference}), nor any name joined "
+            f"with that group's: write the group's name as the mapping reads it, or a name "
+            f"it reads in place of {name!r}", name=name, group=group, cells=span.reference)
+
     def two_names(self, column: str, top: int, first: str, second: str) -> Phrase:
         bottom = top + 1
         return phrase(
@@ -83,6 +90,7 @@ class SheetForm:
             "reg.header_rows.three", f"merged cells tie rows {row - 1}, {row} and {row + 1} "
             f"into one header: a header is one row, or two; unmerge them and put each "
             f"column's name in row {row}", first=row - 1, row=row, last=row + 1)
+
 
     def read(self, top: int) -> Phrase:
         return phrase(

@@ -62,6 +62,27 @@ def test_a_csv_two_row_header_is_named_and_refused_in_every_language(
             "столбцами 5-6), но в строке 3 у него нет названия") in said["ru"].output
 
 
+def test_a_group_name_the_mapping_does_not_read_is_named_in_every_language(
+        tmp_path: Path) -> None:
+    group = "Дисциплина первая"
+    rows = [["ФИО", "ИИН", "Образовательная программа", "Всего кредитов ECTS", group,
+             "", "", ""],
+            ["", "", "", "", "код", "название (рус)", "кредиты ECTS", "оценка"],
+            ["Асель Нурланова", valid_iins(1)[0], "ИС", "5", "ИС101", "Программирование",
+             "5", "зачтено"]]
+    said = in_every_language("issue", "--dry-run", "--type", "transcript", "--mapping",
+                             "platonus", "--input", str(write_csv(tmp_path / "t.csv", rows)))
+    assert said["en"].exit_code != 0
+    assert (f"row 2, column '#5': the mapping reads 'код' neither alone nor under the group "
+            f"'{group}' (written in row 1 over columns 5-8)") in said["en"].output
+    assert (f"2-жол, «#5» бағаны: сәйкестендіру «код» атауын жеке де, «{group}» тобының "
+            "(1-жолда 5-8 бағандардың үстіне жазылған) астында да оқымайды") \
+        in said["kk"].output
+    assert (f"строка 2, столбец «#5»: сопоставление не читает «код» ни отдельно, ни под "
+            f"группой «{group}» (название группы — в строке 1 над столбцами 5-8)") \
+        in said["ru"].output
+
+
 def test_honours_lookalike_ids_and_error_text_are_said_in_every_language(
         tmp_path: Path) -> None:
     header = [*DIPLOMA_HEADER, "student_id", "honours"]

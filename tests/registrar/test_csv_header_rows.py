@@ -175,10 +175,11 @@ def test_a_name_the_mapping_reads_alone_and_under_its_group_is_refused(
 
 def test_three_rows_tied_are_refused(tmp_path: Path) -> None:
     # row 2, the header found by its names, is tied to row 1 by the name over its empty
-    # first cell, and to row 3 by its group "Пәндер"
+    # first cell, and to row 3 by its group "Пәндер"; row 1 holds three values, as no
+    # label-and-value title does
     iin = valid_iins(1, "080808")[0]
     path = write_csv(tmp_path / "3.csv", [
-        ["Оқушының аты-жөні", "Мектеп туралы", "", "", "", ""],
+        ["Оқушының аты-жөні", "Мектеп туралы", "", "", "", "Ескерту"],
         ["", "ЖСН", "Мектеп", "Бітірген күні", "Пәндер", ""],
         ["", "", "", "", "Алгебра", "Физика"],
         ["Әсел Нұрланова", iin, SCHOOL, "2026-05-25", "5", "4"]])
