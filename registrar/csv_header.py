@@ -31,7 +31,7 @@ named by number, as every CSV problem names one.
 
 from __future__ import annotations
 
-from registrar.header_rows import Cells, Knows, Span, Spans, text_at, width_of
+from registrar.header_rows import Cells, Knows, Span, Spans, text_at, two_names_said, width_of
 from registrar.phrases import Phrase, phrase
 from registrar.rows import HEADER_KNOWN_COLUMNS, MAX_TITLE_CELLS
 
@@ -147,13 +147,8 @@ class CsvForm:
             name=name, group=group, top=top, first=span.first, last=span.last)
 
     def two_names(self, column: str, top: int, first: str, second: str) -> Phrase:
-        bottom = top + 1
-        return phrase(
-            "reg.header_rows.csv_two_names", f"column {column} has a name in row {top} "
-            f"({first!r}) and another in row {bottom} ({second!r}), and rows {top} and "
-            f"{bottom} are one header by the group names in row {top}: which name is the "
-            "column's is not for us to guess; keep one of them", column=column, top=top,
-            bottom=bottom, first=first, second=second)
+        return two_names_said("reg.header_rows.csv_two_names",
+                              f"by the group names in row {top}", column, top, first, second)
 
     def three(self, row: int) -> Phrase:
         return phrase(
@@ -162,10 +157,12 @@ class CsvForm:
             f"header is one row, or two; put each column's name in row {row}",
             first=row - 1, row=row, last=row + 1)
 
-    def read(self, top: int) -> Phrase:
-        return phrase(
-            "reg.preview.header_rows_csv", f"header on rows {top}-{top + 1}: one header "
-            f"split over two rows, a group's name in row {top} standing over the empty "
-            "cells after it (or written in each), each column named by the row that names "
-            f"it (a group's name before its columns' names where the mapping reads it so)",
-            top=top, bottom=top + 1)
+
+def csv_header_read(top: int) -> Phrase:
+    """For the dry run: a CSV's header was read from rows `top` and `top + 1`."""
+    return phrase(
+        "reg.preview.header_rows_csv", f"header on rows {top}-{top + 1}: one header "
+        f"split over two rows, a group's name in row {top} standing over the empty "
+        "cells after it (or written in each), each column named by the row that names "
+        f"it (a group's name before its columns' names where the mapping reads it so)",
+        top=top, bottom=top + 1)

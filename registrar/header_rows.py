@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from registrar.phrases import Phrase
+from registrar.phrases import Phrase, phrase
 from registrar.rows import MAX_TITLE_ROWS, HeaderSink, Numbered, SourceStats
 
 # A header's rows stand within the title rows read past, the header and one row below.
@@ -108,8 +108,17 @@ class HeaderForm(Protocol):
 
     def three(self, row: int) -> Phrase: ...
 
-    def read(self, top: int) -> Phrase:
-        """For the dry run: the header was read from rows `top` and `top + 1`."""
+
+def two_names_said(key: str, tied_by: str, column: str, top: int, first: str, second: str
+                   ) -> Phrase:
+    """A column named in both rows outside any group, rows `top` and `top + 1` being
+    one header `tied_by` what its format ties them with (HeaderForm.two_names)."""
+    bottom = top + 1
+    return phrase(
+        key, f"column {column} has a name in row {top} ({first!r}) and another in row "
+        f"{bottom} ({second!r}), and rows {top} and {bottom} are one header {tied_by}: "
+        "which name is the column's is not for us to guess; keep one of them",
+        column=column, top=top, bottom=bottom, first=first, second=second)
 
 
 def text_at(cells: Cells, index: int) -> str:

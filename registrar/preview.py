@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from registrar.course_rows import rows_text
-from registrar.csv_header import CsvForm
+from registrar.csv_header import csv_header_read
 from registrar.export import ExportResult, SourceInfo
 from registrar.formats import shown
 from registrar.phrases import Phrase, phrase
-from registrar.sheet_header import SheetForm
+from registrar.sheet_header import sheet_header_read
 
 TITLE_SHOWN_CHARS = 100
 
@@ -92,8 +92,8 @@ def preview_said(result: ExportResult, limit: int = 3) -> list[Phrase | ShownRec
     source = result.source
     lines: list[Phrase | ShownRecord] = [_summary(result), *titles_said(source)]
     if source.header_top is not None:
-        form = CsvForm() if source.format == "csv" else SheetForm()
-        lines.append(form.read(source.header_top))
+        lines.append(csv_header_read(source.header_top) if source.format == "csv"
+                     else sheet_header_read(source.header_top))
     if source.unread_header is not None:
         header, row = source.unread_header
         lines.append(phrase(

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from openpyxl.utils import get_column_letter
 
-from registrar.header_rows import Cells, HeaderRefusal, Knows, Span, Spans
+from registrar.header_rows import Cells, HeaderRefusal, Knows, Span, Spans, two_names_said
 from registrar.merge_sweep import Merge
 from registrar.phrases import Phrase, phrase
 
@@ -77,13 +77,8 @@ class SheetForm:
             f"it reads in place of {name!r}", name=name, group=group, cells=span.reference)
 
     def two_names(self, column: str, top: int, first: str, second: str) -> Phrase:
-        bottom = top + 1
-        return phrase(
-            "reg.header_rows.two_names", f"column {column} has a name in row {top} "
-            f"({first!r}) and another in row {bottom} ({second!r}), and rows {top} and "
-            f"{bottom} are one header by their merged cells: which name is the column's is "
-            "not for us to guess; keep one of them", column=column, top=top, bottom=bottom,
-            first=first, second=second)
+        return two_names_said("reg.header_rows.two_names", "by their merged cells", column,
+                              top, first, second)
 
     def three(self, row: int) -> Phrase:
         return phrase(
@@ -92,9 +87,10 @@ class SheetForm:
             f"column's name in row {row}", first=row - 1, row=row, last=row + 1)
 
 
-    def read(self, top: int) -> Phrase:
-        return phrase(
-            "reg.preview.header_rows", f"header on rows {top}-{top + 1}: one header split "
-            f"over two rows by merged cells, each column named by the row that names it (a "
-            f"group's name in row {top} before its columns' names where the mapping reads it "
-            "so)", top=top, bottom=top + 1)
+def sheet_header_read(top: int) -> Phrase:
+    """For the dry run: a workbook's header was read from rows `top` and `top + 1`."""
+    return phrase(
+        "reg.preview.header_rows", f"header on rows {top}-{top + 1}: one header split "
+        f"over two rows by merged cells, each column named by the row that names it (a "
+        f"group's name in row {top} before its columns' names where the mapping reads it "
+        "so)", top=top, bottom=top + 1)

@@ -47,8 +47,8 @@ def test_a_csv_two_row_header_is_named_and_refused_in_every_language(
     assert "header on row 2; read past 1 title row" in said["en"].output
     assert "header on rows 2-3: one header split over two rows" in said["en"].output
     assert "тақырып 2-3 жолдарда: екі жолға бөлінген бір тақырып" in said["kk"].output
-    assert "заголовок в строках 2-3: один заголовок, разделённый на две строки" \
-        in said["ru"].output
+    assert ("заголовок в строках 2-3: один заголовок, разделённый на две строки, — "
+            "название группы в строке 2") in said["ru"].output
     rows[1][5] = "Пәндер"  # the group written in each of its cells, one left unnamed
     rows[2][5] = ""
     said = in_every_language("issue", "--dry-run", "--type", "attestat", "--mapping",
@@ -58,8 +58,9 @@ def test_a_csv_two_row_header_is_named_and_refused_in_every_language(
             "columns 5-6) but has no name in row 3") in said["en"].output
     assert ("3-жол, «#6» бағаны: 6-баған «Пәндер» астында тұр (2-жолда 5-6 бағандардың "
             "үстіне жазылған), бірақ 3-жолда атауы жоқ") in said["kk"].output
-    assert ("строка 3, столбец «#6»: столбец 6 стоит под «Пәндер» (записано в строке 2 над "
-            "столбцами 5-6), но в строке 3 у него нет названия") in said["ru"].output
+    assert ("строка 3, столбец «#6»: столбец 6 стоит под «Пәндер» (название группы — в "
+            "строке 2 над столбцами 5-6), но в строке 3 у него нет названия") \
+        in said["ru"].output
 
 
 def test_a_group_name_the_mapping_does_not_read_is_named_in_every_language(
