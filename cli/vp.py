@@ -34,7 +34,12 @@ from cli.vc_verify import (
 )
 from ledger.genesis import Genesis
 from ledger.vc.canon import remembering_loader
-from ledger.vc.presentation import held_credentials, refuse_empty, verify_presentation
+from ledger.vc.presentation import (
+    MISMATCH_PROBLEMS,
+    held_credentials,
+    refuse_empty,
+    verify_presentation,
+)
 from ledger.vc.verify import VcVerdict
 from ledger.verification import Check
 
@@ -45,9 +50,8 @@ def is_presentation(document: Any) -> bool:
     return "VerifiablePresentation" in (kinds if isinstance(kinds, list) else [kinds])
 
 
-# A proof not signed for what the verifier gave, by its check's problem code.
-MISMATCH_WORDS = {"vp_challenge_mismatch": "vp.challenge_mismatch",
-                  "vp_domain_mismatch": "vp.domain_mismatch"}
+# A proof not signed for what the verifier gave: its sentence, by its check's problem code.
+MISMATCH_WORDS = {code: f"vp.{name}_mismatch" for name, code in MISMATCH_PROBLEMS.items()}
 
 
 def presentation_sentence(verdict: VcVerdict, words: Words) -> str:

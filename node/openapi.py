@@ -6,10 +6,12 @@ route; /openapi.json is generated from it by `node.api_schema.openapi_document`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ledger.identity import MEMBER_ID_BYTES
 from ledger.payloads_credentials import CREDENTIAL_TYPES, REASON_SUPERSEDED, REVOCATION_REASONS
 from ledger.vc.export import STATUS_LIST_ID_BYTES
-from ledger.vc.presentation import MAX_CREDENTIALS_PER_PRESENTATION
+from ledger.vc.presentation import MAX_CREDENTIALS_PER_PRESENTATION, MISMATCH_PROBLEMS
 from ledger.vc.status import LIST_UNUSABLE
 from ledger.vc.warning_codes import FIXED, OTHER, STATUS_LIST_NOT_ISSUERS, STATUS_LIST_UNCHECKED
 from node.api_public import (
@@ -40,7 +42,7 @@ from node.evidence import EVIDENCE_PAGE_MAX
 from node.public_work import JSON_DEPTH_MAX, JSON_VALUES_MAX
 from node.submission_body import MAX_TXS_PER_REQUEST
 from node.vc_issuing import MAX_STATUS_UPDATES
-from node.vc_problems import RESULT_CODES
+from node.vc_problems import CODE_PATTERN, RESULT_CODES
 
 _KIB = 1024
 HEIGHT_MAX = 2**63 - 1
@@ -270,23 +272,33 @@ VC_FACTS: Schema = {
         "status_list_valid_from": MOMENT, "status_list_valid_until": MOMENT,
         "status_list_problem": {"enum": list(LIST_UNUSABLE)},
         "status_list_purpose": STRING, "status_list_index": INTEGER}}
-# A presentation's own refusals, by the code its failed check carries (a reader words
-# these without parsing the English detail); any other check may carry a document's code.
+# A failed check's code, which a reader words without parsing the English detail; each
+# endpoint lists the codes of its own refusals (a presentation's beside the credential's).
+DOCUMENT_PROBLEM = "a document problem code (cli/words doc.problem.<code> words each)"
 VP_PROBLEMS: dict[str, str] = {
-    "vp_challenge_mismatch": "the proof carries another challenge than options.challenge",
-    "vp_domain_mismatch": "the proof carries another domain than options.domain",
+    **{code: f"the proof carries another {name} than options.{name}"
+       for name, code in MISMATCH_PROBLEMS.items()},
     "vp_not_holder": "signed by a key not the holder's",
     "vp_too_many": "holds more credentials than are checked at once"}
-VC_CHECK: Schema = obj({"check": STRING, "ok": {"type": "boolean"}, "detail": STRING}, {
-    "problem": code_schema(VP_PROBLEMS, "another document problem code (a failed check "
-                           "only; cli/words doc.problem.<code> words each)"),
-    "params": {"type": "object", "additionalProperties": {"type": ["string", "integer"]},
-               "description": "the specifics the problem names (count, max, ...)"}})
 
 
-def vc_verdict(facts: Schema, optional: Schema | None = None) -> Schema:
+def vc_check(problems: Mapping[str, str]) -> Schema:
+    """A verdict's check, given a failed check's `problem` (one of `problems`, else a
+    document's) and the `params` it names."""
+    problem: Schema = (code_schema(problems, "another " + DOCUMENT_PROBLEM) if problems else
+                       {"type": "string", "pattern": CODE_PATTERN,
+                        "description": DOCUMENT_PROBLEM})
+    problem["description"] += "; given on a failed check only"
+    return obj({"check": STRING, "ok": {"type": "boolean"}, "detail": STRING}, {
+        "problem": problem,
+        "params": {"type": "object", "additionalProperties": {"type": ["string", "integer"]},
+                   "description": "the specifics the problem names (count, max, ...)"}})
+
+
+def vc_verdict(facts: Schema, problems: Mapping[str, str],
+               optional: Schema | None = None) -> Schema:
     return obj({"valid": {"type": "boolean"}, "status": STRING, "reason": STRING,
-                "issuer": STRING, "checks": {"type": "array", "items": VC_CHECK},
+                "issuer": STRING, "checks": {"type": "array", "items": vc_check(problems)},
                 "warnings": {"type": "array", "items": STRING},
                 "warning_codes": {"type": "array", "items": WARNING_CODES},
                 "facts": facts}, optional)
@@ -306,8 +318,8 @@ VP_FACTS: Schema = obj({}, {
     "signer": {"type": "string", "description": "the DID whose key signed it"},
     "holder": {"type": "string", "description": "the holder it names ('' for none)"},
     "challenge": ASKED, "domain": ASKED})
-VC_VERDICT = vc_verdict(VC_FACTS)
-VP_VERDICT = vc_verdict(VP_FACTS, {"credentials": {
+VC_VERDICT = vc_verdict(VC_FACTS, {})
+VP_VERDICT = vc_verdict(VP_FACTS, VP_PROBLEMS, {"credentials": {
     "type": "array", "maxItems": MAX_CREDENTIALS_PER_PRESENTATION, "items": VC_VERDICT,
     "description": "each credential's own verdict, in the presentation's order; given "
                    "once its signature, challenge and domain hold"}})

@@ -37,6 +37,23 @@ def _subject_id(credential: Any) -> Any:
     return subject.get("id") if isinstance(subject, dict) else None
 
 
+def _mismatch(name: str) -> InvalidDocument:
+    """What is wrong with a proof that does not carry the challenge (`name` "challenge"),
+    or the domain, the verifier asked for; each code written where it is given, as every
+    document problem's is (tests/cli/test_document_problems.py reads them there)."""
+    if name == "challenge":
+        return InvalidDocument("the proof's challenge does not match the one this verifier "
+                               "asked for", "vp_challenge_mismatch")
+    return InvalidDocument("the proof's domain does not match the one this verifier asked "
+                           "for", "vp_domain_mismatch")
+
+
+# Each mismatch's problem code, by the check that fails with it: what node/openapi.py
+# declares and cli/vp.py words (portal-presentation.js keeps its own copy).
+MISMATCH_PROBLEMS: dict[str, str] = {name: str(_mismatch(name).code)
+                                     for name in ("challenge", "domain")}
+
+
 def _signed_for(verdict: VcVerdict, document: dict[str, Any], challenge: str | None,
                 domain: str | None) -> bool:
     """Whether the (verified) proof carries the challenge and domain the verifier asked
@@ -55,11 +72,7 @@ def _signed_for(verdict: VcVerdict, document: dict[str, Any], challenge: str | N
             verdict.checks.append(Check(name, True, f"the proof carries the {name} asked for"))
             continue
         verdict.facts[name] = "mismatch"
-        mismatched.append(refused_check(name, InvalidDocument(
-            f"the proof's {name} does not match the one this verifier asked for",
-            # written out: each raised code is found, and checked for words, by reading the
-            # source (tests/cli/test_document_problems.py)
-            "vp_challenge_mismatch" if name == "challenge" else "vp_domain_mismatch")))
+        mismatched.append(refused_check(name, _mismatch(name)))
         verdict.checks.append(mismatched[-1])
     if mismatched:
         verdict.valid, verdict.status = False, "tampered"

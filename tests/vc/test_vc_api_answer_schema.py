@@ -13,7 +13,7 @@ from typing import Any
 import jsonschema_rs
 
 from ledger.payloads import CredentialRef, RevokePayload
-from ledger.vc.presentation import MAX_CREDENTIALS_PER_PRESENTATION
+from ledger.vc.presentation import MAX_CREDENTIALS_PER_PRESENTATION, MISMATCH_PROBLEMS
 from storage.batch_tree import audit_path
 from tests.node.conftest import make_tx
 from tests.node.test_api import wait_committed
@@ -127,9 +127,17 @@ async def test_presentation_answers_fit_the_declared_schema(node: VcNode) -> Non
     # The failed check's code, declared: a generated client reads which one failed.
     assert [c.get("problem") for c in mismatch["verdict"]["checks"]] == [
         None, None, "vp_challenge_mismatch"], mismatch
-    check = declared_schema(spec, path, 400)["oneOf"][0]["properties"]["verdict"][
-        "properties"]["checks"]["items"]["properties"]
-    assert "vp_domain_mismatch" in check["problem"]["anyOf"][0]["enum"], check
+    verdict_schema = declared_schema(spec, path, 400)["oneOf"][0]["properties"]["verdict"]
+    assert set(MISMATCH_PROBLEMS.values()) <= listed_problems(verdict_schema), verdict_schema
+    # A credential inside it is checked as one alone: none of the presentation's codes.
+    held = verdict_schema["properties"]["credentials"]["items"]
+    assert listed_problems(held) == set(), held
+
+
+def listed_problems(verdict: Schema) -> set[str]:
+    """The problem codes a verdict's schema lists for its failed checks by name."""
+    problem = verdict["properties"]["checks"]["items"]["properties"]["problem"]
+    return {code for choice in problem.get("anyOf", []) for code in choice.get("enum", [])}
 
 
 async def test_credential_answers_fit_the_declared_schema(node: VcNode) -> None:
@@ -139,9 +147,17 @@ async def test_credential_answers_fit_the_declared_schema(node: VcNode) -> None:
     altered["credentialSubject"]["fields"]["degree"] = "PhD"
     foreign = exported(node, 1)
     foreign["proof"]["proofValue"] = "z" + "1" * 80
+    unsigned = exported(node, 1)
+    del unsigned["proof"]
     for body, status in (({"verifiableCredential": vc}, 200),
                          ({"verifiableCredential": altered}, 400),
                          ({"verifiableCredential": foreign}, 400),
+                         ({"verifiableCredential": unsigned}, 400),  # a check's own code
                          ({"verifiableCredential": vc, "options": {"challenge": "c-9"}}, 400),
                          ({"verifiableCredential": 5}, 400)):
         await check_against_spec(node, spec, "/credentials/verify", body, status)
+    # The schema served both endpoints, listing a presentation's codes for a credential's
+    # checks, which never carry them.
+    verdict = declared_schema(spec, "/credentials/verify", 400)["oneOf"][0]["properties"][
+        "verdict"]
+    assert listed_problems(verdict) == set(), verdict
