@@ -57,20 +57,18 @@ class Check:
     ok: bool
     detail: str
     # What is wrong as a document's problem codes it (InvalidDocument's code and params),
-    # so a reader in another language is told it too; not in to_json, whose detail says
-    # it in English (a W3C verdict's checks give it: coded_json).
+    # so a reader in another language is told it too.
     problem: str | None = None
     params: dict[str, str | int] = field(default_factory=dict, compare=False)
 
-    def to_json(self) -> dict[str, Any]:
-        return {"check": self.name, "ok": self.ok, "detail": self.detail}
-
-    def coded_json(self) -> dict[str, Any]:
-        """As to_json, with the problem's code and its params when it has them: a reader
-        of a W3C verdict (a VC-API client, the portal) tells a presentation's wrong
-        challenge from its wrong domain by them, not by parsing the English detail."""
-        body = self.to_json()
-        if self.problem is not None:
+    def to_json(self, coded: bool = False) -> dict[str, Any]:
+        """`coded`: with a failed check's stable problem code, where it has one, and the
+        params it names, as a W3C verdict's checks are written (ledger.vc.verify: a VC's
+        own, a presentation's and those of each credential it holds), which a VC-API
+        client or the portal words in its own language rather than parsing the English
+        detail. A native verdict's checks (/v1/verify) give the detail alone."""
+        body: dict[str, Any] = {"check": self.name, "ok": self.ok, "detail": self.detail}
+        if coded and self.problem is not None:
             body["problem"] = self.problem
             if self.params:
                 body["params"] = dict(self.params)

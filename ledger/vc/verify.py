@@ -56,7 +56,7 @@ class VcVerdict:
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
             "valid": self.valid, "status": self.status, "reason": self.reason,
-            "issuer": self.issuer, "checks": [c.coded_json() for c in self.checks],
+            "issuer": self.issuer, "checks": [c.to_json(coded=True) for c in self.checks],
             "warnings": self.warnings,
             "warning_codes": [warning_code(w)[0] for w in self.warnings], "facts": self.facts}
         if self.credentials:

@@ -153,11 +153,17 @@ async def test_a_wrong_challenge_and_a_wrong_domain_are_each_named_by_their_code
             ("tampered", verdict["reason"])], answer
         for name, _problem in refused:  # the reason, in English, names each
             assert f"proof's {name} does not match" in verdict["reason"], answer
-    # Only a presentation's own refusals carry one: a passed check carries none.
-    valid = await post(node, PATH, {"verifiablePresentation": signed,
-                                    "options": {"challenge": "c-1", "domain": "hr.example.kz"}},
-                       200)
-    assert all("problem" not in c for c in valid["verdict"]["checks"]), valid
+    # A credential's own failed check carries its code too, inside the presentation
+    # (one unsigned: vc_no_proof); the presentation's check naming it has none of its own.
+    unsigned = exported(node, 1)
+    del unsigned["proof"]
+    held = await post(node, PATH, {"verifiablePresentation": presentation(
+        [unsigned, exported(node, 2)]), "options": {"challenge": "c-1"}}, 400)
+    assert refusals(held) == [("credentials", None)], held
+    inner = held["verdict"]["credentials"]
+    assert [(c["status"], [(check["check"], check.get("problem")) for check in c["checks"]
+                           if not check["ok"]]) for c in inner] == [
+        ("malformed", [("signature", "vc_no_proof")]), ("valid", [])], inner
 
 
 def test_the_count_is_refused_before_any_credential_is_canonicalised() -> None:
