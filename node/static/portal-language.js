@@ -48,6 +48,22 @@ export function tNode(key, params) {
 
 export function has(key) { return key in (state.strings[state.lang] || {}); }
 
+// A small coloured mark before a line, named for a screen reader, made here alone: a check
+// passed or failed (portal-verdict.js), a warning (portal-warnings.js), a presentation's
+// challenge and domain and each credential's summary line (portal-presentation.js). A
+// tone it does not know is marked as a failure.
+const MARKS = { ok: ['mark-ok', '✔ ', 'checks.passed'], bad: ['mark-bad', '✘ ', 'checks.failed'],
+  warn: ['mark-warn', '⚠ ', 'warnings.mark'] };
+
+export function mark(tone) {
+  const [cls, sign, label] = MARKS[Object.hasOwn(MARKS, tone) ? tone : 'bad'];
+  const span = document.createElement('span');
+  span.className = cls;
+  span.textContent = sign;
+  span.setAttribute('aria-label', t(label));
+  return span;
+}
+
 // A revocation's reason in the page's words (its code where the catalogue has none).
 export function reasonWords(code) { return code && has('reason.' + code) ? t('reason.' + code) : (code || ''); }
 

@@ -3,8 +3,8 @@
 // verdict (who signed it, whether it answers the officer's challenge and domain), then
 // draws each credential it holds in a box of its own, with the verdict rendering a single
 // VC gets (portal-verdict.js's render, drawn into the box: portal-language.js's scope).
-import { $, has, state, t, tNode } from './portal-language.js';
-import { clearCredentials, mark, plain, printMeta, render, show } from './portal-verdict.js';
+import { $, has, mark, state, t, tNode } from './portal-language.js';
+import { clearCredentials, plain, printMeta, render, show } from './portal-verdict.js';
 import * as warnings from './portal-warnings.js';
 
 const obj = (v) => (v && typeof v === 'object' && !Array.isArray(v) ? v : {});

@@ -3,7 +3,7 @@
 import { employmentDetail, headline } from './portal-employment.js';
 import * as membership from './portal-membership.js';
 import * as recognition from './portal-recognition.js';
-import { $, formatDate, formatDateTime, formatTime, has, reasonWords, state, t, tNode }
+import { $, formatDate, formatDateTime, formatTime, has, mark, reasonWords, state, t, tNode }
   from './portal-language.js';
 import { LINE, originalWords, plain, RECOGNISED, renderTables, SUBJECT } from './portal-tables.js';
 import * as warnings from './portal-warnings.js';
@@ -19,21 +19,6 @@ const FIELD_ORDER = [
   'study_form', 'language', 'graduation_date', 'issue_date', 'gpa', 'honours', 'credits',
   'total_credits', 'courses', 'course', 'hours', 'score', 'employer', 'position',
   'organisation', 'department', 'start_date', 'end_date'];
-
-// A small coloured mark before a line, named for a screen reader: a check passed or
-// failed (here), a presentation's challenge and domain and each credential's summary line
-// (portal-presentation.js). A tone it does not know is marked as a failure.
-const MARKS = { ok: ['mark-ok', '✔ ', 'checks.passed'], bad: ['mark-bad', '✘ ', 'checks.failed'],
-  warn: ['mark-warn', '⚠ ', 'warnings.mark'] };
-
-export function mark(tone) {
-  const [cls, sign, label] = MARKS[Object.hasOwn(MARKS, tone) ? tone : 'bad'];
-  const span = document.createElement('span');
-  span.className = cls;
-  span.textContent = sign;
-  span.setAttribute('aria-label', t(label));
-  return span;
-}
 
 export function show(tone, sentence) {
   const el = $('verdict');

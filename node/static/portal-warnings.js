@@ -5,7 +5,7 @@
 // a check passed: an officer read "not confirmed" and was not told that the list that
 // could say "revoked" had not been looked at. And a verdict "unknown" because the VC's
 // status list could not be used, which is no credential unknown to the network.
-import { $, has, state, t } from './portal-language.js';
+import { $, has, mark, state, t } from './portal-language.js';
 
 // A hostile file may carry thousands of status entries, each warned of alike: each
 // sentence is said once, and at most this many of them.
@@ -40,11 +40,7 @@ export function renderWarnings(verdict) {
     said.add(sentence);
     const li = document.createElement('li');
     li.dataset.warning = code;
-    const mark = document.createElement('span');
-    mark.className = 'mark-warn';
-    mark.textContent = '⚠ ';
-    mark.setAttribute('aria-label', t('warnings.mark'));
-    li.append(mark, sentence);
+    li.append(mark('warn'), sentence);
     list.appendChild(li);
   });
   list.hidden = said.size === 0;
