@@ -23,12 +23,15 @@ from tests.browser.test_portal_browser import (
     verdict,
     wait_for,
 )
+from tests.browser.test_portal_presentation_print import INKED, on_paper
 from tests.e2e.harness import http
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180),
               pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
                                  reason=BROWSER_MISSING)]
 PERSONAL = ["iin", "birth_date", "student_id"]
+PRINTED_BUTTONS = """return [...document.querySelectorAll('button, .button')]
+  .filter((el) => el.getClientRects().length > 0).map((el) => el.id || el.className);"""
 
 
 def _open(browser: Any, credentials: Credentials, lang: str, path: Path) -> None:
@@ -83,6 +86,9 @@ def test_a_graduate_hides_personal_details_and_the_copy_verifies(
     browser.find_element("css selector", "input[data-field='gpa']").click()
     assert _copy(browser, hidden) == expected
     screenshot(browser, credentials, f"holder-{lang}")
+    with on_paper(browser):  # no button printed, as white words once its ground is not
+        assert browser.execute_script(INKED) == []
+        assert browser.execute_script(PRINTED_BUTTONS) == []
 
     browser.find_element("id", "save").click()
     saved = tmp_path / (credentials.valid.stem + "-shared.json")

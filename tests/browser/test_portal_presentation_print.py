@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -73,17 +74,25 @@ def held(credentials: Credentials, tmp_path_factory: pytest.TempPathFactory
            credentials.document(credentials.revoked_vc)]
 
 
-def printed(browser: Any, credentials: Credentials, name: str) -> dict[str, Any]:
-    """What the printout shows, photographed as printed (its first screen)."""
+@contextmanager
+def on_paper(browser: Any) -> Iterator[None]:
+    """The page as printed: print media, after the page's beforeprint (which opens what a
+    printout shows closed on the screen), scrolled to its top."""
     browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
     try:
         browser.execute_script("window.dispatchEvent(new Event('beforeprint'));"
                                "window.scrollTo(0, 0);")
+        yield
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+
+
+def printed(browser: Any, credentials: Credentials, name: str) -> dict[str, Any]:
+    """What the printout shows, photographed as printed (its first screen)."""
+    with on_paper(browser):
         found: dict[str, Any] = browser.execute_script(PRINTED)
         screenshot(browser, credentials, name)
         return found
-    finally:
-        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
 
 
 @pytest.mark.parametrize("lang", ["kk", "en"])
@@ -125,33 +134,42 @@ def test_a_wrong_challenge_is_printed_with_what_was_entered(
     assert paper["meta"] and paper["verdicts"] == [], paper
 
 
-# What a printout spends ink on behind its text: each element shown on paper whose
-# background is neither none nor the paper's white.
+# What a printout colours that a reader is not told by words: each element shown on paper
+# whose background is neither none nor the paper's white (printed only when the browser's
+# "background graphics" is ticked, and then a tone's tint), or which has a border of a
+# colour not grey (a tone's rule, printed always).
 INKED = """
 const paper = ['rgba(0, 0, 0, 0)', 'rgb(255, 255, 255)'];
+const coloured = (rgb) => {
+  const [r, g, b] = (rgb.match(/\\d+/g) || []).map(Number);
+  return Math.max(r, g, b) - Math.min(r, g, b) > 40;
+};
+const sides = ['Top', 'Right', 'Bottom', 'Left'];
 return [...document.querySelectorAll('body, body *')]
   .filter((el) => el.getClientRects().length > 0)
   .map((el) => [el, getComputedStyle(el)])
   .filter(([el, style]) => style.visibility !== 'hidden'
-    && (!paper.includes(style.backgroundColor) || style.backgroundImage !== 'none'))
+    && (!paper.includes(style.backgroundColor) || style.backgroundImage !== 'none'
+      || sides.some((side) => parseFloat(style[`border${side}Width`]) > 0
+        && style[`border${side}Style`] !== 'none' && coloured(style[`border${side}Color`]))))
   .map(([el, style]) => `${el.tagName.toLowerCase()}#${el.id}.${el.className}`
-    + `[${el.dataset.tone || ''}] ${style.backgroundColor} ${style.backgroundImage}`);
+    + `[${el.dataset.tone || ''}] ${style.backgroundColor} ${style.backgroundImage}`
+    + ` ${style.borderColor}`);
 """
 MARKS = """return [...document.querySelectorAll('#vp-facts .mark-ok, #vp-facts .mark-bad,'
-  + ' #credentials .vp-summary span')].filter((el) => el.getClientRects().length > 0)
-  .map((el) => el.textContent);"""
+  + ' #vp-facts .mark-warn, #credentials .vp-summary span')]
+  .filter((el) => el.getClientRects().length > 0).map((el) => el.textContent);"""
 
 
 def printed_plain(browser: Any, credentials: Credentials, name: str
                   ) -> tuple[dict[str, Any], list[str], list[str]]:
-    """What the printout shows, what it inks a background for, and the marks it shows."""
-    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
-    try:
+    """What the printout shows, what it colours, and the marks it shows."""
+    with on_paper(browser):
         inked: list[str] = browser.execute_script(INKED)
         marks: list[str] = browser.execute_script(MARKS)
-    finally:
-        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
-    return printed(browser, credentials, name), inked, marks
+        found: dict[str, Any] = browser.execute_script(PRINTED)
+        screenshot(browser, credentials, name)
+    return found, inked, marks
 
 
 def test_a_printout_inks_no_background_and_keeps_the_verdict_and_marks(
@@ -174,6 +192,11 @@ def test_a_printout_inks_no_background_and_keeps_the_verdict_and_marks(
         HOLDER.public_key)), failed=1, count=2), paper
     assert marks == ["✔ ", "✔ ", "⚠ "], marks
     assert paper["verdicts"][0].startswith(words("kk", "status.valid").split("{")[0]), paper
+    check_again(browser, "")  # no challenge entered: warned of, on amber on the screen
+    paper, inked, marks = printed_plain(browser, credentials, "presentation-print-plain-warn")
+    assert inked == [], inked
+    assert paper["facts"]["challenge"] == "⚠ " + words("kk", "vp.challenge.not_checked"), paper
+    assert marks == ["⚠ ", "✔ ", "⚠ "], marks
 
 
 def opened(browser: Any, link: str) -> tuple[str, str]:
