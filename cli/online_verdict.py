@@ -4,6 +4,7 @@ asks before it signs anything."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -64,12 +65,18 @@ def verify_online(document: Any, digest: bytes, is_credential: bool, node_url: s
     """`digest`: the file's `file_digest` when it is no credential (an anchored document).
     The verdict, and its source in words; a node that gives none is refused with
     `NodeFailed.code` (3; 2 for a login in its URL)."""
+    answer = answer_alone(lambda node: node_verdict(document, digest, is_credential, node,
+                                                    genesis, max_age_s, deadline), node_url)
+    return answer.verdict, answer.source
+
+
+def answer_alone(ask: Callable[[str], NodeVerdict[AnyJudged]], node: str
+                 ) -> NodeVerdict[AnyJudged]:
+    """`ask(node)`, a node asked alone: a NodeFailed is refused with its code."""
     try:
-        answer = node_verdict(document, digest, is_credential, node_url, genesis, max_age_s,
-                              deadline)
+        return ask(node)
     except NodeFailed as exc:
         refuse(exc.sentence, exc.code)
-    return answer.verdict, answer.source
 
 
 def node_verdict(document: Any, digest: bytes, is_credential: bool, node_url: str,

@@ -35,7 +35,7 @@ from cli.client import DEFAULT_NODE
 from cli.commands import usable_node_url
 from cli.deadline import Deadline, DeadlinePassed
 from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
-from cli.online_verdict import AnyJudged, Judged, NodeFailed, NodeVerdict
+from cli.online_verdict import AnyJudged, Judged, NodeFailed, NodeVerdict, answer_alone
 from cli.spoken import Joined, Sentence, refuse
 from ledger.vc.verify import VcVerdict
 
@@ -96,27 +96,24 @@ class Judgement(Generic[AnyJudged]):
     and (several asked) each node's answer for --json, as {"nodes": [...]}."""
     shown: NodeVerdict[AnyJudged]
     notes: list[Sentence] = field(default_factory=list)
-    listed: dict[str, object] = field(default_factory=dict)
+    json_fields: dict[str, object] = field(default_factory=dict)
 
 
 def judged(ask: AskNode[AnyJudged], nodes: Sequence[str], certified: bool,
            deadline: Deadline) -> Judgement[AnyJudged]:
     """The document judged by `nodes`: one node's answer as it gave it, refused (with its
-    NodeFailed's code) when it gave none; of several, the one `chosen`, with the others'
+    NodeFailed's code) when it gave none; of several, the one `_chosen`, with the others'
     `differences`. `certified`: --genesis was given. The deadline is settled when the
     answers are in, before the verdict is printed."""
     if len(nodes) == 1:
-        try:
-            answer = ask(nodes[0])
-        except NodeFailed as exc:
-            refuse(exc.sentence, exc.code)
+        answer = answer_alone(ask, nodes[0])
         deadline.settle()
         return Judgement(answer)
     answers = ask_nodes(ask, nodes, deadline)
-    shown = chosen(answers, certified)
+    shown = _chosen(answers, certified)
     assert shown.answer is not None
     return Judgement(shown.answer, differences(answers, shown, certified),
-                     {"nodes": answers_json(answers, shown)})
+                     {"nodes": _answers_json(answers, shown)})
 
 
 def ask_nodes(ask_node: AskNode[AnyJudged], nodes: Sequence[str], deadline: Deadline
@@ -169,8 +166,8 @@ def _late(node: str, deadline: Deadline) -> Sentence:
     return Sentence("cli.error.deadline", None, host=node, seconds=f"{deadline.seconds:g}")
 
 
-def chosen(answers: Sequence[NodeAnswer[AnyJudged]], certified: bool
-           ) -> NodeAnswer[AnyJudged]:
+def _chosen(answers: Sequence[NodeAnswer[AnyJudged]], certified: bool
+            ) -> NodeAnswer[AnyJudged]:
     """The answer to show: the newest certified one; without --genesis the newest of the
     most cautious (a verdict that is not valid, when any is); one that cannot be trusted
     only when no other came. Refused, exit 3, when no node answered."""
@@ -223,7 +220,7 @@ def differences(answers: Sequence[NodeAnswer[AnyJudged]], shown: NodeAnswer[AnyJ
             if other.answer.height is not None and _height(other) < height:
                 notes.append(Sentence("cli.nodes.behind", None, node=other.node,
                                       height=_height(other), behind=height - _height(other)))
-            differing = facts_differing(other, shown)
+            differing = _facts_differing(other, shown)
             # certified facts differ by what changed between the two heights, said as a lag
             if differing and not certified:
                 which = dict.fromkeys(_FACT_WORDS.get(name, "other") for name in differing)
@@ -234,8 +231,8 @@ def differences(answers: Sequence[NodeAnswer[AnyJudged]], shown: NodeAnswer[AnyJ
     return notes
 
 
-def facts_differing(answer: NodeAnswer[AnyJudged], shown: NodeAnswer[AnyJudged]
-                    ) -> list[str]:
+def _facts_differing(answer: NodeAnswer[AnyJudged], shown: NodeAnswer[AnyJudged]
+                     ) -> list[str]:
     """The names of the record's facts (not the answer's own block or age) that `answer`
     gives otherwise than `shown`, or leaves out where it gives them, sorted; of a
     presentation, those of any credential it holds."""
@@ -245,14 +242,14 @@ def facts_differing(answer: NodeAnswer[AnyJudged], shown: NodeAnswer[AnyJudged]
     none: dict[str, Any] = {}  # of an answer that judged no credential (refused before)
     mine: dict[str, Any]
     theirs: dict[str, Any]
-    for mine, theirs in itertools.zip_longest(_records(_verdict(answer)),
-                                              _records(_verdict(shown)), fillvalue=none):
+    for mine, theirs in itertools.zip_longest(_record_facts(_verdict(answer)),
+                                              _record_facts(_verdict(shown)), fillvalue=none):
         differing.update(name for name in (mine.keys() | theirs.keys()) - _ANSWER_FACTS
                          if mine.get(name) != theirs.get(name))
     return sorted(differing)
 
 
-def _records(verdict: Judged) -> list[dict[str, Any]]:
+def _record_facts(verdict: Judged) -> list[dict[str, Any]]:
     """The facts a verdict gives of records on chain: its own; a presentation's (whose
     own facts, its holder's signature, challenge and domain, no node changes) then each
     credential's it holds, in order."""
@@ -260,8 +257,8 @@ def _records(verdict: Judged) -> list[dict[str, Any]]:
     return [verdict.facts, *(credential.facts for credential in held)]
 
 
-def answers_json(answers: Sequence[NodeAnswer[AnyJudged]], shown: NodeAnswer[AnyJudged]
-                 ) -> list[dict[str, Any]]:
+def _answers_json(answers: Sequence[NodeAnswer[AnyJudged]], shown: NodeAnswer[AnyJudged]
+                  ) -> list[dict[str, Any]]:
     """Each node's answer for --json, in the order given: its verdict's status and the
     height it holds as of, whether certified and whether it is the one shown, the record's
     facts it gives otherwise than the one shown (facts_differ), or why it gave none (in
@@ -277,5 +274,5 @@ def answers_json(answers: Sequence[NodeAnswer[AnyJudged]], shown: NodeAnswer[Any
                        "valid": each.answer.verdict.valid, "height": each.answer.height,
                        "certified": each.answer.certified,
                        "source": str(each.answer.source),
-                       "facts_differ": facts_differing(each, shown)})
+                       "facts_differ": _facts_differing(each, shown)})
     return listed

@@ -1,6 +1,6 @@
-"""The W3C VC branch of `senim verify`: the standard checks, then Senim's against a node,
-said in the reader's language; its pieces serve a presentation's credentials too
-(cli.vp)."""
+"""The W3C VC branch of `senim verify`: the standard checks, then Senim's against the
+nodes given (several compared as cli.several_nodes compares a native credential's), said in
+the reader's language; its pieces serve a presentation's credentials too (cli.vp)."""
 
 from __future__ import annotations
 
@@ -159,8 +159,8 @@ def nodes_asked(nodes: Sequence[str], senim: bool) -> Sequence[str]:
 
 def nodes_unasked(nodes: Sequence[str], senim: bool) -> tuple[list[Sentence], dict[str, object]]:
     """Of a VC (or presentation) no chain records, checked with several nodes given: the
-    line saying no node was asked, and --json's `nodes_not_asked`; the nodes were dropped
-    unsaid, as if each had been asked and agreed."""
+    line saying no node was asked, and --json's `nodes_not_asked` (before, the nodes were
+    dropped unsaid, as if each had been asked and agreed)."""
     if senim or len(nodes) < 2:
         return [], {}
     return ([Sentence("cli.nodes.not_asked", None, nodes=", ".join(nodes))],
@@ -245,7 +245,7 @@ def verify_vc_file(document: Any, shown: str, nodes: Sequence[str], as_json: boo
     unasked, unasked_json = nodes_unasked(nodes, "senim" in document)
     verdict = judgement.shown.verdict
     if as_json:
-        click.echo(json.dumps({"file": shown, **verdict.to_json(), **judgement.listed,
+        click.echo(json.dumps({"file": shown, **verdict.to_json(), **judgement.json_fields,
                                **unasked_json}, indent=2, ensure_ascii=False))
     else:
         print_vc_verdict(verdict, document, shown, words, said_after(

@@ -1,7 +1,7 @@
-"""`senim verify`: a credential, an anchored document or a W3C VC, checked against a
-node (its answer checked against genesis with --genesis) or, --offline, against the proof
-the credential carries; the verdict in the reader's language (--lang), within one
-deadline for the whole command (--timeout)."""
+"""`senim verify`: a credential, an anchored document, a W3C VC or presentation, checked
+against a node or several at once (cli.several_nodes; each answer checked against genesis
+with --genesis) or, --offline, against the proof the credential carries; the verdict in the
+reader's language (--lang), within one deadline for the whole command (--timeout)."""
 
 from __future__ import annotations
 
@@ -282,7 +282,7 @@ def _verify(file: Path, nodes: list[str], offline: bool, genesis_path: Path | No
                 document, digest, credential, node, genesis, max_age_s, deadline),
                 nodes, genesis is not None, deadline)
         verdict, source = judgement.shown.verdict, judgement.shown.source
-        node_notes, nodes_json = judgement.notes, judgement.listed
+        node_notes, nodes_json = judgement.notes, judgement.json_fields
         # "unknown to this node's network" would send the officer to another node, when it
         # is the genesis file given that names another network
         other_network = genesis is not None and any(

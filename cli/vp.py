@@ -119,7 +119,7 @@ def verify_vp_file(document: Any, shown: str, nodes: Sequence[str], as_json: boo
     unasked, unasked_json = nodes_unasked(nodes, senim)
     verdict = judgement.shown.verdict
     if as_json:
-        click.echo(json.dumps({"file": shown, **verdict.to_json(), **judgement.listed,
+        click.echo(json.dumps({"file": shown, **verdict.to_json(), **judgement.json_fields,
                                **unasked_json}, indent=2, ensure_ascii=False))
         sys.exit(0 if verdict.valid else EXIT_INVALID)
     notes = [f"{words.t('cli.vc.note')}: {say(vc_warning(warning))}"

@@ -4,13 +4,14 @@ name in the first cell of the span and leave the cells after it empty, or write 
 each ("Студент,,Программа,\\nАты-жөні,ЖСН,Код,Атауы").
 
 So a group is a name in the first row followed by empty cells, each over a name in the
-second row where its own cell is over a name too, or by the same name over no value
-(`written_spans`): an empty cell over an empty one ends it (a spacer column, or the
-empty columns Excel saves after the last), and so does another name. A name in the
-second row has a letter in it: a student's IIN, grade or date is no column's name. A
-name repeated is a group only where the mapping reads a name under it (else it is a
-column exported twice: the header's duplicate-header problem, as before). A name in the
-first row over an empty cell stands down both rows where the mapping reads it.
+second row where its own cell is over a name too, or by the same name written again over
+a name or an empty cell, never over a student's value (`written_spans`): an empty cell
+over an empty one ends it (a spacer column, or the empty columns Excel saves after the
+last), and so does another name. A name in the second row has a letter in it: a
+student's IIN, grade or date is no column's name. A name repeated is a group only where
+the mapping reads a name under it (else it is a column exported twice: the header's
+duplicate-header problem, as before). A name in the first row over an empty cell stands
+down both rows where the mapping reads it.
 
 What keeps a title a title is what ties the rows, not how many columns they name: one
 of the two is always the header registrar.rows.find_header found by its names, so
@@ -23,20 +24,30 @@ the mapping reads with the group's name (registrar.header_rows._tied_above): a t
 across the list ("Выпуск 2026" over the cells after it) has neither; nor does a label
 and its value ("Мектеп | № 12 мектеп-гимназиясы" over the header's empty first cell,
 the row number's): a row of at most MAX_TITLE_CELLS values has no name standing down,
-as find_header reads such a row as a title. The limit: a wider title whose label the
-mapping reads stands over an empty header cell and whose other cells each head empty
-cells over the header's names would be read as the header's first row. Columns are
-named by number, as every CSV problem names one.
+as find_header reads such a row as a title. The limit: a title row of more than
+MAX_TITLE_CELLS values (two) is still read as the header's first row when the mapping
+reads its label, the label stands over an empty header cell, and each of its other cells
+heads empty cells over the header's names. Columns are named by number, as every CSV
+problem names one.
 """
 
 from __future__ import annotations
 
-from registrar.header_rows import Cells, Knows, Span, Spans, text_at, two_names_said, width_of
+from registrar.header_rows import (
+    Cells,
+    Knows,
+    Span,
+    Spans,
+    text_at,
+    two_names_said,
+    unread_group_said,
+    width_of,
+)
 from registrar.phrases import Phrase, phrase
 from registrar.rows import HEADER_KNOWN_COLUMNS, MAX_TITLE_CELLS
 
 
-def _names(lower: Cells, index: int) -> bool:
+def _is_name(lower: Cells, index: int) -> bool:
     """Whether the second row's cell names a column: a name has a letter in it, and a
     student's IIN, grade or date under a group's name has none."""
     return any(c.isalpha() for c in text_at(lower, index))
@@ -50,9 +61,9 @@ def _group_end(upper: Cells, lower: Cells, start: int, width: int) -> int:
     while end < width:
         above = text_at(upper, end)
         if above == head:
-            if any(text_at(lower, i) and not _names(lower, i) for i in (start, end)):
+            if any(text_at(lower, i) and not _is_name(lower, i) for i in (start, end)):
                 break
-        elif above or not (_names(lower, start) and _names(lower, end)):
+        elif above or not (_is_name(lower, start) and _is_name(lower, end)):
             break
         end += 1
     return end
@@ -70,7 +81,7 @@ def _named_below(upper: Cells, lower: Cells, span: Span, knows: Knows) -> bool:
                for i in range(span.first - 1, span.last) if (name := text_at(lower, i)))
 
 
-def _known(upper: Cells, lower: Cells, groups: list[Span], knows: Knows) -> int:
+def _known_count(upper: Cells, lower: Cells, groups: list[Span], knows: Knows) -> int:
     """How many columns the two rows name that the mapping reads, by either row's name
     or by a group's joined with the second row's."""
     heads = {c: text_at(upper, span.first - 1) for span in groups
@@ -96,7 +107,7 @@ def written_spans(upper: Cells, lower: Cells, knows: Knows) -> Spans:
         if end - index > 1 and _named_below(upper, lower, span, knows):
             groups.append(span)
         index = end
-    if not groups or _known(upper, lower, groups, knows) < HEADER_KNOWN_COLUMNS:
+    if not groups or _known_count(upper, lower, groups, knows) < HEADER_KNOWN_COLUMNS:
         return Spans()
     if sum(1 for i in range(width) if text_at(upper, i)) <= MAX_TITLE_CELLS:
         # a label and its value ("Мектеп | № 12 мектеп-гимназиясы") are a title, not
@@ -116,10 +127,10 @@ class CsvForm:
     def spans(self, top: int, upper: Cells, lower: Cells, knows: Knows) -> Spans:
         return written_spans(upper, lower, knows)
 
-    def column(self, index: int) -> str:
+    def column_in_sentence(self, index: int) -> str:
         return str(index + 1)
 
-    def where(self, index: int) -> str:
+    def column_in_problem(self, index: int) -> str:
         return f"#{index + 1}"
 
     def unnamed(self, column: str, group: str, span: Span, top: int) -> Phrase:
@@ -139,12 +150,9 @@ class CsvForm:
             name=name, group=group, joined=joined, top=top, row=row)
 
     def unread_group(self, name: str, group: str, span: Span, top: int) -> Phrase:
-        return phrase(
-            "reg.header_rows.csv_unread_group", f"the mapping reads {name!r} neither alone "
-            f"nor under the group {group!r} (written in row {top} over columns "
-            f"{span.first}-{span.last}), nor any name joined with that group's: write the "
-            f"group's name as the mapping reads it, or a name it reads in place of {name!r}",
-            name=name, group=group, top=top, first=span.first, last=span.last)
+        return unread_group_said("reg.header_rows.csv_unread_group", name, group,
+                                 f"written in row {top} over columns {span.first}-{span.last}",
+                                 top=top, first=span.first, last=span.last)
 
     def two_names(self, column: str, top: int, first: str, second: str) -> Phrase:
         return two_names_said("reg.header_rows.csv_two_names",

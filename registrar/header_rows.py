@@ -56,7 +56,7 @@ class JoinedHeader:
 @dataclass(frozen=True)
 class HeaderRefusal:
     row: int
-    column: str  # as its format names a column in a problem (HeaderForm.where)
+    column: str  # as its format names a column in a problem (HeaderForm.column_in_problem)
     said: Phrase
     top: int  # the first of the rows it says are one header: none of them is a title
 
@@ -90,10 +90,10 @@ class HeaderForm(Protocol):
     def spans(self, top: int, upper: Cells, lower: Cells, knows: Knows) -> Spans:
         """What ties rows `top` and `top + 1` (`upper`, `lower`)."""
 
-    def column(self, index: int) -> str:
+    def column_in_sentence(self, index: int) -> str:
         """Column `index` (from 0) as a sentence names it ("E", "5")."""
 
-    def where(self, index: int) -> str:
+    def column_in_problem(self, index: int) -> str:
         """Column `index` as a problem's column ("E", "#5")."""
 
     def unnamed(self, column: str, group: str, span: Span, top: int) -> Phrase: ...
@@ -119,6 +119,17 @@ def two_names_said(key: str, tied_by: str, column: str, top: int, first: str, se
         f"{bottom} ({second!r}), and rows {top} and {bottom} are one header {tied_by}: "
         "which name is the column's is not for us to guess; keep one of them",
         column=column, top=top, bottom=bottom, first=first, second=second)
+
+
+def unread_group_said(key: str, name: str, group: str, where: str, **params: str | int
+                      ) -> Phrase:
+    """`name` under `group` (standing `where`, as its format says it): the mapping reads it
+    neither alone nor with the group's name, nor any name under the group with it."""
+    return phrase(
+        key, f"the mapping reads {name!r} neither alone nor under the group {group!r} "
+        f"({where}), nor any name joined with that group's: write the group's name as the "
+        f"mapping reads it, or a name it reads in place of {name!r}",
+        name=name, group=group, **params)
 
 
 def text_at(cells: Cells, index: int) -> str:
@@ -167,19 +178,19 @@ def join(spans: Spans, top: int, upper: Cells, lower: Cells, knows: Knows,
         elif group is not None:
             head = text_at(upper, group.first - 1)
             if not second:
-                return HeaderRefusal(bottom, form.where(index), form.unnamed(
-                    form.column(index), head, group, top), top)
+                return HeaderRefusal(bottom, form.column_in_problem(index), form.unnamed(
+                    form.column_in_sentence(index), head, group, top), top)
             joined = f"{head}: {second}"
             if head and not knows(second) and not _read_with(head, group, lower, knows):
-                return HeaderRefusal(bottom, form.where(index), form.unread_group(
+                return HeaderRefusal(bottom, form.column_in_problem(index), form.unread_group(
                     second, head, group, top), top)
             if head and knows(joined) and knows(second):
-                return HeaderRefusal(bottom, form.where(index), form.two_readings(
+                return HeaderRefusal(bottom, form.column_in_problem(index), form.two_readings(
                     second, head, joined, top), top)
             names.append(joined if head and knows(joined) else second)
         elif first and second:
-            return HeaderRefusal(top, form.where(index), form.two_names(
-                form.column(index), top, first, second), top)
+            return HeaderRefusal(top, form.column_in_problem(index), form.two_names(
+                form.column_in_sentence(index), top, first, second), top)
         else:
             names.append(first or second or None)
     tied_by = frozenset(span.reference for span in (*spans.downs, *spans.groups))
@@ -217,7 +228,7 @@ def split_header(header: tuple[int, Cells], above: Cells | None,
     if not pairs:
         return None
     if len(pairs) > 1:
-        return HeaderRefusal(row, form.where(0), form.three(row), row - 1)
+        return HeaderRefusal(row, form.column_in_problem(0), form.three(row), row - 1)
     top, upper, lower, spans = pairs[0]
     return join(spans, top, upper, lower, knows, form)
 

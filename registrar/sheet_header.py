@@ -10,7 +10,15 @@ from collections.abc import Sequence
 
 from openpyxl.utils import get_column_letter
 
-from registrar.header_rows import Cells, HeaderRefusal, Knows, Span, Spans, two_names_said
+from registrar.header_rows import (
+    Cells,
+    HeaderRefusal,
+    Knows,
+    Span,
+    Spans,
+    two_names_said,
+    unread_group_said,
+)
 from registrar.merge_sweep import Merge
 from registrar.phrases import Phrase, phrase
 
@@ -48,11 +56,11 @@ class SheetForm:
     def spans(self, top: int, upper: Cells, lower: Cells, knows: Knows) -> Spans:
         return merged_spans(self.merges, top)
 
-    def column(self, index: int) -> str:
+    def column_in_sentence(self, index: int) -> str:
         return str(get_column_letter(index + 1))
 
-    def where(self, index: int) -> str:
-        return self.column(index)
+    def column_in_problem(self, index: int) -> str:
+        return self.column_in_sentence(index)
 
     def unnamed(self, column: str, group: str, span: Span, top: int) -> Phrase:
         row = top + 1
@@ -70,11 +78,8 @@ class SheetForm:
             joined=joined, row=row, top=top)
 
     def unread_group(self, name: str, group: str, span: Span, top: int) -> Phrase:
-        return phrase(
-            "reg.header_rows.unread_group", f"the mapping reads {name!r} neither alone nor "
-            f"under the group {group!r} (the cells {span.reference}), nor any name joined "
-            f"with that group's: write the group's name as the mapping reads it, or a name "
-            f"it reads in place of {name!r}", name=name, group=group, cells=span.reference)
+        return unread_group_said("reg.header_rows.unread_group", name, group,
+                                 f"the cells {span.reference}", cells=span.reference)
 
     def two_names(self, column: str, top: int, first: str, second: str) -> Phrase:
         return two_names_said("reg.header_rows.two_names", "by their merged cells", column,

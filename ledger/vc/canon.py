@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -40,7 +40,6 @@ MAX_DOCUMENT_VALUES = 2_048
 MAX_CANON_WORK = 2_000
 
 MAX_CACHED_CONTEXTS = 256
-Loader = Callable[[str, Any], dict[str, Any]]
 
 
 def _sums() -> list[tuple[str, str, str]]:
@@ -98,9 +97,7 @@ class BundledLoader:
                 "tag": "static"}
 
 
-def make_loader(extra: Mapping[str, Any] | None = None) -> BundledLoader:
-    """A PyLD document loader over the bundled contexts (plus `extra`, for tests)."""
-    return BundledLoader(extra)
+Loader = BundledLoader  # the one kind the ledger.vc functions are given as `loader`
 
 
 # A command checking one document against several nodes canonicalises the same credentials
@@ -116,7 +113,7 @@ def remembering_loader() -> BundledLoader:
     return BundledLoader(remembered=REMEMBERED_DOCUMENTS)
 
 
-_LOADER = make_loader()
+_LOADER = BundledLoader()
 
 
 def _depth(value: Any, level: int = 0) -> int:
@@ -184,12 +181,11 @@ def canonize(document: Mapping[str, Any], loader: Loader | None = None) -> str:
     # every `senim` command paid that only reads or signs a native credential.
     from ledger.vc.canon_pyld import normalize
     loader = loader or _LOADER
-    if not isinstance(loader, BundledLoader):  # a caller's own: its contexts are read afresh
-        return normalize(document, loader, LRUCache(maxsize=MAX_CACHED_CONTEXTS))
     with loader.lock:
         if loader.canonical is None:
             return normalize(document, loader, loader.processed)
-        # the JSON text, as read: the same text is the same document
+        # keyed by the SHA-256 of the document's JSON text (json.dumps, key order kept):
+        # the same text is the same document
         key = hashlib.sha256(text.encode()).hexdigest()
         if key not in loader.canonical:
             loader.canonical[key] = normalize(document, loader, loader.processed)

@@ -25,6 +25,16 @@ def _commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[
             yield (*path, name)
 
 
+def _command_at(path: tuple[str, ...]) -> click.Command:
+    command: click.Command = main
+    for name in path:
+        assert isinstance(command, click.Group)
+        found = command.get_command(click.Context(command), name)
+        assert found is not None
+        command = found
+    return command
+
+
 def test_each_command_is_loaded_under_its_own_name() -> None:
     context = click.Context(main)
     assert set(COMMANDS) <= set(main.list_commands(context))
@@ -37,12 +47,7 @@ def test_each_command_is_loaded_under_its_own_name() -> None:
 @pytest.mark.parametrize("path", sorted(_commands(main)), ids=" ".join)
 def test_every_node_option_says_what_it_is_and_that_senim_node_sets_it(
         path: tuple[str, ...]) -> None:
-    command: click.Command = main
-    for name in path:
-        assert isinstance(command, click.Group)
-        found = command.get_command(click.Context(command), name)
-        assert found is not None
-        command = found
+    command = _command_at(path)
     option = next((p for p in command.params if p.name in ("node_url", "nodes")), None)
     if option is None:
         pytest.skip("asks no node")
@@ -83,12 +88,7 @@ def test_every_option_has_its_words_in_kazakh_and_russian(lang: str) -> None:
     what they are for)."""
     words, bare = Words(lang), []
     for path in sorted(_commands(main)):
-        command: click.Command = main
-        for name in path:
-            assert isinstance(command, click.Group)
-            found = command.get_command(click.Context(command), name)
-            assert found is not None
-            command = found
+        command = _command_at(path)
         assert isinstance(command, WordedHelp), path
         help_name = command.help_key or str(command.name)
         for param in command.params:

@@ -233,7 +233,8 @@ async def test_the_nodes_not_asked_of_a_vc_no_chain_records_are_said(
     assert Words("en").t("cli.nodes.not_asked", nodes=f"{nodes.fresh}, {nodes.lagging}") \
         in held.output, held.output
     alone = verdict_of(await senim("verify", str(foreign), "--node", nodes.fresh, "--json"))
-    assert "nodes_not_asked" not in alone  # the one node given is the default's place
+    # one node given: no line and no nodes_not_asked, as with the default node
+    assert "nodes_not_asked" not in alone
 
 
 async def test_each_document_is_canonicalised_once_however_many_nodes(

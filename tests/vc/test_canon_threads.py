@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import ledger.vc.canon_pyld
-from ledger.vc.canon import CREDENTIALS_V2, canonize, make_loader, remembering_loader
+from ledger.vc.canon import CREDENTIALS_V2, BundledLoader, canonize, remembering_loader
 
 DOCUMENT = {"@context": [CREDENTIALS_V2], "type": ["VerifiableCredential"],
             "issuer": "did:example:university", "credentialSubject": {"id": "did:example:s"}}
@@ -75,7 +75,7 @@ def test_one_thread_at_a_time_canonicalises_through_the_shared_loader(
 
 def test_one_thread_at_a_time_canonicalises_through_a_loader_of_its_own(
         counting: CountingNormalize) -> None:
-    loader = make_loader()
+    loader = BundledLoader()
     in_two_threads(lambda: canonize(DOCUMENT, loader))
     assert counting.most == 1
 

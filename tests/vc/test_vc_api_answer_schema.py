@@ -8,10 +8,13 @@ description says on purpose is open (a credential's chain facts)."""
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
 
+import ledger.vc.presentation
 from ledger.payloads import CredentialRef, RevokePayload
 from ledger.vc.presentation import MAX_CREDENTIALS_PER_PRESENTATION, MISMATCH_PROBLEMS
 from storage.batch_tree import audit_path
@@ -129,9 +132,32 @@ async def test_presentation_answers_fit_the_declared_schema(node: VcNode) -> Non
         None, None, "vp_challenge_mismatch"], mismatch
     verdict_schema = declared_schema(spec, path, 400)["oneOf"][0]["properties"]["verdict"]
     assert set(MISMATCH_PROBLEMS.values()) <= listed_problems(verdict_schema), verdict_schema
+    # node.openapi writes the others out: one renamed in the ledger must be renamed there
+    codes = presentation_codes()
+    assert set(MISMATCH_PROBLEMS.values()) < codes, codes  # the source was read
+    assert codes <= listed_problems(verdict_schema), (codes, verdict_schema)
     # A credential inside it is checked as one alone: none of the presentation's codes.
     held = verdict_schema["properties"]["credentials"]["items"]
     assert listed_problems(held) == set(), held
+
+
+def presentation_codes() -> set[str]:
+    """The `vp_` codes ledger.vc.presentation gives a failed check, read from its source
+    (each InvalidDocument's and Check's literal), except refuse_empty's: an employer's
+    tools refuse an empty presentation, the VC-API does not."""
+    tree = ast.parse(Path(ledger.vc.presentation.__file__).read_text("utf-8"))
+    codes: set[str] = set()
+    for function in ast.walk(tree):
+        if not isinstance(function, ast.FunctionDef) or function.name == "refuse_empty":
+            continue
+        for call in ast.walk(function):
+            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+                    and call.func.id in ("InvalidDocument", "Check")):
+                continue
+            given = [*call.args, *(keyword.value for keyword in call.keywords)]
+            codes |= {arg.value for arg in given if isinstance(arg, ast.Constant)
+                      and isinstance(arg.value, str) and arg.value.startswith("vp_")}
+    return codes
 
 
 def listed_problems(verdict: Schema) -> set[str]:

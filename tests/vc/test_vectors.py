@@ -18,7 +18,7 @@ import pytest
 
 from ledger.errors import InvalidDocument
 from ledger.identity import KeyPair
-from ledger.vc.canon import bundled_contexts, canonize, make_loader
+from ledger.vc.canon import BundledLoader, bundled_contexts, canonize
 from ledger.vc.didkey import (
     did_key,
     multikey,
@@ -50,7 +50,7 @@ PROOF_CANON = (
 # not in any package this project bundles; it is one @vocab, as the vector's
 # canonical N-Quads show. Tests only: the product never serves it.
 EXAMPLES_V2 = {"@context": {"@vocab": "https://www.w3.org/ns/credentials/examples#"}}
-LOADER = make_loader({"https://www.w3.org/ns/credentials/examples/v2": EXAMPLES_V2})
+LOADER = BundledLoader({"https://www.w3.org/ns/credentials/examples/v2": EXAMPLES_V2})
 UNSIGNED: dict[str, Any] = {
     "@context": ["https://www.w3.org/ns/credentials/v2",
                  "https://www.w3.org/ns/credentials/examples/v2"],
