@@ -83,8 +83,15 @@ class _ArgumentName(Sentence):
     def said(self, words: Words) -> str:
         if words.language == "en":
             return self.param.human_readable_name
-        key = f"cli.help.meta.{self.param.name}"
-        return words.t(key if words.has(key) else "cli.help.meta.file")
+        return argument_words(self.param, words)
+
+
+def argument_words(param: click.Argument, words: Words) -> str:
+    """An argument as --help names it: by its name's words (PROPOSAL_ID), a file or a
+    link where it takes either (`senim verify`'s FILE|LINK), else as the file it mostly is."""
+    key = ("cli.help.meta.file_or_link" if param.metavar == "FILE|LINK"
+           else f"cli.help.meta.{param.name}")
+    return words.t(key if words.has(key) else "cli.help.meta.file")
 
 
 def _param_name(param: click.Parameter) -> str | Sentence:
@@ -122,9 +129,7 @@ class WordedHelp(click.Command):
             super().format_help(ctx, formatter)
             return
         name = self.help_key or str(self.name)
-        # an argument by its name's words (PROPOSAL_ID), else as the file it mostly is
-        taken = [words.t(f"cli.help.meta.{param.name}") if words.has(
-                     f"cli.help.meta.{param.name}") else words.t("cli.help.meta.file")
+        taken = [argument_words(param, words)
                  for param in self.get_params(ctx) if isinstance(param, click.Argument)]
         formatter.write_usage(ctx.command_path, " ".join(
                                   [f"[{words.t('cli.help.meta.options')}]", *taken]),

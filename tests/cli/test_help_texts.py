@@ -99,3 +99,18 @@ def test_every_option_has_its_words_in_kazakh_and_russian(lang: str) -> None:
                                                   f"cli.help.any.{option}")):
                 bare.append((*path, option))
     assert not bare, bare
+
+
+@pytest.mark.parametrize(("language", "taken"), [
+    ("kk", "ФАЙЛ|СІЛТЕМЕ"), ("ru", "ФАЙЛ|ССЫЛКА"), ("en", "FILE|LINK")])
+def test_verify_names_what_it_takes_a_file_or_a_link_in_every_language(
+        language: str, taken: str) -> None:
+    """`senim verify` takes a file or a link: its usage line and a missing argument say both
+    in the reader's language, as the English does (kk and ru said only ФАЙЛ)."""
+    runner = CliRunner()
+    shown = runner.invoke(main, ["verify", "--help", "--lang", language])
+    assert shown.exit_code == 0, shown.output
+    assert f"] {taken}\n" in shown.output.splitlines(keepends=True)[0]
+    missing = runner.invoke(main, ["verify", "--lang", language])
+    assert missing.exit_code == 2
+    assert taken in missing.output
