@@ -32,6 +32,8 @@ MAX_ANSWER_BYTES = 16 * 1024 * 1024
 ANSWER_DEADLINE_S = 60.0
 NODE_EXAMPLE = "http://127.0.0.1:8101"  # a node URL, as an error shows one
 READ_CHUNK_BYTES = 64 * 1024
+
+
 class RemoteFactsError(SenimError):
     """The node could not be reached, or answered with something that does not verify.
     Made of a Sentence, it is said in the reader's language where it is printed."""
@@ -134,7 +136,6 @@ def _error_answer(exc: urllib.error.HTTPError, url: str, deadline_s: float) -> S
     return Sentence("cli.node.http_error", url=url, status=exc.code)
 
 
-
 def fetch(base_url: str, path: str, timeout_s: float, deadline: Deadline | None) -> bytes:
     """The body of the node's answer to GET `path`, within MAX_ANSWER_BYTES, the time its
     reading may take and `deadline` (the command's, over all its requests: cli.deadline);
@@ -179,4 +180,3 @@ def fetch(base_url: str, path: str, timeout_s: float, deadline: Deadline | None)
     except http.client.HTTPException as exc:  # not HTTP at all, e.g. the P2P port
         raise RemoteFactsError(Sentence("cli.node.not_http", node=base_url,
                                         kind=type(exc).__name__)) from exc
-

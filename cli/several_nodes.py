@@ -145,7 +145,8 @@ def ask_nodes(ask_node: AskNode[AnyJudged], nodes: Sequence[str], deadline: Dead
             while len(got) < len(nodes):
                 answer, fault = answers.get(timeout=deadline.left())
                 got[answer.node] = answer
-                faults += [fault] if fault is not None else []
+                if fault is not None:
+                    faults.append(fault)
         finally:
             # Settled inside the try: the one-shot alarm can ring after the last answer
             # came (or the wait ended) and before it is disarmed, and the answers in hand
@@ -220,9 +221,8 @@ def differences(answers: Sequence[NodeAnswer[AnyJudged]], shown: NodeAnswer[AnyJ
             if other.answer.height is not None and _height(other) < height:
                 notes.append(Sentence("cli.nodes.behind", None, node=other.node,
                                       height=_height(other), behind=height - _height(other)))
-            differing = _facts_differing(other, shown)
             # certified facts differ by what changed between the two heights, said as a lag
-            if differing and not certified:
+            if not certified and (differing := _facts_differing(other, shown)):
                 which = dict.fromkeys(_FACT_WORDS.get(name, "other") for name in differing)
                 notes.append(Sentence("cli.nodes.facts_differ", None, node=other.node,
                                       shown=shown.node, which=Joined(

@@ -16,8 +16,8 @@ import contextlib
 from ledger.chain import Chain
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
-from node.sync import MAX_BLOCKS_PER_RESPONSE, MAX_RESPONSE_BYTES, is_height
-from node.sync_busy import BUSY_READ_BIT
+from node.sync import MAX_BLOCKS_PER_RESPONSE, MAX_RESPONSE_BYTES
+from node.sync_busy import BUSY_READ_BIT, is_height
 
 
 def reads_busy(payload: bytes) -> bool:

@@ -291,7 +291,7 @@ def vc_check(problems: Mapping[str, str]) -> Schema:
     problem["description"] += "; given on a failed check only"
     return obj({"check": STRING, "ok": {"type": "boolean"}, "detail": STRING}, {
         "problem": problem,
-        "params": {"type": "object", "additionalProperties": {"type": ["string", "integer"]},
+        "params": {**REFUSAL_PARAMS,
                    "description": "the specifics the problem names (count, max, ...)"}})
 
 

@@ -48,6 +48,7 @@ from node.state_wire import (
     VALUES_PER_QUESTION,
     read_question,
 )
+from node.sync_busy import is_height
 from storage.errors import CorruptStateError
 from storage.kv import KeyValueReader, KeyValueSnapshot, KeyValueStore
 from storage.state_transfer import KEY_BYTES_MAX, StateExport, position_from_wire
@@ -187,7 +188,7 @@ class StateSnapshots:
 
     def _set_changes_page(self, held: _Held | None, height: int, after: object
                           ) -> bytes | None:
-        if not (isinstance(after, int) and not isinstance(after, bool) and 0 <= after < 2**63):
+        if not is_height(after):
             return None
         if held is None:
             return encode([NOT_HELD, height])

@@ -71,8 +71,8 @@ from node.state_wire import (
     NOT_HELD,
     marked,
 )
-from node.sync import SyncRequest, is_height
-from node.sync_busy import BusyPeers, read_busy
+from node.sync import SyncRequest
+from node.sync_busy import BusyPeers, is_height, read_busy
 from storage.state_transfer import StateImport
 
 RESPONSE_TIMEOUT_MS = 5_000

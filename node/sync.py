@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from ledger.blocks import BLOCK_ARRAYS, MAX_BLOCK_BYTES, MAX_BLOCK_TXS, Header
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
-from node.sync_busy import BUSY_READ_BIT, BusyPeers, read_busy
+from node.sync_busy import BUSY_READ_BIT, BusyPeers, is_height, read_busy
 
 MAX_BLOCKS_PER_RESPONSE = 64
 MAX_RESPONSE_BYTES = 3 * 1024 * 1024  # within the sync-response channel's limit
@@ -372,12 +372,6 @@ def first_height(items: list[SyncedItem]) -> int | None:
     """The height the first item's block gives, read without decoding its transactions;
     None if there is none or it does not decode."""
     return _first_height(items[0][0]) if items else None
-
-
-def is_height(value: object) -> bool:
-    """A height or a count as the sync questions and answers may carry one (an int, not a
-    bool, below 2**63)."""
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
 
 
 def _first_height(data: bytes) -> int | None:

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from typing import Generic, TypeVar
+from typing import Generic, TypeGuard, TypeVar
 
 from ledger.codec import decode, encode
 from ledger.errors import MalformedInput
@@ -70,6 +70,12 @@ def busy_answer(retry_ms: int) -> bytes:
     return encode([BUSY_MARK, max(0, min(int(retry_ms), BUSY_WAIT_MAX_MS))])
 
 
+def is_height(value: object) -> TypeGuard[int]:
+    """A height, a count or a wait in milliseconds as the sync questions and answers may
+    carry one (an int, not a bool, below 2**63)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
+
+
 def read_busy(payload: bytes) -> int | None:
     """The milliseconds a busy answer asks its asker to wait, at most BUSY_WAIT_MAX_MS;
     None if `payload` is not a busy answer."""
@@ -77,8 +83,7 @@ def read_busy(payload: bytes) -> int | None:
     with contextlib.suppress(MalformedInput):
         answer = decode(payload, max_arrays=1, max_items=2)
     if not (isinstance(answer, list) and len(answer) == 2 and answer[0] == BUSY_MARK
-            and isinstance(answer[1], int) and not isinstance(answer[1], bool)
-            and 0 <= answer[1] < 2**63):
+            and is_height(answer[1])):
         return None
     return min(answer[1], BUSY_WAIT_MAX_MS)
 

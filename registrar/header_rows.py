@@ -200,14 +200,12 @@ def join(spans: Spans, top: int, upper: Cells, lower: Cells, knows: Knows,
 def _tied_above(spans: Spans, upper: Cells, header: Cells, knows: Knows) -> bool:
     """Whether the row above a header found by its names (registrar.rows.find_header)
     is the header's first row: a name standing down from it into the header, or a group
-    over columns the mapping reads only with the group's name. A title across the whole
+    over columns the mapping reads with the group's name. A title across the whole
     list ("Список выпускников 2026" over A1:H1) is neither: it stays a title."""
     if spans.downs:
         return True
-    return any(knows(f"{head}: {name}") for span in spans.groups
-               if (head := text_at(upper, span.first - 1))
-               for index in range(span.first - 1, span.last)
-               if (name := text_at(header, index)))
+    return any(_read_with(head, span, header, knows) for span in spans.groups
+               if (head := text_at(upper, span.first - 1)))
 
 
 def split_header(header: tuple[int, Cells], above: Cells | None,

@@ -66,7 +66,7 @@ class FirstHolders:
         held = self._first.get(key)
         if held is not None:
             return held
-        if _SHARED_LETTERS.intersection(key):
+        if not _SHARED_LETTERS.isdisjoint(key):
             spellings = self._spellings.setdefault(key.translate(_SHARED_FOLD), [])
             for other in spellings:
                 if _twins(key, other):

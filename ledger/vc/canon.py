@@ -102,7 +102,8 @@ Loader = BundledLoader  # the one kind the ledger.vc functions are given as `loa
 
 # A command checking one document against several nodes canonicalises the same credentials
 # (and proof options) for each: 5 nodes cost 5 times the CPU, all of it PyLD's. Kept by
-# their JSON text, as many as a presentation holds with their proofs, and a few lists.
+# the SHA-256 of their JSON text, as many as a presentation holds with their proofs, and a
+# few lists.
 REMEMBERED_DOCUMENTS = 64
 
 
@@ -166,8 +167,8 @@ def canonize(document: Mapping[str, Any], loader: Loader | None = None) -> str:
     """The RDFC-1.0 canonical N-Quads of a JSON-LD document."""
     try:
         # as UTF-8: also refuses lone surrogates, which JSON escapes can carry
-        text = json.dumps(document, ensure_ascii=False)
-        size = len(text.encode())
+        encoded = json.dumps(document, ensure_ascii=False).encode()
+        size = len(encoded)
     except (TypeError, ValueError) as exc:
         raise InvalidDocument(f"not JSON data: {exc}", "vc_not_json") from exc
     if size > MAX_DOCUMENT_BYTES or _depth(document) > MAX_DEPTH:
@@ -181,12 +182,13 @@ def canonize(document: Mapping[str, Any], loader: Loader | None = None) -> str:
     # every `senim` command paid that only reads or signs a native credential.
     from ledger.vc.canon_pyld import normalize
     loader = loader or _LOADER
+    # keyed by the SHA-256 of the document's JSON text (json.dumps, key order kept): the
+    # same text is the same document
+    key = hashlib.sha256(encoded).hexdigest() if loader.canonical is not None else ""
     with loader.lock:
         if loader.canonical is None:
             return normalize(document, loader, loader.processed)
-        # keyed by the SHA-256 of the document's JSON text (json.dumps, key order kept):
-        # the same text is the same document
-        key = hashlib.sha256(text.encode()).hexdigest()
-        if key not in loader.canonical:
-            loader.canonical[key] = normalize(document, loader, loader.processed)
-        return loader.canonical[key]
+        canonical = loader.canonical.get(key)
+        if canonical is None:
+            canonical = loader.canonical[key] = normalize(document, loader, loader.processed)
+        return canonical
