@@ -31,6 +31,18 @@ def language_in(args: Sequence[str]) -> str | None:
     return None if given is None else LANGUAGE_ALIASES.get(given.strip().lower())
 
 
+def write_help_head(formatter: click.HelpFormatter, ctx: click.Context, words: Words,
+                    name: str, after_options: str) -> None:
+    """The usage line (`[OPTIONS]` in words, then `after_options`) and the command's or
+    group's description, as a command's and a group's --help begin alike."""
+    formatter.write_usage(ctx.command_path,
+                          f"[{words.t('cli.help.meta.options')}] {after_options}".rstrip(),
+                          prefix=f"{words.t('cli.help.usage')}: ")
+    formatter.write_paragraph()
+    with formatter.indentation():
+        formatter.write_text(words.t(f"cli.help.{name}"))
+
+
 def usage_sentence(exc: click.UsageError, command: str) -> Sentence:
     """A usage error of `command` in words: what click found wrong (a missing or unknown
     option, a value it refuses, an extra argument), or the Sentence the error carries."""
@@ -131,12 +143,7 @@ class WordedHelp(click.Command):
         name = self.help_key or str(self.name)
         taken = [argument_words(param, words)
                  for param in self.get_params(ctx) if isinstance(param, click.Argument)]
-        formatter.write_usage(ctx.command_path, " ".join(
-                                  [f"[{words.t('cli.help.meta.options')}]", *taken]),
-                              prefix=f"{words.t('cli.help.usage')}: ")
-        formatter.write_paragraph()
-        with formatter.indentation():
-            formatter.write_text(words.t(f"cli.help.{name}"))
+        write_help_head(formatter, ctx, words, name, " ".join(taken))
         rows = []
         for param in self.get_params(ctx):
             if not isinstance(param, click.Option) or param.hidden:

@@ -15,7 +15,7 @@ from cli.entry import lang_given
 from cli.errors import EXIT_BAD_INPUT
 from cli.language import language_from_environment, refuse_unknown_language, speak
 from cli.spoken import Sentence, refuse, spoken
-from cli.worded_command import language_in, usage_sentence
+from cli.worded_command import language_in, usage_sentence, write_help_head
 from node.i18n import LANGUAGE_ALIASES
 
 
@@ -103,14 +103,9 @@ class WordedGroup(click.Group):
         if words.language == "en":
             super().format_help(ctx, formatter)
             return
-        name = self.help_key or str(self.name)
-        formatter.write_usage(ctx.command_path, f"[{words.t('cli.help.meta.options')}] "
-                              f"{words.t('cli.help.meta.command')} "
-                              f"[{words.t('cli.help.meta.args')}]...",
-                              prefix=f"{words.t('cli.help.usage')}: ")
-        formatter.write_paragraph()
-        with formatter.indentation():
-            formatter.write_text(words.t(f"cli.help.{name}"))
+        write_help_head(formatter, ctx, words, self.help_key or str(self.name),
+                        f"{words.t('cli.help.meta.command')} "
+                        f"[{words.t('cli.help.meta.args')}]...")
         # --lang is each command's, taken anywhere on the command line (parse_args)
         options = [("--lang kk|ru|en", words.t("cli.help.any.language"))]
         options += [(max(param.opts, key=len), words.t(f"cli.help.any.{_option_name(param)}"))
