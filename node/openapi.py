@@ -13,6 +13,7 @@ from ledger.payloads_credentials import CREDENTIAL_TYPES, REASON_SUPERSEDED, REV
 from ledger.vc.export import STATUS_LIST_ID_BYTES
 from ledger.vc.presentation import MAX_CREDENTIALS_PER_PRESENTATION, MISMATCH_PROBLEMS
 from ledger.vc.status import LIST_UNUSABLE
+from ledger.vc.verify import CREDENTIAL_MISMATCH_PROBLEMS
 from ledger.vc.warning_codes import FIXED, OTHER, STATUS_LIST_NOT_ISSUERS, STATUS_LIST_UNCHECKED
 from node.api_public import (
     ANCHOR_BODY_MAX,
@@ -260,6 +261,15 @@ WARNING_CODES: Schema = {"type": "string", "enum": sorted(
                    "(ledger/vc/warning_codes.py); challenge_not_checked: a presentation "
                    "checked with no challenge, which could be a replay"}
 MOMENT: Schema = {"type": "string", "description": "YYYY-MM-DD HH:MM:SS UTC"}
+# A challenge or domain the verifier asked for that the proof does not carry fails its
+# own check (`challenge`, `domain`, whose `problem` is vp_challenge_mismatch or
+# vp_domain_mismatch for a presentation, vc_challenge_mismatch or vc_domain_mismatch for
+# a credential), the signature being genuine; each is checked whatever the other gave, so
+# that both are said when both fail.
+ASKED: Schema = {"enum": ["checked", "not_checked", "mismatch"],
+                 "description": "whether the proof carries the one asked for in options; "
+                                "not_checked when none was asked for (a credential's "
+                                "facts name only those asked for)"}
 VC_FACTS: Schema = {
     "type": "object", "additionalProperties": True,
     "description": "for a Senim VC, the chain's facts as /v1/verify gives them (type, "
@@ -272,6 +282,11 @@ VC_FACTS: Schema = {
         "status_list_valid_from": MOMENT, "status_list_valid_until": MOMENT,
         "status_list_problem": {"enum": list(LIST_UNUSABLE)},
         "status_list_purpose": STRING, "status_list_index": INTEGER}}
+# A credential verified alone, at /credentials/verify: the challenge and domain its
+# options asked for (a presentation's are the presentation's: none for the credentials it
+# holds).
+ASKED_VC_FACTS: Schema = {**VC_FACTS, "properties": {
+    **VC_FACTS["properties"], "challenge": ASKED, "domain": ASKED}}
 # A failed check's code, which a reader words without parsing the English detail; each
 # endpoint lists the codes of its own refusals (a presentation's beside the credential's).
 DOCUMENT_PROBLEM = "a document problem code (cli/words doc.problem.<code> words each)"
@@ -280,6 +295,9 @@ VP_PROBLEMS: dict[str, str] = {
        for name, code in MISMATCH_PROBLEMS.items()},
     "vp_not_holder": "signed by a key not the holder's",
     "vp_too_many": "holds more credentials than are checked at once"}
+VC_PROBLEMS: dict[str, str] = {
+    code: f"the proof does not carry the {name} of options.{name}"
+    for name, code in CREDENTIAL_MISMATCH_PROBLEMS.items()}
 
 
 def vc_check(problems: Mapping[str, str]) -> Schema:
@@ -304,13 +322,6 @@ def vc_verdict(facts: Schema, problems: Mapping[str, str],
                 "facts": facts}, optional)
 
 
-# A challenge or domain the verifier asked for that the proof does not carry fails its
-# own check (`challenge`, `domain`, whose `problem` is vp_challenge_mismatch or
-# vp_domain_mismatch), the signature being genuine; each is checked whatever the other
-# gave, so that both are said when both fail.
-ASKED: Schema = {"enum": ["checked", "not_checked", "mismatch"],
-                 "description": "whether the proof carries the one asked for in options; "
-                                "not_checked when none was asked for"}
 VP_FACTS: Schema = obj({}, {
     "credentials": {"type": "integer", "minimum": 0, "description": "how many it holds"},
     "credentials_max": {"const": MAX_CREDENTIALS_PER_PRESENTATION,
@@ -318,9 +329,10 @@ VP_FACTS: Schema = obj({}, {
     "signer": {"type": "string", "description": "the DID whose key signed it"},
     "holder": {"type": "string", "description": "the holder it names ('' for none)"},
     "challenge": ASKED, "domain": ASKED})
-VC_VERDICT = vc_verdict(VC_FACTS, {})
+VC_VERDICT = vc_verdict(ASKED_VC_FACTS, VC_PROBLEMS)
+HELD_VC_VERDICT = vc_verdict(VC_FACTS, {})
 VP_VERDICT = vc_verdict(VP_FACTS, VP_PROBLEMS, {"credentials": {
-    "type": "array", "maxItems": MAX_CREDENTIALS_PER_PRESENTATION, "items": VC_VERDICT,
+    "type": "array", "maxItems": MAX_CREDENTIALS_PER_PRESENTATION, "items": HELD_VC_VERDICT,
     "description": "each credential's own verdict, in the presentation's order; given "
                    "once its signature, challenge and domain hold"}})
 

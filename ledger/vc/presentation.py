@@ -19,9 +19,9 @@ from typing import Any
 from ledger.errors import InvalidDocument
 from ledger.vc.canon import Loader
 from ledger.vc.didkey import public_key_of_did
-from ledger.vc.proofs import single_proof, verify_proof
+from ledger.vc.proofs import verify_proof
 from ledger.vc.status_checks import StatusLookup
-from ledger.vc.verify import VcVerdict, proof_failed, vc_shape, verify_vc
+from ledger.vc.verify import VcVerdict, proof_failed, signed_for, vc_shape, verify_vc
 from ledger.vc.warning_codes import CHALLENGE_NOT_CHECKED, HOLDER_NOT_SUBJECT
 from ledger.verification import ChainFacts, Check, refused_check
 
@@ -52,32 +52,6 @@ def _mismatch(name: str) -> InvalidDocument:
 # declares and cli/vp.py words (portal-presentation.js keeps its own copy).
 MISMATCH_PROBLEMS: dict[str, str] = {name: str(_mismatch(name).code)
                                      for name in ("challenge", "domain")}
-
-
-def _signed_for(verdict: VcVerdict, document: dict[str, Any], challenge: str | None,
-                domain: str | None) -> bool:
-    """Whether the (verified) proof carries the challenge and domain the verifier asked
-    for; a mismatch is said as its own check, not as a signature that does not hold: the
-    signature is genuine, made for another request (a replay, or a wrong challenge typed).
-    Both are checked even when the challenge fails, so that a verifier is told every
-    reason at once; the verdict's reason names each that failed."""
-    proof = single_proof(document)
-    mismatched: list[Check] = []
-    for name, expected in (("challenge", challenge), ("domain", domain)):
-        if expected is None:
-            verdict.facts[name] = "not_checked"
-            continue
-        if proof.get(name) == expected:
-            verdict.facts[name] = "checked"
-            verdict.checks.append(Check(name, True, f"the proof carries the {name} asked for"))
-            continue
-        verdict.facts[name] = "mismatch"
-        mismatched.append(refused_check(name, _mismatch(name)))
-        verdict.checks.append(mismatched[-1])
-    if mismatched:
-        verdict.valid, verdict.status = False, "tampered"
-        verdict.reason = "; ".join(check.detail for check in mismatched)
-    return not mismatched
 
 
 def held_credentials(document: Any) -> list[Any]:
@@ -123,7 +97,7 @@ def verify_presentation(document: Any, now: datetime, challenge: str | None,
         except InvalidDocument as exc:
             return verdict.fail("tampered", refused_check("holder", exc))
     verdict.checks.append(Check("signature", True, proof.detail))
-    if not _signed_for(verdict, document, challenge, domain):
+    if not signed_for(verdict, document, challenge, domain, _mismatch, say_unasked=True):
         return verdict
     if challenge is None:
         verdict.warnings.append(CHALLENGE_NOT_CHECKED)

@@ -97,9 +97,10 @@ def single_proof(document: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _check_options(document: Mapping[str, Any], proof: Mapping[str, Any], purpose: str,
-                   challenge: str | None, domain: str | None, now: datetime | None
-                   ) -> str | None:
-    """Why the proof's options are unacceptable, or None."""
+                   now: datetime | None) -> str | None:
+    """Why the proof's options are unacceptable, or None. The challenge and domain a
+    verifier asks for are checked once the signature holds, each as its own check
+    (`ledger.vc.verify.signed_for`)."""
     if proof.get("type") != PROOF_TYPE or proof.get("cryptosuite") != CRYPTOSUITE:
         return (f"the proof is {proof.get('type')!r}/{proof.get('cryptosuite')!r}; only "
                 f"{PROOF_TYPE} with {CRYPTOSUITE} is supported")
@@ -120,22 +121,17 @@ def _check_options(document: Mapping[str, Any], proof: Mapping[str, Any], purpos
         outer = outer if isinstance(outer, list) else [outer]
         if outer[:len(own)] != own:
             return "the proof's @context does not match the document's"
-    if challenge is not None and proof.get("challenge") != challenge:
-        return "the proof's challenge does not match the one this verifier asked for"
-    if domain is not None and proof.get("domain") != domain:
-        return "the proof's domain does not match this verifier's domain"
     return None
 
 
 def verify_proof(document: Mapping[str, Any], purpose: str = "assertionMethod",
-                 challenge: str | None = None, domain: str | None = None,
                  public_key: bytes | None = None, loader: Loader | None = None,
                  now: datetime | None = None) -> ProofCheck:
     """Check the document's proof. The key comes from its did:key verification method
     unless the caller, who resolved some other method, gives it."""
     try:
         proof = single_proof(document)
-        refusal = _check_options(document, proof, purpose, challenge, domain, now)
+        refusal = _check_options(document, proof, purpose, now)
         if refusal is not None:
             return ProofCheck(False, refusal)
         method = proof.get("verificationMethod")

@@ -9,6 +9,7 @@ not revoked.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,7 +20,7 @@ from ledger.vc.anchored import native_of_senim_vc
 from ledger.vc.canon import CREDENTIALS_V2, Loader
 from ledger.vc.didkey import public_key_of_did
 from ledger.vc.issuer_keys import issuer_did_finding
-from ledger.vc.proofs import ProofCheck, verify_proof
+from ledger.vc.proofs import ProofCheck, single_proof, verify_proof
 from ledger.vc.proofs import instant as _instant
 from ledger.vc.status_checks import StatusLookup, check_status, outside_validity
 
@@ -71,6 +72,56 @@ def proof_failed(verdict: VcVerdict, proof: ProofCheck) -> VcVerdict:
               else "tampered")
     return verdict.fail(status, refused_check("signature", proof.problem)
                         if proof.problem is not None else Check("signature", False, proof.detail))
+
+
+def _credential_mismatch(name: str) -> InvalidDocument:
+    """What is wrong with a credential's proof that does not carry the challenge (`name`
+    "challenge"), or the domain, the verifier asked for: most often its issuer, who signs
+    for no verifier in particular, was asked for none. Each code written where it is
+    given, as every document problem's is (tests/cli/test_document_problems.py)."""
+    if name == "challenge":
+        return InvalidDocument("the credential's proof does not carry the challenge this "
+                               "verifier asked for", "vc_challenge_mismatch")
+    return InvalidDocument("the credential's proof does not carry the domain this verifier "
+                           "asked for", "vc_domain_mismatch")
+
+
+# Each mismatch's problem code for a credential, by the check that fails with it: what
+# node/openapi.py declares (a presentation's are ledger.vc.presentation.MISMATCH_PROBLEMS).
+CREDENTIAL_MISMATCH_PROBLEMS: dict[str, str] = {
+    name: str(_credential_mismatch(name).code) for name in ("challenge", "domain")}
+
+
+def signed_for(verdict: VcVerdict, document: dict[str, Any], challenge: str | None,
+               domain: str | None, mismatch: Callable[[str], InvalidDocument],
+               say_unasked: bool) -> bool:
+    """Whether the (verified) proof carries the challenge and domain the verifier asked
+    for. VC Data Integrity's Verify Proof fails a document, credential or presentation,
+    whose proof does not carry one given, and names it (INVALID_CHALLENGE_ERROR,
+    INVALID_DOMAIN_ERROR): so a mismatch is its own check, coded by `mismatch`, not a
+    signature that does not hold (the signature is genuine, made for another request:
+    a replay, or a wrong challenge typed). Both are checked even when the challenge
+    fails, so that a verifier is told every reason at once; the verdict's reason names
+    each that failed. The facts say, of each, checked or mismatch, and not_checked when
+    `say_unasked` (a presentation's, which a reader shows either way)."""
+    proof = single_proof(document)
+    mismatched: list[Check] = []
+    for name, expected in (("challenge", challenge), ("domain", domain)):
+        if expected is None:
+            if say_unasked:
+                verdict.facts[name] = "not_checked"
+            continue
+        if proof.get(name) == expected:
+            verdict.facts[name] = "checked"
+            verdict.checks.append(Check(name, True, f"the proof carries the {name} asked for"))
+            continue
+        verdict.facts[name] = "mismatch"
+        mismatched.append(refused_check(name, mismatch(name)))
+        verdict.checks.append(mismatched[-1])
+    if mismatched:
+        verdict.valid, verdict.status = False, "tampered"
+        verdict.reason = "; ".join(check.detail for check in mismatched)
+    return not mismatched
 
 
 def _types(document: dict[str, Any]) -> list[Any]:
@@ -151,8 +202,7 @@ def verify_vc(document: Any, now: datetime, facts: ChainFacts | None = None,
     if not issuer.startswith("did:key:"):
         return verdict.fail("unknown", Check("issuer", False, f"issuer {issuer[:60]!r} is not "
                                              "a did:key; no other DID method resolves here"))
-    proof = verify_proof(document, purpose=purpose, challenge=challenge, domain=domain,
-                         loader=loader, now=now)
+    proof = verify_proof(document, purpose=purpose, loader=loader, now=now)
     if not proof.ok:
         return proof_failed(verdict, proof)
     try:
@@ -163,6 +213,9 @@ def verify_vc(document: Any, now: datetime, facts: ChainFacts | None = None,
         return verdict.fail("tampered", Check("signature", False, "the proof was made by a "
                                               "key that is not the issuer's"))
     verdict.checks.append(Check("signature", True, proof.detail))
+    if not signed_for(verdict, document, challenge, domain, _credential_mismatch,
+                      say_unasked=False):
+        return verdict
     if not _check_validity(verdict, document, now):
         return verdict
     # A Senim VC checked against a chain: the chain holds its revocations, which its list

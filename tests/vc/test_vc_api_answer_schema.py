@@ -17,6 +17,7 @@ import jsonschema_rs
 import ledger.vc.presentation
 from ledger.payloads import CredentialRef, RevokePayload
 from ledger.vc.presentation import MAX_CREDENTIALS_PER_PRESENTATION, MISMATCH_PROBLEMS
+from ledger.vc.verify import CREDENTIAL_MISMATCH_PROBLEMS
 from storage.batch_tree import audit_path
 from tests.node.conftest import make_tx
 from tests.node.test_api import wait_committed
@@ -183,7 +184,7 @@ async def test_credential_answers_fit_the_declared_schema(node: VcNode) -> None:
                          ({"verifiableCredential": 5}, 400)):
         await check_against_spec(node, spec, "/credentials/verify", body, status)
     # The schema served both endpoints, listing a presentation's codes for a credential's
-    # checks, which never carry them.
+    # checks, which never carry them; a credential's own mismatches are listed instead.
     verdict = declared_schema(spec, "/credentials/verify", 400)["oneOf"][0]["properties"][
         "verdict"]
-    assert listed_problems(verdict) == set(), verdict
+    assert listed_problems(verdict) == set(CREDENTIAL_MISMATCH_PROBLEMS.values()), verdict
