@@ -12,7 +12,13 @@ from typing import IO, Any
 
 from cli.deadline_http import deadline_opener
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
-from cli.node_answers import RemoteFactsError, login_in_url, read_bounded, unreachable
+from cli.node_answers import (
+    BUSY_STATUSES,
+    RemoteFactsError,
+    login_in_url,
+    read_bounded,
+    unreachable,
+)
 from cli.spoken import Sentence, printable
 from ledger.errors import SenimError
 from ledger.identity import KeyPair
@@ -85,7 +91,15 @@ def node_line(value: object) -> str:
 
 
 
-NOT_ANSWERED = frozenset({"unreachable", "malformed", "http"})  # ClientError codes of no answer
+# The code of a node that could not answer now, and says to ask again shortly: its own
+# `busy` (503, with Retry-After), or a 503 or 429 with no node's error (a proxy before a
+# node that is restarting). The request was not taken: nothing was refused.
+BUSY = "busy"
+# ClientError codes of no answer to the question (exit 3, as `senim verify` exits when
+# its node is busy): a busy node's included, which read as a refusal (exit 1, "the node
+# refused the request (busy)" in kk and ru) or as "HTTP 503 from ..." with no word of
+# trying again.
+NOT_ANSWERED = frozenset({"unreachable", "malformed", "http", BUSY})
 
 # What reading a node's answer raises when the answer has the wrong shape (a proxy, another
 # service, a broken node): callers that read fields turn it into one error line.
@@ -229,6 +243,8 @@ class NodeClient:
                 if not isinstance(err["message"], str) or not isinstance(err["code"], str):
                     raise TypeError("an error without a code and message")
                 err["message"], err["code"] = node_line(err["message"]), node_line(err["code"])
+                if err["code"] == BUSY:
+                    raise self._busy(url, exc.code) from exc
                 if err["code"] in ("not_found", "method_not_allowed"):  # no route of the API:
                     # the node's URL with a path (…/v1), or another service's address
                     raise ClientError(Sentence("cli.node.no_route", url=url,
@@ -239,6 +255,8 @@ class NodeClient:
                                            code=err["code"]), err["code"], exc.code,
                                   refusal_params(err.get("params"))) from exc
             except (ValueError, KeyError, TypeError, RecursionError, RemoteFactsError):
+                if exc.code in BUSY_STATUSES:
+                    raise self._busy(url, exc.code) from exc
                 raise ClientError(Sentence("cli.node.http_from", status=exc.code, url=url),
                                   "http", exc.code) from exc
             except OSError as body_exc:  # the error's body, dripped past the deadline
@@ -264,6 +282,11 @@ class NodeClient:
             raise ClientError(Sentence("cli.node.not_object", url=f"{self.base_url}{path}"),
                               "malformed")
         return answer
+
+    @staticmethod
+    def _busy(url: str, status: int) -> ClientError:
+        """A node (or what stands before it) that says to ask again shortly (BUSY)."""
+        return ClientError(Sentence("cli.node.busy", url=url, status=status), BUSY, status)
 
     def status(self) -> dict[str, Any]:
         result: dict[str, Any] = self.request("GET", "/v1/status")
@@ -324,10 +347,17 @@ class NodeClient:
                 result: dict[str, Any] = self.request(
                     "GET", f"/v1/transactions/{tx_id}?wait={step:.3f}")
             except ClientError as exc:
+                busy = exc.code == BUSY
+                if busy and time.monotonic() >= deadline:
+                    # It cannot say now how the transaction stands: as yet unknown, so
+                    # pending. Its 503 ended the wait, and the command said the
+                    # transaction refused (and removed the credential file made for it).
+                    return {"tx_id": tx_id, "status": "pending"}
                 # Not seen yet: the transaction may still be gossiping towards this node.
-                if exc.status != 404 or time.monotonic() >= deadline:
+                if (not busy and exc.status != 404) or time.monotonic() >= deadline:
                     raise
-                time.sleep(0.05)
+                time.sleep(min(READ_RETRY_AFTER_S if busy else 0.05,
+                               max(0.0, deadline - time.monotonic())))
                 continue
             _check_tx_status(result, f"{self.base_url}/v1/transactions/{tx_id}")
             if result["status"] != "pending" or time.monotonic() >= deadline:

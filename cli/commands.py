@@ -10,6 +10,7 @@ from typing import Any, NoReturn, Protocol, TypeVar
 import click
 
 from cli.client import (
+    BUSY,
     COMMIT_WAIT_S,
     DEFAULT_NODE,
     MALFORMED_ANSWER,
@@ -174,6 +175,12 @@ def submit_and_report(client: NodeClient, keys: KeyPair, payload: Payload, what:
     try:
         result = client.submit_and_wait(tx, wait_s)
     except ClientError as exc:
+        # Busy when it was sent (the wait asks a busy node again, and says pending at its
+        # end): not taken, so nothing of it is on chain. It was said refused, exit 1.
+        if exc.code == BUSY:
+            _forget(written)
+            refuse(Sentence("tx.not_sent", f"{what} not sent: {exc}", what=said,
+                            why=node_said(exc)), exc.exit_code)
         if exc.status == 0:  # no answer, or a garbled one: it may have been sent, may commit
             refuse(Sentence("tx.not_confirmed_kept" if written else "tx.not_confirmed",
                             f"{what} not confirmed: {exc}{_kept(written)}", what=said,

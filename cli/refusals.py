@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from cli.client import ClientError
+from cli.client import BUSY, ClientError
 from cli.language import PLACEHOLDER, catalogue
 from cli.spoken import Sentence, problem_said, reason
 
 
 def node_said(exc: ClientError) -> Sentence:
-    """Why the node refused, or why it could not be asked."""
-    if 400 <= exc.status < 500 and f"refusal.{exc.code}" in catalogue("en"):
+    """Why the node refused, or why it could not be asked (a busy node, a 429 too, by
+    its own sentence: the address and to ask again shortly)."""
+    if exc.code != BUSY and 400 <= exc.status < 500 and f"refusal.{exc.code}" in catalogue("en"):
         return refusal(exc.code, str(exc), exc.params)
     return reason(exc, "issue.node.error", why=str(exc))
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from cli.client import ClientError, NodeClient
+from cli.client import BUSY, ClientError, NodeClient
 from cli.commands import dropped_reason, key_option, key_refusal, node_option
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED
 from cli.language import lang_option
@@ -249,8 +249,13 @@ def _revoke(key_path: Path, target: str, manifest_path: Path | None, why: str,
         tx = client.make_tx(keys, RevokePayload(ref, why, digest, replaced_by))
         result = client.submit_and_wait(tx)
     except ClientError as exc:
-        if 400 <= exc.status < 500 and note is not None:  # refused: its hash is not on chain
+        busy = exc.code == BUSY  # not taken (the wait ends pending while it is busy)
+        if (busy or 400 <= exc.status < 500) and note is not None:  # its hash is not on chain
             note_path.unlink(missing_ok=True)
+        if busy:  # was said refused, exit 1: the node refused nothing
+            refuse(Sentence("tx.not_sent", f"revocation not sent: {exc}",
+                            what=Sentence("tx.what.revocation"), why=node_said(exc)),
+                   exc.exit_code)
         retired = exc.code == "member_retired"
         refuse(Sentence("revoke.refused_retired" if retired else "revoke.refused",
                         f"revocation refused: {exc} ({exc.code})"

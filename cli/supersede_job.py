@@ -24,6 +24,7 @@ from typing import Any
 import click
 
 from cli.client import (
+    BUSY,
     EXPIRY_WINDOW_BLOCKS,
     MALFORMED_ANSWER,
     ClientError,
@@ -154,7 +155,7 @@ def _group(node: NodeClient, keys: KeyPair, pairs: list[Pair], tally: dict[str, 
             except ClientError as exc:
                 if exc.status == 0:
                     raise
-                if exc.status == 429:  # the node's pool is full for now: not refused
+                if exc.status == 429 or exc.code == BUSY:  # full or busy for now: not refused
                     tally["pending"] += 1
                     echo(Sentence("supersede.busy", f"row {pair.row}: not sent, the node is "
                                   f"busy ({exc.code})", row=pair.row, code=exc.code))
