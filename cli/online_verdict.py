@@ -20,9 +20,10 @@ from cli.remote import (
     undecodable,
 )
 from cli.spoken import Sentence, reason, refuse
+from ledger.anchor_verification import verify_anchored_digest
 from ledger.blocks import Header
 from ledger.genesis import CHAIN_ID_CHARS_MAX, Genesis
-from ledger.verification import Check, Verdict, verify_anchored_digest, verify_credential, when
+from ledger.verification import Check, Verdict, verify_credential, when
 from node.validators import certifies_by_keys
 
 

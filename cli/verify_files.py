@@ -115,7 +115,7 @@ def load_json_file(path: Path) -> Any | None:
 
 
 def file_digest(path: Path) -> bytes:
-    """SHA-256 of a file as it is read (`ledger.verification.document_hash` of its bytes):
+    """SHA-256 of a file as it is read (`ledger.anchor_verification.document_hash` of its bytes):
     what an anchor records, of a file of any size; exit 2 for no regular file."""
     digest = hashlib.sha256()
     try:

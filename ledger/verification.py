@@ -7,7 +7,6 @@ the state root of the block the node names.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -104,15 +103,15 @@ class Verdict:
                 "source": self.source, "checks": [c.to_json() for c in self.checks],
                 "facts": self.facts}
 
+    def fail(self, status: str, check: Check) -> Verdict:
+        """This verdict failed, with `status`, by `check` (its reason the check's)."""
+        self.checks.append(check)
+        self.valid, self.status, self.reason = False, status, check.detail
+        return self
+
 
 def when(time_ms: int) -> str:
     return datetime.fromtimestamp(time_ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _fail(verdict: Verdict, status: str, check: Check) -> Verdict:
-    verdict.checks.append(check)
-    verdict.valid, verdict.status, verdict.reason = False, status, check.detail
-    return verdict
 
 
 def verify_credential(document: Any, facts: ChainFacts, chain_id: str) -> Verdict:
@@ -121,24 +120,25 @@ def verify_credential(document: Any, facts: ChainFacts, chain_id: str) -> Verdic
         doc = parse_document(document)
     except NewerFormat as exc:
         verdict.facts["format"] = document["format"]
-        return _fail(verdict, "newer_format", refused_check("document", exc))
+        return verdict.fail("newer_format", refused_check("document", exc))
     except InvalidDocument as exc:
-        return _fail(verdict, "malformed", refused_check("document", exc))
+        return verdict.fail("malformed", refused_check("document", exc))
     if doc.chain_id != chain_id:
-        return _fail(verdict, "unknown", Check("network", False,
-                     f"issued on network {doc.chain_id!r}, this is {chain_id!r}"))
+        return verdict.fail("unknown", Check("network", False,
+                            f"issued on network {doc.chain_id!r}, this is {chain_id!r}"))
     computed = target_hash(doc.chain_id, doc.issuer, doc.credential_type, doc.field_hashes,
                            doc.document_format)
     if computed != doc.target_hash:
-        return _fail(verdict, "tampered", Check("fields", False,
-                     "the fields do not match the credential's hash: the document was altered"))
+        return verdict.fail("tampered", Check("fields", False,
+                            "the fields do not match the credential's hash: the document was "
+                            "altered"))
     hidden = len(doc.field_hashes) - len(doc.revealed)
     verdict.checks.append(Check("fields", True, f"{len(doc.revealed)} field(s) shown, "
                                 f"{hidden} hidden; all match the credential's hash"))
     if not verify_inclusion(doc.target_hash, doc.batch_index, doc.batch_size, doc.batch_path,
                             doc.batch_root):
-        return _fail(verdict, "tampered", Check("batch", False,
-                     "the credential is not in the batch it names (audit path fails)"))
+        return verdict.fail("tampered", Check("batch", False,
+                            "the credential is not in the batch it names (audit path fails)"))
     verdict.checks.append(Check("batch", True, f"credential #{doc.batch_index + 1} of "
                                 f"{doc.batch_size} in batch {doc.batch_root.hex()[:16]}…"))
     return _check_chain(verdict, doc, facts)
@@ -149,20 +149,20 @@ def _check_chain(verdict: Verdict, doc: ParsedDocument, facts: ChainFacts) -> Ve
     # this root on chain for it, whoever else submitted the same root.
     batch = facts.batch(doc.issuer, doc.batch_root)
     if batch is None:
-        return _fail(verdict, "unknown", Check("on_chain", False,
-                     f"the issuer {doc.issuer.hex()} has no batch with this root on chain: "
-                     "the credential was never issued here"))
+        return verdict.fail("unknown", Check("on_chain", False,
+                            f"the issuer {doc.issuer.hex()} has no batch with this root on chain: "
+                            "the credential was never issued here"))
     issuer = facts.member(batch.issuer)
     issuer_name = issuer.name if issuer else batch.issuer.hex()
     if batch.credential_type != doc.credential_type:
-        return _fail(verdict, "tampered", Check("on_chain", False,
-                     f"the batch on chain was issued by {issuer_name} as "
-                     f"{batch.credential_type}, not as {doc.credential_type} as the document "
-                     "claims"))
+        return verdict.fail("tampered", Check("on_chain", False,
+                            f"the batch on chain was issued by {issuer_name} as "
+                            f"{batch.credential_type}, not as {doc.credential_type} as the "
+                            "document claims"))
     if batch.count != doc.batch_size:
-        return _fail(verdict, "tampered", Check("on_chain", False,
-                     f"the batch on chain holds {batch.count} credential(s), not "
-                     f"{doc.batch_size} as the document claims: the document was altered"))
+        return verdict.fail("tampered", Check("on_chain", False,
+                            f"the batch on chain holds {batch.count} credential(s), not "
+                            f"{doc.batch_size} as the document claims: the document was altered"))
     verdict.facts.update({"issuer": issuer_name, "issuer_id": batch.issuer.hex(),
                           "height": batch.height, "issued_at": when(batch.time_ms),
                           "type": batch.credential_type})
@@ -171,24 +171,24 @@ def _check_chain(verdict: Verdict, doc: ParsedDocument, facts: ChainFacts) -> Ve
                                 f"({when(batch.time_ms)})"))
     signer = issuer_key_finding(batch, facts, issuer_name, verdict.facts)
     if not signer.ok:
-        return _fail(verdict, signer.status, Check(signer.name, False, signer.detail))
+        return verdict.fail(signer.status, Check(signer.name, False, signer.detail))
     verdict.checks.append(Check(signer.name, True, signer.detail))
-    by_thief = _admitted_by_stolen_key(verdict, issuer, facts, issuer_name)
+    by_thief = admitted_by_stolen_key(verdict, issuer, facts, issuer_name)
     if by_thief is not None:
         return by_thief
     try:
         grant, doubted = trusted_grant(facts, batch)
     except MalformedInput as exc:
-        return _fail(verdict, "malformed", Check("accredited", False, f"the granting "
-                     f"ministry's keys cannot be read from this source ({exc})"))
+        return verdict.fail("malformed", Check("accredited", False, f"the granting "
+                            f"ministry's keys cannot be read from this source ({exc})"))
     if grant is None and doubted is not None:
         return _accredited_by_stolen_key(verdict, batch, doubted, facts, issuer_name)
     if grant is None:
         _code, why = facts.accreditation(batch.issuer).why_not(
             batch.credential_type, batch.height, batch.time_ms)
-        return _fail(verdict, "unaccredited", Check("accredited", False,
-                     f"{issuer_name} was not accredited to issue {batch.credential_type} "
-                     f"at height {batch.height}: {why}"))
+        return verdict.fail("unaccredited", Check("accredited", False,
+                            f"{issuer_name} was not accredited to issue {batch.credential_type} "
+                            f"at height {batch.height}: {why}"))
     ministry = facts.member(grant.granted_by)
     suspended = ""
     if grant.suspended_height is not None:  # since this was issued: it stays valid
@@ -205,7 +205,7 @@ def _check_chain(verdict: Verdict, doc: ParsedDocument, facts: ChainFacts) -> Ve
     if issuer is not None and issuer.retired_height is not None:
         membership = _membership(verdict, batch, issuer, facts)
         if not membership.ok:
-            return _fail(verdict, "unaccredited", membership)
+            return verdict.fail("unaccredited", membership)
         verdict.checks.append(membership)
     revocation = facts.revocation(batch.issuer, doc.batch_root, doc.target_hash)
     # Under the issuer's key: its own, or the consortium's once it was retired.
@@ -215,8 +215,8 @@ def _check_chain(verdict: Verdict, doc: ParsedDocument, facts: ChainFacts) -> Ve
             stolen = (None if revocation.by_consortium  # governance's votes, not a key
                       else stolen_key_at(facts, batch.issuer, revocation.height))
         except MalformedInput as exc:
-            return _fail(verdict, "malformed", Check("not_revoked", False, f"the issuer's "
-                         f"keys cannot be read from this source ({exc})"))
+            return verdict.fail("malformed", Check("not_revoked", False, f"the issuer's "
+                                f"keys cannot be read from this source ({exc})"))
         if stolen is None:
             return _revoked(verdict, revocation, facts)
         return _revocation_doubted(verdict, revocation, stolen.compromised_from, issuer_name)
@@ -224,7 +224,7 @@ def _check_chain(verdict: Verdict, doc: ParsedDocument, facts: ChainFacts) -> Ve
     verdict.facts["format"] = doc.document_format
     for finding in record_findings(doc, batch, facts, verdict.facts):
         if not finding.ok:
-            return _fail(verdict, finding.status, Check(finding.name, False, finding.detail))
+            return verdict.fail(finding.status, Check(finding.name, False, finding.detail))
         verdict.checks.append(Check(finding.name, True, finding.detail))
     verdict.valid, verdict.status = True, "valid"
     verdict.reason = (f"genuine {batch.credential_type} issued by {issuer_name} at height "
@@ -247,14 +247,14 @@ def _accredited_by_stolen_key(verdict: Verdict, batch: Batch, doubted: tuple[Gra
     verdict.facts.update({"accredited_by": ministry_name,
                           "accredited_at_height": grant.granted_height,
                           "key_compromised_from": compromised_from})
-    return _fail(verdict, "accreditation_compromised", Check(
+    return verdict.fail("accreditation_compromised", Check(
         "accredited", False, f"{issuer_name} was accredited for {batch.credential_type} "
         f"only by {ministry_name} at height {grant.granted_height}, with a key of "
         f"{ministry_name} reported stolen from height {compromised_from}: the "
         "accreditation may have been made by the thief"))
 
 
-def _admitted_by_stolen_key(verdict: Verdict, member: Member | None, facts: ChainFacts,
+def admitted_by_stolen_key(verdict: Verdict, member: Member | None, facts: ChainFacts,
                             name: str) -> Verdict | None:
     """The verdict on what a member records when a ministry admitted it by its own
     `add_member` with a key distrusted at that height (the thief may have admitted it, and
@@ -262,8 +262,9 @@ def _admitted_by_stolen_key(verdict: Verdict, member: Member | None, facts: Chai
     try:
         admitted = None if member is None else stolen_admission(facts, member)
     except MalformedInput as exc:
-        return _fail(verdict, "malformed", Check("admitted", False, f"the keys of the "
-                     f"ministry that admitted {name} cannot be read from this source ({exc})"))
+        return verdict.fail("malformed", Check("admitted", False, f"the keys of the "
+                            f"ministry that admitted {name} cannot be read from this source "
+                            f"({exc})"))
     if member is None or admitted is None:
         return None
     ministry_id, stolen = admitted
@@ -272,7 +273,7 @@ def _admitted_by_stolen_key(verdict: Verdict, member: Member | None, facts: Chai
     verdict.facts.update({"admitted_by": ministry_name,
                           "admitted_at_height": member.added_height,
                           "key_compromised_from": stolen.compromised_from})
-    return _fail(verdict, "admission_compromised", Check(
+    return verdict.fail("admission_compromised", Check(
         "admitted", False, f"{name} was admitted to the consortium by {ministry_name} at "
         f"height {member.added_height}, with a key of {ministry_name} reported stolen from "
         f"height {stolen.compromised_from}: the thief may have admitted it"))
@@ -287,7 +288,7 @@ def _revocation_doubted(verdict: Verdict, revocation: Revocation,
     retired); a replacement undoing a thief's report brings an honest one back."""
     _revocation_facts(verdict, revocation)
     verdict.facts["key_compromised_from"] = compromised_from
-    return _fail(verdict, "revocation_doubted", Check(
+    return verdict.fail("revocation_doubted", Check(
         "not_revoked", False, f"revoked at height {revocation.height} "
         f"({when(revocation.time_ms)}) with a key of {issuer_name} reported stolen from "
         f"height {compromised_from}: the revocation may have been made by the thief; ask "
@@ -343,58 +344,16 @@ def _revoked(verdict: Verdict, revocation: Revocation, facts: ChainFacts) -> Ver
                               "revoked_by_proposal": revocation.proposal_id.hex(),
                               "revoked_by_proposer": proposer.name if proposer
                               else revocation.revoked_by.hex()})
-        return _fail(verdict, "revoked", Check("not_revoked", False,
-                     f"revoked by the consortium, by governance proposal "
-                     f"{revocation.proposal_id.hex()} (proposed by "
-                     f"{verdict.facts['revoked_by_proposer']}), {since}: {words}"))
+        return verdict.fail("revoked", Check("not_revoked", False,
+                            f"revoked by the consortium, by governance proposal "
+                            f"{revocation.proposal_id.hex()} (proposed by "
+                            f"{verdict.facts['revoked_by_proposer']}), {since}: {words}"))
     verdict.facts["revoked_by"] = "issuer"
     if revocation.replaced_by is not None:
         root, target = revocation.replaced_by
         verdict.facts["superseded_by"] = {"batch_root": root.hex(), "target_hash": target.hex()}
-        return _fail(verdict, "superseded", Check("not_revoked", False,
-                     f"superseded {since} by the corrected credential {target.hex()[:16]}… "
-                     f"of batch {root.hex()[:16]}…: ask its holder for the new one"))
-    return _fail(verdict, "revoked", Check("not_revoked", False,
-                 f"revoked {since}: {words}"))
-
-
-def document_hash(data: bytes) -> bytes:
-    """Anchored documents are identified by plain SHA-256, so `sha256sum` agrees."""
-    return hashlib.sha256(data).digest()
-
-
-def verify_anchor(data: bytes, facts: ChainFacts) -> Verdict:
-    return verify_anchored_digest(document_hash(data), facts)
-
-
-def verify_anchored_digest(digest: bytes, facts: ChainFacts) -> Verdict:
-    """`verify_anchor` of a document known by its `document_hash` (a file hashed as it
-    was read, whatever its size)."""
-    verdict = Verdict(False, "unknown", "", facts.describe())
-    anchor = facts.anchor(digest)
-    if anchor is None:
-        return _fail(verdict, "unknown", Check("anchored", False,
-                     f"no record of this document (sha256 {digest.hex()}) on chain"))
-    author = facts.member(anchor.member)
-    name = author.name if author else anchor.member.hex()
-    verdict.facts.update({"author": name, "height": anchor.height,
-                          "recorded_at": when(anchor.time_ms), "sha256": digest.hex()})
-    try:
-        stolen = stolen_key_at(facts, anchor.member, anchor.height)
-    except MalformedInput as exc:
-        return _fail(verdict, "malformed", Check("anchored", False, f"{name}'s keys cannot "
-                     f"be read from this source ({exc})"))
-    if stolen is not None:
-        verdict.facts["key_compromised_from"] = stolen.compromised_from
-        return _fail(verdict, "compromised_key", Check(
-            "anchored", False, f"recorded by {name} at height {anchor.height}, with a key of "
-            f"{name} reported stolen from height {stolen.compromised_from}: the record may "
-            "have been made by the thief"))
-    verdict.checks.append(Check("anchored", True, f"recorded by {name} at height "
-                                f"{anchor.height} ({when(anchor.time_ms)})"))
-    by_thief = _admitted_by_stolen_key(verdict, author, facts, name)
-    if by_thief is not None:
-        return by_thief
-    verdict.valid, verdict.status = True, "valid"
-    verdict.reason = f"document existed by {when(anchor.time_ms)}, recorded by {name}"
-    return verdict
+        return verdict.fail("superseded", Check("not_revoked", False,
+                            f"superseded {since} by the corrected credential {target.hex()[:16]}… "
+                            f"of batch {root.hex()[:16]}…: ask its holder for the new one"))
+    return verdict.fail("revoked", Check("not_revoked", False,
+                        f"revoked {since}: {words}"))

@@ -17,10 +17,11 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from ledger.anchor_verification import verify_anchor
 from ledger.errors import MalformedInput
 from ledger.light_client import SetChangeProof
 from ledger.rules import load_member
-from ledger.verification import verify_anchor, verify_credential, when
+from ledger.verification import verify_credential, when
 from node.body_charges import ArrivingBytes, ArrivingRate, InFlight, beyond_burst, no_charge
 from node.client_limits import RATES, ClientLimits, Decision
 from node.cut_off import cut_off_refusal

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ledger.anchor_verification import document_hash
 from ledger.identity import KeyPair
 from ledger.key_events import prove_possession
 from ledger.payloads import AnchorPayload, ReportCompromisePayload, RotateKeyPayload
-from ledger.verification import document_hash
 from storage.kv import MemoryStore
 from tests.cli.test_ministry_languages import said_in, senim
 from tests.node.api_server import api_core, serving_url

@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 
+from ledger.anchor_verification import verify_anchor
 from ledger.chain import Chain
 from ledger.credential_documents import disclose
 from ledger.credentials import make_batch
 from ledger.errors import InvalidDocument
 from ledger.facts import LocalFacts
 from ledger.payloads import AnchorPayload, CredentialRef, IssueBatchPayload, RevokePayload
-from ledger.verification import verify_anchor, verify_credential
+from ledger.verification import verify_credential
 from tests.node.conftest import (
     CHAIN_ID,
     Consortium,

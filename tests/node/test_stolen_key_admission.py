@@ -14,6 +14,7 @@ import pytest
 
 from cli.language import Words
 from cli.verdict_words import check_words, verdict_sentence
+from ledger.anchor_verification import document_hash, verify_anchor
 from ledger.chain import Chain
 from ledger.credential_documents import parse_document
 from ledger.facts import LocalFacts
@@ -28,7 +29,7 @@ from ledger.payloads import (
 from ledger.record_checks import recognition_record
 from ledger.records import Member, member_key
 from ledger.rules_version import ADMITTED_BY_RECORDED_FROM, REPORTS_UNDONE_FROM
-from ledger.verification import Verdict, document_hash, verify_anchor, verify_credential
+from ledger.verification import Verdict, verify_credential
 from node.validators import certifies_by_keys
 from storage.state_tree import StateTree
 from tests.node.academic_fixtures import issue as academic_issue

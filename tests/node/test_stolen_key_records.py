@@ -14,6 +14,7 @@ import pytest
 
 from cli.language import Words
 from cli.verdict_words import check_words, verdict_sentence
+from ledger.anchor_verification import document_hash, verify_anchor
 from ledger.chain import Chain
 from ledger.credentials import IssuedBatch, make_batch
 from ledger.facts import LocalFacts
@@ -48,7 +49,7 @@ from ledger.rules_version import (
     REPLACED_SINCE_REFUSED_FROM,
     REPORTS_UNDONE_FROM,
 )
-from ledger.verification import Verdict, document_hash, verify_anchor, verify_credential
+from ledger.verification import Verdict, verify_credential
 from node.validators import certifies_by_keys
 from storage.batch_tree import audit_path
 from tests.node.conftest import CHAIN_ID, GENESIS_TIME_MS, YEAR_MS, commit, documents_of, make_tx
