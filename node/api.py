@@ -3,9 +3,9 @@
 Every error is JSON {"error": {"code", "message"}} with a 4xx status (503 when
 public work is saturated), and `params` beside them when a refusal names specifics (the
 member, a height; the field a malformed transaction has wrong): node.http_limits.json_error.
-Bad input never produces a 500. Submission and
-verification handlers, with their cost limits, are in `node.api_public`; the read-only
-routes over the committed chain in `node.api_chain`.
+Bad input never produces a 500. Submission handlers, with the cost limits of
+every public route, are in `node.api_public`; document verification's in
+`node.api_verification`; the read-only routes over the committed chain in `node.api_chain`.
 """
 
 from __future__ import annotations
@@ -52,8 +52,6 @@ from node.api_public import (
     submit_transactions,
     transaction_status,
     validator_set_changes,
-    verify_anchor_hash,
-    verify_document,
     verify_pool,
     within_rate,
 )
@@ -67,6 +65,7 @@ from node.api_schema import (
     error_reply,
     openapi_document,
 )
+from node.api_verification import verify_anchor_hash, verify_document
 from node.body_charges import InFlight
 from node.client_limits import RATE_EXEMPT_ADDRESSES, ClientLimits
 from node.engine_thread import EngineBusy
