@@ -14,9 +14,10 @@ import click
 
 from cli.client import ClientError, NodeClient
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED
-from cli.issue_checks import corrections_of, register_job
+from cli.issue_checks import corrections_of
 from cli.issue_job import IssueJob, JobPending, sign_batch
 from cli.job_folder import CORRECTIONS_NAME, JobError
+from cli.job_registration import register_job
 from cli.node_answers import RemoteFactsError
 from cli.spoken import Sentence, document_problem, echo, reason, refuse, say
 from cli.supersede_job import corrections_hint

@@ -12,7 +12,7 @@ States, each recorded durably in DIR/manifest.json before the next step starts:
   never seen them.
 - ``committed``: the batch is on chain; the manifest holds its height and block.
   Its ``registered`` names the issued-students registry once the job's students
-  are recorded there (cli/issue_checks.py); a resume records a job not yet recorded.
+  are recorded there (cli/job_registration.py); a resume records a job not yet recorded.
 - ``refused``: the ledger refused the transaction after an earlier submission; a
   resume tries the same transaction again (e.g. once accreditation is granted).
 

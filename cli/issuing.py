@@ -18,7 +18,6 @@ from cli.issue_checks import (
     issuer_preparing_alone,
     load_schema_or_fail,
     preparing_alone,
-    register_pending,
     registry_check,
     registry_for_key,
     write_corrections,
@@ -40,6 +39,7 @@ from cli.job_folder import (
     start_job,
     write_credentials,
 )
+from cli.job_registration import register_pending
 from cli.language import lang_option
 from cli.parallel_hashing import PooledBatchBuilder
 from cli.spoken import Sentence, document_problem, echo, reason, refuse

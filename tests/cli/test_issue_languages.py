@@ -15,7 +15,14 @@ from click.testing import CliRunner, Result
 
 import cli.issuing
 import cli.revoking
-from cli import issue_checks, issue_dry_run, issue_finish, issue_words, issued_check
+from cli import (
+    issue_checks,
+    issue_dry_run,
+    issue_finish,
+    issue_words,
+    issued_check,
+    job_registration,
+)
 from cli.language import catalogue
 from cli.main import main
 from ledger.identity import KeyPair
@@ -240,7 +247,7 @@ def test_a_real_run_and_its_resume_report_in_each_language(
 
 # The modules that say what `senim issue` says: each line a Sentence or a registrar phrase.
 ISSUE_MODULES = (cli.issuing, issue_checks, issue_dry_run, issue_finish, issue_words,
-                 issued_check)
+                 issued_check, job_registration)
 PRINTERS = {"fail", "echo", "secho", "say_line"}
 
 
