@@ -17,7 +17,7 @@ from cli.language import Words
 from cli.spoken import Sentence, refuse, say, spoken
 from ledger.identity import KeyPair
 from registrar import ExportResult, Phrase, Problem, ShownRecord, preview_said
-from registrar.formats import shown
+from registrar.value_characters import shown
 
 PROBLEMS_SHOWN_MAX = 50  # a registrar reads the first ones; the count says how many more
 _LINE_FIELD = re.compile(r"course\.(\d+)")

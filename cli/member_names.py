@@ -58,7 +58,7 @@ def look_alike(name: str) -> Sentence | None:
     # Imported here: the registrar package loads openpyxl and lxml, which every command
     # that names members (and its --help) would otherwise load (tests/cli/test_light_imports)
     from cli.issue_words import sentence
-    from registrar.formats import mixed_phrase
+    from registrar.value_characters import mixed_phrase
     mixed = mixed_phrase(name)
     return None if mixed is None else sentence(mixed)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 
-from registrar.formats import unsafe_phrase
 from registrar.mapping import COURSE_ROWS, COURSE_ROWS_MAPPING, Mapping, header_key, mapping_hint
 from registrar.phrases import Phrase, phrase
 from registrar.schema import Schema
@@ -19,6 +18,7 @@ from registrar.targets import (
     line_field,
     line_pattern,
 )
+from registrar.value_characters import unsafe_phrase
 
 _LINE_NUMBER = r"([1-9][0-9]{0,2})"
 

@@ -10,7 +10,7 @@ never two different Cyrillic letters (У and Ү, Н and Һ look like the same La
 but not like each other) nor two different Latin ones. Only the duplicate check compares
 so: each value is recorded, hashed and matched on chain exactly as written, so an id
 already issued verifies as before. (A single id mixing the two alphabets is refused
-on its own: registrar.formats.mixed_phrase.)
+on its own: registrar.value_characters.mixed_phrase.)
 """
 
 from __future__ import annotations

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from registrar.course_rows import rows_text
 from registrar.csv_header import csv_header_read
 from registrar.export import ExportResult, SourceInfo
-from registrar.formats import shown
 from registrar.phrases import Phrase, phrase
 from registrar.sheet_header import sheet_header_read
+from registrar.value_characters import shown
 
 TITLE_SHOWN_CHARS = 100
 

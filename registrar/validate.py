@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from registrar.academic import line_problem
-from registrar.formats import GRADE_SCALE, FormatError, check_value, shown
+from registrar.formats import GRADE_SCALE, FormatError, check_value
 from registrar.headers import Headers, field_label
 from registrar.lookalike import FirstHolders, lookalike_phrase
 from registrar.mapping import Mapping
@@ -31,6 +31,7 @@ from registrar.record_problems import record_problems
 from registrar.rows import RawRow, stray_row
 from registrar.schema import Schema
 from registrar.targets import Resolution, Target, line_column
+from registrar.value_characters import shown
 
 MAX_RECORDS = 200_000
 # JSON items each bring their own keys; only this many distinct key lists are remembered.

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from registrar import ExportResult, load_mapping, read_export
-from registrar.formats import unsafe_phrase
 from registrar.mapping import parse_mapping
 from registrar.schema import SchemaError
+from registrar.value_characters import unsafe_phrase
 from tests.registrar.helpers import (
     DIPLOMA_HEADER,
     IINS,

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from registrar import ExportResult, read_export
 from registrar.excel_marks import excel_mark_phrase
-from registrar.formats import CODE_WORD, WORD, mixed_phrase
 from registrar.schema import parse_schema
+from registrar.value_characters import CODE_WORD, WORD, mixed_phrase
 from tests.registrar.helpers import valid_iins, write_csv, write_json, write_xlsx
 
 SCHEMA = parse_schema({"type": "diploma", "unique": ["iin"], "fields": {
