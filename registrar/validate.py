@@ -162,9 +162,11 @@ class Validator(Headers):
         if stray is not None:
             self.problems.add(row.number, None, "not-a-student", stray)
             return
-        record = self._record(row.number, resolution, row.keys, values)
-        if record is not None and not resolution.problems and not unheaded:
+        record, ok = self._record(row.number, resolution, row.keys, values)
+        if ok and not resolution.problems and not unheaded:
             self.accept(row.number, record, resolution.header_of)
+        else:
+            self.refused(row.number, record, resolution.header_of)
 
     def accept(self, number: int, record: dict[str, str], header_of: dict[str, str]) -> None:
         """A record sound in itself, from row `number`: kept or passed on unless another
@@ -178,6 +180,13 @@ class Validator(Headers):
             self._on_record(number, record)
         if len(self.sample) < SAMPLE_RECORDS:
             self.sample.append((number, record))
+
+    def refused(self, number: int, record: dict[str, str], header_of: dict[str, str]) -> None:
+        """A record with problems of its own, holding only its values that passed their
+        checks: those of its unique fields still name its student, so a student given
+        twice, or issued already, is said in the same run as the rest of its problems
+        rather than only once they are fixed."""
+        self._unique(number, record, header_of)
 
     def read_row(self, number: int, resolution: Resolution, keys: tuple[str, ...],
                  values: list[str]) -> RowValues:
@@ -231,7 +240,9 @@ class Validator(Headers):
         return found
 
     def _record(self, number: int, resolution: Resolution, keys: tuple[str, ...],
-                values: list[str]) -> dict[str, str] | None:
+                values: list[str]) -> tuple[dict[str, str], bool]:
+        """A row's record (of a row with problems, the values that passed their checks)
+        and whether it is sound."""
         row = self.read_row(number, resolution, keys, values)
         record, ok = row.record, row.ok
         courses: list[dict[str, str]] = []
@@ -244,8 +255,7 @@ class Validator(Headers):
             record[field] = text
             if self.schema.lines and target.line == self.schema.lines[0]:
                 courses.append(parts)
-        ok = self.check_record(number, resolution.header_of, record, courses, ok)
-        return record if ok else None
+        return record, self.check_record(number, resolution.header_of, record, courses, ok)
 
     def line_text(self, number: int, header_of: dict[str, str], target: Target,
                   parts: dict[str, str]) -> str | None:

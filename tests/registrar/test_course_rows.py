@@ -283,6 +283,18 @@ def test_a_student_issued_before_or_twice_is_named_at_their_first_row(
     assert "the same student_id as row 6" in result.problems[1].message
 
 
+def test_a_student_whose_totals_are_wrong_still_holds_their_student_id(
+        tmp_path: Path) -> None:
+    rows = sample_rows()
+    for row in rows[5:9]:
+        row[GPA] = "3.9"  # student 2's lines give 3.24
+    for row in rows[9:13]:
+        row[STUDENT_ID] = "S00002"  # student 3 given student 2's ID
+    result = read(tmp_path / "t.csv", rows)
+    assert where(result) == [(6, "GPA", "inconsistent"),
+                             (10, "ID студента", "duplicate-student")]
+
+
 def test_clean_records_reach_the_sink_with_their_first_row(tmp_path: Path) -> None:
     header, *rows = sample_rows()
     got: list[tuple[int, str]] = []

@@ -156,6 +156,29 @@ def test_same_student_twice(tmp_path: Path) -> None:
     assert "row 2" in problems[0].message and "row 3" in problems[1].message
 
 
+@pytest.mark.parametrize("bad_row", [2, 4])
+def test_a_student_twice_is_named_when_one_of_the_rows_has_another_problem(
+        tmp_path: Path, bad_row: int) -> None:
+    # A registrar fixes every row the dry run names; a twin found only after one
+    # row's date is fixed would take a second round.
+    header = [*DIPLOMA_HEADER, "student_id"]
+    rows: list[list[Any]] = [header, [*diploma_row(0), "S1"], [*diploma_row(1), "S2"],
+                             [*diploma_row(0), "s1"]]
+    rows[bad_row - 1][4] = "46203"  # a date cell Excel shows as a number
+    result = csv_result(tmp_path, rows)
+    assert where(result) == sorted([(bad_row, "graduation_date", "bad-format"),
+                                    (4, "iin", "duplicate-student"),
+                                    (4, "student_id", "duplicate-student")])
+    assert "row 2" in result.problems[-1].message and result.records == []
+
+
+def test_a_value_refused_in_its_own_right_names_no_twin(tmp_path: Path) -> None:
+    rows: list[list[Any]] = [DIPLOMA_HEADER, diploma_row(0), diploma_row(0)]
+    rows[1][1] = rows[2][1] = IINS[0][1:]  # both lost their leading zero
+    assert where(csv_result(tmp_path, rows)) == [(2, "iin", "bad-format"),
+                                                 (3, "iin", "bad-format")]
+
+
 def test_header_only_and_empty_file(tmp_path: Path) -> None:
     assert codes(read_export(write_csv(tmp_path / "h.csv", [DIPLOMA_HEADER]), "diploma")) == [
         "no-records"]
