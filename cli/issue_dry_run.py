@@ -21,7 +21,7 @@ from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED
 from cli.issue_checks import ReaderOptions, accreditation_problem, check_export, registry_check
 from cli.issue_job import stop_interrupted
-from cli.issue_words import preview_lines
+from cli.issue_words import TAKEN_FIX, preview_lines
 from cli.issued_check import IssuedCheck
 from cli.job_folder import JobError, check_out_dir
 from cli.spoken import Sentence, echo, reason, refuse, warn
@@ -66,6 +66,10 @@ def dry_run_export(credential_type: str | None, input_path: Path | None, out_dir
                       count=len(check.corrected), row=min(check.corrected)))
     if chain_refusal is not None and result.problems:
         echo(chain_refusal)
+    if result.problems and result.only_students_taken:
+        refuse(Sentence("issue.dry.taken", f"{result.problem_count} problem(s), each a student "
+                        "already issued or in an unfinished job: nothing would be issued. "
+                        + TAKEN_FIX, count=result.problem_count), EXIT_BAD_INPUT)
     if result.problems:
         refuse(Sentence("issue.dry.problems", f"{result.problem_count} problem(s): nothing "
                         "would be issued", count=result.problem_count), EXIT_BAD_INPUT)

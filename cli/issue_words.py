@@ -20,6 +20,11 @@ from registrar import ExportResult, Phrase, Problem, ShownRecord, preview_said
 from registrar.value_characters import shown
 
 PROBLEMS_SHOWN_MAX = 50  # a registrar reads the first ones; the count says how many more
+# When every problem is a student already issued or in an unfinished job: no fault of the
+# export (the same command run again after it was stopped), so "fix the export" is wrong.
+TAKEN_FIX = ("The export itself may be right: finish each unfinished job named (senim issue "
+             "--resume on its folder), take the students already issued out of the export, or "
+             "correct their credentials with --corrections")
 _LINE_FIELD = re.compile(r"course\.(\d+)")
 _SUBJECT = re.compile(r"subject\.(\w+)")
 
@@ -97,6 +102,11 @@ def refuse_problems(path: Path, result: ExportResult) -> None:
     if more > 0:
         click.echo(say(Sentence("issue.problems.more", f"  … and {more} more", count=more)),
                    err=True)
+    if result.only_students_taken:
+        refuse(Sentence("issue.problems.taken", f"{path}: {result.problem_count} problem(s), "
+                        "each a student already issued or in an unfinished job (said above); "
+                        f"nothing was issued. {TAKEN_FIX}", path=path,
+                        count=result.problem_count), EXIT_BAD_INPUT)
     refuse(Sentence("issue.problems.refused", f"{path}: {result.problem_count} problem(s); "
                     "nothing was issued (fix the export, or try --dry-run to see the rows as "
                     "they will read)", path=path, count=result.problem_count), EXIT_BAD_INPUT)

@@ -68,6 +68,14 @@ class ExportResult:
     # every problem found: `problems` lists the first MAX_PROBLEMS, then one that counts
     # the rest (too-many-problems)
     problem_count: int = 0
+    # the code of every problem found, listed or not
+    problem_codes: frozenset[str] = frozenset()
+
+    @property
+    def only_students_taken(self) -> bool:
+        """Whether every problem is a student already issued or named by an unfinished
+        job: the export itself may be right (a run stopped and started again)."""
+        return self.problem_codes == {"already-issued"}
 
     @property
     def ok(self) -> bool:
@@ -207,4 +215,5 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
                         validator.blank_rows, stats.sheet, stats.sheets, stats.header_row,
                         tuple(stats.titles), stats.unread_header, stats.header_top)
     return ExportResult([] if found else validator.records, found, source, validator.sample,
-                        0 if found else validator.count, grouping, problems.count)
+                        0 if found else validator.count, grouping, problems.count,
+                        frozenset(problems.codes))

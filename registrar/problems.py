@@ -40,9 +40,11 @@ class ProblemList:
         self._items: list[Problem] = []
         self._limit = limit
         self.unlisted = 0
+        self.codes: set[str] = set()  # of every problem, listed or not
 
     def add(self, row: int | None, column: str | None, code: str, message: str | Phrase
             ) -> None:
+        self.codes.add(code)
         if len(self._items) < self._limit:
             said = message if isinstance(message, Phrase) else None
             self._items.append(Problem(row, column, code, str(message), said))

@@ -115,6 +115,29 @@ def test_a_class_issued_again_while_its_first_job_is_unfinished_is_refused_by_ro
     assert len(node.batches) == 1
 
 
+def test_a_class_run_again_is_told_its_export_may_be_right_not_to_fix_it(
+        work: tuple[Path, AccreditedNode]) -> None:
+    # Run again after a kill: every row names a student of the unfinished job, and the
+    # last line said "fix the export" to a registrar whose export had nothing wrong.
+    folder, node = work
+    left_pending(folder, node)
+    for dry in ((), ("--dry-run",)):
+        code, output = issue("--input", "class.csv", "--out", "second", *dry)
+        assert code == 2 and "fix the export" not in output, output
+        assert "each a student already issued or in an unfinished job" in output
+        assert "The export itself may be right" in output
+        code, output = issue("--input", "class.csv", "--out", "second", "--lang", "kk", *dry)
+        assert code == 2 and "Экспорт файлының өзі дұрыс болуы мүмкін" in output, output
+    # Another fault beside them is the export's own: fixing it is still the word.
+    export(folder / "mixed.csv", [0, 3])
+    rows = (folder / "mixed.csv").read_text().splitlines()
+    rows[2] = rows[2].replace("2026-06-30", "46203")
+    (folder / "mixed.csv").write_text("\n".join(rows) + "\n")
+    code, output = issue("--input", "mixed.csv", "--out", "third")
+    assert code == 2 and "[already-issued]" in output and "[bad-format]" in output, output
+    assert "fix the export" in output and "may be right" not in output
+
+
 def test_an_unsent_job_whose_folder_is_gone_blocks_nothing(
         work: tuple[Path, AccreditedNode]) -> None:
     folder, node = work
