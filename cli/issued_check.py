@@ -62,6 +62,12 @@ class IssuedCheck:
             state = self._unfinished(earlier)
             if state is None:
                 return None
+            if state == "committed":  # stopped between its commit and the registry's record
+                return phrase("issue.issued.unrecorded", f"{self._a_type} for this {field} is "
+                              f"on chain in the job {earlier.job}, whose students were not yet "
+                              "recorded as issued (it was stopped after its commit): finish "
+                              f"that job first with senim issue --resume {earlier.job}",
+                              type=self._type, label=field_label(field), job=earlier.job)
             return phrase("issue.issued.unfinished", f"{self._a_type} for this {field} is in "
                           f"the unfinished job {earlier.job} (state {state}), which may be on "
                           f"chain already: finish that job first with senim issue --resume "

@@ -138,6 +138,32 @@ def test_a_class_run_again_is_told_its_export_may_be_right_not_to_fix_it(
     assert "fix the export" in output and "may be right" not in output
 
 
+def test_a_class_run_again_after_a_stop_past_its_commit_is_told_it_is_on_chain(
+        work: tuple[Path, AccreditedNode], monkeypatch: pytest.MonkeyPatch) -> None:
+    folder, node = work
+    kill = [True]
+
+    def killed_at(name: str) -> None:
+        # as kill -9 between the commit and the registry's record, once
+        if name == "committed" and kill and kill.pop():
+            raise SystemExit(137)
+
+    monkeypatch.setattr("cli.issue_job.crash_point", killed_at)
+    code, _ = issue("--input", str(export(folder / "class.csv", [0, 1])), "--out", "first")
+    assert code == 137 and len(node.batches) == 1
+    job = (folder / "first").resolve()
+    for lang, said in (("en", f"is on chain in the job {job}, whose students were not yet "
+                               "recorded as issued"),
+                       ("ru", f"уже записан в цепочку заданием {job}, но его студенты ещё "
+                              "не внесены в реестр"),
+                       ("kk", f"{job} тапсырмасымен тізбекке жазылған, бірақ оның студенттері")):
+        code, output = issue("--input", "class.csv", "--out", "second", "--lang", lang)
+        assert code == 2 and said in output and f"senim issue --resume {job}" in output, output
+    result = CliRunner().invoke(main, ["issue", "--resume", "first"])
+    assert result.exit_code == 0 and "recorded 4 new student key(s)" in result.output
+    assert len(node.batches) == 1
+
+
 def test_an_unsent_job_whose_folder_is_gone_blocks_nothing(
         work: tuple[Path, AccreditedNode]) -> None:
     folder, node = work
