@@ -207,6 +207,14 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
             problems.add(None, None, "unreadable", phrase(
                 "reg.file.unreadable", f"cannot read {path}: {why}", path=str(path), why=why))
     grouping = courses.finish() if courses is not None else None
+    if stats.sheets > 1 and validator.heard_no_column():
+        # Registrars keep an order's cover page or notes before the list: the problems
+        # of its "header" alone would not say the students' sheet was never read.
+        problems.add(None, None, "no-header", phrase(
+            "reg.file.first_sheet_unheaded", f"the first sheet, {stats.sheet!r}, names none "
+            "of the columns the schema or mapping knows, and only the first of the workbook's "
+            f"{stats.sheets} sheets is read: if the students are on another sheet, move that "
+            "sheet to the front", sheet=stats.sheet or "", sheets=stats.sheets))
     if not problems and not validator.count:
         problems.add(None, None, "no-records", phrase("reg.file.no_records",
                                                       "the export holds no records"))

@@ -118,6 +118,13 @@ class Validator(Headers):
         for column, code, message in resolution.problems:
             self.problems.add(row, column, code, message)
 
+    def heard_no_column(self) -> bool:
+        """Whether a header was read and none of its columns is one the schema or mapping
+        knows (a workbook's cover page read as its export)."""
+        return bool(self._cache) and not any(
+            target is not None for resolution in self._cache.values()
+            for target in resolution.targets)
+
     def prepare(self, row: RawRow) -> tuple[Resolution, list[str]] | None:
         """A row's header resolved and its values trimmed; None for a blank row."""
         known = row.keys in self._cache
