@@ -191,6 +191,11 @@ def answer_of(verdict: VcVerdict, facts: RemoteFacts) -> NodeVerdict[VcVerdict]:
                        facts.header is not None and verdict.status != "untrusted")
 
 
+def source_line(answer: NodeVerdict[VcVerdict], words: Words) -> str:
+    """The node an answer came from, and the state it read (or that it read none)."""
+    return f"{words.t('cli.source')}: {say(answer.source)}"
+
+
 def said_after(verdict: VcVerdict, document: Any, answer: NodeVerdict[VcVerdict],
                words: Words, notes: Sequence[Sentence] = ()) -> list[str]:
     """The lines said after a settled VC verdict's checks: its warnings, the state it was
@@ -198,8 +203,9 @@ def said_after(verdict: VcVerdict, document: Any, answer: NodeVerdict[VcVerdict]
     age, and the contents the chain confirmed."""
     after = [f"{words.t('cli.vc.note')}: {say(vc_warning(warning))}"
              for warning in verdict.warnings]
-    if answer.height is not None:
-        after.append(f"{words.t('cli.source')}: {say(answer.source)}")
+    # an untrusted answer read no state, maybe, but its node is the one to distrust
+    if answer.height is not None or verdict.status == "untrusted":
+        after.append(source_line(answer, words))
     after += [say(note) for note in notes]
     old = old_answer_note(verdict.facts)
     if old is not None:

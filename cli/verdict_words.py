@@ -108,6 +108,18 @@ def _status_check_failed(verdict: Judged) -> bool:
     return any(check.name == "status" and not check.ok for check in verdict.checks)
 
 
+def untrusted_sentence(facts: dict[str, Any], words: Words) -> str:
+    """A node's answer that cannot be trusted, in one sentence, by what gave it away (an
+    untrusted answer is the node's fault, whatever document it was asked about)."""
+    if facts.get("untrusted_because") == "node_retired":
+        return words.t("cli.status.untrusted_node_retired", node=facts.get("node", ""),
+                       member=facts.get("node_member", ""),
+                       height=facts.get("node_retired_height", ""))
+    if facts.get("untrusted_because") == "proof_false":
+        return words.t("cli.status.untrusted_proof_false", node=facts.get("node", ""))
+    return words.t("cli.status.untrusted")
+
+
 def verdict_sentence(verdict: Judged, words: Words, *, unreadable: str | None = None,
                      proof_refusal: str | None = None) -> str:
     """The verdict in one sentence. `unreadable`: the kind of file no check could start
@@ -177,11 +189,8 @@ def verdict_sentence(verdict: Judged, words: Words, *, unreadable: str | None = 
                        "cli.status.stale", asOf=moment or "")
     if status == "tampered" and f.get("did_key") == "not_the_issuers":
         return words.t("cli.status.vc_signed_by_another", issuer=issuer)
-    if status == "untrusted" and f.get("untrusted_because") == "node_retired":
-        return words.t("cli.status.untrusted_node_retired", node=f.get("node", ""),
-                       member=f.get("node_member", ""), height=f.get("node_retired_height", ""))
-    if status == "untrusted" and f.get("untrusted_because") == "proof_false":
-        return words.t("cli.status.untrusted_proof_false", node=f.get("node", ""))
+    if status == "untrusted":
+        return untrusted_sentence(f, words)
     if words.has(f"cli.status.{status}"):  # said differently here than on a node's page
         return words.t(f"cli.status.{status}")
     if words.has(f"status.{status}"):

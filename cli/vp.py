@@ -30,8 +30,10 @@ from cli.vc_verify import (
     print_vc_verdict,
     said_after,
     settled,
+    source_line,
     vc_warning,
 )
+from cli.verdict_words import untrusted_sentence
 from ledger.genesis import Genesis
 from ledger.vc.canon import remembering_loader
 from ledger.vc.presentation import (
@@ -67,6 +69,8 @@ def presentation_sentence(verdict: VcVerdict, words: Words) -> str:
         said += [words.t(f"vp.{name}_matched") for name in ("challenge", "domain")
                  if f.get(name) == "checked"]
         return " ".join(said)
+    if verdict.status == "untrusted":  # the node lied: nothing of the presentation was read
+        return untrusted_sentence(f, words)
     refusals = [check for check in verdict.checks if not check.ok]
     mismatched = [MISMATCH_WORDS[check.problem] for check in refusals
                   if check.problem in MISMATCH_WORDS]
@@ -124,6 +128,8 @@ def verify_vp_file(document: Any, shown: str, nodes: Sequence[str], as_json: boo
         sys.exit(0 if verdict.valid else EXIT_INVALID)
     notes = [f"{words.t('cli.vc.note')}: {say(vc_warning(warning))}"
              for warning in verdict.warnings]
+    if verdict.status == "untrusted":  # which node to distrust: no credential line names it
+        notes.append(source_line(judgement.shown, words))
     lay_out_verdict(verdict.valid, presentation_sentence(verdict, words),
                     f"{words.t('cli.file')}: {shown} {words.t('cli.vp.about')}", [],
                     notes + [say(note) for note in [*link_notes, *judgement.notes, *unasked]])

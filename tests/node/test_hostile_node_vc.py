@@ -12,9 +12,11 @@ from pathlib import Path
 from aiohttp import web
 from click.testing import CliRunner, Result
 
+from cli.language import Words
 from cli.main import main
 from ledger.identity import KeyPair
 from ledger.records import revocation_key
+from ledger.vc.canon import CREDENTIALS_V2
 from ledger.vc.didkey import did_key
 from ledger.vc.export import STATUS_PATH, to_vc
 from ledger.vc.proofs import add_proof
@@ -123,3 +125,68 @@ async def test_a_vc_signed_again_by_a_forger_is_said_as_a_forged_copy(
         assert result.exit_code == 1 and result.output.startswith(said), result.output
         # the failed check says so too, as the portal's catalogue lacks a sentence for it
         assert lang != "ru" or "эту копию подписал кто-то другой" in result.output
+
+
+async def test_a_presentation_a_node_lies_about_blames_the_node_not_the_holder(
+        world: World, tmp_path: Path) -> None:
+    """A genuine presentation, signed for the officer's challenge, checked against a node
+    whose proofs belie its answers: it read "This is not a readable W3C presentation, or it
+    is not signed by its holder" in every language, naming no node, and the officer turned
+    the graduate away. It is the node's answer that cannot be trusted, and that node is
+    named: in the sentence when its proof gives it away, on the source line otherwise."""
+    async def lie(request: web.Request, body: bytes) -> web.StreamResponse | None:
+        if not request.path.startswith("/v1/state/"):
+            return None
+        return web.json_response({**json.loads(body), "value": None})
+
+    server, url = await hostile(world, lie)
+    holder = KeyPair.from_seed(b"\x62" * 32)
+    vc = to_vc(world.documents[1], world.net.university, url, BATCH_HEIGHT,
+               int(time.time() * 1000), int(time.time() * 1000))
+    vp = add_proof({"@context": [CREDENTIALS_V2], "type": ["VerifiablePresentation"],
+                    "holder": did_key(holder.public_key), "verifiableCredential": [vc]},
+                   holder, "2026-07-01T09:00:00Z", purpose="authentication",
+                   challenge="hr-0042")
+    vp_path, genesis_path = tmp_path / "vp.json", tmp_path / "genesis.json"
+    vp_path.write_text(json.dumps(vp))
+    genesis_path.write_text(json.dumps(world.net.genesis.to_json()))
+    try:
+        for lang in ("kk", "ru", "en"):
+            words = Words(lang)
+            for genesis, said in (
+                    ((), words.t("cli.status.untrusted_proof_false", node=url)),
+                    (("--genesis", str(genesis_path)), words.t("cli.status.untrusted"))):
+                command = ["verify", str(vp_path), "--node", url, "--challenge", "hr-0042",
+                           "--lang", lang, *genesis]
+                result = await asyncio.get_running_loop().run_in_executor(
+                    None, lambda: CliRunner().invoke(main, command))  # noqa: B023 (awaited)
+                assert result.exit_code == 1, result.output
+                assert result.output.startswith(said), (lang, genesis, result.output)
+                assert words.t("vp.malformed") not in result.output, result.output
+                source = [line for line in result.output.splitlines()
+                          if line.startswith(f"  {words.t('cli.source')}: ")]
+                assert len(source) == 1 and url in source[0], (lang, genesis, result.output)
+    finally:
+        await server.close()
+
+
+async def test_a_vc_whose_node_lies_to_a_genesis_file_names_that_node(
+        world: World, tmp_path: Path) -> None:
+    """A VC checked with --genesis against a node caught before any state was read (its
+    proof of the validator-set index fails): no line named the node to distrust, where a
+    native credential's source line does."""
+    async def lie(request: web.Request, body: bytes) -> web.StreamResponse | None:
+        if not request.path.startswith("/v1/state/"):
+            return None
+        return web.json_response({**json.loads(body), "value": None})
+
+    server, url = await hostile(world, lie)
+    try:
+        for lang in ("kk", "ru", "en"):
+            result = await _verify_vc(world, 1, url, tmp_path, "--lang", lang)
+            assert result.exit_code == 1, result.output
+            source = f"  {Words(lang).t('cli.source')}: "
+            assert any(line.startswith(source) and url in line
+                       for line in result.output.splitlines()), (lang, result.output)
+    finally:
+        await server.close()
