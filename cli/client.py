@@ -12,6 +12,7 @@ from typing import IO, Any
 
 from cli.deadline_http import deadline_opener
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
+from cli.node_answers import DEFAULT_NODE as DEFAULT_NODE  # the commands' --node default
 from cli.node_answers import (
     BUSY_STATUSES,
     RemoteFactsError,
@@ -25,7 +26,6 @@ from ledger.identity import KeyPair
 from ledger.payloads import Payload
 from ledger.transactions import Transaction, build_transaction
 
-DEFAULT_NODE = "http://127.0.0.1:8101"
 EXPIRY_WINDOW_BLOCKS = 1000
 
 

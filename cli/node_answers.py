@@ -31,6 +31,8 @@ from ledger.errors import SenimError
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
 ANSWER_DEADLINE_S = 60.0
 NODE_EXAMPLE = "http://127.0.0.1:8101"  # a node URL, as an error shows one
+# The node a command asks when given none (--node, $SENIM_NODE): one on this computer.
+DEFAULT_NODE = NODE_EXAMPLE
 READ_CHUNK_BYTES = 64 * 1024
 
 
@@ -92,6 +94,9 @@ def unreachable(base_url: str, exc: Exception) -> Sentence:
             exc) and base_url.lower().startswith("https://"):
         return Sentence("cli.node.not_tls", node=base_url,
                         plain=f"http://{base_url[len('https://'):]}")
+    if base_url.rstrip("/") == DEFAULT_NODE:
+        # an HR officer who gave no --node was told to check an address they never gave
+        return Sentence("cli.node.unreachable_default", None, node=base_url)
     return Sentence("cli.node.unreachable", node=base_url, detail=Sentence(
         "cli.node.unreachable_detail", _why_unreachable(exc)))
 
