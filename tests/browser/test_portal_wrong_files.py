@@ -109,13 +109,29 @@ def test_a_huge_file_is_refused_at_once_unread(credentials: Credentials, browser
     started = time.monotonic()
     status, sentence = pick(browser, huge)
     elapsed = time.monotonic() - started
-    assert status == "too_large" and sentence == "Этот файл слишком велик для документа."
+    assert status == "too_large", sentence
+    assert sentence.startswith("Это слишком велико для документа"), sentence
+    assert ASK_FOR_THE_FILE["ru"] in sentence, sentence
     assert elapsed < PROMPTLY_S, f"answered after {elapsed:.1f}s"
     assert browser.find_element("id", "doc").get_attribute("value") == ""
     # the page still works: a real credential picked next is checked
     browser.execute_script("delete document.getElementById('verdict').dataset.status;")
     status, _sentence = pick(browser, credentials.valid)
     assert status == "valid"
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_text_far_too_large_says_what_to_ask_the_holder_for(credentials: Credentials,
+                                                              browser: Any, lang: str) -> None:
+    """5 MB of JSON pasted (an export, a log) was said only to be "too large for a
+    credential", where a PDF, a photo or an empty file each says what to ask the holder
+    for; and as "this file" though no file was given."""
+    text = json.dumps([{"row": n, "pad": "x" * 100} for n in range(50_000)])
+    open_portal(browser, credentials.node.url + "/", lang)
+    status, sentence = paste_and_check(browser, text)
+    assert status == "too_large", sentence
+    assert ASK_FOR_THE_FILE[lang] in sentence, sentence
+    assert not sentence.startswith(("This file", "Этот файл", "Бұл файл")), sentence
 
 
 LATER_FORMAT = {"en": "This document is in a newer format than this node's software reads",
