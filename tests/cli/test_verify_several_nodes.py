@@ -129,3 +129,24 @@ async def test_the_timeout_help_says_a_late_node_of_several_fails_nothing(
     shown = await senim("verify", "--help", "--lang", language)
     assert shown.exit_code == 0, shown.output
     assert none_answered in " ".join(shown.output.split()), shown.output
+
+
+async def test_without_genesis_a_lower_height_is_not_said_to_lag(tmp_path: Path) -> None:
+    """Two nodes agree a diploma is valid, one at a height the other passed. Without
+    --genesis each height is only its node's word, and a liar claiming block 1,000,000 had
+    the honest node said to lag "and may not show a recent revocation": the reader is now
+    told neither height is certified, in every language."""
+    async with first_revoked_on_one_node([{"full_name": "Aigerim", "gpa": "3.9"},
+                                          {"full_name": "Nurlan", "gpa": "3.5"}]) as chain:
+        diploma = tmp_path / "diploma.json"
+        diploma.write_text(json.dumps(documents_of(chain.batch)[1]))  # never revoked
+        for language in ("en", "kk", "ru"):
+            words = Words(language)
+            said = await senim("verify", str(diploma), "--node", chain.lagging, "--node",
+                               chain.fresh, "--lang", language)
+            assert said.exit_code == 0, said.output
+            note = words.t("cli.nodes.behind_uncertified", node=chain.lagging, height=2,
+                           behind=1, shown=chain.fresh)
+            assert note in said.output, said.output
+            lags = words.t("cli.nodes.behind", node=chain.lagging, height=2, behind=1)
+            assert lags not in said.output, said.output
