@@ -33,6 +33,10 @@ async def join_if_empty(config: NodeConfig, stop: asyncio.Event) -> None:
         if needs_join(kv):
             await join_by_state_sync(config, load_genesis(config.genesis_file),
                                      load_key(config.key_file), kv, stop)
+    except CorruptStateError as exc:
+        # a damaged table may be the first thing read (whether the store holds a chain):
+        # said as open_core says damage, with what to do
+        raise CorruptStateError(f"{exc}; {recovery_hint(config)}") from exc
     finally:
         kv.close()
 

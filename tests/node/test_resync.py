@@ -4,6 +4,7 @@ be made safely."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import main
+from ledger.chain_layout import GENESIS_KEY
 from ledger.errors import ConfigError
 from node.config import load_config, render_config
 from node.files import load_genesis
@@ -173,3 +175,37 @@ def test_a_damaged_store_names_resync_and_resync_starts_the_node_afresh(tmp_path
     finally:
         node.send_signal(signal.SIGTERM)
         assert node.wait(timeout=PROCESS_TIMEOUT_S) == 0, log_path.read_text()
+
+
+def store_with_a_damaged_genesis_record(root: Path, state_sync: bool) -> Path:
+    """A node folder whose store holds its genesis record in a table with a byte flipped
+    in that record's block, as a failing disk leaves it (the store's write count, in a
+    block of its own, reads well, so the store opens); returns the config's path."""
+    config = node_folder(root)
+    config.write_text(config.read_text() + f"[sync]\nstate_sync = {str(state_sync).lower()}\n")
+    store = root / "data" / STORE_NAME
+    record = os.urandom(4096)  # incompressible: found in the table as written
+    written = LevelDBStore(str(store))
+    # a key between them fills the write count's 4 KiB block, so the record starts another
+    written.write({GENESIS_KEY: record, b"\x01": os.urandom(4096)}, sync=True)
+    written.close()
+    LevelDBStore(str(store)).close()  # reopened, LevelDB writes its log out as a table
+    [table] = [table for table in store.glob("*.ldb") if record in table.read_bytes()]
+    damaged = bytearray(table.read_bytes())
+    damaged[damaged.index(record) + len(record) // 2] ^= 0xFF
+    table.write_bytes(bytes(damaged))
+    return config
+
+
+@pytest.mark.parametrize("state_sync", [False, True])
+def test_a_damaged_table_is_refused_saying_what_to_do(tmp_path: Path, state_sync: bool) -> None:
+    """With state sync on, the first read (whether the store holds a chain at all) met the
+    damage, and the line gave LevelDB's error alone, not fsck and --resync."""
+    config = store_with_a_damaged_genesis_record(tmp_path, state_sync)
+    damaged = run_node(config)
+    assert damaged.returncode == 3, damaged.stderr
+    assert "Traceback" not in damaged.stderr
+    [line] = [line for line in damaged.stderr.splitlines() if "ERROR" in line]
+    assert "the chain database is damaged: LevelDB refuses a read" in line
+    assert f"`senim fsck --config {config}` lists the damage" in line
+    assert f"`senim node --config {config} --resync`" in line
