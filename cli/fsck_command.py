@@ -26,7 +26,7 @@ from node.config import load_config
 from node.files import load_genesis
 from node.signed_mark import SIGNED_MARK_NAME, check_mark
 from node.start_checks import refuse_store_in_use
-from storage.errors import CorruptStateError
+from storage.errors import CorruptStateError, DiskRefused
 from storage.kv import KeyValueStore, LevelDBStore, holds_no_store, leveldb_reason
 
 PROBLEMS_SHOWN_MAX = 50
@@ -39,7 +39,10 @@ UNWRITABLE = re.compile(r"cannot use (?P<store>.+?): (?P<lock>.+): (?P<why>[^:;]
                         r"writes its chain there, .*", re.S)
 # What the system says (strerror) of a folder it will not let the store's lock be taken in.
 SYSTEM_REFUSALS = {"Permission denied": "cli.os.permission",
-                   "Read-only file system": "fsck.os.read_only"}
+                   "Read-only file system": "fsck.os.read_only",
+                   "No space left on device": "fsck.os.no_space",
+                   "Disk quota exceeded": "fsck.os.quota",
+                   "Operation not permitted": "fsck.os.not_permitted"}
 
 
 class ConfigPath(WordedPath):
@@ -93,7 +96,9 @@ def fsck_command(config_path: Path, language: str) -> None:
                       why=detail(exc)))
         echo(recovery)
         sys.exit(EXIT_DAMAGED)
-    except Exception as exc:  # plyvel's own errors: an unreadable file, a refused write
+    except DiskRefused as exc:  # opening writes (LevelDB folds its log into a table)
+        refuse(_disk_refused(store, exc), EXIT_UNCHECKED)
+    except Exception as exc:  # plyvel's own errors: an unreadable file
         reason = leveldb_reason(exc)
         refuse(Sentence("fsck.cannot_open", f"cannot open {store}: {reason}", store=store,
                         why=detail(f"LevelDB refuses to open {store}: {reason}")),
@@ -156,6 +161,19 @@ def _in_use(exc: ConfigError) -> Sentence:
         return Sentence("fsck.unwritable", english, store=locked["store"], lock=locked["lock"],
                         why=Sentence(system) if system else locked["why"])
     return Sentence("fsck.config.other", english, detail=english)
+
+
+def _disk_refused(store: Path, exc: DiskRefused) -> Sentence:
+    """A full or read-only disk, said as the node says it: it damages nothing, and the
+    --resync advised for damage would free no space. (It was said as a file the system
+    cannot read, which names no fault of the disk and no cure.)"""
+    said = str(exc)
+    system = next((key for words, key in SYSTEM_REFUSALS.items() if words in said), None)
+    return Sentence("fsck.disk_refused", f"cannot check {store}: {said}; nothing is damaged: "
+                    "free space on that disk (or make it writable again), then run senim "
+                    "fsck again", store=store,
+                    why=Sentence(system) if system else Sentence("fsck.why.other", said,
+                                                                 detail=said))
 
 
 def _refuse_another_genesis(kv: KeyValueStore, genesis: Genesis, genesis_file: Path,
