@@ -173,6 +173,11 @@ def propose(key_path: Path, action: str, member_hex: str | None, name: str | Non
         echo(Sentence("gov.propose.done", f"proposal id: {result['tx_id']} (effective at "
                       f"height {effective_height}, votes close at height {expiry_height})",
                       id=result["tx_id"], effective=effective_height, expiry=expiry_height))
+    if threshold > 1:  # the proposer's own vote is in; the others are told how to add theirs
+        echo(Sentence("gov.propose.vote_next", f"it needs {threshold - 1} more vote(s) of the "
+                      f"other governance voters by height {expiry_height}: each runs senim "
+                      f"governance vote --key KEY {result['tx_id']}", id=result["tx_id"],
+                      more=threshold - 1, expiry=expiry_height))
     late = heights.warning(expiry_height)
     if late:
         warn(late)

@@ -166,4 +166,10 @@ def _lines(answer: dict[str, Any]) -> list[Sentence]:
         note = unknown_version_note(proposal, answer.get("rules"))
         if note is not None:
             lines.append(note)
+    if any(p["status"] == "open" and int(p["votes_needed"]) > 0 for p in answer["proposals"]):
+        # the list says who has not voted; without this, not how they do it
+        lines.append(Sentence("gov.list.how_to_vote", "To vote for an open proposal, a voter "
+                              "that has not voted yet runs: senim governance vote --key KEY "
+                              "PROPOSAL_ID (the id's first 8 digits are enough unless another "
+                              "proposal starts with them)."))
     return lines
