@@ -38,7 +38,7 @@ from ledger.chain_run import ChainRun, Execution, rules_source
 from ledger.codec import decode, encode
 from ledger.equivocation import EvidenceCheck
 from ledger.errors import ConfigError, MalformedInput, TxRejected
-from ledger.genesis import Genesis
+from ledger.genesis import Genesis, fingerprint_of
 from ledger.identity import MemberId
 from ledger.light_client import (
     stored_proof_key,
@@ -112,8 +112,14 @@ class Chain(ChainReads):
                                         "record; refusing to start a new chain over it")
             self._write_genesis(genesis_id)
         elif stored_genesis != genesis_id:
+            # both fingerprints: the operator finds the right file with `senim consortium
+            # fingerprint`, where "use that genesis" named none
             raise ConfigError("node.data_dir", "this data directory holds the chain of another "
-                              "genesis file; point data_dir elsewhere or use that genesis")
+                              f"genesis file (fingerprint {fingerprint_of(stored_genesis)}) than "
+                              f"node.genesis (fingerprint {genesis.fingerprint}): point "
+                              "node.genesis at the genesis file of that fingerprint (`senim "
+                              "consortium fingerprint FILE` prints a file's), or data_dir "
+                              "elsewhere")
         head = kv.get(HEAD_KEY)
         if head is None:
             raise CorruptStateError("data directory has no head record")

@@ -35,6 +35,12 @@ NETWORK_ID_TAG = b"senim/network/v1/"  # before the genesis hash, in every P2P h
 CHAIN_ID_CHARS_MAX = 64
 
 
+def fingerprint_of(genesis_hash: bytes) -> str:
+    """A genesis hash as operators read it: its first 32 hex digits in groups of four."""
+    text = genesis_hash.hex()[:32]
+    return " ".join(text[i:i + 4] for i in range(0, len(text), 4))
+
+
 @dataclass(frozen=True)
 class GenesisMember:
     name: str
@@ -97,8 +103,7 @@ class Genesis:
     def fingerprint(self) -> str:
         """What operators read to each other to check they hold the same genesis (the
         CLI prints it, and so does a node's start line)."""
-        text = self.genesis_hash.hex()[:32]
-        return " ".join(text[i:i + 4] for i in range(0, len(text), 4))
+        return fingerprint_of(self.genesis_hash)
 
     @property
     def network_id(self) -> bytes:

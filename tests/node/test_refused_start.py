@@ -213,3 +213,26 @@ def test_fsck_of_a_store_of_another_genesis_names_the_config_not_damage(
         f"error: the store holds the chain of another genesis file than "
         f"{tmp_path / 'genesis.json'} (node.genesis in {config}): point node.genesis at that "
         "chain's genesis, or node.data_dir elsewhere; nothing was checked\n")
+
+
+def test_a_store_of_another_genesis_names_both_fingerprints(tmp_path: Path) -> None:
+    """It said "use that genesis" and named none: the operator finds the file by the
+    store's fingerprint, as `senim consortium fingerprint` prints it."""
+    config = node_folder(tmp_path, "127.0.0.1:0", "127.0.0.1:0")
+    (tmp_path / "data").mkdir()
+    kv = LevelDBStore(str(tmp_path / "data" / "chain.ldb"))
+    Chain(kv, load_genesis(tmp_path / "genesis.json"))
+    kv.close()
+    first = load_genesis(tmp_path / "genesis.json")
+    genesis = json.loads((tmp_path / "genesis.json").read_text())
+    (tmp_path / "genesis.json").write_text(json.dumps({**genesis, "genesis_time_ms": 1}))
+    given = load_genesis(tmp_path / "genesis.json")
+    line = refusal(run_node(config))
+    assert line.endswith(
+        f"cannot start: node.data_dir: this data directory holds the chain of another genesis "
+        f"file (fingerprint {first.fingerprint}) than node.genesis (fingerprint "
+        f"{given.fingerprint}): point node.genesis at the genesis file of that fingerprint "
+        "(`senim consortium fingerprint FILE` prints a file's), or data_dir elsewhere"), line
+    fingerprinted = CliRunner().invoke(main, ["consortium", "fingerprint",
+                                              str(tmp_path / "genesis.json")])
+    assert given.fingerprint in fingerprinted.output, fingerprinted.output
