@@ -12,7 +12,6 @@ from typing import IO, Any
 
 from cli.deadline_http import deadline_opener
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
-from cli.node_answers import DEFAULT_NODE as DEFAULT_NODE  # the commands' --node default
 from cli.node_answers import (
     BUSY_STATUSES,
     RemoteFactsError,
@@ -20,6 +19,7 @@ from cli.node_answers import (
     read_bounded,
     unreachable,
 )
+from cli.node_answers import DEFAULT_NODE as DEFAULT_NODE  # the commands' --node default
 from cli.spoken import Sentence, printable
 from ledger.errors import SenimError
 from ledger.identity import KeyPair
