@@ -112,6 +112,11 @@ def member_lines(answer: dict[str, Any]) -> list[Sentence]:
                               f"({role}): {standing}", id=member["member_id"],
                               name=member["name"], standing=standing,
                               role=Sentence(f"gov.role.{role}") if role in ROLES else role))
+        key = member.get("public_key")
+        if member["validator"] and isinstance(key, str):
+            # what a node that knows only earlier keys lists under [p2p] observers to catch up
+            lines.append(Sentence("min.members.validator_key", f"    its current key {key}",
+                                  key=key))
         doubted = member.get("admission_doubted_from")
         if isinstance(doubted, int) and not isinstance(doubted, bool):
             lines.append(Sentence("min.members.admission_doubted", f"    admitted by its "

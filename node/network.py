@@ -92,7 +92,7 @@ class Network:
             listen=(config.p2p.host, config.p2p.port),
             dial=[(a.host, a.port) for a in config.peers],
             allowed=allowed, channels=channels, on_message=self._route,
-            rng=random.Random(), describe=self.describe_key,
+            rng=random.Random(), describe=self.describe_key, refusal_hint=self.refusal_hint,
             limits=Limits(max_frame_bytes=max(c.max_message_bytes for c in channels) + 1024))
         self._outgoing: list[bytes] = []
         self._outgoing_bytes = 0
@@ -128,6 +128,21 @@ class Network:
         (an operator matches either), else the key alone (not every key is allowed)."""
         name = self.names.get(key)
         return key.hex()[:16] if name is None else f"{name} ({key.hex()[:8]})"
+
+    def refusal_hint(self) -> str:
+        """What p2p's line refusing a key adds when no validator this node's chain names is
+        connected. Its chain may then be behind theirs, and the keys they rotated to since
+        its last block (every key, on a new node that knows only the genesis ones) unknown
+        to it: refused, they cannot hand it the blocks that would make them known. Those
+        keys are members' keys, so listing them as observers lets in no stranger."""
+        others = self.validator_keys - {self.peers.public_key}
+        if not others or others & self.peers.connected():
+            return ""
+        return ("; no validator this node's chain names is connected: if the consortium's "
+                "validators rotated their keys since this node's last block (a new node "
+                "knows only the genesis keys), list their current keys (senim members on an "
+                "up-to-date member's node shows them) under [p2p] observers in this node's "
+                "config and restart it, until it has caught up")
 
     async def _route(self, peer_key: bytes, channel: int, payload: bytes) -> None:
         handler = self._handlers.get(channel)

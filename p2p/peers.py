@@ -76,8 +76,11 @@ class PeerManager:
         limits: Limits | None = None,
         clock: Callable[[], float] = time.time,
         describe: Callable[[bytes], str] | None = None,
+        refusal_hint: Callable[[], str] | None = None,
     ) -> None:
-        """`describe`: how log lines name a peer key (the caller knows member names)."""
+        """`describe`: how log lines name a peer key (the caller knows member names).
+        `refusal_hint`: what the line refusing a key not allowed adds, if anything (the
+        caller knows whether its own view of who may connect may be out of date)."""
         self._identity = Identity.from_seed(identity_seed)
         self._chain_id = chain_id
         self._listen_address = listen
@@ -87,6 +90,7 @@ class PeerManager:
         self._limits = limits or Limits()
         self._clock = clock
         self._describe = describe or _short
+        self._refusal_hint = refusal_hint or str
         self._table = PeerTable(self._identity.public_key, index_channels(channels),
                                 self._limits, on_message, clock=clock,
                                 describe=self._describe, spawn=self._spawn,
@@ -267,9 +271,9 @@ class PeerManager:
                 if quiet is not None and held is not None:
                     log.warning(
                         "dropped %s peer %s after handshake: key %s is not an allowed "
-                        "member%s%s", direction, conn.shown(address), exc.public_key.hex(),
+                        "member%s%s%s", direction, conn.shown(address), exc.public_key.hex(),
                         f" ({quiet} more refusals of it not logged)" if quiet else "",
-                        self._refused_lines.told(held))
+                        self._refusal_hint(), self._refused_lines.told(held))
             elif direction is Direction.OUTBOUND:
                 self._own_addresses.add(address)  # the dial loop says so, and stops
         except P2PError as exc:
