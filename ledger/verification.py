@@ -255,7 +255,7 @@ def _accredited_by_stolen_key(verdict: Verdict, batch: Batch, doubted: tuple[Gra
 
 
 def admitted_by_stolen_key(verdict: Verdict, member: Member | None, facts: ChainFacts,
-                            name: str) -> Verdict | None:
+                           name: str) -> Verdict | None:
     """The verdict on what a member records when a ministry admitted it by its own
     `add_member` with a key distrusted at that height (the thief may have admitted it, and
     its own key was never stolen), or None."""
