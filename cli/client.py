@@ -33,7 +33,7 @@ class ClientError(SenimError):
     """The node refused a request (with its reason) or could not be reached."""
 
     def __init__(self, message: str | Sentence, code: str = "unreachable", status: int = 0,
-                 params: dict[str, str | int] | None = None) -> None:
+                 params: dict[str, str | int] | None = None, *, bare: bool = False) -> None:
         super().__init__(str(message))
         # said in the reader's language where it is printed (cli.spoken)
         self.sentence = message if isinstance(message, Sentence) else None
@@ -42,6 +42,9 @@ class ClientError(SenimError):
         # the specifics a node's refusal names (its error's `params`: the member, a
         # height), for the refusal's sentence in the reader's language (cli.refusals)
         self.params = params or {}
+        # an HTTP status with no error of the node's (the API's JSON error) in its body:
+        # what a proxy before the node may give, whatever became of the request
+        self.bare = bare
 
     @property
     def exit_code(self) -> int:
@@ -93,13 +96,33 @@ def node_line(value: object) -> str:
 
 # The code of a node that could not answer now, and says to ask again shortly: its own
 # `busy` (503, with Retry-After), or a 503 or 429 with no node's error (a proxy before a
-# node that is restarting). The request was not taken: nothing was refused.
+# node that is restarting). Nothing was refused; only the node's own `busy` (not `bare`)
+# shows that it took nothing, as a proxy may answer so after the node took the request.
 BUSY = "busy"
-# ClientError codes of no answer to the question (exit 3, as `senim verify` exits when
-# its node is busy): a busy node's included, which read as a refusal (exit 1, "the node
-# refused the request (busy)" in kk and ru) or as "HTTP 503 from ..." with no word of
-# trying again.
+# ClientError codes of no answer to the question: exit 3, as `senim verify` exits when its
+# node is busy. None is a refusal: the same request, asked again later, may be answered.
 NOT_ANSWERED = frozenset({"unreachable", "malformed", "http", BUSY})
+
+
+class NotConfirmed(ClientError):
+    """Asking after a transaction the node took (it answered the POST with the
+    transaction's id) failed: a busy, rate-limited or garbled answer, a proxy's 502, no
+    answer, or a 404 to the wait's end. None of these is a refusal; the transaction may
+    still commit, so what was made for it is kept."""
+
+    def __init__(self, cause: ClientError, tx_id: str) -> None:
+        super().__init__(cause.sentence or str(cause), cause.code, cause.status, cause.params,
+                         bare=cause.bare)
+        self.tx_id = tx_id
+
+
+def not_taken(exc: ClientError) -> bool:
+    """Whether an error in sending a transaction proves the node did not take it: only the
+    node's own refusal (a 4xx error of the API) or its own `busy` does. A bare 503, 429 or
+    502 may come from a proxy after the node admitted the transaction, a 5xx error of the
+    node's after it did, and no answer or a garbled one proves nothing either way."""
+    return (not isinstance(exc, NotConfirmed) and not exc.bare
+            and (exc.code == BUSY or 400 <= exc.status < 500))
 
 # What reading a node's answer raises when the answer has the wrong shape (a proxy, another
 # service, a broken node): callers that read fields turn it into one error line.
@@ -244,7 +267,7 @@ class NodeClient:
                     raise TypeError("an error without a code and message")
                 err["message"], err["code"] = node_line(err["message"]), node_line(err["code"])
                 if err["code"] == BUSY:
-                    raise self._busy(url, exc.code) from exc
+                    raise self._busy(url, exc.code, bare=False) from exc
                 if err["code"] in ("not_found", "method_not_allowed"):  # no route of the API:
                     # the node's URL with a path (…/v1), or another service's address
                     raise ClientError(Sentence("cli.node.no_route", url=url,
@@ -256,9 +279,9 @@ class NodeClient:
                                   refusal_params(err.get("params"))) from exc
             except (ValueError, KeyError, TypeError, RecursionError, RemoteFactsError):
                 if exc.code in BUSY_STATUSES:
-                    raise self._busy(url, exc.code) from exc
+                    raise self._busy(url, exc.code, bare=True) from exc
                 raise ClientError(Sentence("cli.node.http_from", status=exc.code, url=url),
-                                  "http", exc.code) from exc
+                                  "http", exc.code, bare=True) from exc
             except OSError as body_exc:  # the error's body, dripped past the deadline
                 raise ClientError(Sentence("cli.node.error_dripping", node=self.base_url,
                                            status=exc.code, seconds=f"{round(limit_s, 1):g}")
@@ -284,9 +307,10 @@ class NodeClient:
         return answer
 
     @staticmethod
-    def _busy(url: str, status: int) -> ClientError:
+    def _busy(url: str, status: int, *, bare: bool) -> ClientError:
         """A node (or what stands before it) that says to ask again shortly (BUSY)."""
-        return ClientError(Sentence("cli.node.busy", url=url, status=status), BUSY, status)
+        return ClientError(Sentence("cli.node.busy", url=url, status=status), BUSY, status,
+                           bare=bare)
 
     def status(self) -> dict[str, Any]:
         result: dict[str, Any] = self.request("GET", "/v1/status")
@@ -349,11 +373,12 @@ class NodeClient:
             except ClientError as exc:
                 busy = exc.code == BUSY
                 if busy and time.monotonic() >= deadline:
-                    # It cannot say now how the transaction stands: as yet unknown, so
-                    # pending. Its 503 ended the wait, and the command said the
-                    # transaction refused (and removed the credential file made for it).
+                    # A busy node cannot say how the transaction stands, and it may
+                    # still commit: pending, the answer that tells the caller to keep
+                    # what was made for it and ask again later.
                     return {"tx_id": tx_id, "status": "pending"}
-                # Not seen yet: the transaction may still be gossiping towards this node.
+                # Not seen yet (404): it may still be gossiping towards this node. Busy:
+                # asked again after the pause a busy node asks for.
                 if (not busy and exc.status != 404) or time.monotonic() >= deadline:
                     raise
                 time.sleep(min(READ_RETRY_AFTER_S if busy else 0.05,
@@ -365,4 +390,11 @@ class NodeClient:
 
     def submit_and_wait(self, tx: Transaction, timeout_s: float = COMMIT_WAIT_S
                         ) -> dict[str, Any]:
-        return self.wait(self.submit(tx), timeout_s)
+        """Send `tx` and wait for it (`wait`). A failure once the node took it (answered
+        the POST with its id) is raised as NotConfirmed, whatever it was: the caller keeps
+        what it made for the transaction, which may still commit."""
+        tx_id = self.submit(tx)
+        try:
+            return self.wait(tx_id, timeout_s)
+        except ClientError as exc:
+            raise NotConfirmed(exc, tx_id) from exc

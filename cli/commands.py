@@ -16,6 +16,7 @@ from cli.client import (
     MALFORMED_ANSWER,
     ClientError,
     NodeClient,
+    not_taken,
     refusal_params,
 )
 from cli.errors import EXIT_BAD_INPUT, EXIT_PENDING, EXIT_REFUSED, EXIT_UNREACHABLE, fail
@@ -151,8 +152,9 @@ def submit_and_report(client: NodeClient, keys: KeyPair, payload: Payload, what:
     """Sign, submit and wait for the commit; any other outcome ends the command, in the
     reader's language (cli.spoken; English as it was).
 
-    `written` is a credential file made for this payload: removed when the node refuses
-    it for good (nothing of it is on chain), kept while it may still commit. With
+    `written` is a credential file made for this payload: removed when nothing of it can be
+    on chain (it was not sent, the node refused or did not take it: cli.client.not_taken,
+    or it was rejected), kept while it may still commit. With
     `report`, one line says at which height it committed. `settle` is asked, with the
     transaction's id, when the node still says pending: a committed answer it finds
     elsewhere goes on as the node's would; None leaves it pending (a node its peers dropped
@@ -175,17 +177,12 @@ def submit_and_report(client: NodeClient, keys: KeyPair, payload: Payload, what:
     try:
         result = client.submit_and_wait(tx, wait_s)
     except ClientError as exc:
-        # Busy when it was sent (the wait asks a busy node again, and says pending at its
-        # end): not taken, so nothing of it is on chain. It was said refused, exit 1.
-        if exc.code == BUSY:
-            _forget(written)
+        if not not_taken(exc):  # taken, or nothing shows it was not: it may still commit
+            _not_confirmed(exc, what, said, written)
+        _forget(written)  # the node did not take it, so nothing of it is on chain
+        if exc.code == BUSY:  # its own busy: it refused nothing, so asking again may do
             refuse(Sentence("tx.not_sent", f"{what} not sent: {exc}", what=said,
                             why=node_said(exc)), exc.exit_code)
-        if exc.status == 0:  # no answer, or a garbled one: it may have been sent, may commit
-            refuse(Sentence("tx.not_confirmed_kept" if written else "tx.not_confirmed",
-                            f"{what} not confirmed: {exc}{_kept(written)}", what=said,
-                            why=node_said(exc), path=written), EXIT_UNREACHABLE)
-        _forget(written)
         rotated = _replaced_key(client, keys, exc)
         refuse(Sentence("tx.refused_rotated" if rotated else "tx.refused",
                         f"{what} refused: {exc} ({exc.code})"
@@ -201,16 +198,29 @@ def submit_and_report(client: NodeClient, keys: KeyPair, payload: Payload, what:
         refuse(Sentence("tx.pending_kept" if written else "tx.pending",
                         f"{what} not committed yet (pending){_kept(written)}", what=said,
                         path=written), EXIT_PENDING)
-    if result["status"] != "committed":
+    why = str(result.get("reason", result["status"]))
+    if result["status"] == "rejected":
         _forget(written)
-        why = str(result.get("reason", result["status"]))
         refuse(Sentence("tx.not_committed", f"{what} not committed: {why}", what=said,
                         why=dropped_reason(result, why)), EXIT_REFUSED)
+    if result["status"] != "committed":  # no status the API gives: it proves nothing
+        refuse(Sentence("tx.not_confirmed_kept" if written else "tx.not_confirmed",
+                        f"{what} not confirmed: {why}{_kept(written)}", what=said,
+                        why=dropped_reason(result, why), path=written), EXIT_UNREACHABLE)
     if report:
         echo(Sentence("tx.committed", f"{what}: committed at height {result['height']} "
                       f"(tx {result['tx_id'][:16]}…)", what=said, height=result["height"],
                       tx=result["tx_id"][:16]))
     return result
+
+
+def _not_confirmed(exc: ClientError, what: str, said: Sentence | str, written: Path | None
+                   ) -> NoReturn:
+    """Ends a command whose transaction may have been taken and may still commit: what was
+    made for it kept, exit 3 (the node's answer, not a refusal, is what is missing)."""
+    refuse(Sentence("tx.not_confirmed_kept" if written else "tx.not_confirmed",
+                    f"{what} not confirmed: {exc}{_kept(written)}", what=said,
+                    why=node_said(exc), path=written), EXIT_UNREACHABLE)
 
 
 def dropped_reason(result: dict[str, Any], english: str) -> Sentence:

@@ -34,7 +34,13 @@ from typing import Any, NoReturn, Protocol
 
 import click
 
-from cli.client import EXPIRY_WINDOW_BLOCKS, ClientError, refusal_params
+from cli.client import (
+    BUSY,
+    EXPIRY_WINDOW_BLOCKS,
+    READ_RETRY_AFTER_S,
+    ClientError,
+    refusal_params,
+)
 from cli.errors import EXIT_INTERRUPTED, EXIT_PENDING
 from cli.job_folder import (
     MANIFEST_NAME,
@@ -56,7 +62,7 @@ QUIET_BEFORE_REPORT_S = 3.0  # a batch usually commits sooner; after this, say w
 REPORT_EVERY_S = 10.0
 POLL_S = 2.0  # long-poll step, so a lost quorum is reported while waiting
 # Refusals that say "not now" rather than "never": the job stays submitted.
-TRANSIENT_REFUSALS = ("mempool_full", "sender_limit", "busy")
+TRANSIENT_REFUSALS = ("mempool_full", "sender_limit", BUSY)
 
 
 class JobPending(JobError):
@@ -174,8 +180,9 @@ class IssueJob:
 
     def _handle_refusal(self, exc: ClientError, first_send: bool,
                         resign: Callable[[], tuple[bytes, str, int]] | None) -> None:
-        if exc.status == 0 or exc.code in TRANSIENT_REFUSALS:
-            # sent or not, it was not confirmed: `--resume` asks the chain which
+        if exc.status == 0 or exc.bare or exc.code in TRANSIENT_REFUSALS:
+            # sent or not, it was not confirmed: `--resume` asks the chain which. A bare
+            # status (a proxy's 502, 503 or 429) may come after the node took the batch.
             raise JobPending(Sentence("issue.pending.unconfirmed", f"the node did not confirm "
                                       f"the batch: {exc}", why=_why(exc)))
         if exc.code in ("replayed", "duplicate", "duplicate_batch"):
@@ -215,6 +222,10 @@ class IssueJob:
             except ClientError as exc:
                 result = {"status": "unreachable", "reason": str(exc)}
                 unreached = exc
+                # A busy or unreachable node answers at once, not after the long-poll:
+                # asking again straight away would flood it for the whole --timeout
+                # (NodeClient.wait pauses so too).
+                time.sleep(max(0.0, min(READ_RETRY_AFTER_S, deadline - self.clock())))
             status = result["status"]
             if status == "committed":
                 crash_point("seen-committed")

@@ -24,7 +24,7 @@ import click
 
 from cli.client import ClientError, NodeClient
 from cli.commands import load_key_or_fail, node_option
-from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED
+from cli.errors import EXIT_BAD_INPUT
 from cli.language import lang_option
 from cli.member_names import resolve_member
 from cli.refusals import node_said
@@ -163,7 +163,7 @@ def request_chain_id(client: NodeClient, out_path: Path) -> str:
     try:
         chain_id = str(client.status()["chain_id"])
     except ClientError as exc:
-        refuse(node_said(exc), EXIT_REFUSED)
+        refuse(node_said(exc), exc.exit_code)
     if out_path.exists() or out_path.is_symlink():
         refuse(Sentence("key.request.exists", f"{out_path} exists; refusing to overwrite it",
                         path=out_path), EXIT_BAD_INPUT)

@@ -20,7 +20,7 @@ import click
 from cli.admission_request import request_admission_command
 from cli.client import ClientError, NodeClient
 from cli.commands import hex_bytes, key_option, load_key_or_fail, node_option, submit_and_report
-from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED
+from cli.errors import EXIT_BAD_INPUT
 from cli.key_replacement import new_key_file, request_replacement_command
 from cli.key_rotation import OwnNode, check_node_option, check_nodes_answer
 from cli.language import lang_option
@@ -111,7 +111,7 @@ def rotate_command(key_path: Path, new_key_path: Path, node_url: str,
         chain_id = str(info["chain_id"])
     except ClientError as exc:
         refuse(Sentence("key.rotate.unreachable", f"cannot reach the node: {exc} ({exc.code})",
-                        why=node_said(exc)), EXIT_REFUSED)
+                        why=node_said(exc)), exc.exit_code)
     own = OwnNode(node_url, info, current)
     check_nodes_answer(check_nodes, chain_id)
     own.forewarn(check_nodes)

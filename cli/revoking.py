@@ -8,12 +8,13 @@ import json
 import os
 import string
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
-from cli.client import BUSY, ClientError, NodeClient
+from cli.client import BUSY, COMMIT_WAIT_S, ClientError, NodeClient, not_taken
 from cli.commands import dropped_reason, key_option, key_refusal, node_option
-from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED
+from cli.errors import EXIT_BAD_INPUT, EXIT_PENDING, EXIT_REFUSED, EXIT_UNREACHABLE
 from cli.language import lang_option
 from cli.refusals import node_said
 from cli.spoken import Sentence, echo, reason, refuse
@@ -31,6 +32,7 @@ from ledger.payloads_credentials import (
     REVOCATION_REASONS,
     note_hash,
 )
+from ledger.transactions import Transaction
 from ledger.vc.anchored import native_of_senim_vc
 from node.files import load_key
 from storage.batch_tree import audit_path
@@ -245,29 +247,13 @@ def _revoke(key_path: Path, target: str, manifest_path: Path | None, why: str,
             refuse(Sentence("revoke.note_unwritable", f"cannot write the note to {note_path}: "
                             f"{exc}", path=note_path, why=exc.strerror or str(exc)),
                    EXIT_BAD_INPUT)
+    kept = note_path if note is not None else None
     try:
         tx = client.make_tx(keys, RevokePayload(ref, why, digest, replaced_by))
-        result = client.submit_and_wait(tx)
-    except ClientError as exc:
-        busy = exc.code == BUSY  # not taken (the wait ends pending while it is busy)
-        if (busy or 400 <= exc.status < 500) and note is not None:  # its hash is not on chain
-            note_path.unlink(missing_ok=True)
-        if busy:  # was said refused, exit 1: the node refused nothing
-            refuse(Sentence("tx.not_sent", f"revocation not sent: {exc}",
-                            what=Sentence("tx.what.revocation"), why=node_said(exc)),
-                   exc.exit_code)
-        retired = exc.code == "member_retired"
-        refuse(Sentence("revoke.refused_retired" if retired else "revoke.refused",
-                        f"revocation refused: {exc} ({exc.code})"
-                        + (RETIRED_ISSUER_HINT if retired else ""),
-                        why=node_said(exc), code=exc.code), EXIT_REFUSED)
-    if result["status"] != "committed":
-        if result["status"] == "rejected" and note is not None:
-            note_path.unlink(missing_ok=True)
-        said = str(result.get("reason", result["status"]))
-        refuse(Sentence("revoke.not_committed", f"revocation not committed: {said}",
-                        why=dropped_reason(result, said)), EXIT_REFUSED)
-    old, height = ref.target_hash.hex()[:16], result["height"]
+    except ClientError as exc:  # nothing was sent
+        _end_untaken(exc, kept)
+    height = _committed_height(client, tx, kept)
+    old = ref.target_hash.hex()[:16]
     if replaced_by is None:
         echo(Sentence("revoke.done", f"revoked {old}… at height {height}: "
                       f"{REVOCATION_REASONS[why]}", old=old, height=height,
@@ -279,3 +265,62 @@ def _revoke(key_path: Path, target: str, manifest_path: Path | None, why: str,
     if note is not None:
         echo(Sentence("revoke.note_kept", f"note kept off chain in {note_path} (mode 0600); its "
                       "salted hash is on chain", path=note_path))
+
+
+def _committed_height(client: NodeClient, tx: Transaction, note_path: Path | None) -> int:
+    """The height the revocation committed at, or the command ended saying why not. The
+    note (`note_path`) is removed only when its hash cannot be on chain: the node did not
+    take the revocation (cli.client.not_taken) or rejected it; while it may still commit,
+    it is kept, as the hash on chain would name a note no one has."""
+    try:
+        result = client.submit_and_wait(tx, COMMIT_WAIT_S)
+    except ClientError as exc:
+        if not not_taken(exc):
+            _end_unconfirmed(Sentence("tx.not_confirmed", f"revocation not confirmed: {exc}",
+                                    what=Sentence("tx.what.revocation"), why=node_said(exc)),
+                           note_path)
+        _end_untaken(exc, note_path)
+    said = str(result.get("reason", result["status"]))
+    if result["status"] == "pending":
+        if note_path is None:
+            refuse(Sentence("tx.pending", "revocation not committed yet (pending)",
+                            what=Sentence("tx.what.revocation")), EXIT_PENDING)
+        refuse(Sentence("revoke.pending_note_kept", f"revocation not committed yet (pending); "
+                        f"the note {note_path} is kept, as its hash goes on chain if the "
+                        "revocation commits (check with senim verify)", path=note_path),
+               EXIT_PENDING)
+    if result["status"] == "rejected":
+        if note_path is not None:
+            note_path.unlink(missing_ok=True)
+        refuse(Sentence("revoke.not_committed", f"revocation not committed: {said}",
+                        why=dropped_reason(result, said)), EXIT_REFUSED)
+    if result["status"] != "committed":  # no status the API gives: it proves nothing
+        _end_unconfirmed(Sentence("tx.not_confirmed", f"revocation not confirmed: {said}",
+                                what=Sentence("tx.what.revocation"),
+                                why=dropped_reason(result, said)), note_path)
+    return int(result["height"])
+
+
+def _end_untaken(exc: ClientError, note_path: Path | None) -> NoReturn:
+    """Ends the command for a revocation the node did not take: its note removed, as its
+    hash is not on chain and a note left behind would refuse the same command run again."""
+    if note_path is not None:
+        note_path.unlink(missing_ok=True)
+    if exc.exit_code != EXIT_REFUSED or exc.code == BUSY:  # it refused nothing: ask again
+        refuse(Sentence("tx.not_sent", f"revocation not sent: {exc}",
+                        what=Sentence("tx.what.revocation"), why=node_said(exc)),
+               exc.exit_code)
+    retired = exc.code == "member_retired"
+    refuse(Sentence("revoke.refused_retired" if retired else "revoke.refused",
+                    f"revocation refused: {exc} ({exc.code})"
+                    + (RETIRED_ISSUER_HINT if retired else ""),
+                    why=node_said(exc), code=exc.code), EXIT_REFUSED)
+
+
+def _end_unconfirmed(said: Sentence, note_path: Path | None) -> NoReturn:
+    """Ends the command for a revocation that may still commit, its note kept (exit 3)."""
+    if note_path is None:
+        refuse(said, EXIT_UNREACHABLE)
+    refuse(Sentence("revoke.not_confirmed_note_kept", f"{said}; the note {note_path} is kept, "
+                    "as its hash goes on chain if the revocation commits (check with senim "
+                    "verify)", said=said, path=note_path), EXIT_UNREACHABLE)

@@ -6,10 +6,8 @@ credential file written for a transaction that may have been sent is kept."""
 from __future__ import annotations
 
 import json
-import threading
 import traceback
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from cli.main import main
 from ledger.credentials import make_batch
 from ledger.identity import KeyPair
 from node.files import save_key
+from tests.cli.scripted_node import Answers, ScriptedNode
 from tests.cli.test_issue_job import CHAIN, FakeNode, prepare
 from tests.node.conftest import documents_of
 
@@ -38,41 +37,9 @@ ANSWERS: dict[str, Callable[[str], object]] = {
 }
 
 
-class GarbageNode(ThreadingHTTPServer):
-    daemon_threads = True
-    answer: Callable[[str], object]
-
-
-class Handler(BaseHTTPRequestHandler):
-    server: GarbageNode
-
-    def _answer(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        self.rfile.read(length)
-        body = json.dumps(self.server.answer(self.path)).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_POST = _answer
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def garbage_node() -> Iterator[GarbageNode]:
-    server = GarbageNode(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+def always_200(answer: Callable[[str], object]) -> Answers:
+    """Every request answered 200 with `answer` of its path, as JSON."""
+    return lambda _method, path: (200, answer(path))
 
 
 def credential(root: Path, keys: KeyPair) -> Path:
@@ -107,15 +74,15 @@ CASES: list[tuple[str, Case]] = [
 
 @pytest.mark.parametrize("answer", sorted(ANSWERS))
 @pytest.mark.parametrize(("name", "case"), CASES, ids=[name for name, _ in CASES])
-def test_a_garbled_answer_is_one_error_line(tmp_path: Path, garbage_node: GarbageNode,
+def test_a_garbled_answer_is_one_error_line(tmp_path: Path, node_stub: ScriptedNode,
                                             answer: str, name: str, case: Case) -> None:
-    garbage_node.answer = ANSWERS[answer]
+    node_stub.answers = always_200(ANSWERS[answer])
     keys = KeyPair.generate()
     save_key(tmp_path / "me.key", keys)
     (tmp_path / "export.csv").write_text("full_name,iin\nA B,000000000001\n")
     files = {"key": str(tmp_path / "me.key"), "credential": str(credential(tmp_path, keys)),
              "export": str(tmp_path / "export.csv"), "root": str(tmp_path)}
-    url = f"http://127.0.0.1:{garbage_node.server_address[1]}"
+    url = node_stub.url
     result = CliRunner().invoke(main, [*case(files), "--node", url])
     trace = ("".join(traceback.format_exception(result.exception))
              if result.exception and not isinstance(result.exception, SystemExit) else "")
@@ -127,14 +94,14 @@ def test_a_garbled_answer_is_one_error_line(tmp_path: Path, garbage_node: Garbag
 
 
 def test_a_credential_sent_then_answered_with_garbage_is_kept(
-        tmp_path: Path, garbage_node: GarbageNode) -> None:
+        tmp_path: Path, node_stub: ScriptedNode) -> None:
     """The node took the transaction (maybe) and answered nonsense: it may still commit,
     so the credential written for it stays, and the exit says 'not confirmed'."""
-    garbage_node.answer = lambda path: (
+    node_stub.answers = always_200(lambda path: (
         {"chain_id": "t", "height": 3} if path.startswith("/v1/status")
-        else {"members": []} if path.startswith("/v1/members") else {"tx_id": 7})
+        else {"members": []} if path.startswith("/v1/members") else {"tx_id": 7}))
     save_key(tmp_path / "me.key", KeyPair.generate())
-    url = f"http://127.0.0.1:{garbage_node.server_address[1]}"
+    url = node_stub.url
     result = CliRunner().invoke(main, [
         "employment", "start", "--key", str(tmp_path / "me.key"), "--full-name", "A B",
         "--position", "P", "--organisation", "O", "--start", "2026-09-01", "--out",
@@ -150,7 +117,7 @@ def test_a_credential_sent_then_answered_with_garbage_is_kept(
     {"height": "x", "tx_id": 5, "time": 1, "hash": None},
 ], ids=["empty", "committed at a height that is text", "fields of the wrong type"])
 def test_resuming_a_sent_batch_against_garbage_stays_pending(
-        tmp_path: Path, garbage_node: GarbageNode, answer: dict[str, object]) -> None:
+        tmp_path: Path, node_stub: ScriptedNode, answer: dict[str, object]) -> None:
     """A job whose batch was sent asks where it is: an answer that says nothing usable
     leaves the job as it was, resumable (exit 75), in one line."""
     node = FakeNode(quorum=False)
@@ -158,9 +125,9 @@ def test_resuming_a_sent_batch_against_garbage_stays_pending(
     with pytest.raises(JobPending):
         IssueJob(job_dir, node, print, clock=node.clock).run(1.0)
     before = (job_dir / "manifest.json").read_bytes()
-    garbage_node.answer = lambda path: (
-        {"chain_id": CHAIN, "height": 3} if path.startswith("/v1/status") else answer)
-    url = f"http://127.0.0.1:{garbage_node.server_address[1]}"
+    node_stub.answers = always_200(lambda path: (
+        {"chain_id": CHAIN, "height": 3} if path.startswith("/v1/status") else answer))
+    url = node_stub.url
     result = CliRunner().invoke(main, ["issue", "--resume", str(job_dir), "--timeout", "1",
                                        "--node", url])
     trace = ("".join(traceback.format_exception(result.exception))

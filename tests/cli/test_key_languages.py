@@ -50,7 +50,7 @@ async def test_key_rotate_and_report_compromise_speak_kk_and_ru(office: Office) 
                                             office.key("university"), *node, code=1)
     assert "(key_in_use)" in other["kk"]
     await refused_in_every_language("key", "rotate", "--key", old, "--new-key",
-                                    office.new("never.key"), "--node", DOWN, code=1)
+                                    office.new("never.key"), "--node", DOWN, code=3)
     new = office.new("kaspi-2.key")
     rotated = said_in("kk", await senim("key", "rotate", "--key", old, "--new-key", new, *node,
                                         "--lang", "kk"), 0)
