@@ -207,10 +207,14 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
             problems.add(None, None, "unreadable", phrase(
                 "reg.file.unreadable", f"cannot read {path}: {why}", path=str(path), why=why))
     grouping = courses.finish() if courses is not None else None
-    if stats.sheets > 1 and validator.heard_no_column():
+    if stats.visible_sheets > 1 and validator.header_knows_no_column() \
+            and "wrong-mapping" not in problems.codes and not validator.holds_iin:
         # Registrars keep an order's cover page or notes before the list: the problems
-        # of its "header" alone would not say the students' sheet was never read.
-        problems.add(None, None, "no-header", phrase(
+        # of its "header" alone would not say the students' sheet was never read, and
+        # would ask for a mapping of a page that is no list. A first sheet that is the
+        # list (a mapping hint for its header, IINs in its rows) needs no moving.
+        problems.lead_instead_of({"unknown-column", "missing-column"}, None, None,
+                                 "no-header", phrase(
             "reg.file.first_sheet_unheaded", f"the first sheet, {stats.sheet!r}, names none "
             "of the columns the schema or mapping knows, and only the first of the workbook's "
             f"{stats.sheets} sheets is read: if the students are on another sheet, move that "

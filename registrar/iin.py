@@ -49,6 +49,17 @@ def iin_digits(text: str) -> str:
     return _GROUPING.sub("", text.strip())
 
 
+def lost_zero(text: str) -> str | None:
+    """The IIN that `text` was before Excel, keeping it as a number, dropped its leading
+    zeros (9 to 11 digits, zero-padded to a valid IIN), else None. Only for finding the
+    same student given twice: the row is still refused for the value as written."""
+    digits = iin_digits(text)
+    if not (digits.isascii() and digits.isdigit() and 9 <= len(digits) < 12):
+        return None
+    padded = digits.zfill(12)
+    return padded if iin_phrase(padded) is None else None
+
+
 def iin_phrase(text: str) -> Phrase | None:
     """Why `text` is not a valid IIN, or None when it is."""
     if not (text.isascii() and text.isdigit()):

@@ -34,7 +34,9 @@ class Problem:
 
 
 class ProblemList:
-    """Collects problems up to MAX_PROBLEMS, then only counts them."""
+    """Collects problems up to MAX_PROBLEMS, then only counts them; the code of every
+    problem, listed or not, is kept (a set bounded by the fixed codes problems are given,
+    a few dozen), so that what the file's problems are can be judged past the list."""
 
     def __init__(self, limit: int = MAX_PROBLEMS) -> None:
         self._items: list[Problem] = []
@@ -50,6 +52,19 @@ class ProblemList:
             self._items.append(Problem(row, column, code, str(message), said))
         else:
             self.unlisted += 1
+
+    def lead_instead_of(self, codes: set[str], row: int | None, column: str | None, code: str,
+                        message: str | Phrase) -> None:
+        """A problem put first, in place of the listed ones of `codes`: a finding that
+        makes them beside the point (they are not counted, and their codes are kept only
+        while more problems went unlisted, whose codes are not known)."""
+        kept = [item for item in self._items if item.code not in codes]
+        if not self.unlisted:
+            self.codes -= codes
+        self._items = []
+        self.add(row, column, code, message)
+        self._items.extend(kept[:self._limit - 1])
+        self.unlisted += len(kept) - len(self._items) + 1
 
     def __bool__(self) -> bool:
         return bool(self._items)

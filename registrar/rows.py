@@ -46,6 +46,7 @@ class SourceStats:
     rows: int = 0
     sheet: str | None = None  # the Excel sheet read (the first), and how many there are
     sheets: int = 0
+    visible_sheets: int = 0  # of `sheets`, those Excel shows (a registrar can move)
     header_row: int = 1  # CSV and Excel: the header's row, below any title rows
     # CSV and Excel: the header's first row when it is two (registrar.header_rows), else None
     header_top: int | None = None

@@ -23,6 +23,7 @@ from decimal import Decimal
 from registrar.academic import line_problem
 from registrar.formats import GRADE_SCALE, FormatError, check_value
 from registrar.headers import Headers, field_label
+from registrar.iin import iin_digits, iin_phrase, lost_zero
 from registrar.lookalike import FirstHolders, lookalike_phrase
 from registrar.mapping import Mapping
 from registrar.phrases import Phrase, phrase
@@ -102,6 +103,7 @@ class Validator(Headers):
         # each unique field: its values, each with the first row holding it
         self._seen: dict[str, FirstHolders] = {name: FirstHolders() for name in schema.unique}
         self._unheaded_said: set[int] = set()  # columns whose value was named
+        self.holds_iin = False  # whether a row read holds a valid IIN, in any column
 
     def header(self, keys: tuple[str, ...], row: int = 1) -> Resolution:
         """Resolve a header, reporting its problems the first time it is seen (a CSV or
@@ -118,7 +120,7 @@ class Validator(Headers):
         for column, code, message in resolution.problems:
             self.problems.add(row, column, code, message)
 
-    def heard_no_column(self) -> bool:
+    def header_knows_no_column(self) -> bool:
         """Whether a header was read and none of its columns is one the schema or mapping
         knows (a workbook's cover page read as its export)."""
         return bool(self._cache) and not any(
@@ -138,6 +140,8 @@ class Validator(Headers):
         if not any(values):
             self.blank_rows += 1
             return None
+        if not self.holds_iin:
+            self.holds_iin = any(_is_iin(value) for value in values)
         return resolution, values
 
     def unheaded_value(self, number: int, resolution: Resolution, values: list[str]) -> bool:
@@ -331,6 +335,13 @@ def required_phrase(name: str, whose: bool) -> Phrase:
                       "this row is", field=name, label=field_label(name))
     return phrase("reg.row.required", f"{name} is required", field=name,
                   label=field_label(name))
+
+
+def _is_iin(value: str) -> bool:
+    """Whether `value` is a valid IIN, or one Excel dropped leading zeros of."""
+    digits = iin_digits(value)
+    return 9 <= len(digits) <= 12 and (iin_phrase(digits) is None or lost_zero(digits)
+                                       is not None)
 
 
 def _zero(value: str | None) -> bool:

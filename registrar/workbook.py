@@ -152,6 +152,7 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
             return
         sheet = workbook.worksheets[0]
         stats.sheet, stats.sheets = str(sheet.title), len(workbook.worksheets)
+        stats.visible_sheets = sum(ws.sheet_state == "visible" for ws in workbook.worksheets)
         if sheet.sheet_state != "visible":
             # Only the first sheet is read: one its registrar never sees would be issued.
             problems.add(None, None, "hidden-sheet", phrase(

@@ -354,28 +354,6 @@ def test_damaged_workbooks(tmp_path: Path) -> None:
         assert codes(result) == ["malformed"] and result.records == []
 
 
-def test_a_cover_sheet_before_the_students_sheet_says_only_the_first_is_read(
-        tmp_path: Path) -> None:
-    # An order's cover page first: its lines read as a header of unknown columns, and
-    # nothing said that the students' sheet behind it was never read.
-    path = write_xlsx(tmp_path / "c.xlsx", [["Приказ № 123 от 30.06.2026"], ["О выпуске"]])
-    assert "no-header" not in codes(read_export(path, "diploma"))  # one sheet: no other
-    workbook = openpyxl.load_workbook(path)
-    workbook.worksheets[0].title = "Титул"
-    students = workbook.create_sheet("Выпускники")
-    for row in (DIPLOMA_HEADER, diploma_row(0)):
-        students.append(row)
-    workbook.save(path)
-    result = read_export(path, "diploma")
-    problem = only(result, "no-header")
-    assert problem.row is None and "'Титул'" in problem.message
-    assert "move that sheet to the front" in problem.message and result.records == []
-    del workbook["Титул"]
-    workbook.create_sheet("Примечания")["A1"] = "notes"
-    workbook.save(path)
-    assert read_export(path, "diploma").records[0]["iin"] == IINS[0]
-
-
 def test_xlsx_whose_first_sheet_is_hidden_is_refused(tmp_path: Path) -> None:
     # A system's export with its lookup sheet first and hidden: the registrar sees the
     # graduates' sheet, and the hidden one was read (and issued) in its place.

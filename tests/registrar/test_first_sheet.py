@@ -1,0 +1,76 @@
+"""Only a workbook's first sheet is read: a cover page (an order, notes) before the
+students' sheet is named as such, and a first sheet that is the list is not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+
+from registrar import read_export
+from tests.registrar.helpers import DIPLOMA_HEADER, IINS, codes, diploma_row, write_xlsx
+
+COVER = [["Приказ № 123 от 30.06.2026"], ["О выпуске"]]
+# Platonus' header: --mapping platonus names its columns, none of which the schema does
+PLATONUS_HEADER = ["ФИО", "ИИН", "Образовательная программа", "Квалификация",
+                   "Дата окончания"]
+
+
+def workbook(path: Path, *sheets: tuple[str, list[list[str]], str]) -> Path:
+    """A workbook of (title, rows, Excel's state: visible or hidden) sheets, in order."""
+    book = openpyxl.Workbook()
+    book.remove(book.worksheets[0])
+    for title, rows, state in sheets:
+        sheet = book.create_sheet(title)
+        sheet.sheet_state = state
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+    return path
+
+
+STUDENTS = [DIPLOMA_HEADER, diploma_row(0), diploma_row(1)]
+
+
+def test_a_cover_sheet_before_the_students_sheet_says_only_the_first_is_read(
+        tmp_path: Path) -> None:
+    # An order's cover page first: its lines read as a header of unknown columns, and
+    # nothing said that the students' sheet behind it was never read.
+    path = write_xlsx(tmp_path / "c.xlsx", COVER)
+    assert "no-header" not in codes(read_export(path, "diploma"))  # one sheet: no other
+    path = workbook(tmp_path / "d.xlsx", ("Титул", COVER, "visible"),
+                    ("Выпускники", STUDENTS, "visible"))
+    result = read_export(path, "diploma")
+    # alone: the cover's "unknown columns" and "missing columns" would have the registrar
+    # write a mapping for a page that is no list
+    [problem] = result.problems
+    assert problem.code == "no-header" and problem.row is None and "'Титул'" in problem.message
+    assert "move that sheet to the front" in problem.message and result.records == []
+    assert result.problem_codes == {"no-header"}
+    path = workbook(tmp_path / "n.xlsx", ("Выпускники", STUDENTS, "visible"),
+                    ("Примечания", [["notes"]], "visible"))
+    assert read_export(path, "diploma").records[0]["iin"] == IINS[0]
+
+
+def test_a_first_sheet_that_is_the_list_is_not_told_to_move(tmp_path: Path) -> None:
+    # The students' own sheet, whose header only needs --mapping platonus: moving a
+    # sheet would contradict the mapping's hint, which comes first.
+    rows = [PLATONUS_HEADER, diploma_row(0), diploma_row(1)]
+    for later in ("visible", "hidden"):
+        path = workbook(tmp_path / f"{later}.xlsx", ("Лист1", rows, "visible"),
+                        ("lookup", [["x"]], later))
+        found = codes(read_export(path, "diploma"))
+        assert found[0] == "wrong-mapping" and "no-header" not in found, found
+    # no hint (a header no shipped mapping knows either), but IINs in its rows
+    rows = [["Студент", "ЖСН", "Мамандық"], ["Әсел Нұрланова", IINS[0], "Информатика"]]
+    path = workbook(tmp_path / "iins.xlsx", ("Лист1", rows, "visible"),
+                    ("Лист2", [["x"]], "visible"))
+    found = codes(read_export(path, "diploma"))
+    assert "no-header" not in found and "unknown-column" in found, found
+
+
+def test_a_hidden_second_sheet_makes_no_cover_of_the_first(tmp_path: Path) -> None:
+    # Only one sheet the registrar sees: there is no other sheet to move to the front.
+    path = workbook(tmp_path / "h.xlsx", ("Титул", COVER, "visible"),
+                    ("lookup", [["x"]], "hidden"))
+    assert "no-header" not in codes(read_export(path, "diploma"))
