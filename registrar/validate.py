@@ -12,6 +12,7 @@ documented normalisations).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import re
@@ -70,12 +71,15 @@ IssuedCheck = Callable[[int, str, str], str | Phrase | None]
 @dataclass
 class RowValues:
     """One row's values, each checked on its own: fields, line parts by line field,
-    and the fields whose value was refused or is missing."""
+    and the fields whose value was refused or is missing. `stand_ins`: an IIN refused
+    only for the leading zeros Excel drops, as it was (iin.lost_zero), to find the same
+    student given twice; never recorded."""
 
     record: dict[str, str]
     lines: dict[str, tuple[Target, dict[str, str]]]
     failed: set[str]
     ok: bool
+    stand_ins: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 class Validator(Headers):
@@ -173,11 +177,11 @@ class Validator(Headers):
         if stray is not None:
             self.problems.add(row.number, None, "not-a-student", stray)
             return
-        record, ok = self._record(row.number, resolution, row.keys, values)
-        if ok and not resolution.problems and not unheaded:
-            self.accept(row.number, record, resolution.header_of)
+        read = self._record(row.number, resolution, row.keys, values)
+        if read.ok and not resolution.problems and not unheaded:
+            self.accept(row.number, read.record, resolution.header_of)
         else:
-            self.refused(row.number, record, resolution.header_of)
+            self.refused(row.number, read.record, resolution.header_of, read.stand_ins)
 
     def accept(self, number: int, record: dict[str, str], header_of: dict[str, str]) -> None:
         """A record sound in itself, from row `number`: kept or passed on unless another
@@ -192,12 +196,21 @@ class Validator(Headers):
         if len(self.sample) < SAMPLE_RECORDS:
             self.sample.append((number, record))
 
-    def refused(self, number: int, record: dict[str, str], header_of: dict[str, str]) -> None:
+    def refused(self, number: int, record: dict[str, str], header_of: dict[str, str],
+                stand_ins: dict[str, str] | None = None) -> None:
         """A record with problems of its own, holding only its values that passed their
         checks: those of its unique fields still name its student, so a student given
         twice, or issued already, is said in the same run as the rest of its problems
-        rather than only once they are fixed."""
-        self._unique(number, record, header_of)
+        rather than only once they are fixed.
+
+        Only a row that names a student by its first unique field (the IIN; or its
+        `stand_ins`) is checked so. A header repeated on each printed page (1C, Platonus)
+        or a totals row holds no IIN, and its words under the other unique field (the
+        header's own "ID студента", an "Итого") would read as a student given twice;
+        comparing a row with its header would still miss the totals rows."""
+        first = self.schema.unique[:1]
+        if first and (first[0] in record or first[0] in (stand_ins or {})):
+            self._unique(number, record, header_of, stand_ins)
 
     def read_row(self, number: int, resolution: Resolution, keys: tuple[str, ...],
                  values: list[str]) -> RowValues:
@@ -211,6 +224,10 @@ class Validator(Headers):
             try:
                 checked = check_value(target.spec.format, value, self.text_source)
             except FormatError as exc:
+                padded = (lost_zero(value) if target.spec.format == "iin"
+                          and target.field in self.schema.unique else None)
+                if padded is not None:
+                    found.stand_ins[target.field] = padded
                 if self.lossy_source and _LOST_AT_END.search(value):
                     # "сына?" in a cp1251 file is "сынақ" with its қ lost, not a bad word
                     self.problems.add(number, header, "lost-letter", _LOST_SENTENCE)
@@ -251,9 +268,9 @@ class Validator(Headers):
         return found
 
     def _record(self, number: int, resolution: Resolution, keys: tuple[str, ...],
-                values: list[str]) -> tuple[dict[str, str], bool]:
-        """A row's record (of a row with problems, the values that passed their checks)
-        and whether it is sound."""
+                values: list[str]) -> RowValues:
+        """A row's record (of a row with problems, the values that passed their checks),
+        with its course lines, and whether it is sound."""
         row = self.read_row(number, resolution, keys, values)
         record, ok = row.record, row.ok
         courses: list[dict[str, str]] = []
@@ -266,7 +283,8 @@ class Validator(Headers):
             record[field] = text
             if self.schema.lines and target.line == self.schema.lines[0]:
                 courses.append(parts)
-        return record, self.check_record(number, resolution.header_of, record, courses, ok)
+        row.ok = self.check_record(number, resolution.header_of, record, courses, ok)
+        return row
 
     def line_text(self, number: int, header_of: dict[str, str], target: Target,
                   parts: dict[str, str]) -> str | None:
@@ -305,22 +323,26 @@ class Validator(Headers):
                               code, message)
         return ok and not found
 
-    def _unique(self, number: int, record: dict[str, str], header_of: dict[str, str]) -> bool:
+    def _unique(self, number: int, record: dict[str, str], header_of: dict[str, str],
+                stand_ins: dict[str, str] | None = None) -> bool:
+        """Whether no earlier row, nor the issuer's registry, names this row's student.
+        A stand-in (RowValues.stand_ins) is compared with the earlier rows only."""
         ok = True
         for name, seen in self._seen.items():
             value = record.get(name)
-            if value is None:
+            compared = value if value is not None else (stand_ins or {}).get(name)
+            if compared is None:
                 continue
             column = header_of.get(name, name)
-            earlier, first = seen.first(number, value)
+            earlier, first = seen.first(number, compared)
             if earlier != number:
                 self.problems.add(number, column, "duplicate-student", phrase(
                     "reg.row.duplicate", f"the same {name} as row {earlier}", field=name,
-                    label=field_label(name), row=earlier) if first == value
-                    else lookalike_phrase(name, earlier, first, value))
+                    label=field_label(name), row=earlier) if first == compared
+                    else lookalike_phrase(name, earlier, first, compared))
                 ok = False
                 continue
-            before = self._issued(number, name, value) if self._issued else None
+            before = self._issued(number, name, value) if self._issued and value else None
             if before is not None:
                 self.problems.add(number, column, "already-issued", before)
                 ok = False

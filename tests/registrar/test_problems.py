@@ -172,9 +172,24 @@ def test_a_student_twice_is_named_when_one_of_the_rows_has_another_problem(
     assert "row 2" in result.problems[-1].message and result.records == []
 
 
+@pytest.mark.parametrize("lost", [(1,), (2,), (1, 2)])
+def test_an_iin_that_lost_its_leading_zero_still_finds_its_twin(
+        tmp_path: Path, lost: tuple[int, ...]) -> None:
+    # Excel keeps an IIN typed as a number without its zero: the same student given
+    # twice was missed when one copy (or both) lost it. The row is still refused for it.
+    rows: list[list[Any]] = [DIPLOMA_HEADER, diploma_row(0), diploma_row(0)]
+    for row in lost:
+        rows[row][1] = IINS[0][1:]
+    assert IINS[0].startswith("0")
+    found = where(csv_result(tmp_path, rows))
+    assert found == sorted([(row + 1, "iin", "bad-format") for row in lost]
+                           + [(3, "iin", "duplicate-student")])
+
+
 def test_a_value_refused_in_its_own_right_names_no_twin(tmp_path: Path) -> None:
     rows: list[list[Any]] = [DIPLOMA_HEADER, diploma_row(0), diploma_row(0)]
-    rows[1][1] = rows[2][1] = IINS[0][1:]  # both lost their leading zero
+    wrong = str((int(IINS[0][11]) + 1) % 10)
+    rows[1][1] = rows[2][1] = IINS[0][:11] + wrong  # the same wrong check digit twice
     assert where(csv_result(tmp_path, rows)) == [(2, "iin", "bad-format"),
                                                  (3, "iin", "bad-format")]
 
