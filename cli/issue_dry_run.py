@@ -21,15 +21,13 @@ from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED
 from cli.issue_checks import ReaderOptions, accreditation_problem, check_export, registry_check
 from cli.issue_job import stop_interrupted
-from cli.issue_words import TAKEN_FIX, preview_lines
+from cli.issue_words import holders as holders_of
+from cli.issue_words import one_of, preview_lines, taken_fix
 from cli.issued_check import IssuedCheck
 from cli.job_folder import JobError, check_out_dir
 from cli.spoken import Sentence, echo, reason, refuse, warn
 from ledger.identity import KeyPair
 
-# Whom an issuer's records are of, as its registrar says it: an employer's HR officer
-# issues to employees (the registry keeps its name, a file's).
-HOLDERS = {"employment": "employees"}
 # A dry run is often run where the node is out of reach: it waits no longer than this
 # for the node's members list before saying it could not ask.
 DRY_RUN_NODE_S = 10.0
@@ -58,7 +56,7 @@ def dry_run_export(credential_type: str | None, input_path: Path | None, out_dir
         except JobError as exc:
             warn(exc.sentence)
     unchecked = check.registry is None and not keyed and not options.registry
-    holders = HOLDERS.get(credential_type, "students")
+    holders = holders_of(credential_type)
     echo(_registry_line(registry_path, check, keyed or bool(options.registry), holders))
     if check.corrected:
         echo(Sentence("issue.dry.corrected", f"{len(check.corrected)} row(s) correct "
@@ -67,9 +65,11 @@ def dry_run_export(credential_type: str | None, input_path: Path | None, out_dir
     if chain_refusal is not None and result.problems:
         echo(chain_refusal)
     if result.problems and result.only_students_taken:
-        refuse(Sentence("issue.dry.taken", f"{result.problem_count} problem(s), each a student "
-                        "already issued or in an unfinished job: nothing would be issued. "
-                        + TAKEN_FIX, count=result.problem_count), EXIT_BAD_INPUT)
+        fix = taken_fix(check)
+        refuse(Sentence(f"issue.dry.taken.{holders}", f"{result.problem_count} problem(s), "
+                        f"each {one_of(holders)} already issued or in an unfinished job: "
+                        f"nothing would be issued. {fix}", count=result.problem_count, fix=fix),
+               EXIT_BAD_INPUT)
     if result.problems:
         refuse(Sentence("issue.dry.problems", f"{result.problem_count} problem(s): nothing "
                         "would be issued", count=result.problem_count), EXIT_BAD_INPUT)

@@ -13,6 +13,7 @@ import click
 
 from cli.commands import load_key_or_fail
 from cli.errors import EXIT_BAD_INPUT
+from cli.issued_check import IssuedCheck
 from cli.language import Words
 from cli.spoken import Sentence, refuse, say, spoken
 from ledger.identity import KeyPair
@@ -20,11 +21,10 @@ from registrar import ExportResult, Phrase, Problem, ShownRecord, preview_said
 from registrar.value_characters import shown
 
 PROBLEMS_SHOWN_MAX = 50  # a registrar reads the first ones; the count says how many more
-# When every problem is a student already issued or in an unfinished job: no fault of the
-# export (the same command run again after it was stopped), so "fix the export" is wrong.
-TAKEN_FIX = ("The export itself may be right: finish each unfinished job named (senim issue "
-             "--resume on its folder), take the students already issued out of the export, or "
-             "correct their credentials with --corrections")
+# Whom an issuer's records are of, as its registrar says it: an employer's HR officer
+# issues to employees (the registry keeps its name, a file's).
+HOLDERS = {"employment": "employees"}
+_ONE_OF = {"students": "a student", "employees": "an employee"}
 _LINE_FIELD = re.compile(r"course\.(\d+)")
 _SUBJECT = re.compile(r"subject\.(\w+)")
 
@@ -91,9 +91,40 @@ def preview_lines(result: ExportResult) -> list[str]:
     return lines
 
 
-def refuse_problems(path: Path, result: ExportResult) -> None:
+def holders(credential_type: str) -> str:
+    """"students", or "employees" for an employer's records: a key's last part."""
+    return HOLDERS.get(credential_type, "students")
+
+
+def one_of(holders: str) -> str:
+    """One of `holders` in English ("a student")."""
+    return _ONE_OF[holders]
+
+
+def taken_fix(check: IssuedCheck) -> Sentence:
+    """What to do when every problem is a student already issued or in an unfinished job:
+    no fault of the export (the same command run again after it was stopped), so "fix
+    the export" is wrong. Only what fits the rows found is advised: --resume for an
+    unfinished job, leaving out or correcting (not when correcting already) for the
+    students issued."""
+    who = holders(check.credential_type)
+    if not check.issued_rows:
+        return Sentence("issue.taken_fix.resume", "The export itself may be right: finish "
+                        "each unfinished job named (senim issue --resume on its folder)")
+    if not check.unfinished_rows:
+        return Sentence(f"issue.taken_fix.issued.{who}", f"The export itself may be right: "
+                        f"take the {who} already issued out of the export, or correct their "
+                        "credentials with --corrections")
+    return Sentence(f"issue.taken_fix.both.{who}", "The export itself may be right: finish "
+                    "each unfinished job named (senim issue --resume on its folder), take the "
+                    f"{who} already issued out of the export, or correct their credentials "
+                    "with --corrections")
+
+
+def refuse_problems(path: Path, result: ExportResult, check: IssuedCheck) -> None:
     """One line per problem (the first ones), then exit 2: nothing is issued unless the
-    whole file is clean (registrar/ decides what is)."""
+    whole file is clean (registrar/ decides what is). `check`: the registry's findings,
+    which choose the advice when they are all the problems."""
     if not result.problems:
         return
     for problem in result.problems[:PROBLEMS_SHOWN_MAX]:
@@ -103,10 +134,12 @@ def refuse_problems(path: Path, result: ExportResult) -> None:
         click.echo(say(Sentence("issue.problems.more", f"  … and {more} more", count=more)),
                    err=True)
     if result.only_students_taken:
-        refuse(Sentence("issue.problems.taken", f"{path}: {result.problem_count} problem(s), "
-                        "each a student already issued or in an unfinished job (said above); "
-                        f"nothing was issued. {TAKEN_FIX}", path=path,
-                        count=result.problem_count), EXIT_BAD_INPUT)
+        fix = taken_fix(check)
+        who = holders(check.credential_type)
+        refuse(Sentence(f"issue.problems.taken.{who}", f"{path}: {result.problem_count} "
+                        f"problem(s), each {one_of(who)} already issued or in an unfinished "
+                        f"job (said above); nothing was issued. {fix}", path=path,
+                        count=result.problem_count, fix=fix), EXIT_BAD_INPUT)
     refuse(Sentence("issue.problems.refused", f"{path}: {result.problem_count} problem(s); "
                     "nothing was issued (fix the export, or try --dry-run to see the rows as "
                     "they will read)", path=path, count=result.problem_count), EXIT_BAD_INPUT)

@@ -10,13 +10,15 @@ from cli.job_folder import JOB_STATES, JobError, NoJob, load_manifest
 from registrar.headers import field_label
 from registrar.issued import Earlier, IssuedRegistry
 from registrar.phrases import Phrase, phrase
+from registrar.validate import Taken
 
 
 class IssuedCheck:
     """Asked by validation about every unique value of every row.
 
-    In a correction job a row naming an issued student is not a problem: it is kept
-    in `corrected` (row -> the credential it corrects)."""
+    In a correction job a sound row naming an issued student is not a problem: it is
+    kept in `corrected` (row -> the credential it corrects); a refused row is not, since
+    it would not be issued."""
 
     def __init__(self, registry: IssuedRegistry | None, credential_type: str,
                  chain_id: str | None, corrections: bool, job: Path | None = None) -> None:
@@ -26,6 +28,10 @@ class IssuedCheck:
         self.corrections = corrections
         self.job = job.resolve() if job is not None else None  # this check's own job folder
         self.corrected: dict[int, Earlier] = {}
+        # rows refused for a student issued before, or in an unfinished job: the last
+        # line's advice follows them (cli.issue_words.taken_fix)
+        self.issued_rows: set[int] = set()
+        self.unfinished_rows: set[int] = set()
         self._states: dict[str, str | None] = {}
 
     @property
@@ -38,7 +44,9 @@ class IssuedCheck:
         return phrase(f"type.{self.credential_type}", self.credential_type)
 
     def _unfinished(self, earlier: Earlier) -> str | None:
-        """The state of a pending entry's job when that job may still put it on chain."""
+        """The state of a pending entry's job when that job may still put it on chain
+        (None: it cannot, or it is this check's own job), "committed" among them: a job
+        stopped after its commit, before its students were recorded as issued."""
         if earlier.job not in self._states:
             try:
                 state: str | None = str(load_manifest(Path(earlier.job))["state"])
@@ -52,33 +60,65 @@ class IssuedCheck:
             return None
         return state
 
-    def __call__(self, row: int, field: str, value: str) -> Phrase | None:
-        if self.registry is None:
+    def _holder(self, field: str, value: str) -> Earlier | None:
+        """The credential this value is recorded in, if it is issued or may still be."""
+        earlier = self.registry.find(self.credential_type, field, value, self.chain_id) \
+            if self.registry is not None else None
+        if earlier is not None and earlier.pending and self._unfinished(earlier) is None:
             return None
-        earlier = self.registry.find(self.credential_type, field, value, self.chain_id)
-        if earlier is None:
-            return None
+        return earlier
+
+    def __call__(self, row: int, values: dict[str, str], sound: bool) -> list[Taken]:
+        """Each of a row's unique values the registry holds, as a problem; none for a
+        correction of a sound row (kept in `corrected`)."""
+        held = {field: earlier for field, value in values.items()
+                if (earlier := self._holder(field, value)) is not None}
+        if not held:
+            return []
+        credentials = {(e.chain_id, e.job, e.credential) for e in held.values()}
+        if len(credentials) > 1 or len(held) < len(values):
+            # Not one student issued before: a mistyped IIN names someone else, whose
+            # credential must not be superseded by this row's (nor this row left out).
+            field = next(iter(held))
+            other = next(f for f in values if f not in held or held[f] != held[field])
+            return [(field, "issued-mismatch", self._mismatch(field, other, held[field]))]
+        if all(not earlier.pending for earlier in held.values()):
+            if self.corrections:
+                if sound:
+                    self.corrected.setdefault(row, next(iter(held.values())))
+                return []
+            self.issued_rows.add(row)
+        else:
+            self.unfinished_rows.add(row)
+        return [(field, "already-issued", self._said(field, earlier))
+                for field, earlier in held.items()]
+
+    def _mismatch(self, field: str, other: str, earlier: Earlier) -> Phrase:
+        return phrase("issue.issued.mismatch", f"{self._a_type} for this {field} is recorded "
+                      f"in the job {earlier.job}, but not with this row's {other}: check the "
+                      f"row, since a mistyped {field} names another person, whose credential "
+                      "must not be superseded by this one", type=self._type,
+                      label=field_label(field), other=field_label(other), job=earlier.job)
+
+    def _said(self, field: str, earlier: Earlier) -> Phrase:
+        """Where this value was issued, or the unfinished job it is in."""
+        chain: Phrase | str = "" if self.chain_id is not None else phrase(
+            "issue.issued.chain", f" of chain {earlier.chain_id!r}", chain=earlier.chain_id)
         if earlier.pending:
             state = self._unfinished(earlier)
-            if state is None:
-                return None
             if state == "committed":  # stopped between its commit and the registry's record
                 return phrase("issue.issued.unrecorded", f"{self._a_type} for this {field} is "
-                              f"on chain in the job {earlier.job}, whose students were not yet "
-                              "recorded as issued (it was stopped after its commit): finish "
-                              f"that job first with senim issue --resume {earlier.job}",
-                              type=self._type, label=field_label(field), job=earlier.job)
+                              f"on chain in the job {earlier.job}{chain}, whose students were "
+                              "not yet recorded as issued (it was stopped after its commit): "
+                              f"finish that job first with senim issue --resume {earlier.job}",
+                              type=self._type, label=field_label(field), job=earlier.job,
+                              chain=chain)
             return phrase("issue.issued.unfinished", f"{self._a_type} for this {field} is in "
                           f"the unfinished job {earlier.job} (state {state}), which may be on "
                           f"chain already: finish that job first with senim issue --resume "
                           f"{earlier.job}", type=self._type, label=field_label(field),
                           job=earlier.job, state=phrase(f"issue.job_state.{state}", state)
-                          if state in JOB_STATES else state)
-        if self.corrections:
-            self.corrected.setdefault(row, earlier)
-            return None
-        chain: Phrase | str = "" if self.chain_id is not None else phrase(
-            "issue.issued.chain", f" of chain {earlier.chain_id!r}", chain=earlier.chain_id)
+                          if state in JOB_STATES else str(state))
         return phrase("issue.issued.already", f"{self._a_type} was already issued to this "
                       f"{field} (job {earlier.job}{chain}, batch {earlier.batch_root[:16]}…, "
                       f"height {earlier.height}); to correct it, issue with --corrections and "

@@ -112,7 +112,7 @@ def _prepare_alone(key_path: Path, credential_type: str, input_path: Path, out_d
         except InvalidDocument as exc:
             refuse(Sentence("issue.error.document", f"{input_path}: {exc}; nothing was issued",
                             path=input_path, why=document_problem(exc)), EXIT_BAD_INPUT)
-        refuse_problems(input_path, result)
+        refuse_problems(input_path, result, check)
         if result.grouping is not None:
             echo(Sentence("issue.grouped", f"{result.source.rows} rows, one per course, formed "
                           f"{result.count} {credential_type}s", rows=result.source.rows,

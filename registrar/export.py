@@ -74,7 +74,9 @@ class ExportResult:
     @property
     def only_students_taken(self) -> bool:
         """Whether every problem is a student already issued or named by an unfinished
-        job: the export itself may be right (a run stopped and started again)."""
+        job, each row's unique values naming one earlier credential: the export itself
+        may be right (a run stopped and started again). A row whose values name two
+        students, or one and no other, is `issued-mismatch`: a fault to check."""
         return self.problem_codes == {"already-issued"}
 
     @property

@@ -64,8 +64,13 @@ def lost_letter(value: str, lossy_source: bool) -> Phrase | None:
 
 # Takes each clean record with its row as it is read, instead of a list holding them all.
 RecordSink = Callable[[int, dict[str, str]], None]
-# (row, field, value) -> a sentence naming where this value was already issued, or None.
-IssuedCheck = Callable[[int, str, str], str | Phrase | None]
+# A unique value the issuer's registry already holds: its field, the problem's code, and
+# the sentence naming where.
+Taken = tuple[str, str, str | Phrase]
+# (row, its unique values that no earlier row holds, whether the row is sound) -> each
+# value taken. Asked with the row's values together, so that values naming two different
+# students (a mistyped IIN) are told apart from one student issued before.
+IssuedCheck = Callable[[int, dict[str, str], bool], list[Taken]]
 
 
 @dataclass
@@ -186,7 +191,7 @@ class Validator(Headers):
     def accept(self, number: int, record: dict[str, str], header_of: dict[str, str]) -> None:
         """A record sound in itself, from row `number`: kept or passed on unless another
         record or an earlier job already names its student."""
-        if not self._unique(number, record, header_of):
+        if not self._unique(number, record, header_of, sound=True):
             return
         self.count += 1
         if self._on_record is None:
@@ -210,7 +215,7 @@ class Validator(Headers):
         comparing a row with its header would still miss the totals rows."""
         first = self.schema.unique[:1]
         if first and (first[0] in record or first[0] in (stand_ins or {})):
-            self._unique(number, record, header_of, stand_ins)
+            self._unique(number, record, header_of, stand_ins, sound=False)
 
     def read_row(self, number: int, resolution: Resolution, keys: tuple[str, ...],
                  values: list[str]) -> RowValues:
@@ -324,27 +329,31 @@ class Validator(Headers):
         return ok and not found
 
     def _unique(self, number: int, record: dict[str, str], header_of: dict[str, str],
-                stand_ins: dict[str, str] | None = None) -> bool:
+                stand_ins: dict[str, str] | None = None, *, sound: bool) -> bool:
         """Whether no earlier row, nor the issuer's registry, names this row's student.
-        A stand-in (RowValues.stand_ins) is compared with the earlier rows only."""
+        A stand-in (RowValues.stand_ins) is compared with the earlier rows only; the
+        values no earlier row holds are asked of the registry together. `sound`: the row
+        has no problem of its own (a correction is counted only for such a row)."""
         ok = True
+        fresh: dict[str, str] = {}
         for name, seen in self._seen.items():
             value = record.get(name)
             compared = value if value is not None else (stand_ins or {}).get(name)
             if compared is None:
                 continue
-            column = header_of.get(name, name)
             earlier, first = seen.first(number, compared)
             if earlier != number:
-                self.problems.add(number, column, "duplicate-student", phrase(
-                    "reg.row.duplicate", f"the same {name} as row {earlier}", field=name,
-                    label=field_label(name), row=earlier) if first == compared
-                    else lookalike_phrase(name, earlier, first, compared))
+                self.problems.add(number, header_of.get(name, name), "duplicate-student",
+                                  phrase("reg.row.duplicate", f"the same {name} as row "
+                                         f"{earlier}", field=name, label=field_label(name),
+                                         row=earlier) if first == compared
+                                  else lookalike_phrase(name, earlier, first, compared))
                 ok = False
-                continue
-            before = self._issued(number, name, value) if self._issued and value else None
-            if before is not None:
-                self.problems.add(number, column, "already-issued", before)
+            elif value is not None:
+                fresh[name] = value
+        if self._issued is not None and fresh:
+            for name, code, said in self._issued(number, fresh, sound and ok):
+                self.problems.add(number, header_of.get(name, name), code, said)
                 ok = False
         return ok
 

@@ -26,11 +26,12 @@ def issue(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def left_pending(folder: Path, node: AccreditedNode) -> None:
-    """Students 0-2 issued into the job folder `first`, whose batch the node never
-    commits: the job times out pending (exit 75)."""
-    export(folder / "class.csv", [0, 1, 2])
+def left_pending(folder: Path, node: AccreditedNode, indexes: tuple[int, ...] = (0, 1, 2),
+                 out: str = "first") -> None:
+    """Students `indexes` (in class.csv) issued into the job folder `out`, whose batch
+    the node never commits: the job times out pending (exit 75)."""
+    export(folder / "class.csv", list(indexes))
     node.quorum = False
-    code, output = issue("--input", "class.csv", "--out", "first", "--timeout", "1")
+    code, output = issue("--input", "class.csv", "--out", out, "--timeout", "1")
     assert code == 75, output
     node.quorum = True

@@ -154,9 +154,9 @@ def test_a_class_run_again_after_a_stop_past_its_commit_is_told_it_is_on_chain(
     job = (folder / "first").resolve()
     for lang, said in (("en", f"is on chain in the job {job}, whose students were not yet "
                                "recorded as issued"),
-                       ("ru", f"уже записан в цепочку заданием {job}, но его студенты ещё "
+                       ("ru", f"уже записан в цепочку (задание {job}), но его студенты ещё "
                               "не внесены в реестр"),
-                       ("kk", f"{job} тапсырмасымен тізбекке жазылған, бірақ оның студенттері")):
+                       ("kk", f"тізбекке жазылған ({job} тапсырмасы), бірақ оның студенттері")):
         code, output = issue("--input", "class.csv", "--out", "second", "--lang", lang)
         assert code == 2 and said in output and f"senim issue --resume {job}" in output, output
     result = CliRunner().invoke(main, ["issue", "--resume", "first"])
@@ -198,8 +198,8 @@ def test_the_refusal_reads_as_english_for_every_type(tmp_path: Path) -> None:
             registry.record([Entry(registry.digest(kind, "iin", "x"), "c.json")],
                             chain_id="c", credential_type=kind, job=tmp_path, batch_root="00",
                             height=3)
-            said = str(IssuedCheck(registry, kind, None, False)(2, "iin", "x") or "")
-            assert said.startswith(
+            [(_, _, said)] = IssuedCheck(registry, kind, None, False)(2, {"iin": "x"}, True)
+            assert str(said).startswith(
                 "an attestat was" if kind == "attestat" else "a diploma was"), said
 
 

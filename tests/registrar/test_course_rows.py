@@ -15,6 +15,7 @@ import pytest
 from registrar import ExportResult, load_mapping, read_export
 from registrar.mapping import parse_mapping
 from registrar.schema import SchemaError
+from registrar.validate import Taken
 from tests.registrar.helpers import IINS, preview, write_csv, write_json, write_xlsx
 
 SAMPLES = Path(__file__).parents[2] / "configs" / "registrar"
@@ -273,8 +274,9 @@ def test_a_student_issued_before_or_twice_is_named_at_their_first_row(
         row[STUDENT_ID] = "S00002"  # student 3 given student 2's ID
     issued_to = rows[1][IIN]
 
-    def issued(row: int, field: str, value: str) -> str | None:
-        return f"issued in job 7 ({row})" if value == issued_to else None
+    def issued(row: int, values: dict[str, str], sound: bool) -> list[Taken]:
+        return [(field, "already-issued", f"issued in job 7 ({row})")
+                for field, value in values.items() if value == issued_to]
 
     result = read(tmp_path / "i.csv", rows, issued=issued)
     assert where(result) == [(2, "ИИН", "already-issued"),

@@ -1,0 +1,115 @@
+"""What `senim issue` says of rows the issued-students registry knows: a row whose IIN
+and student id do not name one earlier credential (a mistyped IIN) is no student issued
+before; the last line's advice fits the rows found; a dry run's corrections count only
+rows that would be issued.
+
+`senim issue` runs in full against the in-memory node of test_issue_job.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli.issue_words import taken_fix
+from cli.issued_check import IssuedCheck
+from cli.language import Words
+from cli.main import main
+from tests.cli.issued_registry_work import STUDENTS, export, issue, left_pending
+from tests.cli.test_issue_job import AccreditedNode
+
+MAY_BE_RIGHT = "The export itself may be right"
+
+
+def with_values(path: Path, row: int, **values: str) -> Path:
+    """`path` with data row `row` (0 the first) given `values` in place of its own."""
+    lines = path.read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[row + 1].split(",")
+    for name, value in values.items():
+        cells[header.index(name)] = value
+    lines[row + 1] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def last_line(output: str) -> str:
+    return output.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("student_id", ["S-NEW-0004", STUDENTS[2]["student_id"]])
+def test_a_new_student_given_an_issued_students_iin_is_told_to_check_the_row(
+        work: tuple[Path, AccreditedNode], student_id: str) -> None:
+    # Student 4, new, typed with student 1's IIN: "already issued ... may be right" led
+    # the registrar to supersede student 1's diploma. Their ids differ (a new id, or
+    # student 2's, issued to another student): the row names no one student issued.
+    folder, node = work
+    code, output = issue("--input", str(export(folder / "c1.csv", [0, 1, 2])), "--out", "c1")
+    assert code == 0, output
+    second = with_values(export(folder / "c2.csv", [3, 4]), 1, iin=STUDENTS[1]["iin"],
+                         student_id=student_id)
+    for extra in ((), ("--dry-run",), ("--corrections",), ("--corrections", "--dry-run")):
+        code, output = issue("--input", str(second), "--out", "c2", *extra)
+        assert code == 2 and "row 3, column 'iin'" in output, output
+        assert "[issued-mismatch]" in output and "[already-issued]" not in output
+        assert "but not with this row's student_id: check the row" in output
+        assert MAY_BE_RIGHT not in output and "correct credentials issued" not in output
+    assert len(node.batches) == 1
+    for lang, said in (("kk", "жолды тексеріңіз"), ("ru", "проверьте строку")):
+        code, output = issue("--input", str(second), "--out", "c2", "--lang", lang)
+        assert code == 2 and said in output and "[issued-mismatch]" in output, output
+    # the same student, both values theirs: issued before, and the export may be right
+    code, output = issue("--input", str(export(folder / "c3.csv", [1])), "--out", "c3")
+    assert code == 2 and output.count("[already-issued]") == 2 and MAY_BE_RIGHT in output
+
+
+def test_the_last_line_advises_what_fits_the_rows_found(
+        work: tuple[Path, AccreditedNode]) -> None:
+    folder, node = work
+    left_pending(folder, node)  # students 0-2 in the unfinished job `first`
+    for extra in ((), ("--dry-run",), ("--corrections",), ("--corrections", "--dry-run")):
+        code, output = issue("--input", "class.csv", "--out", "second", *extra)
+        line = last_line(output)
+        assert code == 2 and MAY_BE_RIGHT in line and "--resume" in line, output
+        assert "--corrections" not in line and "already issued out" not in line, line
+    resumed = CliRunner().invoke(main, ["issue", "--resume", "first"])
+    assert resumed.exit_code == 0, resumed.output
+    for extra in ((), ("--dry-run",)):  # all issued now: nothing to resume
+        code, output = issue("--input", "class.csv", "--out", "second", *extra)
+        line = last_line(output)
+        assert code == 2 and "take the students already issued out" in line, output
+        assert "--corrections" in line and "--resume" not in line, line
+    # one of each: both said
+    left_pending(folder, node, (3,), "third")
+    export(folder / "both.csv", [0, 3])
+    code, output = issue("--input", "both.csv", "--out", "fourth")
+    line = last_line(output)
+    assert code == 2 and "--resume" in line and "already issued out" in line, output
+
+
+def test_the_advice_names_employees_for_an_employer() -> None:
+    check = IssuedCheck(None, "employment", None, False)
+    check.issued_rows.add(2)
+    for language, said in (("en", "take the employees already issued out"),
+                           ("kk", "құжаты бұрын берілген қызметкерлерді"),
+                           ("ru", "уберите из выгрузки сотрудников")):
+        assert said in taken_fix(check).said(Words(language))
+    check.unfinished_rows.add(3)
+    assert "employees" in taken_fix(check).said(Words("en"))
+
+
+def test_a_refused_row_is_not_counted_a_correction(
+        work: tuple[Path, AccreditedNode]) -> None:
+    folder, _ = work
+    code, output = issue("--input", str(export(folder / "c1.csv", [0, 1, 2])), "--out", "c1")
+    assert code == 0, output
+    second = export(folder / "c2.csv", [3, 1, 2])
+    code, output = issue("--input", str(second), "--corrections", "--dry-run")
+    assert code == 0 and "2 row(s) correct credentials issued earlier (first: row 3)" in output
+    # student 1's row refused for its date: it would not be issued, so corrects nothing
+    with_values(second, 1, graduation_date="46203")
+    code, output = issue("--input", str(second), "--corrections", "--dry-run")
+    assert code == 2 and "[bad-format]" in output, output
+    assert "1 row(s) correct credentials issued earlier (first: row 4)" in output
