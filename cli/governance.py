@@ -28,7 +28,7 @@ from cli.commands import (
 )
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
 from cli.governance_revoke import revoke_command
-from cli.governance_vote import GovernanceCommand, list_proposals, vote
+from cli.governance_vote import GovernanceCommand, list_proposals, standing, vote
 from cli.governance_words import describe, refuse_unknown_version
 from cli.key_replacement import ReplacementAsked
 from cli.language import lang_option
@@ -173,11 +173,14 @@ def propose(key_path: Path, action: str, member_hex: str | None, name: str | Non
         echo(Sentence("gov.propose.done", f"proposal id: {result['tx_id']} (effective at "
                       f"height {effective_height}, votes close at height {expiry_height})",
                       id=result["tx_id"], effective=effective_height, expiry=expiry_height))
-    if threshold > 1:  # the proposer's own vote is in; the others are told how to add theirs
-        echo(Sentence("gov.propose.vote_next", f"it needs {threshold - 1} more vote(s) of the "
-                      f"other governance voters by height {expiry_height}: each runs senim "
-                      f"governance vote --key KEY {result['tx_id']}", id=result["tx_id"],
-                      more=threshold - 1, expiry=expiry_height))
+    now = standing(reader, result["tx_id"])
+    if now is not None and now.votes_to_ask > 0:  # the others are told how to add theirs
+        echo(Sentence("gov.propose.vote_next", f"it needs {now.votes_to_ask} more vote(s) of "
+                      f"the other governance voters by height {expiry_height}: each runs "
+                      f"senim governance vote --key KEY {result['tx_id']}", id=result["tx_id"],
+                      more=now.votes_to_ask, expiry=expiry_height))
+    elif now is not None:  # approved by this proposal alone, say, or refused its approval
+        echo(now.said, named=True)
     late = heights.warning(expiry_height)
     if late:
         warn(late)

@@ -27,7 +27,7 @@ import click
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.commands import key_option, load_key_or_fail, node_option, submit_and_report
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
-from cli.governance_vote import GovernanceCommand
+from cli.governance_vote import GovernanceCommand, standing
 from cli.governance_words import reason_words
 from cli.language import lang_option
 from cli.proposal_heights import ProposalHeights
@@ -222,7 +222,7 @@ def revoke_command(key_path: Path, credentials: tuple[Path, ...], reason: str,
                                 else RevokeCredentialAction(issuer, refs[0], reason))
     result = submit_and_report(NodeClient(node_url), keys, ProposePayload(
         action, effective, effective - MIN_PROPOSAL_LEAD_BLOCKS), "proposal")
-    _said(result, view.threshold, len(refs), effective)
+    _said(client, result, len(refs), effective)
 
 
 def _dry_run(listed: list[Listed], bad: list[Listed], good: int, reason: str,
@@ -245,18 +245,27 @@ def _dry_run(listed: list[Listed], bad: list[Listed], good: int, reason: str,
         raise SystemExit(EXIT_REFUSED)
 
 
-def _said(result: dict[str, Any], threshold: int, count: int, effective: int) -> None:
+def _said(client: NodeClient, result: dict[str, Any], count: int, effective: int) -> None:
+    """The proposal's id and the votes it still needs as the node counts them (not the
+    policy's threshold less one: the proposer's own vote may be set aside), or that it
+    revoked them already."""
     proposal_id, height = result["tx_id"], result["height"]
-    if threshold <= 1:
+    now = standing(client, proposal_id)
+    if now is not None and now.status in ("approved", "in_force"):  # a threshold of 1
         echo(Sentence("gov.revoke.done_one" if count == 1 else "gov.revoke.done_many",
                       f"{'' if count == 1 else f'{count} credentials '}revoked by the "
                       f"consortium at height {height} (proposal {proposal_id})",
                       count=count, height=height, id=proposal_id))
         return
+    if now is None or now.votes_to_ask == 0:  # the node did not say, or none can approve it
+        echo(Sentence("gov.revoke.proposed_unsaid", f"proposal id: {proposal_id}",
+                      id=proposal_id))
+        if now is not None:
+            echo(now.said, named=True)
+        return
     what = "the credential is" if count == 1 else f"the {count} credentials are"
-    closes = effective - MIN_PROPOSAL_LEAD_BLOCKS
+    closes, more = effective - MIN_PROPOSAL_LEAD_BLOCKS, now.votes_to_ask
     echo(Sentence("gov.revoke.proposed_one" if count == 1 else "gov.revoke.proposed_many",
-                  f"proposal id: {proposal_id}; {what} revoked once {threshold - 1} more "
+                  f"proposal id: {proposal_id}; {what} revoked once {more} more "
                   f"voter(s) vote for it, by height {closes}: senim governance vote --key KEY "
-                  f"{proposal_id}", id=proposal_id, count=count, more=threshold - 1,
-                  closes=closes))
+                  f"{proposal_id}", id=proposal_id, count=count, more=more, closes=closes))

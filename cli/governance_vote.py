@@ -5,6 +5,7 @@ answers it, in every language)."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,38 @@ def _after_voting(client: NodeClient, proposal_id: str) -> None:
     echo(said, named=True)  # the node names the members
 
 
+@dataclass(frozen=True)
+class Standing:
+    """A proposal as the node lists it now, and what `list` says of it."""
+
+    said: Sentence  # "proposal ID: the change. Where it stands." (whole_proposal)
+    status: str
+    votes_needed: int
+
+    @property
+    def votes_to_ask(self) -> int:
+        """The votes it still needs while it can take them (0 when any vote approves it,
+        or none can: approved, expired, or its approving vote refused)."""
+        return self.votes_needed if self.status == "open" else 0
+
+
+def standing(client: NodeClient, proposal_id: str) -> Standing | None:
+    """Where the proposal stands as the node lists it, or None when the node does not say:
+    the proposal's transaction is in, whatever the node answers next. What it still needs
+    is the node's count, not the policy's threshold less the proposer's vote: on a
+    confirm-admission the admitting ministry's vote does not count, and another ministry's
+    proposal may approve it at once (`ledger.governance_votes.votes_needed`)."""
+    try:
+        answer = client.request("GET", "/v1/governance")
+        tell_apart(client, answer)
+        head, voters = int(answer["height"]), list(answer["voters"])
+        proposal = next(p for p in answer["proposals"] if p["proposal_id"] == proposal_id)
+        return Standing(whole_proposal(proposal, voters, head), str(proposal["status"]),
+                        int(proposal["votes_needed"]))
+    except (ClientError, StopIteration, *MALFORMED_ANSWER):
+        return None
+
+
 def _before_voting(client: NodeClient, proposal_id: str) -> None:
     """Refuse, unsent, a vote the ledger would refuse because the proposal can no longer
     apply (voting closed, or this vote would approve a change the chain no longer allows);
@@ -166,10 +199,18 @@ def _lines(answer: dict[str, Any]) -> list[Sentence]:
         note = unknown_version_note(proposal, answer.get("rules"))
         if note is not None:
             lines.append(note)
-    if any(p["status"] == "open" and int(p["votes_needed"]) > 0 for p in answer["proposals"]):
-        # the list says who has not voted; without this, not how they do it
+    # The list says who has not voted; without these, not how they do it. A proposal that
+    # has the votes it needs (a vote set aside counting again) is approved by the next vote
+    # of any voter, one that voted already included.
+    needed = [int(p["votes_needed"]) for p in answer["proposals"] if p["status"] == "open"]
+    if any(more > 0 for more in needed):
         lines.append(Sentence("gov.list.how_to_vote", "To vote for an open proposal, a voter "
                               "that has not voted yet runs: senim governance vote --key KEY "
                               "PROPOSAL_ID (the id's first 8 digits are enough unless another "
                               "proposal starts with them)."))
+    if 0 in needed:
+        lines.append(Sentence("gov.list.how_to_approve", "To approve an open proposal that has "
+                              "the votes it needs, any voter runs: senim governance vote --key "
+                              "KEY PROPOSAL_ID (the id's first 8 digits are enough unless "
+                              "another proposal starts with them)."))
     return lines

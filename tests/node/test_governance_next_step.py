@@ -71,5 +71,5 @@ def test_propose_says_the_next_step_in_kazakh_and_russian(
     assert ("оған басқаруда дауыс беретін басқа министрліктерден 8-блокқа дейін тағы 1 дауыс "
             "қажет: әрқайсысы мына команданы орындайды: senim governance vote --key КІЛТ "
             in said["kk"])
-    assert ("нужно ещё голосов других голосующих министерств до блока 9: 1; каждое выполняет "
-            "senim governance vote --key КЛЮЧ " in said["ru"])
+    assert ("до блока 9 нужно ещё голосов других голосующих министерств: 1; каждое из них "
+            "выполняет: senim governance vote --key КЛЮЧ " in said["ru"])
