@@ -1,7 +1,9 @@
 """`senim fsck`: check a stopped node's store (cli.fsck) and say what is damaged, in its
 operator's language (--lang kk|ru|en, or the locale: cli.spoken); English as it was.
 Exit 0 if the store is sound, 1 if it is damaged, 2 if it cannot be checked (bad
-config, or the node is running), in every language.
+config, the node is running, or the disk refuses what opening the store does: a write on
+a full or read-only disk, a read or write of files that are not this user's), in every
+language.
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ from cli.spoken import Sentence, echo, refuse
 from cli.worded_command import WordedCommand, WordedPath
 from ledger.chain_layout import GENESIS_KEY
 from ledger.errors import ConfigError
-from ledger.genesis import Genesis
+from ledger.genesis import Genesis, fingerprint_of
 from node.config import load_config
 from node.files import load_genesis
 from node.signed_mark import SIGNED_MARK_NAME, check_mark
 from node.start_checks import refuse_store_in_use
-from storage.errors import CorruptStateError, DiskRefused
+from storage.errors import AccessRefused, CorruptStateError, DiskRefused
 from storage.kv import KeyValueStore, LevelDBStore, holds_no_store, leveldb_reason
 
 PROBLEMS_SHOWN_MAX = 50
@@ -98,7 +100,8 @@ def fsck_command(config_path: Path, language: str) -> None:
         sys.exit(EXIT_DAMAGED)
     except DiskRefused as exc:  # opening writes (LevelDB folds its log into a table)
         refuse(_disk_refused(store, exc), EXIT_UNCHECKED)
-    except Exception as exc:  # plyvel's own errors: an unreadable file
+    except Exception as exc:  # plyvel's own errors: an unreadable file, or a write the
+        # disk refuses for another reason than space or mode (EIO, EFBIG)
         reason = leveldb_reason(exc)
         refuse(Sentence("fsck.cannot_open", f"cannot open {store}: {reason}", store=store,
                         why=detail(f"LevelDB refuses to open {store}: {reason}")),
@@ -164,16 +167,21 @@ def _in_use(exc: ConfigError) -> Sentence:
 
 
 def _disk_refused(store: Path, exc: DiskRefused) -> Sentence:
-    """A full or read-only disk, said as the node says it: it damages nothing, and the
-    --resync advised for damage would free no space. (It was said as a file the system
-    cannot read, which names no fault of the disk and no cure.)"""
+    """A disk that refuses what opening the store does, said as the node says it: the
+    refusal damages nothing, and the --resync advised for damage would free no space nor
+    give the files to this user. Nothing was read either: a store damaged too says so
+    only once it opens, so the cure comes before running fsck again."""
     said = str(exc)
     system = next((key for words, key in SYSTEM_REFUSALS.items() if words in said), None)
-    return Sentence("fsck.disk_refused", f"cannot check {store}: {said}; nothing is damaged: "
-                    "free space on that disk (or make it writable again), then run senim "
-                    "fsck again", store=store,
-                    why=Sentence(system) if system else Sentence("fsck.why.other", said,
-                                                                 detail=said))
+    why = Sentence(system) if system else Sentence("fsck.why.other", said, detail=said)
+    if isinstance(exc, AccessRefused):
+        return Sentence("fsck.access_refused", f"cannot check {store}: {said}; that damages "
+                        "nothing, but nothing was checked: the store's files are not this "
+                        "user's to read or write: run senim fsck as the user the node runs "
+                        "as, or fix the files' owner or mode", store=store, why=why)
+    return Sentence("fsck.disk_refused", f"cannot check {store}: {said}; that damages "
+                    "nothing, but nothing was checked: free space on that disk (or make it "
+                    "writable again), then run senim fsck again", store=store, why=why)
 
 
 def _refuse_another_genesis(kv: KeyValueStore, genesis: Genesis, genesis_file: Path,
@@ -188,8 +196,13 @@ def _refuse_another_genesis(kv: KeyValueStore, genesis: Genesis, genesis_file: P
         return  # damage: check_store reports it
     if (stored is not None and len(stored) == len(genesis.genesis_hash)
             and stored != genesis.genesis_hash):
+        # both fingerprints, as the node names them: the operator finds the chain's file
+        # with `senim consortium fingerprint`
+        held, given = fingerprint_of(stored), genesis.fingerprint
         refuse(Sentence("fsck.other_genesis", f"the store holds the chain of another genesis "
-                        f"file than {genesis_file} (node.genesis in {config_path}): point "
-                        "node.genesis at that chain's genesis, or node.data_dir elsewhere; "
-                        "nothing was checked", genesis=genesis_file, config=config_path),
-               EXIT_UNCHECKED)
+                        f"file (fingerprint {held}) than {genesis_file} (node.genesis in "
+                        f"{config_path}; fingerprint {given}): point node.genesis at the "
+                        "genesis file of that fingerprint (`senim consortium fingerprint "
+                        "FILE` prints a file's), or node.data_dir elsewhere; nothing was "
+                        "checked", held=held, genesis=genesis_file, config=config_path,
+                        given=given), EXIT_UNCHECKED)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ledger.blocks import MAX_BLOCK_BYTES
 from storage.errors import CorruptStateError, DiskRefused
-from storage.kv import DISK_REFUSAL_ERRNOS
+from storage.kv import refusal
 
 SIGNED_MARK_NAME = "SENIM-SIGNED"
 _MAGIC = b"SSM2"
@@ -121,6 +121,5 @@ def check_mark(path: Path, genesis_hash: bytes) -> None:
 
 
 def _refused(path: Path, exc: OSError) -> CorruptStateError | DiskRefused:
-    if exc.errno in DISK_REFUSAL_ERRNOS:
-        return DiskRefused(f"the disk refuses a write of {path}: {exc}")
-    return CorruptStateError(f"cannot write {path}: {exc}")
+    return refusal(f"a write of {path}", str(exc), exc.errno) or CorruptStateError(
+        f"cannot write {path}: {exc}")

@@ -7,12 +7,12 @@ import logging
 
 from node.config import NodeConfig
 from node.signed_mark import SignedMarkDamaged
-from storage.errors import DiskRefused, StorageError
+from storage.errors import AccessRefused, DiskRefused, StorageError
 
 log = logging.getLogger("senim.daemon")
 
 EXIT_DAMAGED = 3
-EXIT_DISK_REFUSED = 74  # EX_IOERR: the disk refused a write; nothing is damaged
+EXIT_DISK_REFUSED = 74  # EX_IOERR: the disk refused a read or write; nothing is damaged
 # The next block is under a rules version this release does not know: nothing is wrong
 # with the store or the chain, and the same binary would stop at the same block again.
 EXIT_UPGRADE_NEEDED = 5
@@ -33,8 +33,13 @@ class StoppedByStore(Exception):
 
 def store_failed(when: str, exc: StorageError, config: NodeConfig) -> int:
     """Log the last line of a node whose store failed ("cannot start" or "stopped") and
-    return its exit code: a full or read-only disk is no damage, and moving the store
-    aside (--resync) would not help it."""
+    return its exit code: a full or read-only disk is no damage, nor are files that are not
+    this user's, and moving the store aside (--resync) would help neither."""
+    if isinstance(exc, AccessRefused):  # free space would not help: the files' owner would
+        log.error("%s: %s; nothing is damaged: the files of %s are not this user's to read or "
+                  "write: start the node as the user that owns them, or fix their owner or "
+                  "mode, then start it again", when, exc, config.data_dir)
+        return EXIT_DISK_REFUSED
     if isinstance(exc, DiskRefused):
         log.error("%s: %s; nothing is damaged: free space on that disk (or make %s "
                   "writable again), then start the node again", when, exc, config.data_dir)

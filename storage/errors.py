@@ -14,6 +14,12 @@ class DiskRefused(StorageError):
     read-only, not this user's); the store holds what it held before."""
 
 
+class AccessRefused(DiskRefused):
+    """A DiskRefused for files that are not this user's to read or write (EACCES, EPERM):
+    free space would not help; running as their owner, or fixing their owner or mode,
+    does."""
+
+
 class InvalidProofError(StorageError):
     """Remote fault: a proof handed to us does not verify."""
 

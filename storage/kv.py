@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import plyvel
 
 from storage.bounded_read import UnfitFile, read_bounded
-from storage.errors import CorruptStateError, DiskRefused
+from storage.errors import AccessRefused, CorruptStateError, DiskRefused
 
 
 class KeyValueReader(Protocol):
@@ -82,26 +82,43 @@ def _damage_reported(what: str, writing: bool = False) -> Iterator[None]:
         yield
     except plyvel.Error as exc:
         reason = leveldb_reason(exc)
-        if writing and isinstance(exc, plyvel.IOError) and any(
-                words in reason for words in _DISK_REFUSALS):
-            # a full or read-only disk damages nothing: free space and the node starts again
-            raise DiskRefused(f"the disk refuses {what} of the chain database: "
-                              f"{reason}") from exc
+        # a disk full or read-only, or files not this user's, damage nothing: the node
+        # starts again once there is space, or it runs as their owner
+        refused = refusal(f"{what} of the chain database", reason) if writing and isinstance(
+            exc, plyvel.IOError) else None
+        if refused is not None:
+            raise refused from exc
         raise CorruptStateError(f"LevelDB refuses {what}: {reason}") from exc
 
 
-# What the disk answers when it is not the store that is at fault, as C's strerror
-# words it in LevelDB's message.
-DISK_REFUSAL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
-_DISK_REFUSALS = tuple(os.strerror(code) for code in DISK_REFUSAL_ERRNOS)
+# What the system answers when it is not the store that is at fault: a disk full, over
+# quota or read-only, which refuses writes ...
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+# ... or files that are not this user's to read or write (their owner or mode).
+ACCESS_ERRNOS = (errno.EACCES, errno.EPERM)
+DISK_REFUSAL_ERRNOS = DISK_FULL_ERRNOS + ACCESS_ERRNOS
+# As C's strerror words them in LevelDB's messages, which carry no errno.
+_REFUSAL_WORDS = {code: os.strerror(code) for code in DISK_REFUSAL_ERRNOS}
+
+
+def refusal(what: str, reason: str, code: int | None = None) -> DiskRefused | None:
+    """The storage error for a refusal of `what` the store is not at fault for: by an
+    OSError's errno `code`, or, for LevelDB's errors, by the words in `reason`; None for
+    any other (a failing disk, a damaged file)."""
+    if code is None:
+        code = next((c for c, words in _REFUSAL_WORDS.items() if words in reason), None)
+    if code in ACCESS_ERRNOS:
+        return AccessRefused(f"the system refuses this user {what}: {reason}")
+    if code in DISK_FULL_ERRNOS:
+        return DiskRefused(f"the disk refuses {what}: {reason}")
+    return None
 
 
 def _refused(what: str, path: Path, exc: OSError) -> CorruptStateError | DiskRefused:
     """The storage error for an OSError on a file of the store's: a disk (or mode) that
     refuses damages nothing; anything else is a store the node cannot trust."""
-    if exc.errno in DISK_REFUSAL_ERRNOS:
-        return DiskRefused(f"the disk refuses {what} of {path}: {exc.strerror}")
-    return CorruptStateError(f"cannot use {path}: {exc.strerror or exc}")
+    refused = refusal(f"{what} of {path}", str(exc.strerror or exc), exc.errno)
+    return refused or CorruptStateError(f"cannot use {path}: {exc.strerror or exc}")
 
 
 def leveldb_reason(exc: Exception) -> str:
@@ -189,10 +206,10 @@ class LevelDBStore:
             raise CorruptStateError(
                 f"LevelDB refuses to open {path}: {leveldb_reason(exc)}") from exc
         except plyvel.IOError as exc:  # opening writes: it folds the log into a table
-            reason = leveldb_reason(exc)
-            if any(words in reason for words in _DISK_REFUSALS):
-                raise DiskRefused(f"the disk refuses the opening of the chain database "
-                                  f"{path}: {reason}") from exc
+            refused = refusal(f"the opening of the chain database {path}",
+                              leveldb_reason(exc))
+            if refused is not None:
+                raise refused from exc
             raise
         self._folder = folder
         self._write_lock = threading.Lock()
@@ -329,9 +346,9 @@ class LevelDBStore:
             try:
                 os.fdatasync(fd)
             except OSError as exc:
-                if exc.errno in DISK_REFUSAL_ERRNOS:
-                    raise DiskRefused(f"the disk refuses a write of the chain database: "
-                                      f"{exc}") from exc
+                refused = refusal("a write of the chain database", str(exc), exc.errno)
+                if refused is not None:
+                    raise refused from exc
                 raise CorruptStateError(f"cannot sync LevelDB's log {name}: {exc}") from exc
             finally:
                 os.close(fd)

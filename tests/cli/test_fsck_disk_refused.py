@@ -1,26 +1,44 @@
-"""`senim fsck` of a store on a full disk: opening a store writes (LevelDB folds its log
-into a table), and the disk's refusal was said as a file the system cannot read (in
-Kazakh and Russian; in English LevelDB's words alone), with no word that nothing is
-damaged or what to do. Now it says so as the node does, exit 2 (not checked)."""
+"""`senim fsck` of a store the disk will not let it open: opening a store writes (LevelDB
+folds its log into a table), and the disk's refusal was said as a file the system cannot
+read (in Kazakh and Russian; in English LevelDB's words alone), with no word of what to do.
+Now it says, exit 2, that the refusal damages nothing, but that nothing was checked (a
+store damaged too says so only once it opens), and the cure: on a full disk, free space;
+for files that are not this user's to read or write, run fsck as the node's user or fix
+their owner or mode (free space would not help: they were given the full disk's cure)."""
 
 from __future__ import annotations
 
+import errno
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import plyvel
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
+import storage.kv
 from cli.main import main
+from ledger.chain import Chain
 from node.config import render_config
-from storage.kv import LevelDBStore
+from node.files import load_genesis
+from storage.bounded_read import FileRead, read_bounded
+from storage.kv import WRITES_FILE, LevelDBStore
 from tests.cli.test_ministry_languages import said_in
 from tests.node.node_folders import write_lone_validator
 
+LANGUAGES = ("en", "kk", "ru")
+
 
 def stopped_node(root: Path) -> tuple[Path, Path]:
-    """A stopped node's config and its store, which holds one write."""
+    """A stopped node's config and its store, which holds the chain's genesis (in
+    LevelDB's log: the next opening writes it into a table)."""
     write_lone_validator(root)
     config = root / "node.toml"
     config.write_text(render_config("ministry-1", "node.key", "genesis.json", "data",
@@ -28,40 +46,148 @@ def stopped_node(root: Path) -> tuple[Path, Path]:
     store = root / "data" / "chain.ldb"
     store.parent.mkdir(mode=0o700)
     written = LevelDBStore(str(store))
-    written.write({b"head": b"something stored"}, sync=True)
+    Chain(written, load_genesis(root / "genesis.json"))
     written.close()
     return config, store
+
+
+def _fsck(config: Path) -> dict[str, Result]:
+    return {lang: CliRunner().invoke(main, ["fsck", "--config", str(config), "--lang", lang])
+            for lang in LANGUAGES}
 
 
 @pytest.mark.parametrize(("errno_words", "kk", "ru"), [
     ("No space left on device", "дискіде бос орын қалмады", "на диске не осталось места"),
     ("Disk quota exceeded", "дисктегі квота таусылды", "превышена дисковая квота"),
 ])
-def test_fsck_on_a_full_disk_says_nothing_is_damaged_and_to_free_space(
+def test_fsck_on_a_full_disk_says_nothing_was_checked_and_to_free_space(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, errno_words: str, kk: str,
         ru: str) -> None:
     config, store = stopped_node(tmp_path)
-    before = sorted(path.name for path in store.iterdir())
     said = f"IO error: {store}/000007.ldb: {errno_words}"
 
     def full_disk(*args: Any, **kwargs: Any) -> None:
         raise plyvel.IOError(said.encode())
 
     monkeypatch.setattr(plyvel, "DB", full_disk)
-    runs = {lang: CliRunner().invoke(main, ["fsck", "--config", str(config), "--lang", lang])
-            for lang in ("en", "kk", "ru")}
+    runs = _fsck(config)
     assert runs["en"].exit_code == 2, runs["en"].output
     assert runs["en"].output == (
         f"error: cannot check {store}: the disk refuses the opening of the chain database "
-        f"{store}: {said}; nothing is damaged: free space on that disk (or make it writable "
-        "again), then run senim fsck again\n")
+        f"{store}: {said}; that damages nothing, but nothing was checked: free space on that "
+        "disk (or make it writable again), then run senim fsck again\n")
     assert said_in("kk", runs["kk"], 2) == (
         f"қате: {store} тексеру мүмкін болмады: диск жазуға көнбейді, ал қойманы ашу жазуды "
-        f"қажет етеді ({kk}); ештеңе бүлінбеген: сол дискіде орын босатыңыз (не оған "
-        "қайтадан жазуға рұқсат беріңіз), содан кейін senim fsck командасын қайта іске "
-        "қосыңыз\n")
+        f"қажет етеді ({kk}); бұл ештеңені бүлдірмейді, бірақ ештеңе тексерілмеді: сол "
+        "дискіде орын босатыңыз (не оған қайтадан жазуға рұқсат беріңіз), содан кейін senim "
+        "fsck командасын қайта іске қосыңыз\n")
     assert said_in("ru", runs["ru"], 2) == (
         f"ошибка: не удалось проверить {store}: диск не даёт записать, а открытие хранилища "
-        f"требует записи ({ru}); ничего не повреждено: освободите место на этом диске (или "
-        "снова разрешите запись на него), затем запустите senim fsck ещё раз\n")
-    assert sorted(path.name for path in store.iterdir()) == before
+        f"требует записи ({ru}); это ничего не повреждает, но ничего не проверено: "
+        "освободите место на этом диске (или снова разрешите запись на него), затем "
+        "запустите senim fsck ещё раз\n")
+
+
+def _access_refused(store: Path, refused: str, runs: dict[str, Result]) -> None:
+    """The permission's own sentence in each language, and no word of free space."""
+    assert runs["en"].exit_code == 2, runs["en"].output
+    assert runs["en"].output == (
+        f"error: cannot check {store}: the system refuses this user {refused}; that damages "
+        "nothing, but nothing was checked: the store's files are not this user's to read or "
+        "write: run senim fsck as the user the node runs as, or fix the files' owner or "
+        "mode\n")
+    assert said_in("kk", runs["kk"], 2) == (
+        f"қате: {store} тексеру мүмкін болмады: жүйе бұл пайдаланушыға қойма файлдарын оқуға "
+        "не жазуға рұқсат бермейді (оқуға не жазуға рұқсат жоқ); бұл ештеңені бүлдірмейді, "
+        "бірақ ештеңе тексерілмеді: senim fsck командасын түйін жұмыс істейтін "
+        "пайдаланушының атынан іске қосыңыз, не файлдардың иесін немесе рұқсаттарын "
+        "түзетіңіз\n")
+    assert said_in("ru", runs["ru"], 2) == (
+        f"ошибка: не удалось проверить {store}: система не даёт этому пользователю читать или "
+        "записывать файлы хранилища (нет прав на чтение или запись); это ничего не "
+        "повреждает, но ничего не проверено: запустите senim fsck от имени пользователя, под "
+        "которым работает узел, или исправьте владельца или права доступа файлов\n")
+
+
+def test_fsck_refused_the_opening_of_files_not_its_users_says_so_not_free_space(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config, store = stopped_node(tmp_path)
+    said = f"IO error: {store}/000005.ldb: Permission denied"
+
+    def not_this_users(*args: Any, **kwargs: Any) -> None:
+        raise plyvel.IOError(said.encode())
+
+    monkeypatch.setattr(plyvel, "DB", not_this_users)
+    _access_refused(store, f"the opening of the chain database {store}: {said}",
+                    _fsck(config))
+
+
+def test_fsck_refused_a_read_says_it_is_a_read_or_write_not_a_write(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SENIM-WRITES, read at the opening, is the node's user's alone (0600): run as another
+    user, fsck was told in Kazakh and Russian that the disk refuses a write."""
+    config, store = stopped_node(tmp_path)
+    def refused(path: Path, *args: Any, **kwargs: Any) -> FileRead:
+        if path.name == WRITES_FILE:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return read_bounded(path, *args, **kwargs)
+
+    monkeypatch.setattr(storage.kv, "read_bounded", refused)
+    _access_refused(store, f"the reading of {store / WRITES_FILE}: Permission denied",
+                    _fsck(config))
+
+
+@contextmanager
+def _tmpfs(folder: Path) -> Iterator[None]:
+    """A file system of its own at `folder`, 1 MB, to fill up: a tmpfs, which only root may
+    mount on Linux (CI runs as root); skipped where it cannot be made."""
+    if sys.platform != "linux" or os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a tmpfs needs root on Linux")
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)],
+                             capture_output=True, check=False)
+    if mounted.returncode != 0:  # a container without the right to mount
+        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.decode(errors='replace')}")
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def _fill(path: Path) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, bytes(64 * 1024))
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC, exc
+    finally:
+        os.close(fd)
+
+
+def _stored(store: Path) -> dict[str, str]:
+    """What the store holds, file by file (LevelDB's own text log aside: it starts a new
+    one at each opening)."""
+    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in
+            sorted(store.iterdir()) if path.name not in ("LOG", "LOG.old")}
+
+
+def test_fsck_on_a_really_full_disk_changes_nothing_and_checks_once_there_is_space(
+        tmp_path: Path) -> None:
+    root = tmp_path / "disk"
+    with _tmpfs(root):
+        config, store = stopped_node(root)
+        before = _stored(store)
+        _fill(root / "filler")
+        runs = _fsck(config)
+        assert runs["en"].exit_code == 2, runs["en"].output
+        assert "No space left on device; that damages nothing, but nothing was checked: " \
+            "free space on that disk" in runs["en"].output, runs["en"].output
+        assert "(дискіде бос орын қалмады)" in said_in("kk", runs["kk"], 2)
+        assert "(на диске не осталось места)" in said_in("ru", runs["ru"], 2)
+        assert _stored(store) == before
+
+        (root / "filler").unlink()
+        checked = CliRunner().invoke(main, ["fsck", "--config", str(config)])
+        assert checked.exit_code == 0, checked.output
+        assert checked.output.endswith(f"in {store}: no damage found\n"), checked.output

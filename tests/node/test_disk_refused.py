@@ -140,3 +140,28 @@ def test_a_disk_full_when_the_node_starts_is_named_as_one_not_as_bad_config(
     assert errors == [f"cannot start: the disk refuses the opening of the chain database "
                       f"{store}: {said}; nothing is damaged: free space on that disk (or "
                       f"make {tmp_path / 'data'} writable again), then start the node again"]
+
+
+def test_a_store_not_this_users_is_said_so_not_a_full_disk(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A store whose files another user owns (the node started as root once, say) was given
+    the full disk's cure, free space, which would not help."""
+    config = node_folder(tmp_path, "127.0.0.1:0", "127.0.0.1:0")
+    store = tmp_path / "data" / "chain.ldb"
+    said = f"IO error: {store}/000005.ldb: Permission denied"
+
+    def not_this_users(*args: Any, **kwargs: Any) -> None:
+        raise plyvel.IOError(said.encode())
+
+    monkeypatch.setattr(plyvel, "DB", not_this_users)
+    monkeypatch.setattr(daemon, "setup_logging", lambda *args: None)
+    with caplog.at_level(logging.ERROR, logger="senim.daemon"):
+        code = daemon.run(config)
+    assert code == 74
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [f"cannot start: the system refuses this user the opening of the chain "
+                      f"database {store}: {said}; nothing is damaged: the files of "
+                      f"{tmp_path / 'data'} are not this user's to read or write: start the "
+                      "node as the user that owns them, or fix their owner or mode, then "
+                      "start it again"]

@@ -8,6 +8,7 @@ import asyncio
 import errno
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -205,14 +206,23 @@ def test_fsck_of_a_store_of_another_genesis_names_the_config_not_damage(
     kv = LevelDBStore(str(tmp_path / "data" / "chain.ldb"))
     Chain(kv, load_genesis(tmp_path / "genesis.json"))
     kv.close()
+    held = load_genesis(tmp_path / "genesis.json").fingerprint
     genesis = json.loads((tmp_path / "genesis.json").read_text())
     (tmp_path / "genesis.json").write_text(json.dumps({**genesis, "genesis_time_ms": 1}))
+    given = load_genesis(tmp_path / "genesis.json").fingerprint
     checked = CliRunner().invoke(main, ["fsck", "--config", str(config)])
     assert checked.exit_code == 2, checked.output
-    assert checked.output == (
-        f"error: the store holds the chain of another genesis file than "
-        f"{tmp_path / 'genesis.json'} (node.genesis in {config}): point node.genesis at that "
-        "chain's genesis, or node.data_dir elsewhere; nothing was checked\n")
+    assert checked.output == (  # both fingerprints, as the node names them
+        f"error: the store holds the chain of another genesis file (fingerprint {held}) than "
+        f"{tmp_path / 'genesis.json'} (node.genesis in {config}; fingerprint {given}): point "
+        "node.genesis at the genesis file of that fingerprint (`senim consortium fingerprint "
+        "FILE` prints a file's), or node.data_dir elsewhere; nothing was checked\n")
+    for lang, word in (("kk", "цифрлық ізі"), ("ru", "отпечаток")):
+        checked = CliRunner().invoke(main, ["fsck", "--config", str(config), "--lang", lang])
+        assert checked.exit_code == 2, checked.output
+        assert f"{word} {held}" in checked.output or f"{word}: {held}" in checked.output, \
+            checked.output
+        assert given in checked.output and "senim consortium fingerprint" in checked.output
 
 
 def test_a_store_of_another_genesis_names_both_fingerprints(tmp_path: Path) -> None:
@@ -224,6 +234,8 @@ def test_a_store_of_another_genesis_names_both_fingerprints(tmp_path: Path) -> N
     Chain(kv, load_genesis(tmp_path / "genesis.json"))
     kv.close()
     first = load_genesis(tmp_path / "genesis.json")
+    # the operator's copy of the genesis the store was made with, among others
+    shutil.copyfile(tmp_path / "genesis.json", tmp_path / "first-genesis.json")
     genesis = json.loads((tmp_path / "genesis.json").read_text())
     (tmp_path / "genesis.json").write_text(json.dumps({**genesis, "genesis_time_ms": 1}))
     given = load_genesis(tmp_path / "genesis.json")
@@ -233,6 +245,10 @@ def test_a_store_of_another_genesis_names_both_fingerprints(tmp_path: Path) -> N
         f"file (fingerprint {first.fingerprint}) than node.genesis (fingerprint "
         f"{given.fingerprint}): point node.genesis at the genesis file of that fingerprint "
         "(`senim consortium fingerprint FILE` prints a file's), or data_dir elsewhere"), line
-    fingerprinted = CliRunner().invoke(main, ["consortium", "fingerprint",
-                                              str(tmp_path / "genesis.json")])
-    assert given.fingerprint in fingerprinted.output, fingerprinted.output
+    for path, genesis_of in (("genesis.json", given), ("first-genesis.json", first)):
+        # how the operator finds the store's file: the fingerprint the line names for it
+        fingerprinted = CliRunner().invoke(main, ["consortium", "fingerprint",
+                                                  str(tmp_path / path)])
+        assert fingerprinted.exit_code == 0, fingerprinted.output
+        assert genesis_of.fingerprint in fingerprinted.output, fingerprinted.output
+    assert first.fingerprint != given.fingerprint
