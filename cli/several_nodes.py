@@ -37,6 +37,7 @@ from cli.deadline import Deadline, DeadlinePassed
 from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
 from cli.online_verdict import AnyJudged, Judged, NodeFailed, NodeVerdict, answer_alone
 from cli.spoken import Joined, Sentence, refuse
+from ledger.vc.presentation import UNTRUSTED
 from ledger.vc.verify import VcVerdict
 
 # The most nodes one verification asks: each is a thread and a dozen requests, and a
@@ -72,6 +73,13 @@ def node_urls(ctx: click.Context, param: click.Parameter, values: Sequence[str] 
     return urls or [DEFAULT_NODE]
 
 
+def untrusted(verdict: Judged) -> bool:
+    """Whether a node's answer cannot be trusted: its verdict says so or, a presentation's,
+    a credential's it holds does (another credential's own failure may head it)."""
+    held = verdict.credentials if isinstance(verdict, VcVerdict) else []
+    return verdict.status == UNTRUSTED or any(inner.status == UNTRUSTED for inner in held)
+
+
 @dataclass(frozen=True)
 class NodeAnswer(Generic[AnyJudged]):
     """What one node gave: a verdict, or why none."""
@@ -81,7 +89,7 @@ class NodeAnswer(Generic[AnyJudged]):
 
     @property
     def trusted(self) -> bool:
-        return self.answer is not None and self.answer.verdict.status != "untrusted"
+        return self.answer is not None and not untrusted(self.answer.verdict)
 
 
 # One node's verdict on the document (cli.online_verdict.node_verdict for a native one,

@@ -31,11 +31,12 @@ from cli.remote import (
     UntrustedAnswer,
     undecodable,
 )
-from cli.several_nodes import judged
+from cli.several_nodes import judged, untrusted
 from cli.spoken import Sentence, reason, say
 from cli.verdict_words import print_verdict_words, verdict_sentence
 from ledger.genesis import Genesis
 from ledger.vc.canon import remembering_loader
+from ledger.vc.presentation import UNTRUSTED, HeldCheck
 from ledger.vc.status_checks import StatusLookup
 from ledger.vc.verify import VcVerdict, verify_vc
 from ledger.vc.warning_codes import warning_code
@@ -118,6 +119,24 @@ def unconfirmed(verdict: VcVerdict) -> VcVerdict:
     return verdict
 
 
+def untrusted_verdict(exc: UntrustedAnswer, node_url: str) -> VcVerdict:
+    """The verdict of a document (or of one credential a presentation holds) whose node's
+    answer about it cannot be trusted."""
+    return VcVerdict(False, UNTRUSTED, f"the node's answer cannot be trusted: {exc}",
+                     [Check("certified", False, str(exc))], facts=exc.verdict_facts(node_url))
+
+
+def distrusting(node_url: str) -> HeldCheck:
+    """A presentation's held credential verified against `node_url`'s answers, a lie found
+    in them its verdict (ledger.vc.presentation.HeldCheck)."""
+    def held_check(check: Callable[[], VcVerdict]) -> VcVerdict:
+        try:
+            return check()
+        except UntrustedAnswer as exc:
+            return untrusted_verdict(exc, node_url)
+    return held_check
+
+
 def checked_on_node(node_url: str, genesis: Genesis | None, deadline: Deadline | None,
                     senim: bool, verify: Verifying) -> tuple[VcVerdict, RemoteFacts]:
     """`verify` run against `node_url`'s chain (with `genesis`, the node's answer checked
@@ -136,9 +155,7 @@ def checked_on_node(node_url: str, genesis: Genesis | None, deadline: Deadline |
         except StateMoved:
             continue
         except UntrustedAnswer as exc:
-            verdict = VcVerdict(False, "untrusted", f"the node's answer cannot be trusted: "
-                                f"{exc}", [Check("certified", False, str(exc))],
-                                facts=exc.verdict_facts(node_url))
+            verdict = untrusted_verdict(exc, node_url)
         except NODE_RECORD_ERRORS as exc:
             raise NodeFailed(undecodable(exc, node_url), EXIT_UNREACHABLE) from exc
         except RemoteFactsError as exc:
@@ -188,7 +205,7 @@ def answer_of(verdict: VcVerdict, facts: RemoteFacts) -> NodeVerdict[VcVerdict]:
     when the chain was not read (a VC that failed before, or one no chain records)."""
     height = facts.header.height if facts.header is not None else facts.height
     return NodeVerdict(verdict, facts.described(), height,
-                       facts.header is not None and verdict.status != "untrusted")
+                       facts.header is not None and not untrusted(verdict))
 
 
 def source_line(answer: NodeVerdict[VcVerdict], words: Words) -> str:
@@ -204,7 +221,7 @@ def said_after(verdict: VcVerdict, document: Any, answer: NodeVerdict[VcVerdict]
     after = [f"{words.t('cli.vc.note')}: {say(vc_warning(warning))}"
              for warning in verdict.warnings]
     # an untrusted answer read no state, maybe, but its node is the one to distrust
-    if answer.height is not None or verdict.status == "untrusted":
+    if answer.height is not None or verdict.status == UNTRUSTED:
         after.append(source_line(answer, words))
     after += [say(note) for note in notes]
     old = old_answer_note(verdict.facts)

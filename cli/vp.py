@@ -25,6 +25,7 @@ from cli.vc_verify import (
     EXIT_INVALID,
     answer_of,
     checked_on_node,
+    distrusting,
     nodes_asked,
     nodes_unasked,
     print_vc_verdict,
@@ -38,6 +39,7 @@ from ledger.genesis import Genesis
 from ledger.vc.canon import remembering_loader
 from ledger.vc.presentation import (
     MISMATCH_PROBLEMS,
+    UNTRUSTED,
     held_credentials,
     refuse_empty,
     verify_presentation,
@@ -64,13 +66,20 @@ def presentation_sentence(verdict: VcVerdict, words: Words) -> str:
         "signer": f.get("signer") or f.get("holder", ""), "holder": f.get("holder", ""),
         "count": f.get("credentials", len(verdict.credentials)),
         "max": f.get("credentials_max", ""), "failed": failed}
+    matched = [words.t(f"vp.{name}_matched") for name in ("challenge", "domain")
+               if f.get(name) == "checked"]
     if verdict.valid:
-        said = [words.t("vp.valid", **params)]
-        said += [words.t(f"vp.{name}_matched") for name in ("challenge", "domain")
-                 if f.get(name) == "checked"]
+        return " ".join([words.t("vp.valid", **params), *matched])
+    if verdict.status == UNTRUSTED:
+        # The node lied about a credential, and none failed its own checks: the lie, then
+        # what of the presentation itself held (its holder's signature, challenge, domain),
+        # when the lie was found in a credential's lookup, after they were checked.
+        lied = next((inner.facts for inner in verdict.credentials
+                     if inner.status == UNTRUSTED), f)
+        said = [untrusted_sentence(lied, words)]
+        if any(check.name == "signature" and check.ok for check in verdict.checks):
+            said += [words.t("cli.vp.holder_signature_holds", **params), *matched]
         return " ".join(said)
-    if verdict.status == "untrusted":  # the node lied: nothing of the presentation was read
-        return untrusted_sentence(f, words)
     refusals = [check for check in verdict.checks if not check.ok]
     mismatched = [MISMATCH_WORDS[check.problem] for check in refusals
                   if check.problem in MISMATCH_WORDS]
@@ -112,7 +121,8 @@ def verify_vp_file(document: Any, shown: str, nodes: Sequence[str], as_json: boo
         verdict, facts = checked_on_node(
             node, genesis, deadline, senim,
             lambda chain, chain_id, lookup: verify_presentation(
-                document, now, challenge, domain, chain, chain_id, lookup, loader))
+                document, now, challenge, domain, chain, chain_id, lookup, loader,
+                held_check=distrusting(node)))
         verdict.credentials = [settled(inner, credential, facts, max_age_s) for
                                inner, credential in zip(verdict.credentials, held, strict=False)]
         for inner in verdict.credentials:
@@ -128,7 +138,8 @@ def verify_vp_file(document: Any, shown: str, nodes: Sequence[str], as_json: boo
         sys.exit(0 if verdict.valid else EXIT_INVALID)
     notes = [f"{words.t('cli.vc.note')}: {say(vc_warning(warning))}"
              for warning in verdict.warnings]
-    if verdict.status == "untrusted":  # which node to distrust: no credential line names it
+    if verdict.status == UNTRUSTED and not verdict.credentials:
+        # which node to distrust, when no credential's verdict (and its source line) names it
         notes.append(source_line(judgement.shown, words))
     lay_out_verdict(verdict.valid, presentation_sentence(verdict, words),
                     f"{words.t('cli.file')}: {shown} {words.t('cli.vp.about')}", [],

@@ -13,7 +13,9 @@ diploma, so the employer's tools, `senim verify` and the portal, refuse it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from ledger.errors import InvalidDocument
@@ -29,6 +31,21 @@ from ledger.verification import ChainFacts, Check, refused_check
 # presentation over this is refused before its signature is checked, which would
 # canonicalise them all.
 MAX_CREDENTIALS_PER_PRESENTATION = 20
+
+
+# How one held credential's verification is run: given it, to run, its verdict. A caller
+# asking a node passes one that turns that node's answer which cannot be trusted into this
+# credential's verdict, status UNTRUSTED, so that every other credential is still verified
+# and shown: raised out of the whole presentation, the lie about a genuine credential hid
+# another altered after signing, which failed its own signature without any node.
+HeldCheck = Callable[[Callable[[], VcVerdict]], VcVerdict]
+# A held credential's status when all its verdict says is that the node's answer about it
+# cannot be trusted: nothing of the credential itself.
+UNTRUSTED = "untrusted"
+
+
+def _run(check: Callable[[], VcVerdict]) -> VcVerdict:
+    return check()
 
 
 def _subject_id(credential: Any) -> Any:
@@ -64,10 +81,11 @@ def held_credentials(document: Any) -> list[Any]:
 def verify_presentation(document: Any, now: datetime, challenge: str | None,
                         domain: str | None, facts: ChainFacts | None = None,
                         chain_id: str | None = None, status_lookup: StatusLookup | None = None,
-                        loader: Loader | None = None, lists_vouched: bool = False
-                        ) -> VcVerdict:
-    """Every credential is verified, not only those before the first that fails: a reader
-    is shown each one's own verdict. The presentation's is the first failure's status."""
+                        loader: Loader | None = None, lists_vouched: bool = False,
+                        held_check: HeldCheck = _run) -> VcVerdict:
+    """Every credential is verified (each run by `held_check`), not only those before the
+    first that fails: a reader is shown each one's own verdict. The presentation's is the
+    first failure's status, a credential's own failure before any UNTRUSTED answer."""
     verdict = VcVerdict(False, "malformed", "")
     problem = vc_shape(document, "VerifiablePresentation")
     if problem is not None:
@@ -101,9 +119,11 @@ def verify_presentation(document: Any, now: datetime, challenge: str | None,
         return verdict
     if challenge is None:
         verdict.warnings.append(CHALLENGE_NOT_CHECKED)
-    verdict.credentials = [verify_vc(credential, now, facts, chain_id, status_lookup, loader,
-                                     lists_vouched=lists_vouched) for credential in credentials]
-    failed = [inner for inner in verdict.credentials if not inner.valid]
+    verdict.credentials = [held_check(partial(verify_vc, credential, now, facts, chain_id,
+                                              status_lookup, loader, lists_vouched=lists_vouched))
+                           for credential in credentials]
+    failed = sorted((inner for inner in verdict.credentials if not inner.valid),
+                    key=lambda inner: inner.status == UNTRUSTED)
     if failed:
         return verdict.fail(failed[0].status, Check(
             "credentials", False, f"{len(failed)} of {len(credentials)} credential(s) fail; "

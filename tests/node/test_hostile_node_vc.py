@@ -5,6 +5,7 @@ the world and the liar)."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import time
 from pathlib import Path
@@ -26,6 +27,14 @@ from tests.node.test_hostile_node import World, answer_from, forged_state, hosti
 world = test_hostile_node.world  # the fixture, both chains
 
 BATCH_HEIGHT = 2
+
+
+async def proof_belies_answer(request: web.Request, body: bytes) -> web.StreamResponse | None:
+    """A liar's state answers: every key said to hold nothing, beside the honest proof that
+    it holds something."""
+    if not request.path.startswith("/v1/state/"):
+        return None
+    return web.json_response({**json.loads(body), "value": None})
 
 
 async def _verify_vc(world: World, index: int, url: str, tmp_path: Path, *args: str) -> Result:
@@ -77,12 +86,7 @@ async def test_a_vcs_node_whose_proof_belies_its_answer_is_said_as_that_lie(
     """Without --genesis, kk and ru blamed a genesis file the officer never gave, and the
     failed check pointed to a reason "above" that was not there; the native credential
     said the lie as it is."""
-    async def lie(request: web.Request, body: bytes) -> web.StreamResponse | None:
-        if not request.path.startswith("/v1/state/"):
-            return None
-        return web.json_response({**json.loads(body), "value": None})
-
-    server, url = await hostile(world, lie)
+    server, url = await hostile(world, proof_belies_answer)
     vc = to_vc(world.documents[1], world.net.university, url, BATCH_HEIGHT,
                int(time.time() * 1000), int(time.time() * 1000))
     vc_path = tmp_path / "vc.json"
@@ -134,12 +138,7 @@ async def test_a_presentation_a_node_lies_about_blames_the_node_not_the_holder(
     is not signed by its holder" in every language, naming no node, and the officer turned
     the graduate away. It is the node's answer that cannot be trusted, and that node is
     named: in the sentence when its proof gives it away, on the source line otherwise."""
-    async def lie(request: web.Request, body: bytes) -> web.StreamResponse | None:
-        if not request.path.startswith("/v1/state/"):
-            return None
-        return web.json_response({**json.loads(body), "value": None})
-
-    server, url = await hostile(world, lie)
+    server, url = await hostile(world, proof_belies_answer)
     holder = KeyPair.from_seed(b"\x62" * 32)
     vc = to_vc(world.documents[1], world.net.university, url, BATCH_HEIGHT,
                int(time.time() * 1000), int(time.time() * 1000))
@@ -175,12 +174,7 @@ async def test_a_vc_whose_node_lies_to_a_genesis_file_names_that_node(
     """A VC checked with --genesis against a node caught before any state was read (its
     proof of the validator-set index fails): no line named the node to distrust, where a
     native credential's source line does."""
-    async def lie(request: web.Request, body: bytes) -> web.StreamResponse | None:
-        if not request.path.startswith("/v1/state/"):
-            return None
-        return web.json_response({**json.loads(body), "value": None})
-
-    server, url = await hostile(world, lie)
+    server, url = await hostile(world, proof_belies_answer)
     try:
         for lang in ("kk", "ru", "en"):
             result = await _verify_vc(world, 1, url, tmp_path, "--lang", lang)
@@ -188,5 +182,51 @@ async def test_a_vc_whose_node_lies_to_a_genesis_file_names_that_node(
             source = f"  {Words(lang).t('cli.source')}: "
             assert any(line.startswith(source) and url in line
                        for line in result.output.splitlines()), (lang, result.output)
+    finally:
+        await server.close()
+
+
+async def test_a_credential_altered_after_signing_is_said_whatever_the_node_lies(
+        world: World, tmp_path: Path) -> None:
+    """A presentation holding a credential whose GPA was changed after signing (its own
+    signature fails: no node is needed to tell) and a genuine one, checked against a node
+    that lies about the genuine one: it said only that the node's answer cannot be trusted,
+    and the altered credential was never named. The altered one now heads the verdict, in
+    either order; the lie is the genuine credential's own verdict, naming the node."""
+    server, url = await hostile(world, proof_belies_answer)
+    holder = KeyPair.from_seed(b"\x62" * 32)
+    genuine = to_vc(world.documents[1], world.net.university, url, BATCH_HEIGHT,
+                    int(time.time() * 1000), int(time.time() * 1000))
+    altered = copy.deepcopy(genuine)
+    altered["credentialSubject"]["fields"]["gpa"] = "4.00"
+    genesis_path = tmp_path / "genesis.json"
+    genesis_path.write_text(json.dumps(world.net.genesis.to_json()))
+    try:
+        for held in ([altered, genuine], [genuine, altered]):
+            vp = add_proof({"@context": [CREDENTIALS_V2], "type": ["VerifiablePresentation"],
+                            "holder": did_key(holder.public_key), "verifiableCredential": held},
+                           holder, "2026-07-01T09:00:00Z", purpose="authentication",
+                           challenge="hr-0042")
+            vp_path = tmp_path / "vp.json"
+            vp_path.write_text(json.dumps(vp))
+            for lang in ("kk", "ru", "en"):
+                words = Words(lang)
+                for genesis in ((), ("--genesis", str(genesis_path))):
+                    command = ["verify", str(vp_path), "--node", url, "--challenge", "hr-0042",
+                               "--lang", lang, *genesis]
+                    result = await asyncio.get_running_loop().run_in_executor(
+                        None, lambda: CliRunner().invoke(main, command))  # noqa: B023
+                    said = (lang, genesis, result.output)
+                    assert result.exit_code == 1, said
+                    assert result.output.startswith(words.t(
+                        "vp.credential_fails", signer=did_key(holder.public_key),
+                        failed=2, count=2)), said
+                    tampered = ("TAMPERED: " if lang == "en" else
+                                words.t("status.tampered").split(":")[0])
+                    assert tampered in result.output, said
+                    lie = (words.t("cli.status.untrusted", node=url) if genesis else
+                           words.t("cli.status.untrusted_proof_false", node=url))
+                    assert ("UNTRUSTED: " if lang == "en" else lie) in result.output, said
+                    assert url in result.output, said
     finally:
         await server.close()
