@@ -137,7 +137,8 @@ async def test_a_presentation_a_node_lies_about_blames_the_node_not_the_holder(
     whose proofs belie its answers: it read "This is not a readable W3C presentation, or it
     is not signed by its holder" in every language, naming no node, and the officer turned
     the graduate away. It is the node's answer that cannot be trusted, and that node is
-    named: in the sentence when its proof gives it away, on the source line otherwise."""
+    named: in the sentence when its proof gives it away, on the source line otherwise; and
+    that the holder's signature and the challenge held (it said nothing of them)."""
     server, url = await hostile(world, proof_belies_answer)
     holder = KeyPair.from_seed(b"\x62" * 32)
     vc = to_vc(world.documents[1], world.net.university, url, BATCH_HEIGHT,
@@ -161,6 +162,11 @@ async def test_a_presentation_a_node_lies_about_blames_the_node_not_the_holder(
                     None, lambda: CliRunner().invoke(main, command))  # noqa: B023 (awaited)
                 assert result.exit_code == 1, result.output
                 assert result.output.startswith(said), (lang, genesis, result.output)
+                # what the presentation's own checks found is said too: they held
+                headline = result.output.splitlines()[0]
+                assert words.t("cli.vp.holder_signature_holds", signer=did_key(
+                    holder.public_key)) in headline, (lang, genesis, result.output)
+                assert words.t("vp.challenge_matched") in headline, result.output
                 assert words.t("vp.malformed") not in result.output, result.output
                 source = [line for line in result.output.splitlines()
                           if line.startswith(f"  {words.t('cli.source')}: ")]
