@@ -18,6 +18,7 @@ from cli.node_answers import (
     login_in_url,
     read_bounded,
     unreachable,
+    without_slash,
 )
 from cli.node_answers import DEFAULT_NODE as DEFAULT_NODE  # the commands' --node default
 from cli.spoken import Sentence, printable
@@ -194,7 +195,7 @@ READ_RETRIES_MAX = 5
 
 class NodeClient:
     def __init__(self, base_url: str = DEFAULT_NODE, timeout_s: float = 70.0) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url = without_slash(base_url)
         self.timeout_s = timeout_s  # each request, from connecting to its answer's last byte
         # The seconds a command may still spend on requests in all, when it is bounded so
         # (`senim issue --timeout`): each request takes what it used, and none is given

@@ -21,7 +21,7 @@ from cli.client import (
 )
 from cli.errors import EXIT_BAD_INPUT, EXIT_PENDING, EXIT_REFUSED, EXIT_UNREACHABLE, fail
 from cli.language import catalogue, language_chosen
-from cli.node_answers import login_in_url
+from cli.node_answers import UNNAMED_NODE, login_in_url
 from cli.refusals import malformed, node_said, refusal, transaction_kind
 from cli.spoken import Sentence, printable, problem_said
 from cli.spoken import echo as echo_said
@@ -38,8 +38,12 @@ def usable_node_url(ctx: click.Context, param: click.Parameter, value: str) -> s
     """--node as a usage error when it carries a login (senim logs in to no node): every
     command says so with exit 2 before it reads anything (verify said it as a node not
     reached, exit 3, and members as a usage error, exit 2). The same in $SENIM_NODE is
-    said where the node is first asked."""
-    if ctx.get_parameter_source(str(param.name)) is click.core.ParameterSource.ENVIRONMENT:
+    said where the node is first asked. Left at its default, it is UNNAMED_NODE, so that a
+    node not reached there is said as the one asked when none is named."""
+    source = ctx.get_parameter_source(str(param.name))
+    if source is click.core.ParameterSource.DEFAULT:
+        return UNNAMED_NODE
+    if source is click.core.ParameterSource.ENVIRONMENT:
         return value  # $SENIM_NODE left set: said where a node is asked (verify --offline
         # asks none, and ran with it before)
     login = login_in_url(value)

@@ -33,6 +33,22 @@ ANSWER_DEADLINE_S = 60.0
 NODE_EXAMPLE = "http://127.0.0.1:8101"  # a node URL, as an error shows one
 # The node a command asks when given none (--node, $SENIM_NODE): one on this computer.
 DEFAULT_NODE = NODE_EXAMPLE
+
+
+class UnnamedNode(str):
+    """DEFAULT_NODE as a command has it when neither --node nor $SENIM_NODE named a node:
+    where the value came from (click's parameter source), not its address, since one who
+    gives --node http://127.0.0.1:8101 named it. The URL carries this to where a node not
+    reached is said (`unreachable`); keep it whole (`without_slash`): a str made from it
+    is a plain one."""
+
+
+UNNAMED_NODE = UnnamedNode(DEFAULT_NODE)
+
+
+def without_slash(base_url: str) -> str:
+    """`base_url` without a trailing slash, an UnnamedNode (which has none) kept one."""
+    return base_url if isinstance(base_url, UnnamedNode) else base_url.rstrip("/")
 READ_CHUNK_BYTES = 64 * 1024
 
 
@@ -94,8 +110,8 @@ def unreachable(base_url: str, exc: Exception) -> Sentence:
             exc) and base_url.lower().startswith("https://"):
         return Sentence("cli.node.not_tls", node=base_url,
                         plain=f"http://{base_url[len('https://'):]}")
-    if base_url.rstrip("/") == DEFAULT_NODE:
-        # an HR officer who gave no --node was told to check an address they never gave
+    if isinstance(base_url, UnnamedNode):
+        # an HR officer who named no node was told to check an address they never gave
         return Sentence("cli.node.unreachable_default", None, node=base_url)
     return Sentence("cli.node.unreachable", node=base_url, detail=Sentence(
         "cli.node.unreachable_detail", _why_unreachable(exc)))

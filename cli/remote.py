@@ -22,7 +22,7 @@ import json
 from typing import Any
 
 from cli.deadline import Deadline, DeadlinePassed
-from cli.node_answers import NO_ROUTE_SAID, RemoteFactsError, fetch
+from cli.node_answers import NO_ROUTE_SAID, RemoteFactsError, fetch, without_slash
 from cli.spoken import Moment, Sentence
 from ledger.blocks import Header, decode_block
 from ledger.errors import MalformedInput
@@ -72,7 +72,7 @@ class RemoteFacts(StateFacts):
     def __init__(self, base_url: str, timeout_s: float = 10.0,
                  certified: SetCertificateCheck | None = None, genesis: Genesis | None = None,
                  deadline: Deadline | None = None) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url = without_slash(base_url)
         self.timeout_s = timeout_s
         self.height: int | None = None
         self.state_root: bytes | None = None

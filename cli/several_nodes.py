@@ -31,10 +31,10 @@ from typing import Any, Generic
 
 import click
 
-from cli.client import DEFAULT_NODE
 from cli.commands import usable_node_url
 from cli.deadline import Deadline, DeadlinePassed
 from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
+from cli.node_answers import UNNAMED_NODE
 from cli.online_verdict import AnyJudged, Judged, NodeFailed, NodeVerdict, answer_alone
 from cli.spoken import Joined, Sentence, refuse
 from ledger.vc.presentation import UNTRUSTED
@@ -60,17 +60,20 @@ _NODE_SEPARATORS = re.compile(r"[,\s]+")
 def node_urls(ctx: click.Context, param: click.Parameter, values: Sequence[str] | None
               ) -> list[str]:
     """--node (given again for each node) or $SENIM_NODE, each value split at commas and
-    white space, duplicates dropped; DEFAULT_NODE when none. More than VERIFY_NODES_MAX
+    white space, duplicates dropped; UNNAMED_NODE when none. More than VERIFY_NODES_MAX
     is a usage error, as a login in a URL given on the command line is (in $SENIM_NODE it
-    is said where the node is asked, as for every command)."""
-    urls = list(dict.fromkeys(url for value in values or () for url in
-                              _NODE_SEPARATORS.split(value) if url))
+    is said where the node is asked, as for every command). Left at its default, the one
+    node is UNNAMED_NODE (cli.node_answers)."""
+    if ctx.get_parameter_source(str(param.name)) is click.core.ParameterSource.DEFAULT:
+        return [UNNAMED_NODE]
+    urls: list[str] = list(dict.fromkeys(url for value in values or () for url in
+                                         _NODE_SEPARATORS.split(value) if url))
     if len(urls) > VERIFY_NODES_MAX:
         refuse(Sentence("cli.nodes.too_many", None, count=len(urls), limit=VERIFY_NODES_MAX),
                EXIT_BAD_INPUT)
     for url in urls:
         usable_node_url(ctx, param, url)
-    return urls or [DEFAULT_NODE]
+    return urls or [UNNAMED_NODE]
 
 
 def untrusted(verdict: Judged) -> bool:
