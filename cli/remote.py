@@ -58,12 +58,13 @@ class UntrustedAnswer(RemoteFactsError):
     """The node's answer contradicts what the genesis validators certified."""
 
     def verdict_facts(self, node_url: str) -> dict[str, str]:
-        """What a verdict's sentence says the lie from: a proof that contradicts the node's
-        own answer needs no genesis file to be caught, and is said as what it is in every
-        language (not as a disagreement with a genesis file the reader may not have given)."""
+        """What a verdict's sentence says the lie from, and the node that told it: a proof
+        that contradicts the node's own answer needs no genesis file to be caught, and is
+        said as what it is in every language (not as a disagreement with a genesis file
+        the reader may not have given)."""
         if self.sentence is not None and self.sentence.key == "cli.node.proof_false":
             return {"untrusted_because": "proof_false", "node": node_url}
-        return {}
+        return {"node": node_url}
 
 
 class RemoteFacts(StateFacts):

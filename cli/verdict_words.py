@@ -117,7 +117,7 @@ def untrusted_sentence(facts: dict[str, Any], words: Words) -> str:
                        height=facts.get("node_retired_height", ""))
     if facts.get("untrusted_because") == "proof_false":
         return words.t("cli.status.untrusted_proof_false", node=facts.get("node", ""))
-    return words.t("cli.status.untrusted")
+    return words.t("cli.status.untrusted", node=facts.get("node", ""))
 
 
 def verdict_sentence(verdict: Judged, words: Words, *, unreadable: str | None = None,

@@ -154,6 +154,9 @@ async function verify() {
     text = carried.trim();
     linked = true;
   }
+  // Pasted text past what the page reads of a file or a link is said here, as theirs is,
+  // not sent for the node to refuse: its 413 says only that it is past the node's limit.
+  if (new Blob([text]).size > MAX_DOCUMENT_BYTES) { say('too_large'); return; }
   let doc;
   try { doc = JSON.parse(text); } catch (e) {
     say(unreadable(text, linked));
@@ -175,8 +178,11 @@ async function verify() {
     verdict = vc ? answer.body && answer.body.verdict : answer.body;
     const answered = answer.status === 200 || (vc && answer.status === 400);
     if (!answered || !verdict || typeof verdict.status !== 'string') {
-      // 429 and 503 are the node's limits on public work: a moment later it answers.
-      const kind = answer.status === 413 ? 'too_large' : answer.status === 400 ? 'malformed'
+      // 429 and 503 are the node's limits on public work: a moment later it answers. A 413
+      // is past the node's own limit (256 KiB for /v1/verify, 512 KiB for the VC-API),
+      // under the 1 MiB the page reads: not said as far too large to be a credential.
+      const kind = answer.status === 413 ? 'node_too_large'
+        : answer.status === 400 ? 'malformed'
         : answer.status === 429 || answer.status === 503 ? 'busy' : 'node_error';
       if (presentation && kind === 'malformed') presentations.sayRefused(); else say(kind);
       $('retry-row').hidden = kind !== 'busy' && kind !== 'node_error';

@@ -110,7 +110,7 @@ def test_a_huge_file_is_refused_at_once_unread(credentials: Credentials, browser
     status, sentence = pick(browser, huge)
     elapsed = time.monotonic() - started
     assert status == "too_large", sentence
-    assert sentence.startswith("Это слишком велико для документа"), sentence
+    assert sentence.startswith("Это намного больше любого документа"), sentence
     assert ASK_FOR_THE_FILE["ru"] in sentence, sentence
     assert elapsed < PROMPTLY_S, f"answered after {elapsed:.1f}s"
     assert browser.find_element("id", "doc").get_attribute("value") == ""
@@ -132,6 +132,19 @@ def test_text_far_too_large_says_what_to_ask_the_holder_for(credentials: Credent
     assert status == "too_large", sentence
     assert ASK_FOR_THE_FILE[lang] in sentence, sentence
     assert not sentence.startswith(("This file", "Этот файл", "Бұл файл")), sentence
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_a_document_past_the_nodes_limit_is_said_as_that(credentials: Credentials,
+                                                         browser: Any, lang: str) -> None:
+    """The page sends up to 1 MiB; the node checks at most 256 KiB at /v1/verify. Its 413
+    was said as something far too large to be a credential, some other file, which the
+    page has no grounds to say of 300 KB."""
+    text = json.dumps({"format": "senim-credential/v2", "pad": "x" * (300 * 1024)})
+    open_portal(browser, credentials.node.url + "/", lang)
+    status, sentence = paste_and_check(browser, text)
+    assert status == "node_too_large", sentence
+    assert ASK_FOR_THE_FILE[lang] in sentence, sentence
 
 
 LATER_FORMAT = {"en": "This document is in a newer format than this node's software reads",

@@ -155,7 +155,8 @@ async def test_a_presentation_a_node_lies_about_blames_the_node_not_the_holder(
             words = Words(lang)
             for genesis, said in (
                     ((), words.t("cli.status.untrusted_proof_false", node=url)),
-                    (("--genesis", str(genesis_path)), words.t("cli.status.untrusted"))):
+                    (("--genesis", str(genesis_path)), words.t("cli.status.untrusted",
+                                                                node=url))):
                 command = ["verify", str(vp_path), "--node", url, "--challenge", "hr-0042",
                            "--lang", lang, *genesis]
                 result = await asyncio.get_running_loop().run_in_executor(
@@ -164,6 +165,7 @@ async def test_a_presentation_a_node_lies_about_blames_the_node_not_the_holder(
                 assert result.output.startswith(said), (lang, genesis, result.output)
                 # what the presentation's own checks found is said too: they held
                 headline = result.output.splitlines()[0]
+                assert url in headline, (lang, genesis, result.output)  # --genesis: it named none
                 assert words.t("cli.vp.holder_signature_holds", signer=did_key(
                     holder.public_key)) in headline, (lang, genesis, result.output)
                 assert words.t("vp.challenge_matched") in headline, result.output
