@@ -232,9 +232,11 @@ def differences(answers: Sequence[NodeAnswer[AnyJudged]], shown: NodeAnswer[AnyJ
             if other.answer.height is not None and _height(other) < height:
                 # uncertified, the higher height may be the lie: a node claiming block
                 # 1,000,000 had an honest one said to lag and to hide revocations
-                key = "cli.nodes.behind" if certified else "cli.nodes.behind_uncertified"
-                notes.append(Sentence(key, None, node=other.node, height=_height(other),
-                                      behind=height - _height(other), shown=shown.node))
+                lag = {"node": other.node, "height": _height(other),
+                       "behind": height - _height(other)}
+                notes.append(Sentence("cli.nodes.behind", None, **lag) if certified else
+                             Sentence("cli.nodes.behind_uncertified", None, **lag,
+                                      shown=shown.node))
             # certified facts differ by what changed between the two heights, said as a lag
             if not certified and (differing := _facts_differing(other, shown)):
                 which = dict.fromkeys(_FACT_WORDS.get(name, "other") for name in differing)
