@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from cli.check_words import print_verdict_words
 from cli.commands import print_verdict
 from cli.deadline import Deadline
 from cli.deadline_http import deadline_opener
@@ -33,7 +34,7 @@ from cli.remote import (
 )
 from cli.several_nodes import judged, untrusted
 from cli.spoken import Sentence, reason, say
-from cli.verdict_words import print_verdict_words, verdict_sentence
+from cli.verdict_words import verdict_sentence
 from ledger.genesis import Genesis
 from ledger.vc.canon import remembering_loader
 from ledger.vc.presentation import UNTRUSTED, HeldCheck

@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from cli.check_words import employment_standing, print_verdict_words
 from cli.client import DEFAULT_NODE
 from cli.commands import print_verdict
 from cli.deadline import DeadlinePassed, Seconds, overall_deadline, timeout_seconds
@@ -31,7 +32,7 @@ from cli.share_links import LinkUnfit, is_link, link_alone, read_link, same_node
 from cli.spoken import Moment, Sentence, echo, printable, refuse, say
 from cli.vc import is_vc_document
 from cli.vc_verify import verify_vc_file
-from cli.verdict_words import employment_standing, print_verdict_words, verdict_sentence
+from cli.verdict_words import verdict_sentence
 from cli.verify_files import (
     file_digest,
     is_credential,

@@ -9,8 +9,8 @@ import json
 import msgpack
 import pytest
 
+from cli.check_words import check_words, employment_standing
 from cli.language import Words
-from cli.verdict_words import check_words, employment_standing
 from ledger.academic import day_number
 from ledger.chain import Chain
 from ledger.credential_documents import disclose

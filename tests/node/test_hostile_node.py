@@ -23,10 +23,10 @@ import pytest
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 
+from cli.check_words import check_words
 from cli.freshness import check_fresh
 from cli.language import Words
 from cli.remote import RemoteFacts, UntrustedAnswer
-from cli.verdict_words import check_words
 from ledger.blocks import Block, decode_block
 from ledger.credentials import make_batch
 from ledger.genesis import Genesis

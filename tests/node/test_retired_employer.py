@@ -4,8 +4,8 @@ never "currently employed", in every language the verdict is said in."""
 
 from __future__ import annotations
 
+from cli.check_words import check_words
 from cli.language import Words
-from cli.verdict_words import check_words
 from ledger.chain import Chain
 from ledger.credentials import IssuedBatch
 from ledger.facts import LocalFacts

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from cli.check_words import check_words, employment_standing
 from cli.language import Words
-from cli.verdict_words import check_words, employment_standing
 from ledger.chain import Chain
 from ledger.credentials import IssuedBatch
 from ledger.offline import OfflineFacts, make_bundle, proof_keys

@@ -8,8 +8,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from cli.check_words import check_words
 from cli.language import Words
-from cli.verdict_words import check_words, verdict_sentence
+from cli.verdict_words import verdict_sentence
 from ledger.chain import Chain
 from ledger.credential_documents import parse_document
 from ledger.errors import InvalidDocument

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
+from cli.check_words import check_words
 from cli.language import Words
-from cli.verdict_words import check_words, verdict_sentence
+from cli.verdict_words import verdict_sentence
 from ledger.anchor_verification import document_hash, verify_anchor
 from ledger.chain import Chain
 from ledger.credentials import IssuedBatch, make_batch

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 import cli.revoking
+from cli.check_words import check_words
 from cli.language import Words
 from cli.main import main
-from cli.verdict_words import check_words
 from ledger.chain import Chain
 from ledger.credentials import IssuedBatch, make_batch
 from ledger.facts import LocalFacts
