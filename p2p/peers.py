@@ -90,7 +90,7 @@ class PeerManager:
         self._limits = limits or Limits()
         self._clock = clock
         self._describe = describe or _short
-        self._refusal_hint = refusal_hint or str
+        self._refusal_hint = refusal_hint or (lambda: "")
         self._table = PeerTable(self._identity.public_key, index_channels(channels),
                                 self._limits, on_message, clock=clock,
                                 describe=self._describe, spawn=self._spawn,
