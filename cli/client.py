@@ -111,10 +111,9 @@ class NotConfirmed(ClientError):
     answer, or a 404 to the wait's end. None of these is a refusal; the transaction may
     still commit, so what was made for it is kept."""
 
-    def __init__(self, cause: ClientError, tx_id: str) -> None:
+    def __init__(self, cause: ClientError) -> None:
         super().__init__(cause.sentence or str(cause), cause.code, cause.status, cause.params,
                          bare=cause.bare)
-        self.tx_id = tx_id
 
 
 def not_taken(exc: ClientError) -> bool:
@@ -398,4 +397,4 @@ class NodeClient:
         try:
             return self.wait(tx_id, timeout_s)
         except ClientError as exc:
-            raise NotConfirmed(exc, tx_id) from exc
+            raise NotConfirmed(exc) from exc

@@ -10,7 +10,6 @@ from typing import Any, NoReturn, Protocol, TypeVar
 import click
 
 from cli.client import (
-    BUSY,
     COMMIT_WAIT_S,
     DEFAULT_NODE,
     MALFORMED_ANSWER,
@@ -173,9 +172,7 @@ def submit_and_report(client: NodeClient, keys: KeyPair, payload: Payload, what:
                         why=problem_said(str(exc), exc.code, exc.params)), EXIT_BAD_INPUT)
     except ClientError as exc:  # nothing was sent
         _forget(written)
-        if exc.exit_code != EXIT_REFUSED:  # the node said nothing, so it refused nothing
-            refuse(Sentence("tx.not_sent", f"{what} not sent: {exc}", what=said,
-                            why=node_said(exc)), exc.exit_code)
+        end_unless_refused(exc, what, said)
         refuse(Sentence("tx.refused", f"{what} refused: {exc} ({exc.code})", what=said,
                         why=node_said(exc), code=exc.code), EXIT_REFUSED)
     try:
@@ -184,9 +181,7 @@ def submit_and_report(client: NodeClient, keys: KeyPair, payload: Payload, what:
         if not not_taken(exc):  # taken, or nothing shows it was not: it may still commit
             _not_confirmed(exc, what, said, written)
         _forget(written)  # the node did not take it, so nothing of it is on chain
-        if exc.code == BUSY:  # its own busy: it refused nothing, so asking again may do
-            refuse(Sentence("tx.not_sent", f"{what} not sent: {exc}", what=said,
-                            why=node_said(exc)), exc.exit_code)
+        end_unless_refused(exc, what, said)
         rotated = _replaced_key(client, keys, exc)
         refuse(Sentence("tx.refused_rotated" if rotated else "tx.refused",
                         f"{what} refused: {exc} ({exc.code})"
@@ -216,6 +211,16 @@ def submit_and_report(client: NodeClient, keys: KeyPair, payload: Payload, what:
                       f"(tx {result['tx_id'][:16]}…)", what=said, height=result["height"],
                       tx=result["tx_id"][:16]))
     return result
+
+
+def end_unless_refused(exc: ClientError, what: str, said: Sentence | str) -> None:
+    """Ends the command with "not sent" for a transaction `exc` kept from the node that
+    refused nothing (the node not reached, not answering as a node does, or its own busy:
+    asked again later, it may take it), with that error's exit; returns for a refusal,
+    which each caller says in its own words (exit 1)."""
+    if exc.exit_code != EXIT_REFUSED:
+        refuse(Sentence("tx.not_sent", f"{what} not sent: {exc}", what=said,
+                        why=node_said(exc)), exc.exit_code)
 
 
 def _not_confirmed(exc: ClientError, what: str, said: Sentence | str, written: Path | None

@@ -12,8 +12,8 @@ from typing import NoReturn
 
 import click
 
-from cli.client import BUSY, COMMIT_WAIT_S, ClientError, NodeClient, not_taken
-from cli.commands import dropped_reason, key_option, key_refusal, node_option
+from cli.client import COMMIT_WAIT_S, ClientError, NodeClient, not_taken
+from cli.commands import dropped_reason, end_unless_refused, key_option, key_refusal, node_option
 from cli.errors import EXIT_BAD_INPUT, EXIT_PENDING, EXIT_REFUSED, EXIT_UNREACHABLE
 from cli.language import lang_option
 from cli.refusals import node_said
@@ -306,10 +306,7 @@ def _end_untaken(exc: ClientError, note_path: Path | None) -> NoReturn:
     hash is not on chain and a note left behind would refuse the same command run again."""
     if note_path is not None:
         note_path.unlink(missing_ok=True)
-    if exc.exit_code != EXIT_REFUSED or exc.code == BUSY:  # it refused nothing: ask again
-        refuse(Sentence("tx.not_sent", f"revocation not sent: {exc}",
-                        what=Sentence("tx.what.revocation"), why=node_said(exc)),
-               exc.exit_code)
+    end_unless_refused(exc, "revocation", Sentence("tx.what.revocation"))
     retired = exc.code == "member_retired"
     refuse(Sentence("revoke.refused_retired" if retired else "revoke.refused",
                     f"revocation refused: {exc} ({exc.code})"
