@@ -39,6 +39,7 @@ from cli.client import (
     EXPIRY_WINDOW_BLOCKS,
     READ_RETRY_AFTER_S,
     ClientError,
+    not_taken,
     refusal_params,
 )
 from cli.errors import EXIT_INTERRUPTED, EXIT_PENDING
@@ -129,11 +130,13 @@ class IssueJob:
     """Drives one job folder from its recorded state to committed."""
 
     def __init__(self, job_dir: Path, node: JobNode, say: Say, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.job_dir = job_dir
         self.node = node
         self.say = say
-        self.clock = clock
+        self.clock = clock  # the wait's deadline is on this clock, and `sleep` passes it
+        self.sleep = sleep
         self.manifest = load_manifest(job_dir)
 
     @property
@@ -180,20 +183,15 @@ class IssueJob:
 
     def _handle_refusal(self, exc: ClientError, first_send: bool,
                         resign: Callable[[], tuple[bytes, str, int]] | None) -> None:
-        if exc.status == 0 or exc.bare or exc.code in TRANSIENT_REFUSALS:
+        """The POST of the batch failed with `exc`."""
+        if not not_taken(exc) or exc.code in TRANSIENT_REFUSALS:
             # sent or not, it was not confirmed: `--resume` asks the chain which. A bare
-            # status (a proxy's 502, 503 or 429) may come after the node took the batch.
-            raise JobPending(Sentence("issue.pending.unconfirmed", f"the node did not confirm "
-                                      f"the batch: {exc}", why=_why(exc)))
+            # status (a proxy's) or the node's own 5xx may come after it took the batch.
+            raise JobPending(_unconfirmed(exc))
         if exc.code in ("replayed", "duplicate", "duplicate_batch"):
             return  # committed or pending already: the wait finds out which
         if exc.code == "expired" and resign is not None:
-            # The kept transaction can never commit now, so a new one cannot double it.
-            tx, tx_id, expires_at = resign()
-            self._save(state="prepared", tx=tx.hex(), tx_id=tx_id, expires_at=expires_at)
-            self.say(say(Sentence("issue.job.resigned", f"the kept transaction expired unsent; "
-                                  f"signed a new one ({tx_id[:16]}…)", tx=tx_id[:16])))
-            self._submit(True, None)
+            self._resign(resign)
             return
         if first_send:
             # Never admitted anywhere: no credential of this folder can ever be valid.
@@ -202,6 +200,31 @@ class IssueJob:
             raise JobError(Sentence("issue.job.refused_first", f"the node refused the batch: "
                                     f"{exc} ({exc.code}); nothing was issued and its "
                                     "credential files were removed", why=_why(exc)))
+        self._refused(exc)
+
+    def _rejected(self, result: dict[str, Any],
+                  resign: Callable[[], tuple[bytes, str, int]] | None) -> None:
+        """The node's own verdict on the kept transaction, `rejected`: it can never commit.
+        An expired one is signed anew; any other refusal leaves the folder for a resume."""
+        code = str(result.get("code"))
+        if code == "expired" and resign is not None:
+            self._resign(resign)
+            return
+        self._refused(ClientError(Sentence("issue.node.rejected", str(result.get("reason")),
+                                           code=code), code,
+                                  params=refusal_params(result.get("params"))))
+
+    def _resign(self, resign: Callable[[], tuple[bytes, str, int]]) -> None:
+        # The kept transaction can never commit now, so a new one cannot double it.
+        tx, tx_id, expires_at = resign()
+        self._save(state="prepared", tx=tx.hex(), tx_id=tx_id, expires_at=expires_at)
+        self.say(say(Sentence("issue.job.resigned", f"the kept transaction expired before it "
+                              f"committed; signed a new one ({tx_id[:16]}…)", tx=tx_id[:16])))
+        self._submit(True, None)
+
+    def _refused(self, exc: ClientError) -> NoReturn:
+        """The ledger refused a batch that may have been admitted before: the folder keeps
+        it, as a resume may yet commit it (once the accreditation is granted, say)."""
         self._save(state="refused", refusal={"code": exc.code, "reason": str(exc)})
         raise JobError(Sentence("issue.job.refused", f"the node refused the batch: {exc} "
                                 f"({exc.code}); it is not on chain. The folder keeps the "
@@ -225,7 +248,7 @@ class IssueJob:
                 # A busy or unreachable node answers at once, not after the long-poll:
                 # asking again straight away would flood it for the whole --timeout
                 # (NodeClient.wait pauses so too).
-                time.sleep(max(0.0, min(READ_RETRY_AFTER_S, deadline - self.clock())))
+                self.sleep(max(0.0, min(READ_RETRY_AFTER_S, deadline - self.clock())))
             status = result["status"]
             if status == "committed":
                 crash_point("seen-committed")
@@ -234,10 +257,7 @@ class IssueJob:
                 on_chain = self.node.batch(self.manifest["issuer"], self.manifest["batch_root"])
                 if on_chain is not None:
                     return self._committed_from_batch(on_chain)
-                code = str(result.get("code"))
-                self._handle_refusal(ClientError(Sentence(
-                    "issue.node.rejected", str(result.get("reason")), code=code), code,
-                    params=refusal_params(result.get("params"))), False, resign)
+                self._rejected(result, resign)
             elif status == "unknown" and not resent:
                 # This node lost it (e.g. restarted with an empty mempool): same bytes again.
                 resent = True
@@ -279,6 +299,22 @@ def _not_yet(status: str, english: str, unreached: ClientError | None) -> Senten
         return unreached.sentence or Sentence("issue.node.error", english, why=english)
     key = f"issue.pending.status.{status}"
     return Sentence(key if key in catalogue("en") else "issue.pending.status.other", english)
+
+
+def _unconfirmed(exc: ClientError) -> Sentence:
+    """Why a batch sent may or may not have reached the node. A bare status other than
+    busy (a 413, a 403: no error of a Senim node's in it) came from what stands between
+    the command and the node, and is said so: a resume meets the same answer until whoever
+    runs that lets the batch through, which "not confirmed" alone never told."""
+    if exc.bare and exc.code != BUSY:
+        return Sentence("issue.pending.in_between", f"the batch was not confirmed: HTTP "
+                        f"{exc.status} came from something between this computer and the "
+                        f"node (a proxy or gateway: {exc}), not from the node; whether the "
+                        "batch reached the node is unknown, and if `--resume` meets the same "
+                        "answer, ask whoever runs that proxy or gateway",
+                        status=exc.status, why=_why(exc))
+    return Sentence("issue.pending.unconfirmed", f"the node did not confirm the batch: {exc}",
+                    why=_why(exc))
 
 
 def _why(exc: ClientError) -> Sentence:

@@ -29,6 +29,7 @@ from cli.client import (
     MALFORMED_ANSWER,
     ClientError,
     NodeClient,
+    not_taken,
     refusal_params,
 )
 from cli.commands import key_refusal
@@ -155,6 +156,13 @@ def _group(node: NodeClient, keys: KeyPair, pairs: list[Pair], tally: dict[str, 
             except ClientError as exc:
                 if exc.status == 0:
                     raise
+                if not not_taken(exc):  # a proxy's bare status, the node's 5xx: it may
+                    # have taken the row, which may still commit (run again, it is said)
+                    tally["pending"] += 1
+                    echo(Sentence("supersede.not_confirmed", f"row {pair.row}: sent, not "
+                                  f"confirmed: {exc}", row=pair.row,
+                                  why=reason(exc, "issue.node.error", why=str(exc))))
+                    continue
                 if exc.status == 429 or exc.code == BUSY:  # full or busy for now: not refused
                     tally["pending"] += 1
                     echo(Sentence("supersede.busy", f"row {pair.row}: not sent, the node is "
