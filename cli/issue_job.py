@@ -257,7 +257,9 @@ class IssueJob:
                 on_chain = self.node.batch(self.manifest["issuer"], self.manifest["batch_root"])
                 if on_chain is not None:
                     return self._committed_from_batch(on_chain)
-                self._rejected(result, resign)
+                self._rejected(result, resign)  # returns only once it signed anew:
+                # at most once a run, so a node calling every batch expired is said refused
+                resign = None
             elif status == "unknown" and not resent:
                 # This node lost it (e.g. restarted with an empty mempool): same bytes again.
                 resent = True

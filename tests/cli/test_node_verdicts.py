@@ -122,6 +122,28 @@ def test_a_batch_the_ledger_rejected_is_refused_and_its_folder_kept_for_a_resume
     assert len(node.sent) == 1  # nothing signed anew: it did not expire
 
 
+class AlwaysExpiredNode(FakeNode):
+    """Says every batch it took expired while pending, however newly signed."""
+
+    def transaction_status(self, tx_id: str, wait_s: float = 0.0) -> dict[str, Any]:
+        self.now += max(wait_s, 0.01)
+        return {"tx_id": tx_id, "status": "rejected", "code": "expired",
+                "reason": "expired while pending"}
+
+
+def test_a_batch_is_signed_anew_at_most_once_a_run(tmp_path: Path) -> None:
+    """A node calling each new batch expired (a clock or height gone wrong) is said as a
+    refusal, the folder kept, rather than answered with a new batch until --timeout."""
+    node = AlwaysExpiredNode(quorum=False)
+    job_dir, keys = prepare(tmp_path, node)
+    root = bytes.fromhex(load_manifest(job_dir)["batch_root"])
+    with pytest.raises(JobError) as raised:
+        IssueJob(job_dir, node, print, clock=node.clock).run(
+            30.0, lambda: sign_batch(node, keys, "diploma", root, 25))
+    assert raised.value.exit_code == EXIT_REFUSED, raised.value
+    assert len(node.sent) == 2 and load_manifest(job_dir)["state"] == "refused"
+
+
 class BusyNode(FakeNode):
     def transaction_status(self, tx_id: str, wait_s: float = 0.0) -> dict[str, Any]:
         raise ClientError("the node is busy", BUSY, 503)
