@@ -43,7 +43,7 @@ from ledger.validator_sets import set_change_heights, validator_set_hash
 from node.engine_signed import REPLICA_STATE_KEY
 from node.evidence import evidence_page
 from node.validators import ValidatorSet, ValidatorSets, certifies_by_keys
-from storage.errors import CorruptStateError, StorageError
+from storage.errors import CorruptStateError, DiskRefused, StorageError
 from storage.kv import KeyValueStore
 from storage.state_tree import StateTree
 
@@ -171,6 +171,8 @@ def _check_blocks(kv: KeyValueStore, genesis: Genesis, height: int, head_hash: b
         sets = ValidatorSets(genesis.chain_id, StateTree(kv, STATE_PREFIX), height)
         certifies = sets.certifies
     except (MalformedInput, StorageError) as exc:
+        if isinstance(exc, DiskRefused):  # nothing damaged, and nothing more can be read
+            raise
         found.damaged("sets", f"the validator-set records are damaged ({exc}); checking "
                       "certificates against the genesis validators", why=detail(exc))
         certifies = ValidatorSet.from_genesis(genesis).certifies

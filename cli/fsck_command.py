@@ -2,8 +2,8 @@
 operator's language (--lang kk|ru|en, or the locale: cli.spoken); English as it was.
 Exit 0 if the store is sound, 1 if it is damaged, 2 if it cannot be checked (bad
 config, the node is running, or the disk refuses what opening the store does: a write on
-a full or read-only disk, a read or write of files that are not this user's), in every
-language.
+a full or read-only disk, a read or write of files that are not this user's or are
+locked, at the opening or at a later read), in every language.
 """
 
 from __future__ import annotations
@@ -109,6 +109,8 @@ def fsck_command(config_path: Path, language: str) -> None:
     try:
         _refuse_another_genesis(kv, genesis, config.genesis_file, config_path)
         found = check_store(kv, genesis)
+    except DiskRefused as exc:  # a table file LevelDB opens at the first read that needs it
+        refuse(_disk_refused(store, exc), EXIT_UNCHECKED)
     finally:
         kv.close()
     mark = config.data_dir / SIGNED_MARK_NAME  # beside the store: the node reads it at start
@@ -167,18 +169,20 @@ def _in_use(exc: ConfigError) -> Sentence:
 
 
 def _disk_refused(store: Path, exc: DiskRefused) -> Sentence:
-    """A disk that refuses what opening the store does, said as the node says it: the
-    refusal damages nothing, and the --resync advised for damage would free no space nor
-    give the files to this user. Nothing was read either: a store damaged too says so
-    only once it opens, so the cure comes before running fsck again."""
+    """A disk that refuses what opening the store does, or a read of a file the store
+    opens later, said as the node says it: the refusal damages nothing, and the --resync
+    advised for damage would free no space nor give the files to this user. Nothing is
+    said of what was read: a store damaged too says so once the whole of it can be read,
+    so the cure comes before running fsck again."""
     said = str(exc)
     system = next((key for words, key in SYSTEM_REFUSALS.items() if words in said), None)
     why = Sentence(system) if system else Sentence("fsck.why.other", said, detail=said)
     if isinstance(exc, AccessRefused):
         return Sentence("fsck.access_refused", f"cannot check {store}: {said}; that damages "
                         "nothing, but nothing was checked: the store's files are not this "
-                        "user's to read or write: run senim fsck as the user the node runs "
-                        "as, or fix the files' owner or mode", store=store, why=why)
+                        "user's to read or write, or are locked: run senim fsck as the user "
+                        "the node runs as, or fix the files' owner or mode, or unlock them",
+                        store=store, why=why)
     return Sentence("fsck.disk_refused", f"cannot check {store}: {said}; that damages "
                     "nothing, but nothing was checked: free space on that disk (or make it "
                     "writable again), then run senim fsck again", store=store, why=why)

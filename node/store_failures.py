@@ -34,11 +34,12 @@ class StoppedByStore(Exception):
 def store_failed(when: str, exc: StorageError, config: NodeConfig) -> int:
     """Log the last line of a node whose store failed ("cannot start" or "stopped") and
     return its exit code: a full or read-only disk is no damage, nor are files that are not
-    this user's, and moving the store aside (--resync) would help neither."""
+    this user's or are locked, and moving the store aside (--resync) would help neither."""
     if isinstance(exc, AccessRefused):  # free space would not help: the files' owner would
         log.error("%s: %s; nothing is damaged: the files of %s are not this user's to read or "
-                  "write: start the node as the user that owns them, or fix their owner or "
-                  "mode, then start it again", when, exc, config.data_dir)
+                  "write, or are locked: start the node as the user that owns them, or fix "
+                  "their owner or mode, or unlock them, then start it again", when, exc,
+                  config.data_dir)
         return EXIT_DISK_REFUSED
     if isinstance(exc, DiskRefused):
         log.error("%s: %s; nothing is damaged: free space on that disk (or make %s "

@@ -11,13 +11,13 @@ class CorruptStateError(StorageError):
 
 class DiskRefused(StorageError):
     """Local fault that damages nothing: the disk refused LevelDB a write or a read (full,
-    read-only, not this user's); the store holds what it held before."""
+    read-only, not this user's or locked); the store holds what it held before."""
 
 
 class AccessRefused(DiskRefused):
-    """A DiskRefused for files that are not this user's to read or write (EACCES, EPERM):
-    free space would not help; running as their owner, or fixing their owner or mode,
-    does."""
+    """A DiskRefused for files that are not this user's to read or write (EACCES), or are
+    locked (EPERM: an immutable flag, a security policy): free space would not help;
+    running as their owner, or fixing their owner or mode, or unlocking them, does."""
 
 
 class InvalidProofError(StorageError):

@@ -73,7 +73,7 @@ WRITES_FILE_BYTES_MAX = _WRITES_RECORD.size
 
 
 @contextlib.contextmanager
-def _damage_reported(what: str, writing: bool = False) -> Iterator[None]:
+def _damage_reported(what: str) -> Iterator[None]:
     """Turn LevelDB's refusal to read or write (a checksum mismatch, an unreadable
     file, or one gone: a NotFound, LevelDB's own error class, once the store's folder was
     deleted under a running node was a traceback and exit 4) into the storage error the
@@ -81,22 +81,27 @@ def _damage_reported(what: str, writing: bool = False) -> Iterator[None]:
     try:
         yield
     except plyvel.Error as exc:
-        reason = leveldb_reason(exc)
-        # a disk full or read-only, or files not this user's, damage nothing: the node
-        # starts again once there is space, or it runs as their owner
-        refused = refusal(f"{what} of the chain database", reason) if writing and isinstance(
-            exc, plyvel.IOError) else None
-        if refused is not None:
-            raise refused from exc
-        raise CorruptStateError(f"LevelDB refuses {what}: {reason}") from exc
+        raise _failure(what, exc) from exc
+
+
+def _failure(what: str, exc: plyvel.Error) -> CorruptStateError | DiskRefused:
+    """The storage error for LevelDB's refusal of `what`. A disk full or read-only, or
+    files not this user's or locked, damage nothing: the node starts again once there is
+    space, or as their owner. A read is refused so too, not only a write: LevelDB opens a
+    table file at the first read that needs it, long after the store opened."""
+    reason = leveldb_reason(exc)
+    refused = refusal(f"{what} of the chain database", reason) if isinstance(
+        exc, plyvel.IOError) else None  # a CorruptionError is damage, whatever it says
+    return refused or CorruptStateError(f"LevelDB refuses {what}: {reason}")
 
 
 # What the system answers when it is not the store that is at fault: a disk full, over
 # quota or read-only, which refuses writes ...
-DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
-# ... or files that are not this user's to read or write (their owner or mode).
+UNWRITABLE_DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+# ... or files that are not this user's to read or write (their owner or mode), or are
+# locked (an immutable flag, a security policy: EPERM).
 ACCESS_ERRNOS = (errno.EACCES, errno.EPERM)
-DISK_REFUSAL_ERRNOS = DISK_FULL_ERRNOS + ACCESS_ERRNOS
+DISK_REFUSAL_ERRNOS = UNWRITABLE_DISK_ERRNOS + ACCESS_ERRNOS
 # As C's strerror words them in LevelDB's messages, which carry no errno.
 _REFUSAL_WORDS = {code: os.strerror(code) for code in DISK_REFUSAL_ERRNOS}
 
@@ -109,7 +114,7 @@ def refusal(what: str, reason: str, code: int | None = None) -> DiskRefused | No
         code = next((c for c, words in _REFUSAL_WORDS.items() if words in reason), None)
     if code in ACCESS_ERRNOS:
         return AccessRefused(f"the system refuses this user {what}: {reason}")
-    if code in DISK_FULL_ERRNOS:
+    if code in UNWRITABLE_DISK_ERRNOS:
         return DiskRefused(f"the disk refuses {what}: {reason}")
     return None
 
@@ -262,8 +267,8 @@ class LevelDBStore:
         # than the read itself on the hot paths (state values, the replay index).
         try:
             value: bytes | None = self._db.get(key, verify_checksums=True)
-        except plyvel.Error as exc:  # corruption, an unreadable file, or one gone
-            raise CorruptStateError(f"LevelDB refuses a read: {leveldb_reason(exc)}") from exc
+        except plyvel.Error as exc:  # corruption, a file unreadable, refused or gone
+            raise _failure("a read", exc) from exc
         return value
 
     def iterate_prefix(self, prefix: bytes, after: bytes | None = None
@@ -291,7 +296,7 @@ class LevelDBStore:
             sync_logs = sync and bool(self._unsynced_logs)
             size = -1 if sync and not sync_logs else self._log_size()
             count = self._writes + 1
-            with _damage_reported("a write", writing=True), self._db.write_batch(
+            with _damage_reported("a write"), self._db.write_batch(
                     transaction=True, sync=sync and not sync_logs) as batch:
                 for key, value in puts.items():
                     if value is None:
@@ -376,8 +381,8 @@ class _LevelDBSnapshot:
     def get(self, key: bytes) -> bytes | None:
         try:  # inline, as in LevelDBStore.get
             value: bytes | None = self._snapshot.get(key, verify_checksums=True)
-        except plyvel.Error as exc:  # corruption, an unreadable file, or one gone
-            raise CorruptStateError(f"LevelDB refuses a read: {leveldb_reason(exc)}") from exc
+        except plyvel.Error as exc:  # corruption, a file unreadable, refused or gone
+            raise _failure("a read", exc) from exc
         return value
 
     def iterate_prefix(self, prefix: bytes, after: bytes | None = None

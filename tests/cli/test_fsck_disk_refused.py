@@ -9,13 +9,10 @@ their owner or mode (free space would not help: they were given the full disk's 
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +29,11 @@ from storage.bounded_read import FileRead, read_bounded
 from storage.kv import WRITES_FILE, LevelDBStore
 from tests.cli.test_ministry_languages import said_in
 from tests.node.node_folders import write_lone_validator
+from tests.storage.refused_reads import refuse_reads
 
 LANGUAGES = ("en", "kk", "ru")
+REPOSITORY = Path(__file__).resolve().parents[2]
+CANNOT_MOUNT = 77  # tests/cli/full_disk_fsck.py's exit where no tmpfs can be mounted
 
 
 def stopped_node(root: Path) -> tuple[Path, Path]:
@@ -51,7 +51,7 @@ def stopped_node(root: Path) -> tuple[Path, Path]:
     return config, store
 
 
-def _fsck(config: Path) -> dict[str, Result]:
+def fsck(config: Path) -> dict[str, Result]:
     return {lang: CliRunner().invoke(main, ["fsck", "--config", str(config), "--lang", lang])
             for lang in LANGUAGES}
 
@@ -70,7 +70,7 @@ def test_fsck_on_a_full_disk_says_nothing_was_checked_and_to_free_space(
         raise plyvel.IOError(said.encode())
 
     monkeypatch.setattr(plyvel, "DB", full_disk)
-    runs = _fsck(config)
+    runs = fsck(config)
     assert runs["en"].exit_code == 2, runs["en"].output
     assert runs["en"].output == (
         f"error: cannot check {store}: the disk refuses the opening of the chain database "
@@ -88,25 +88,28 @@ def test_fsck_on_a_full_disk_says_nothing_was_checked_and_to_free_space(
         "запустите senim fsck ещё раз\n")
 
 
-def _access_refused(store: Path, refused: str, runs: dict[str, Result]) -> None:
+def _access_refused(store: Path, refused: str, runs: dict[str, Result],
+                    kk: str = "(оқуға не жазуға рұқсат жоқ)",
+                    ru: str = "(нет прав на чтение или запись)") -> None:
     """The permission's own sentence in each language, and no word of free space."""
     assert runs["en"].exit_code == 2, runs["en"].output
     assert runs["en"].output == (
         f"error: cannot check {store}: the system refuses this user {refused}; that damages "
         "nothing, but nothing was checked: the store's files are not this user's to read or "
-        "write: run senim fsck as the user the node runs as, or fix the files' owner or "
-        "mode\n")
+        "write, or are locked: run senim fsck as the user the node runs as, or fix the "
+        "files' owner or mode, or unlock them\n")
     assert said_in("kk", runs["kk"], 2) == (
         f"қате: {store} тексеру мүмкін болмады: жүйе бұл пайдаланушыға қойма файлдарын оқуға "
-        "не жазуға рұқсат бермейді (оқуға не жазуға рұқсат жоқ); бұл ештеңені бүлдірмейді, "
-        "бірақ ештеңе тексерілмеді: senim fsck командасын түйін жұмыс істейтін "
-        "пайдаланушының атынан іске қосыңыз, не файлдардың иесін немесе рұқсаттарын "
-        "түзетіңіз\n")
+        f"не жазуға рұқсат бермейді {kk}; бұл ештеңені бүлдірмейді, бірақ ештеңе "
+        "тексерілмеді: файлдар бұл пайдаланушыныкі емес не құлыпталған: senim fsck "
+        "командасын түйін жұмыс істейтін пайдаланушының атынан іске қосыңыз, не файлдардың "
+        "иесін немесе рұқсаттарын түзетіңіз, не олардың құлпын ашыңыз\n")
     assert said_in("ru", runs["ru"], 2) == (
         f"ошибка: не удалось проверить {store}: система не даёт этому пользователю читать или "
-        "записывать файлы хранилища (нет прав на чтение или запись); это ничего не "
-        "повреждает, но ничего не проверено: запустите senim fsck от имени пользователя, под "
-        "которым работает узел, или исправьте владельца или права доступа файлов\n")
+        f"записывать файлы хранилища {ru}; это ничего не повреждает, но ничего не "
+        "проверено: файлы не принадлежат этому пользователю или заблокированы: запустите "
+        "senim fsck от имени пользователя, под которым работает узел, или исправьте "
+        "владельца или права доступа файлов, или снимите с них блокировку\n")
 
 
 def test_fsck_refused_the_opening_of_files_not_its_users_says_so_not_free_space(
@@ -119,7 +122,7 @@ def test_fsck_refused_the_opening_of_files_not_its_users_says_so_not_free_space(
 
     monkeypatch.setattr(plyvel, "DB", not_this_users)
     _access_refused(store, f"the opening of the chain database {store}: {said}",
-                    _fsck(config))
+                    fsck(config))
 
 
 def test_fsck_refused_a_read_says_it_is_a_read_or_write_not_a_write(
@@ -134,60 +137,48 @@ def test_fsck_refused_a_read_says_it_is_a_read_or_write_not_a_write(
 
     monkeypatch.setattr(storage.kv, "read_bounded", refused)
     _access_refused(store, f"the reading of {store / WRITES_FILE}: Permission denied",
-                    _fsck(config))
+                    fsck(config))
 
 
-@contextmanager
-def _tmpfs(folder: Path) -> Iterator[None]:
-    """A file system of its own at `folder`, 1 MB, to fill up: a tmpfs, which only root may
-    mount on Linux (CI runs as root); skipped where it cannot be made."""
-    if sys.platform != "linux" or os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a tmpfs needs root on Linux")
-    folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)],
-                             capture_output=True, check=False)
-    if mounted.returncode != 0:  # a container without the right to mount
-        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.decode(errors='replace')}")
-    try:
-        yield
-    finally:
-        subprocess.run(["umount", str(folder)], check=True)
+def test_fsck_refused_a_read_of_a_table_file_says_so_not_damage(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """LevelDB opens a table file at the first read that needs it, after the store opened:
+    that read refused was said as damage (exit 1, with --resync advised, which gives no file
+    to this user)."""
+    config, store = stopped_node(tmp_path)
+    said = f"IO error: {store}/000005.ldb: Permission denied"
+    refuse_reads(monkeypatch, said.encode())
+    _access_refused(store, f"a read of the chain database: {said}", fsck(config))
 
 
-def _fill(path: Path) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        while True:
-            os.write(fd, bytes(64 * 1024))
-    except OSError as exc:
-        assert exc.errno == errno.ENOSPC, exc
-    finally:
-        os.close(fd)
-
-
-def _stored(store: Path) -> dict[str, str]:
-    """What the store holds, file by file (LevelDB's own text log aside: it starts a new
-    one at each opening)."""
-    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in
-            sorted(store.iterdir()) if path.name not in ("LOG", "LOG.old")}
+def test_fsck_refused_the_first_read_of_the_opening_says_so_not_damage(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The opening reads the store's write count: refused, fsck said the store does not open
+    and is damaged (exit 1)."""
+    config, store = stopped_node(tmp_path)
+    said = f"IO error: {store}/000005.ldb: Operation not permitted"
+    refuse_reads(monkeypatch, said.encode(), after_opening=False)
+    _access_refused(store, f"a read of the chain database: {said}", fsck(config),
+                    "(амалға рұқсат жоқ)", "(операция не разрешена)")
 
 
 def test_fsck_on_a_really_full_disk_changes_nothing_and_checks_once_there_is_space(
         tmp_path: Path) -> None:
-    root = tmp_path / "disk"
-    with _tmpfs(root):
-        config, store = stopped_node(root)
-        before = _stored(store)
-        _fill(root / "filler")
-        runs = _fsck(config)
-        assert runs["en"].exit_code == 2, runs["en"].output
-        assert "No space left on device; that damages nothing, but nothing was checked: " \
-            "free space on that disk" in runs["en"].output, runs["en"].output
-        assert "(дискіде бос орын қалмады)" in said_in("kk", runs["kk"], 2)
-        assert "(на диске не осталось места)" in said_in("ru", runs["ru"], 2)
-        assert _stored(store) == before
-
-        (root / "filler").unlink()
-        checked = CliRunner().invoke(main, ["fsck", "--config", str(config)])
-        assert checked.exit_code == 0, checked.output
-        assert checked.output.endswith(f"in {store}: no damage found\n"), checked.output
+    """On a 1 MB tmpfs of its own, mounted in a mount namespace of its own (root on Linux,
+    skipped elsewhere): the mount goes with the process, whatever fails or kills it, and no
+    other process sees it (tests/cli/full_disk_fsck.py)."""
+    if sys.platform != "linux" or os.geteuid() != 0 or not all(
+            shutil.which(tool) for tool in ("unshare", "mount")):
+        pytest.skip("mounting a tmpfs in a mount namespace of its own needs root on Linux")
+    private = ["unshare", "--mount", "--propagation", "private"]
+    tried = subprocess.run([*private, "true"], capture_output=True, text=True, check=False)
+    if tried.returncode != 0:  # a container without the right to make one
+        pytest.skip(f"cannot make a mount namespace: {tried.stderr}")
+    checked = subprocess.run(
+        [*private, sys.executable, "-m", "tests.cli.full_disk_fsck", str(tmp_path / "disk")],
+        capture_output=True, text=True, check=False, timeout=120, cwd=REPOSITORY,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(REPOSITORY), os.environ.get("PYTHONPATH")]))})
+    if checked.returncode == CANNOT_MOUNT:
+        pytest.skip(f"cannot mount a tmpfs: {checked.stdout}")
+    assert checked.returncode == 0, checked.stdout + checked.stderr

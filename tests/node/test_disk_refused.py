@@ -21,6 +21,7 @@ from node.store_failures import StoppedByStore
 from storage.errors import CorruptStateError, DiskRefused, StorageError
 from tests.node.test_engine_thread import wait_until
 from tests.node.test_refused_start import node_folder
+from tests.storage.refused_reads import refuse_reads
 
 FULL = ("the disk refuses a write of the chain database: IO error: data/chain.ldb/000003.log: "
         "No space left on device")
@@ -119,49 +120,45 @@ def test_damage_found_while_running_is_not_called_a_failed_start(
         "stopped: the chain database is damaged: LevelDB refuses a write; "), errors
 
 
-def test_a_disk_full_when_the_node_starts_is_named_as_one_not_as_bad_config(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
-    """Opening a store writes (LevelDB folds its log into a table): on a full disk that
-    start failed as a bad config, exit 2, with no word of what to do."""
+NOT_THIS_USERS = ("nothing is damaged: the files of {data} are not this user's to read or "
+                  "write, or are locked: start the node as the user that owns them, or fix "
+                  "their owner or mode, or unlock them, then start it again")
+
+
+@pytest.mark.parametrize(("refused", "words", "opening", "said"), [
+    # Opening a store writes (LevelDB folds its log into a table): on a full disk that start
+    # failed as a bad config, exit 2, with no word of what to do.
+    ("open", "No space left on device", "the disk refuses the opening of the chain "
+     "database {store}", "nothing is damaged: free space on that disk (or make {data} "
+     "writable again), then start the node again"),
+    # A store whose files another user owns (the node started as root once, say) was given
+    # the full disk's cure, free space, which would not help.
+    ("open", "Permission denied", "the system refuses this user the opening of the chain "
+     "database {store}", NOT_THIS_USERS),
+    # LevelDB opens a table file at the first read that needs it: refused, the store was
+    # said to be damaged, exit 3, and --resync advised, which gives no file to this user.
+    ("first read", "Permission denied", "the system refuses this user a read of the chain "
+     "database", NOT_THIS_USERS),
+    ("later read", "Operation not permitted", "the system refuses this user a read of the "
+     "chain database", NOT_THIS_USERS),
+])
+def test_a_store_refused_when_the_node_starts_is_named_as_such_not_as_bad_config(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        refused: str, words: str, opening: str, said: str) -> None:
     config = node_folder(tmp_path, "127.0.0.1:0", "127.0.0.1:0")
-    store = tmp_path / "data" / "chain.ldb"
-    said = f"IO error: {store}/000005.ldb: No space left on device"
+    store, data = tmp_path / "data" / "chain.ldb", tmp_path / "data"
+    leveldb_said = f"IO error: {store}/000005.ldb: {words}"
+    if refused == "open":
+        def refuses(*args: Any, **kwargs: Any) -> None:
+            raise plyvel.IOError(leveldb_said.encode())
 
-    def full_disk(*args: Any, **kwargs: Any) -> None:
-        raise plyvel.IOError(said.encode())
-
-    monkeypatch.setattr(plyvel, "DB", full_disk)
+        monkeypatch.setattr(plyvel, "DB", refuses)
+    else:
+        refuse_reads(monkeypatch, leveldb_said.encode(), after_opening=refused == "later read")
     monkeypatch.setattr(daemon, "setup_logging", lambda *args: None)
     with caplog.at_level(logging.ERROR, logger="senim.daemon"):
         code = daemon.run(config)
     assert code == 74
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
-    assert errors == [f"cannot start: the disk refuses the opening of the chain database "
-                      f"{store}: {said}; nothing is damaged: free space on that disk (or "
-                      f"make {tmp_path / 'data'} writable again), then start the node again"]
-
-
-def test_a_store_not_this_users_is_said_so_not_a_full_disk(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
-    """A store whose files another user owns (the node started as root once, say) was given
-    the full disk's cure, free space, which would not help."""
-    config = node_folder(tmp_path, "127.0.0.1:0", "127.0.0.1:0")
-    store = tmp_path / "data" / "chain.ldb"
-    said = f"IO error: {store}/000005.ldb: Permission denied"
-
-    def not_this_users(*args: Any, **kwargs: Any) -> None:
-        raise plyvel.IOError(said.encode())
-
-    monkeypatch.setattr(plyvel, "DB", not_this_users)
-    monkeypatch.setattr(daemon, "setup_logging", lambda *args: None)
-    with caplog.at_level(logging.ERROR, logger="senim.daemon"):
-        code = daemon.run(config)
-    assert code == 74
-    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
-    assert errors == [f"cannot start: the system refuses this user the opening of the chain "
-                      f"database {store}: {said}; nothing is damaged: the files of "
-                      f"{tmp_path / 'data'} are not this user's to read or write: start the "
-                      "node as the user that owns them, or fix their owner or mode, then "
-                      "start it again"]
+    assert errors == [f"cannot start: {opening.format(store=store)}: {leveldb_said}; "
+                      f"{said.format(data=data)}"]
