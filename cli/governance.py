@@ -181,6 +181,8 @@ def propose(key_path: Path, action: str, member_hex: str | None, name: str | Non
                       more=now.votes_to_ask, expiry=expiry_height))
     elif now is not None:  # approved by this proposal alone, say, or refused its approval
         echo(now.said, named=True)
+        if now.approved_by_any_vote:
+            echo(now.how_to_approve)
     late = heights.warning(expiry_height)
     if late:
         warn(late)

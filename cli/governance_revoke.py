@@ -262,6 +262,8 @@ def _said(client: NodeClient, result: dict[str, Any], count: int, effective: int
                       id=proposal_id))
         if now is not None:
             echo(now.said, named=True)
+            if now.approved_by_any_vote:
+                echo(now.how_to_approve)
         return
     what = "the credential is" if count == 1 else f"the {count} credentials are"
     closes, more = effective - MIN_PROPOSAL_LEAD_BLOCKS, now.votes_to_ask

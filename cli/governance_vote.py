@@ -79,32 +79,52 @@ def _after_voting(client: NodeClient, proposal_id: str) -> None:
     """Where the proposal stands now, in `list`'s words: the vote that approves a change
     said only 'committed', so the officer could not tell that the change is now due, and
     from which height. Best effort: the vote is in, whatever the node says next."""
-    try:
-        answer = client.request("GET", "/v1/governance")
-        tell_apart(client, answer)
-        head, voters = int(answer["height"]), list(answer["voters"])
-        proposal = next(p for p in answer["proposals"] if p["proposal_id"] == proposal_id)
-        what, state = describe(proposal), proposal_state(proposal, voters, head)
-        said = Sentence("gov.proposal_now", f"proposal {proposal_id[:16]}…: {what}. {state}",
-                        id=proposal_id[:16], what=what, state=state)
-    except (ClientError, StopIteration, *MALFORMED_ANSWER):
-        return
-    echo(said, named=True)  # the node names the members
+    now = standing(client, proposal_id)
+    if now is not None:
+        echo(now.said_briefly, named=True)  # the node names the members
 
 
 @dataclass(frozen=True)
 class Standing:
     """A proposal as the node lists it now, and what `list` says of it."""
 
-    said: Sentence  # "proposal ID: the change. Where it stands." (whole_proposal)
+    proposal_id: str
+    what: Sentence  # the change (describe)
+    state: Sentence  # where it stands (proposal_state)
     status: str
     votes_needed: int
+
+    @property
+    def said(self) -> Sentence:
+        """"proposal ID: the change. Where it stands." (whole_proposal)"""
+        return _proposal_sentence("gov.proposal_full", "proposal", self.proposal_id,
+                                  self.what, self.state)
+
+    @property
+    def said_briefly(self) -> Sentence:
+        """As `said`, the id cut to its first 16 digits."""
+        return Sentence("gov.proposal_now", f"proposal {self.proposal_id[:16]}…: {self.what}. "
+                        f"{self.state}", id=self.proposal_id[:16], what=self.what,
+                        state=self.state)
 
     @property
     def votes_to_ask(self) -> int:
         """The votes it still needs while it can take them (0 when any vote approves it,
         or none can: approved, expired, or its approving vote refused)."""
         return self.votes_needed if self.status == "open" else 0
+
+    @property
+    def approved_by_any_vote(self) -> bool:
+        """Open with the votes it needs (a vote set aside counting again): the next vote of
+        any voter, one that voted already included, approves it."""
+        return self.status == "open" and self.votes_needed == 0
+
+    @property
+    def how_to_approve(self) -> Sentence:
+        """The command that approves it, for `approved_by_any_vote`, as `list` gives it."""
+        return Sentence("gov.propose.approve_next", "to approve it, any governance voter runs: "
+                        f"senim governance vote --key KEY {self.proposal_id}",
+                        id=self.proposal_id)
 
 
 def standing(client: NodeClient, proposal_id: str) -> Standing | None:
@@ -118,8 +138,8 @@ def standing(client: NodeClient, proposal_id: str) -> Standing | None:
         tell_apart(client, answer)
         head, voters = int(answer["height"]), list(answer["voters"])
         proposal = next(p for p in answer["proposals"] if p["proposal_id"] == proposal_id)
-        return Standing(whole_proposal(proposal, voters, head), str(proposal["status"]),
-                        int(proposal["votes_needed"]))
+        return Standing(proposal_id, describe(proposal), proposal_state(proposal, voters, head),
+                        str(proposal["status"]), int(proposal["votes_needed"]))
     except (ClientError, StopIteration, *MALFORMED_ANSWER):
         return None
 
@@ -158,9 +178,14 @@ def _before_voting(client: NodeClient, proposal_id: str) -> None:
 def whole_proposal(proposal: dict[str, Any], voters: list[dict[str, Any]], head: int,
                    key: str = "gov.proposal_full", english: str = "proposal") -> Sentence:
     """"proposal ID: the change. Where it stands." (`list` says "Proposal" with a capital)."""
-    what, state = describe(proposal), proposal_state(proposal, voters, head)
-    return Sentence(key, f"{english} {proposal['proposal_id']}: {what}. {state}",
-                    id=proposal["proposal_id"], what=what, state=state)
+    return _proposal_sentence(key, english, proposal["proposal_id"], describe(proposal),
+                              proposal_state(proposal, voters, head))
+
+
+def _proposal_sentence(key: str, english: str, proposal_id: str, what: Sentence,
+                       state: Sentence) -> Sentence:
+    return Sentence(key, f"{english} {proposal_id}: {what}. {state}", id=proposal_id,
+                    what=what, state=state)
 
 
 @click.command("list", cls=GovernanceCommand)

@@ -38,6 +38,7 @@ from node.validators import certifies_by_keys
 from storage.kv import MemoryStore
 from tests.node.api_server import api_core, serving
 from tests.node.conftest import CHAIN_ID, commit, make_tx
+from tests.node.governance_scenes import doubted_of_two_voters
 from tests.node.test_governance import Council, make_council, proposal
 from tests.node.test_governance_cli import _ChainClient, _key
 from tests.node.test_governance_key_replacement import council_chain, issue
@@ -259,18 +260,10 @@ def test_of_two_ministries_the_other_one_confirms_alone() -> None:
     """The pilot's consortium: two voting ministries at a threshold of two. Without the
     admitting one's vote the threshold could never be met; the other vouches alone, as it
     could approve anything with the admitting one's key in a thief's hands."""
-    council, chain = council_chain(ADMISSION_CONFIRMED_FROM)
-    retire = proposal(council.ministry, MemberAction(ACTION_RETIRE_MEMBER,
-                                                     council.ministry3.member_id),
-                      chain.height + 10, chain.height + 8)
-    commit(chain, [retire])
-    commit(chain, [make_tx(council.ministry2, VotePayload(retire.tx_id))])
-    assert len(load_voters(chain.state)) == 2
-    cautious_from = chain.height
-    university = admitted(chain, council.ministry2, "Astana IT University",
-                          council.ministry2, council.ministry)
-    diploma = issue(chain, university)
-    new = rotate_and_report(chain, council.ministry2, cautious_from)
+    doubted = doubted_of_two_voters()
+    council, chain, university, diploma = (doubted.council, doubted.chain, doubted.university,
+                                           doubted.diploma)
+    new = doubted.admitting
     assert verdict_of(chain, diploma).status == "admission_compromised"
 
     own = proposal(new, ConfirmAdmissionAction(university.member_id, university.public_key),

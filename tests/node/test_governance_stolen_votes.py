@@ -38,8 +38,8 @@ from node.public_work import CommittedView
 from storage.kv import MemoryStore
 from tests.node.api_server import api_core, serving
 from tests.node.conftest import CHAIN_ID, commit, keys_from, make_tx
+from tests.node.governance_scenes import vote_set_aside
 from tests.node.test_governance import Council, commit_until, make_council, proposal
-from tests.node.test_governance_key_replacement import replacement
 from tests.node.test_ledger_refusals import assert_refused
 from tests.node.test_stolen_key_records import rotate_and_report, rotated
 
@@ -259,25 +259,11 @@ def test_a_vote_counting_again_leaves_no_proposal_stuck_with_its_votes() -> None
     stolen, which sets its honest vote aside; the replacement that undoes the report makes
     it count again. Every vote was then refused `already_voted`, and the proposal expired
     with its threshold of votes counted."""
-    council = make_council(GovernancePolicy(3), rules_version=STOLEN_VOTES_SET_ASIDE_FROM)
-    chain = Chain(MemoryStore(), council.genesis)
-    college = keys_from("honest college")
-    made = proposal(council.ministry, AddMemberAction("Honest College", "university",
-                                                      college.public_key),
-                    chain.height + 60, chain.height + 50)
-    commit(chain, [made])
-    commit(chain, [make_tx(council.ministry2, VotePayload(made.tx_id))])  # honest, with K1
-    copied = rotated(chain, council.ministry2)  # K2, which the thief copies
-    theft = chain.height + 1
-    commit(chain, [make_tx(copied, ReportCompromisePayload(council.ministry2.public_key, 1))])
-    commit(chain, [make_tx(council.ministry3, VotePayload(made.tx_id))])
+    scene = vote_set_aside()
+    chain, made = scene.chain, scene.made
     assert listed(chain, made.tx_id)["votes_needed"] == 1
 
-    new, action = replacement(chain, copied, compromised_from=theft)
-    undo = proposal(council.ministry, action, chain.height + 10, chain.height + 8)
-    commit(chain, [undo])
-    commit(chain, [make_tx(copied, VotePayload(undo.tx_id))])
-    commit(chain, [make_tx(council.ministry3, VotePayload(undo.tx_id))])
+    new = scene.count_again()
     shown = listed(chain, made.tx_id)
     assert (shown["status"], shown["votes_needed"], shown["votes_set_aside"]) == ("open", 0, [])
     answer = governance_json(chain.state, chain.height)
@@ -286,7 +272,7 @@ def test_a_vote_counting_again_leaves_no_proposal_stuck_with_its_votes() -> None
 
     commit(chain, [make_tx(new, VotePayload(made.tx_id))])  # any voter's vote approves it
     assert stored(chain, made.tx_id).approved_height == chain.height
-    assert load_member(chain.state, college.member_id) is not None
+    assert load_member(chain.state, scene.college.member_id) is not None
 
 
 def test_a_vote_with_the_new_key_in_the_block_of_the_rotation_counts() -> None:

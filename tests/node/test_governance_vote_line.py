@@ -11,6 +11,7 @@ that has the votes it needs, which the next vote of any voter approves.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -21,30 +22,27 @@ import cli.governance_vote
 import node.governance_view
 from cli.main import main
 from ledger.chain import Chain
-from ledger.governance_policy import GovernancePolicy, load_voters
 from ledger.governance_votes import Ballot
 from ledger.identity import KeyPair
 from ledger.payloads import (
     ACTION_ADD_VALIDATOR,
-    ACTION_RETIRE_MEMBER,
-    AddMemberAction,
     MemberAction,
     ProposePayload,
-    ReportCompromisePayload,
     VotePayload,
 )
-from ledger.rules_version import ADMISSION_CONFIRMED_FROM, STOLEN_VOTES_SET_ASIDE_FROM
+from ledger.rules_version import ADMISSION_CONFIRMED_FROM
 from ledger.validator_sets import StateReader
 from storage.kv import MemoryStore
 from tests.cli.test_bulk_revocation_cli import Officer, officer
 from tests.cli.test_consortium_revocation_cli import senim
-from tests.node.conftest import commit, keys_from, make_tx
+from tests.node.conftest import commit, make_tx
+from tests.node.governance_scenes import doubted_of_two_voters, vote_set_aside
 from tests.node.test_admission_confirmation import member_of
-from tests.node.test_governance import make_council, proposal
+from tests.node.test_governance import make_council
 from tests.node.test_governance_cli import _ChainClient, _key
-from tests.node.test_governance_key_replacement import council_chain, issue, replacement
+from tests.node.test_governance_key_replacement import council_chain, issue
 from tests.node.test_stolen_key_admission import admitted
-from tests.node.test_stolen_key_records import rotate_and_report, rotated
+from tests.node.test_stolen_key_records import rotate_and_report
 
 __all__ = ["officer"]  # a fixture, used by name
 
@@ -72,11 +70,12 @@ def _served(chain: Chain, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(module, "NodeClient", _ChainClient)
 
 
-def _confirm(tmp_path: Path, keys: KeyPair, university: KeyPair) -> Result:
+def _confirm(tmp_path: Path, keys: KeyPair, university: KeyPair, lang: str = "en") -> Result:
     return CliRunner().invoke(main, ["governance", "propose", "--key",
                                      _key(tmp_path, keys, "proposer"), "--action",
                                      "confirm-admission", "--member", "Astana IT University",
-                                     "--public-key", university.public_key.hex()])
+                                     "--public-key", university.public_key.hex(), "--lang",
+                                     lang])
 
 
 def _listed(lang: str) -> str:
@@ -89,21 +88,11 @@ def test_a_confirmation_approved_by_its_proposal_asks_for_no_vote(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two voters: the Ministry of Education admitted the university, so the Ministry of
     Science's proposal is the one vote that counts, and it confirms at once."""
-    council, chain = council_chain(ADMISSION_CONFIRMED_FROM)
-    retire = proposal(council.ministry, MemberAction(ACTION_RETIRE_MEMBER,
-                                                     council.ministry3.member_id),
-                      chain.height + 10, chain.height + 8)
-    commit(chain, [retire])
-    commit(chain, [make_tx(council.ministry2, VotePayload(retire.tx_id))])
-    assert len(load_voters(chain.state)) == 2
-    cautious_from = chain.height
-    university = admitted(chain, council.ministry2, "Astana IT University",
-                          council.ministry2, council.ministry)
-    issue(chain, university)
-    rotate_and_report(chain, council.ministry2, cautious_from)
+    doubted = doubted_of_two_voters()
+    chain, university = doubted.chain, doubted.university
     _served(chain, monkeypatch)
 
-    proposed = _confirm(tmp_path, council.ministry, university)
+    proposed = _confirm(tmp_path, doubted.council.ministry, university)
     assert proposed.exit_code == 0, proposed.output
     assert member_of(chain, university).admission_confirmed == chain.height
     assert "more vote" not in proposed.output and "governance vote" not in proposed.output
@@ -113,8 +102,9 @@ def test_a_confirmation_approved_by_its_proposal_asks_for_no_vote(
         assert HOW_TO_VOTE[lang] not in _listed(lang)
 
 
-def test_a_confirmation_by_the_admitting_ministry_needs_the_others_votes(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _doubted_by_justice(monkeypatch: pytest.MonkeyPatch) -> tuple[KeyPair, KeyPair]:
+    """A university the Ministry of Justice admitted, served: the university's keys, and
+    the ministry's since it reported its key stolen."""
     council, chain = council_chain(ADMISSION_CONFIRMED_FROM)
     cautious_from = chain.height
     university = admitted(chain, council.ministry3, "Astana IT University",
@@ -122,10 +112,63 @@ def test_a_confirmation_by_the_admitting_ministry_needs_the_others_votes(
     issue(chain, university)
     new = rotate_and_report(chain, council.ministry3, cautious_from)
     _served(chain, monkeypatch)
+    return university, new
+
+
+def _counted_enough(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The node counts every proposal open with the votes it needs, as it lists one whose
+    vote set aside counts again (test_a_proposal_that_has_the_votes_it_needs_...)."""
+    def every_vote_needed(_state: StateReader, _ballot: Ballot, _version: int) -> int:
+        return 99
+
+    monkeypatch.setattr(node.governance_view, "counted_votes", every_vote_needed)
+
+
+def test_a_confirmation_by_the_admitting_ministry_needs_the_others_votes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    university, new = _doubted_by_justice(monkeypatch)
     proposed = _confirm(tmp_path, new, university)
     assert proposed.exit_code == 0, proposed.output
     assert "it needs 2 more vote(s) of the other governance voters by height " \
         in proposed.output, proposed.output
+
+
+APPROVE_IT = {
+    "en": "to approve it, any governance voter runs: senim governance vote --key KEY {id}\n",
+    "kk": "оны бекіту үшін басқаруда дауыс беретін кез келген министрлік мына команданы "
+          "орындайды: senim governance vote --key КІЛТ {id}\n",
+    "ru": "чтобы одобрить его, любое голосующее министерство выполняет: senim governance vote "
+          "--key КЛЮЧ {id}\n",
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "kk", "ru"])
+def test_a_proposal_open_with_the_votes_it_needs_is_said_with_how_to_approve_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lang: str) -> None:
+    """propose said where such a proposal stands, as list does, but not the command that
+    approves it, which list gives."""
+    university, new = _doubted_by_justice(monkeypatch)
+    _counted_enough(monkeypatch)
+    proposed = _confirm(tmp_path, new, university, lang)
+    assert proposed.exit_code == 0, proposed.output
+    made = re.search(r"\b[0-9a-f]{64}\b", proposed.output)
+    assert made is not None, proposed.output
+    said = proposed.output.split(APPROVE_IT[lang].format(id=made[0]))
+    assert len(said) == 2, proposed.output  # after where it stands, once
+    assert said[0].endswith(".\n") and "more vote" not in proposed.output, proposed.output
+
+
+async def test_revoke_of_a_proposal_open_with_the_votes_it_needs_says_how_to_approve_it(
+        officer: Officer, monkeypatch: pytest.MonkeyPatch) -> None:
+    _counted_enough(monkeypatch)
+    diploma = officer.file(officer.kaznu, 0)
+    proposed = await senim("governance", "revoke", "--key", officer.key("ministry"), diploma,
+                           "--reason", "fraud", "--node", officer.url)
+    assert proposed.exit_code == 0, proposed.output
+    made = re.search(r"proposal id: ([0-9a-f]{64})\n", proposed.output)
+    assert made is not None, proposed.output
+    assert proposed.output.endswith(APPROVE_IT["en"].format(id=made[1])), proposed.output
+    assert "the next vote of any voter approves it" in proposed.output, proposed.output
 
 
 def test_a_proposal_that_has_the_votes_it_needs_is_listed_with_how_to_approve_it(
@@ -133,28 +176,13 @@ def test_a_proposal_that_has_the_votes_it_needs_is_listed_with_how_to_approve_it
     """The Ministry of Education's vote, set aside by a thief's report, counts again once a
     replacement undoes the report: the proposal has its three votes, and any voter's next
     vote approves it (tests/node/test_governance_stolen_votes.py)."""
-    council = make_council(GovernancePolicy(3), rules_version=STOLEN_VOTES_SET_ASIDE_FROM)
-    chain = Chain(MemoryStore(), council.genesis)
-    college = keys_from("honest college")
-    made = proposal(council.ministry, AddMemberAction("Honest College", "university",
-                                                      college.public_key),
-                    chain.height + 60, chain.height + 50)
-    commit(chain, [made])
-    commit(chain, [make_tx(council.ministry2, VotePayload(made.tx_id))])
-    copied = rotated(chain, council.ministry2)
-    theft = chain.height + 1
-    commit(chain, [make_tx(copied, ReportCompromisePayload(council.ministry2.public_key, 1))])
-    commit(chain, [make_tx(council.ministry3, VotePayload(made.tx_id))])
-    _served(chain, monkeypatch)
+    scene = vote_set_aside()
+    _served(scene.chain, monkeypatch)
     for lang in ("en", "kk", "ru"):  # one vote short: a voter that has not voted votes
         said = _listed(lang)
         assert HOW_TO_VOTE[lang] in said and HOW_TO_APPROVE[lang] not in said, said
 
-    _, action = replacement(chain, copied, compromised_from=theft)
-    undo = proposal(council.ministry, action, chain.height + 10, chain.height + 8)
-    commit(chain, [undo])
-    commit(chain, [make_tx(copied, VotePayload(undo.tx_id))])
-    commit(chain, [make_tx(council.ministry3, VotePayload(undo.tx_id))])
+    scene.count_again()
     for lang in ("en", "kk", "ru"):
         said = _listed(lang)
         assert said.endswith(HOW_TO_APPROVE[lang]), said
