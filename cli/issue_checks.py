@@ -263,6 +263,7 @@ def registry_check(credential_type: str, options: ReaderOptions, out_dir: Path |
     that records another issuer's jobs is left unread (check.registry None) rather than
     refused: it says nothing of this issuer's students."""
     path = registry_path_for(out_dir, Path(options.registry) if options.registry else None)
+    unique = load_schema_or_fail(credential_type, options)[1].unique
     above = registry_above(out_dir) if options.registry is None and out_dir is not None \
         and not path.exists() else None
     if above is not None and issuer is not None and _holder(above) not in (None, issuer):
@@ -285,13 +286,15 @@ def registry_check(credential_type: str, options: ReaderOptions, out_dir: Path |
     if issuer is not None and holder not in (None, issuer) and dry_run \
             and options.registry is None and registry is not None:
         registry.close()
-        return path, IssuedCheck(None, credential_type, chain_id, options.corrections, out_dir)
+        return path, IssuedCheck(None, credential_type, chain_id, options.corrections, out_dir,
+                                 unique=unique)
     if issuer is not None and holder not in (None, issuer):
         refuse(Sentence("issue.registry.another", f"the issued-students registry {path} "
                         f"records the jobs of issuer {holder}, not of {issuer} (this key): "
                         "give this issuer's own registry with --registry", path=path,
                         holder=holder, issuer=issuer), EXIT_BAD_INPUT)
-    return path, IssuedCheck(registry, credential_type, chain_id, options.corrections, out_dir)
+    return path, IssuedCheck(registry, credential_type, chain_id, options.corrections,
+                             out_dir, unique=unique)
 
 
 def check_export(path: Path, credential_type: str, options: ReaderOptions, check: IssuedCheck,

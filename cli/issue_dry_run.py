@@ -22,7 +22,7 @@ from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED
 from cli.issue_checks import ReaderOptions, accreditation_problem, check_export, registry_check
 from cli.issue_job import stop_interrupted
 from cli.issue_words import holders as holders_of
-from cli.issue_words import one_of, preview_lines, taken_fix
+from cli.issue_words import one_of, preview_lines, sentence, taken_fix
 from cli.issued_check import IssuedCheck
 from cli.job_folder import JobError, check_out_dir
 from cli.spoken import Sentence, echo, reason, refuse, warn
@@ -62,6 +62,9 @@ def dry_run_export(credential_type: str | None, input_path: Path | None, out_dir
         echo(Sentence("issue.dry.corrected", f"{len(check.corrected)} row(s) correct "
                       f"credentials issued earlier (first: row {min(check.corrected)})",
                       count=len(check.corrected), row=min(check.corrected)))
+        changes = check.changes_said()
+        if changes is not None:
+            echo(sentence(changes))
     if chain_refusal is not None and result.problems:
         echo(chain_refusal)
     if result.problems and result.only_students_taken:

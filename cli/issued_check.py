@@ -21,13 +21,18 @@ class IssuedCheck:
     it would not be issued."""
 
     def __init__(self, registry: IssuedRegistry | None, credential_type: str,
-                 chain_id: str | None, corrections: bool, job: Path | None = None) -> None:
+                 chain_id: str | None, corrections: bool, job: Path | None = None, *,
+                 unique: tuple[str, ...]) -> None:
         self.registry = registry
+        self.unique = unique  # the schema's unique fields, its IIN first
         self.credential_type = credential_type
         self.chain_id = chain_id
         self.corrections = corrections
         self.job = job.resolve() if job is not None else None  # this check's own job folder
         self.corrected: dict[int, Earlier] = {}
+        # corrections giving their credential another IIN (row -> that field), its student
+        # id held: said before the job is sent, as the registrar cannot see it in the file
+        self.changed: dict[int, str] = {}
         # rows refused for a student issued before, or in an unfinished job: the last
         # line's advice follows them (cli.issue_words.taken_fix)
         self.issued_rows: set[int] = set()
@@ -75,17 +80,29 @@ class IssuedCheck:
                 if (earlier := self._holder(field, value)) is not None}
         if not held:
             return []
-        credentials = {(e.chain_id, e.job, e.credential) for e in held.values()}
-        if len(credentials) > 1 or len(held) < len(values):
-            # Not one student issued before: a mistyped IIN names someone else, whose
-            # credential must not be superseded by this row's (nor this row left out).
-            field = next(iter(held))
-            other = next(f for f in values if f not in held or held[f] != held[field])
-            return [(field, "issued-mismatch", self._mismatch(field, other, held[field]))]
+        field, earlier = next(iter(held.items()))
+        unheld = [name for name in values if name not in held]
+        if len({(e.chain_id, e.job, e.credential) for e in held.values()}) > 1:
+            # each value issued to another student: neither credential is this row's
+            other = next(name for name in held if held[name] != earlier)
+            return [(field, "issued-mismatch", self._mismatch(field, other, earlier))]
+        if unheld and self._recorded_otherwise(earlier, values):
+            # The earlier credential holds another value of a field this row gives. Its
+            # IIN with another student id is a mistyped IIN naming someone else, whose
+            # credential must not be superseded by this row's (nor this row left out); its
+            # student id with another IIN is that student's IIN corrected, in a correction.
+            changes_iin = unheld == list(self.unique[:1]) and not earlier.pending
+            if changes_iin and self.corrections:
+                if sound:
+                    self.corrected.setdefault(row, earlier)
+                    self.changed[row] = unheld[0]
+                return []
+            return [(field, "issued-mismatch", self._mismatch(field, unheld[0], earlier)
+                     if not changes_iin else self._changed(field, unheld[0], earlier))]
         if all(not earlier.pending for earlier in held.values()):
             if self.corrections:
                 if sound:
-                    self.corrected.setdefault(row, next(iter(held.values())))
+                    self.corrected.setdefault(row, earlier)
                 return []
             self.issued_rows.add(row)
         else:
@@ -93,12 +110,45 @@ class IssuedCheck:
         return [(field, "already-issued", self._said(field, earlier))
                 for field, earlier in held.items()]
 
+    def _recorded_otherwise(self, earlier: Earlier, values: dict[str, str]) -> bool:
+        """Whether `earlier` was recorded with another value of a field `values` gives.
+
+        The registry keeps keyed hashes, not fields: each of the credential's hashes
+        these values do not give is another value of one of its unique fields, either
+        one these values give or one they lack. Only more such hashes than fields lacked
+        prove a field given differs; a credential issued without a student id (an
+        optional field) is the same student's, given one now."""
+        assert self.registry is not None  # `earlier` was found in it
+        given = {self.registry.digest(self.credential_type, name, value)
+                 for name, value in values.items()}
+        others = self.registry.recorded_values(earlier) - given
+        return len(others) > len(self.unique) - len(values)
+
+    def changes_said(self) -> Phrase | None:
+        """How many corrections give their credential another IIN, if any do: the file
+        shows the registrar only the new one."""
+        if not self.changed:
+            return None
+        row = min(self.changed)
+        field = self.changed[row]
+        return phrase("issue.corrections.changed", f"corrections changing the {field} their "
+                      f"credential was issued with: {len(self.changed)} (first: row {row})",
+                      count=len(self.changed), label=field_label(field), row=row)
+
     def _mismatch(self, field: str, other: str, earlier: Earlier) -> Phrase:
         return phrase("issue.issued.mismatch", f"{self._a_type} for this {field} is recorded "
                       f"in the job {earlier.job}, but not with this row's {other}: check the "
                       f"row, since a mistyped {field} names another person, whose credential "
                       "must not be superseded by this one", type=self._type,
                       label=field_label(field), other=field_label(other), job=earlier.job)
+
+    def _changed(self, field: str, other: str, earlier: Earlier) -> Phrase:
+        return phrase("issue.issued.changed", f"{self._a_type} for this {field} was issued in "
+                      f"the job {earlier.job} with another {other}: check the row, since a "
+                      f"mistyped {field} names another person; if this {other} corrects "
+                      "the one issued, issue with --corrections and then supersede the old "
+                      "credential", type=self._type, label=field_label(field),
+                      other=field_label(other), job=earlier.job)
 
     def _said(self, field: str, earlier: Earlier) -> Phrase:
         """Where this value was issued, or the unfinished job it is in."""
@@ -108,8 +158,8 @@ class IssuedCheck:
             state = self._unfinished(earlier)
             if state == "committed":  # stopped between its commit and the registry's record
                 return phrase("issue.issued.unrecorded", f"{self._a_type} for this {field} is "
-                              f"on chain in the job {earlier.job}{chain}, whose students were "
-                              "not yet recorded as issued (it was stopped after its commit): "
+                              f"on chain in the job {earlier.job}{chain}, whose credentials "
+                              "were not yet recorded as issued (it was stopped after its commit): "
                               f"finish that job first with senim issue --resume {earlier.job}",
                               type=self._type, label=field_label(field), job=earlier.job,
                               chain=chain)

@@ -113,6 +113,9 @@ def _prepare_alone(key_path: Path, credential_type: str, input_path: Path, out_d
             refuse(Sentence("issue.error.document", f"{input_path}: {exc}; nothing was issued",
                             path=input_path, why=document_problem(exc)), EXIT_BAD_INPUT)
         refuse_problems(input_path, result, check)
+        changes = check.changes_said()
+        if changes is not None:  # before the batch is signed: the registrar may still stop
+            echo(sentence(changes))
         if result.grouping is not None:
             echo(Sentence("issue.grouped", f"{result.source.rows} rows, one per course, formed "
                           f"{result.count} {credential_type}s", rows=result.source.rows,

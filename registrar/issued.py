@@ -42,6 +42,10 @@ SECRET_BYTES = 32
 # A record store with a named bound: ten million entries is decades of a large
 # university's graduates (two unique fields each).
 MAX_REGISTRY_ENTRIES = 10_000_000
+# More unique fields than any schema shipped names (two each): bounds what is read of one
+# credential's entries (a schema naming more is read only so far, finding fewer values
+# that differ, never more).
+MAX_UNIQUE_FIELDS = 16
 _BUSY_TIMEOUT_S = 30.0  # another `senim issue` recording its job holds the write lock
 # The height of an entry whose job is not yet known to be committed.
 PENDING_HEIGHT = -1
@@ -58,6 +62,7 @@ CREATE TABLE IF NOT EXISTS issued (
     height INTEGER NOT NULL,
     PRIMARY KEY (digest, chain_id)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS issued_by_credential ON issued (chain_id, job, credential);
 """
 
 
@@ -227,6 +232,19 @@ class IssuedRegistry:
         except sqlite3.Error as exc:
             raise RegistryError(f"cannot read the registry {self.path}: {exc}") from exc
         return Earlier(*row) if row else None
+
+    def recorded_values(self, earlier: Earlier) -> frozenset[bytes]:
+        """The keyed hashes of the values `earlier`'s credential is still recorded with
+        (one per unique field it held; a value a later correction recorded is its own).
+        A credential issued without a student id has none of a student id."""
+        try:
+            rows = self._db.execute(
+                "SELECT digest FROM issued WHERE chain_id = ? AND job = ? AND credential = ? "
+                "LIMIT ?", (earlier.chain_id, earlier.job, earlier.credential,
+                            MAX_UNIQUE_FIELDS + 1)).fetchall()
+        except sqlite3.Error as exc:
+            raise RegistryError(f"cannot read the registry {self.path}: {exc}") from exc
+        return frozenset(bytes(digest) for (digest,) in rows)
 
     def record(self, entries: Iterable[Entry], *, chain_id: str, credential_type: str,
                job: Path, batch_root: str, height: int) -> int:

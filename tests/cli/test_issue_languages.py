@@ -239,7 +239,7 @@ def test_a_real_run_and_its_resume_report_in_each_language(
     # the same student in a second job: refused by row, in the registrar's language
     twice = run(*issue, "--out", "job2", "--lang", "ru")
     assert twice.exit_code == 2, twice.output
-    assert "строка 2, столбец «ИИН»: этому студенту (по полю «ИИН») уже выдан диплом" \
+    assert "строка 2, столбец «ИИН»: на это значение поля «ИИН» уже выдан диплом" \
         in twice.output
     assert not english_in(said_lines(twice.output)), twice.output
     assert len(node.sent) == 1

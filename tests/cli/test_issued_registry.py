@@ -15,8 +15,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from cli.issue_words import sentence
 from cli.issued_check import IssuedCheck
+from cli.language import Words
 from cli.main import main
+from registrar import Phrase
 from registrar.issued import REGISTRY_NAME, Entry, IssuedRegistry
 from tests.cli.issued_registry_work import STUDENTS, export, issue, left_pending
 from tests.cli.test_issue_job import AccreditedNode
@@ -152,13 +155,18 @@ def test_a_class_run_again_after_a_stop_past_its_commit_is_told_it_is_on_chain(
     code, _ = issue("--input", str(export(folder / "class.csv", [0, 1])), "--out", "first")
     assert code == 137 and len(node.batches) == 1
     job = (folder / "first").resolve()
-    for lang, said in (("en", f"is on chain in the job {job}, whose students were not yet "
-                               "recorded as issued"),
-                       ("ru", f"уже записан в цепочку (задание {job}), но его студенты ещё "
-                              "не внесены в реестр"),
-                       ("kk", f"тізбекке жазылған ({job} тапсырмасы), бірақ оның студенттері")):
+    # said of the credentials, as an employer's HR officer reads it too (no "students")
+    for lang, said, student in (
+            ("en", f"is on chain in the job {job}, whose credentials were not yet recorded "
+                   "as issued", "students"),
+            ("ru", f"уже записан в цепочку (задание {job}), но документы этого задания ещё "
+                   "не внесены в реестр", "студенты"),
+            ("kk", f"тізбекке жазылған ({job} тапсырмасы), бірақ сол тапсырманың құжаттары",
+             "студенттері")):
         code, output = issue("--input", "class.csv", "--out", "second", "--lang", lang)
         assert code == 2 and said in output and f"senim issue --resume {job}" in output, output
+        assert not any(student in line for line in output.splitlines()
+                       if "[already-issued]" in line), output
     result = CliRunner().invoke(main, ["issue", "--resume", "first"])
     assert result.exit_code == 0 and "recorded 4 new student key(s)" in result.output
     assert len(node.batches) == 1
@@ -198,9 +206,16 @@ def test_the_refusal_reads_as_english_for_every_type(tmp_path: Path) -> None:
             registry.record([Entry(registry.digest(kind, "iin", "x"), "c.json")],
                             chain_id="c", credential_type=kind, job=tmp_path, batch_root="00",
                             height=3)
-            [(_, _, said)] = IssuedCheck(registry, kind, None, False)(2, {"iin": "x"}, True)
+            [(_, _, said)] = IssuedCheck(registry, kind, None, False,
+                                     unique=("iin", "student_id"))(2, {"iin": "x"}, True)
             assert str(said).startswith(
                 "an attestat was" if kind == "attestat" else "a diploma was"), said
+            # said of the value issued, not of a student, as the English is
+            assert isinstance(said, Phrase)
+            for language, value in (("kk", "«ЖСН (жеке сәйкестендіру нөмірі)» өрісінің осы мәніне"),
+                                    ("ru", "на это значение поля «ИИН")):
+                words = sentence(said).said(Words(language))
+                assert words.startswith(value) and "студент" not in words, words
 
 
 DAMAGES: dict[str, Any] = {

@@ -90,7 +90,7 @@ def test_the_last_line_advises_what_fits_the_rows_found(
 
 
 def test_the_advice_names_employees_for_an_employer() -> None:
-    check = IssuedCheck(None, "employment", None, False)
+    check = IssuedCheck(None, "employment", None, False, unique=("iin", "employee_id"))
     check.issued_rows.add(2)
     for language, said in (("en", "take the employees already issued out"),
                            ("kk", "құжаты бұрын берілген қызметкерлерді"),
@@ -113,3 +113,55 @@ def test_a_refused_row_is_not_counted_a_correction(
     code, output = issue("--input", str(second), "--corrections", "--dry-run")
     assert code == 2 and "[bad-format]" in output, output
     assert "1 row(s) correct credentials issued earlier (first: row 4)" in output
+
+
+def test_a_student_issued_without_a_student_id_is_the_same_student_given_one(
+        work: tuple[Path, AccreditedNode]) -> None:
+    # The student id is optional: a diploma recorded with the IIN alone names no other
+    # student id, so the row giving one is that student, issued before.
+    folder, node = work
+    first = export(folder / "c1.csv", [0, 1, 2])
+    for row in range(3):
+        with_values(first, row, student_id="")
+    code, output = issue("--input", str(first), "--out", "c1")
+    assert code == 0, output
+    second = export(folder / "c2.csv", [1])
+    code, output = issue("--input", str(second), "--out", "c2")
+    assert code == 2 and "[already-issued]" in output and MAY_BE_RIGHT in output, output
+    assert "[issued-mismatch]" not in output
+    code, output = issue("--input", str(second), "--out", "c2", "--corrections")
+    assert code == 0 and "this job corrects 1 earlier credential" in output, output
+    assert "changing the" not in output  # the IIN is the one issued
+    assert len(node.batches) == 2
+
+
+def test_an_iin_corrected_under_the_same_student_id_is_a_correction(
+        work: tuple[Path, AccreditedNode]) -> None:
+    folder, node = work
+    code, output = issue("--input", str(export(folder / "c1.csv", [0, 1, 2])), "--out", "c1")
+    assert code == 0, output
+    # student 1's diploma was issued with a mistyped IIN; the row gives the right one
+    second = with_values(export(folder / "c2.csv", [1]), 0, iin=STUDENTS[4]["iin"])
+    code, output = issue("--input", str(second), "--corrections", "--dry-run")
+    assert code == 0 and "1 row(s) correct credentials issued earlier" in output, output
+    assert "corrections changing the iin their credential was issued with: 1 (first: row 2)" \
+        in output
+    for lang, said in (("kk", "түзетулер: 1"), ("ru", "исправлений, меняющих")):
+        code, output = issue("--input", str(second), "--corrections", "--dry-run",
+                             "--lang", lang)
+        assert code == 0 and said in output, output
+    # without --corrections it is told apart from a student issued before, and the way on
+    code, output = issue("--input", str(second), "--out", "c2")
+    assert code == 2 and "[issued-mismatch]" in output and "with another iin" in output, output
+    assert "if this iin corrects the one issued, issue with --corrections" in output
+    for lang, said in (("kk", "--corrections арқылы"), ("ru", "с другим значением поля")):
+        code, output = issue("--input", str(second), "--out", "c2", "--lang", lang)
+        assert code == 2 and said in output and "[issued-mismatch]" in output, output
+    code, output = issue("--input", str(second), "--out", "c2", "--corrections")
+    assert code == 0 and "changing the iin" in output, output
+    assert "this job corrects 1 earlier credential" in output and len(node.batches) == 2
+    # the mistyped IIN the other way round (an issued IIN, a new student id) still is none
+    third = with_values(export(folder / "c3.csv", [3]), 0, iin=STUDENTS[0]["iin"])
+    code, output = issue("--input", str(third), "--out", "c3", "--corrections")
+    assert code == 2 and "[issued-mismatch]" in output, output
+    assert "but not with this row's student_id: check the row" in output
