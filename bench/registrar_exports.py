@@ -217,7 +217,8 @@ def _issue_offline(path: Path, job_dir: Path) -> tuple[int, int]:
     with PooledBatchBuilder("diploma", "senim-bench", keys.member_id,
                             "Bench University") as builder:
         result = check_export(path, "diploma", ReaderOptions(),
-                              IssuedCheck(None, "diploma", "senim-bench", False),
+                              IssuedCheck(None, "diploma", "senim-bench", False,
+                                          unique=("iin", "student_id")),
                               lambda _row, record: builder.add(record))
         if result.problems:
             return 0, len(result.problems)
