@@ -24,7 +24,7 @@ from decimal import Decimal
 from registrar.academic import line_problem
 from registrar.formats import GRADE_SCALE, FormatError, check_value
 from registrar.headers import Headers, field_label
-from registrar.iin import iin_digits, iin_phrase, lost_zero
+from registrar.iin import birth_date_of, iin_digits, iin_phrase, lost_zero
 from registrar.lookalike import FirstHolders, lookalike_phrase
 from registrar.mapping import Mapping
 from registrar.phrases import Phrase, phrase
@@ -51,6 +51,9 @@ _LOST_BEFORE_SENTENCE = phrase(
     "was made (a cp1251 CSV opened and saved again?): export it from the system again, as "
     "UTF-8 or as a workbook, and give that file")
 SAMPLE_RECORDS = 10
+# Rows holding an IIN that make a first sheet a list of people, not a cover page: one
+# number on a cover (a phone, an order's number) may pass an IIN's checks by chance.
+IIN_ROWS = 2
 
 
 def lost_letter(value: str, lossy_source: bool) -> Phrase | None:
@@ -112,7 +115,12 @@ class Validator(Headers):
         # each unique field: its values, each with the first row holding it
         self._seen: dict[str, FirstHolders] = {name: FirstHolders() for name in schema.unique}
         self._unheaded_said: set[int] = set()  # columns whose value was named
-        self.holds_iin = False  # whether a row read holds a valid IIN, in any column
+        self._iin_rows = 0  # rows read holding an IIN, in any column, up to IIN_ROWS
+
+    @property
+    def holds_iins(self) -> bool:
+        """Whether the rows read are a list of people: IIN_ROWS of them hold an IIN."""
+        return self._iin_rows >= IIN_ROWS
 
     def header(self, keys: tuple[str, ...], row: int = 1) -> Resolution:
         """Resolve a header, reporting its problems the first time it is seen (a CSV or
@@ -149,8 +157,8 @@ class Validator(Headers):
         if not any(values):
             self.blank_rows += 1
             return None
-        if not self.holds_iin:
-            self.holds_iin = any(_is_iin(value) for value in values)
+        if self._iin_rows < IIN_ROWS and any(_is_iin(value) for value in values):
+            self._iin_rows += 1
         return resolution, values
 
     def unheaded_value(self, number: int, resolution: Resolution, values: list[str]) -> bool:
@@ -369,10 +377,14 @@ def required_phrase(name: str, whose: bool) -> Phrase:
 
 
 def _is_iin(value: str) -> bool:
-    """Whether `value` is a valid IIN, or one Excel dropped leading zeros of."""
+    """Whether `value` is a valid IIN, or one Excel dropped leading zeros of, whose first
+    six digits are a birth date: a cover page's BIN has the same check digit (one number
+    in eleven passes it), but its day is 40 to 69, the kind of entity it names."""
     digits = iin_digits(value)
-    return 9 <= len(digits) <= 12 and (iin_phrase(digits) is None or lost_zero(digits)
-                                       is not None)
+    if not 9 <= len(digits) <= 12:
+        return False
+    iin = digits if iin_phrase(digits) is None else lost_zero(digits)
+    return iin is not None and birth_date_of(iin) is not None
 
 
 def _zero(value: str | None) -> bool:

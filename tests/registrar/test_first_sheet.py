@@ -8,6 +8,7 @@ from pathlib import Path
 import openpyxl
 
 from registrar import read_export
+from registrar.iin import birth_date_of, check_digit, lost_zero
 from tests.registrar.helpers import DIPLOMA_HEADER, IINS, codes, diploma_row, write_xlsx
 
 COVER = [["Приказ № 123 от 30.06.2026"], ["О выпуске"]]
@@ -62,7 +63,8 @@ def test_a_first_sheet_that_is_the_list_is_not_told_to_move(tmp_path: Path) -> N
         found = codes(read_export(path, "diploma"))
         assert found[0] == "wrong-mapping" and "no-header" not in found, found
     # no hint (a header no shipped mapping knows either), but IINs in its rows
-    rows = [["Студент", "ЖСН", "Мамандық"], ["Әсел Нұрланова", IINS[0], "Информатика"]]
+    rows = [["Студент", "ЖСН", "Мамандық"], ["Әсел Нұрланова", IINS[0], "Информатика"],
+            ["Дәурен Сейітов", IINS[1], "Информатика"]]
     path = workbook(tmp_path / "iins.xlsx", ("Лист1", rows, "visible"),
                     ("Лист2", [["x"]], "visible"))
     found = codes(read_export(path, "diploma"))
@@ -74,3 +76,32 @@ def test_a_hidden_second_sheet_makes_no_cover_of_the_first(tmp_path: Path) -> No
     path = workbook(tmp_path / "h.xlsx", ("Титул", COVER, "visible"),
                     ("lookup", [["x"]], "hidden"))
     assert "no-header" not in codes(read_export(path, "diploma"))
+
+
+def bin_passing_the_check_digit() -> str:
+    """A university's BIN (registered 2004-07, a legal entity: 4 where an IIN's day is)
+    whose last digit is the one an IIN of its first eleven would have."""
+    for serial in range(10_000):
+        first = f"0407400{serial:04d}"
+        digit = check_digit(first)
+        if digit is not None:
+            return first + str(digit)
+    raise AssertionError("no serial gives a check digit")
+
+
+def test_a_number_on_the_cover_passing_an_iins_checks_is_no_list(tmp_path: Path) -> None:
+    # A BIN shares the IIN's check digit, and one number in eleven passes it: the cover
+    # was taken for the students' list, and the registrar asked to map its lines.
+    found_bin = bin_passing_the_check_digit()
+    phone = next(number for number in (f"871725550{n:02d}" for n in range(100))
+                 if lost_zero(number) is not None and birth_date_of(number.zfill(12)) is None)
+    for number in (found_bin, phone):
+        cover = [["Приказ № 123 от 30.06.2026"], ["БИН / тел."], [number], ["О выпуске"]]
+        path = workbook(tmp_path / f"{number}.xlsx", ("Титул", cover, "visible"),
+                        ("Выпускники", STUDENTS, "visible"))
+        assert codes(read_export(path, "diploma")) == ["no-header"], number
+    # a person's IIN on an order's cover (the rector's, say) is one row, no list
+    cover = [["Приказ № 123 от 30.06.2026"], ["Ректор"], [IINS[2]], ["О выпуске"]]
+    path = workbook(tmp_path / "rector.xlsx", ("Титул", cover, "visible"),
+                    ("Выпускники", STUDENTS, "visible"))
+    assert codes(read_export(path, "diploma")) == ["no-header"]
