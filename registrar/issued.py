@@ -6,8 +6,9 @@ SQLite file in the registrar's working area, beside the job folders
 (`senim-issued.db`, mode 0600), holding for every committed job one keyed hash of
 (credential type, field, value) per unique field of the schema (IIN and student
 id for the university and school types) with the job folder and credential file
-it points to. It is consulted when an export is validated and on a dry run, and
-written twice: as pending once a job's files are written, before its transaction
+it points to, and apart from those (which a correction takes over) the values each
+credential was recorded with. It is consulted when an export is validated and on a
+dry run, and written twice: as pending once a job's files are written, before its transaction
 can be sent (so a second job for the same students, run while the first is
 unfinished, is caught), and again when the job is marked committed.
 
@@ -62,8 +63,24 @@ CREATE TABLE IF NOT EXISTS issued (
     height INTEGER NOT NULL,
     PRIMARY KEY (digest, chain_id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS issued_by_credential ON issued (chain_id, job, credential);
 """
+# Added after registries were in use: made with a new registry, and in an older one by its
+# next record() (inside that write), never on open, so a registry that cannot be written (a
+# read-only copy or mount, an immutable file) or is being written by another job still
+# opens. `recorded` is what each credential was recorded with, never overwritten: `issued`
+# says who holds a value now, and a committed correction takes over the values it shares
+# with the credential it corrects.
+_ADDED_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS recorded (
+    chain_id TEXT NOT NULL,
+    job TEXT NOT NULL,
+    credential TEXT NOT NULL,
+    batch_root TEXT NOT NULL,
+    digest BLOB NOT NULL,
+    PRIMARY KEY (chain_id, job, credential, batch_root, digest)
+) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS issued_by_credential ON issued (chain_id, job, credential)",
+)
 
 
 class RegistryError(Exception):
@@ -101,10 +118,12 @@ class Entry:
 
 
 class IssuedRegistry:
-    def __init__(self, path: Path, connection: sqlite3.Connection, secret: bytes) -> None:
+    def __init__(self, path: Path, connection: sqlite3.Connection, secret: bytes, *,
+                 keeps_history: bool) -> None:
         self.path = path
         self._db = connection
         self._secret = secret
+        self._keeps_history = keeps_history  # the `recorded` table is there
 
     @classmethod
     def open(cls, path: Path, *, create: bool = False) -> IssuedRegistry | None:
@@ -144,13 +163,13 @@ class IssuedRegistry:
                     "registry (emptied or damaged): restore it from a backup; a new one would "
                     "not know the students already issued, and would issue them again",
                     path=str(path)))
-            connection.executescript(_SCHEMA)
+            connection.executescript(_SCHEMA)  # no write where its tables are there
             secret = cls._secret_of(connection)
         except sqlite3.Error as exc:
             raise RegistryError(phrase("reg.registry.unreadable", f"{path} is not a readable "
                                        f"issued-students registry: {exc}", path=str(path),
                                        why=str(exc))) from exc
-        return cls(path, connection, secret)
+        return cls(path, connection, secret, keeps_history="recorded" in tables)
 
     @staticmethod
     def _create(path: Path) -> None:
@@ -162,7 +181,7 @@ class IssuedRegistry:
         try:
             connection = sqlite3.connect(spare, isolation_level=None)
             try:
-                connection.executescript(_SCHEMA)
+                connection.executescript(_SCHEMA + ";\n".join(_ADDED_SCHEMA) + ";")
                 connection.executemany("INSERT INTO meta VALUES (?, ?)", (
                     ("format", REGISTRY_FORMAT.encode()),
                     ("secret", os.urandom(SECRET_BYTES))))
@@ -234,14 +253,23 @@ class IssuedRegistry:
         return Earlier(*row) if row else None
 
     def recorded_values(self, earlier: Earlier) -> frozenset[bytes]:
-        """The keyed hashes of the values `earlier`'s credential is still recorded with
-        (one per unique field it held; a value a later correction recorded is its own).
-        A credential issued without a student id has none of a student id."""
+        """The keyed hashes of the values `earlier`'s credential was recorded with (one
+        per unique field it held), a later correction's taking over some of them or not.
+        A credential issued without a student id has none of a student id.
+
+        A credential recorded before the registry kept `recorded` has only the values
+        `issued` still points at it: a committed correction took over those it shares."""
+        credential = (earlier.chain_id, earlier.job, earlier.credential)
         try:
             rows = self._db.execute(
-                "SELECT digest FROM issued WHERE chain_id = ? AND job = ? AND credential = ? "
-                "LIMIT ?", (earlier.chain_id, earlier.job, earlier.credential,
-                            MAX_UNIQUE_FIELDS + 1)).fetchall()
+                "SELECT digest FROM recorded WHERE chain_id = ? AND job = ? AND credential = ? "
+                "AND batch_root = ? LIMIT ?", (*credential, earlier.batch_root,
+                                               MAX_UNIQUE_FIELDS + 1)).fetchall() \
+                if self._keeps_history else []
+            if not rows:  # without issued_by_credential (not yet made) a scan, still right
+                rows = self._db.execute(
+                    "SELECT digest FROM issued WHERE chain_id = ? AND job = ? AND "
+                    "credential = ? LIMIT ?", (*credential, MAX_UNIQUE_FIELDS + 1)).fetchall()
         except sqlite3.Error as exc:
             raise RegistryError(f"cannot read the registry {self.path}: {exc}") from exc
         return frozenset(bytes(digest) for (digest,) in rows)
@@ -251,29 +279,37 @@ class IssuedRegistry:
         """Record a job's entries in one transaction (`height` PENDING_HEIGHT before it is
         known to be committed); recording the same job again changes nothing, and a
         committed correction's entries replace the earlier ones (a pending entry never
-        replaces a committed one: the correction may never be sent). Returns how many
-        committed entries are new."""
-        rows = ((e.digest, chain_id, credential_type, str(job), e.credential, batch_root,
-                 height) for e in entries)
+        replaces a committed one: the correction may never be sent). Each credential's
+        values are kept in `recorded` too, as recorded, for recorded_values. Returns how
+        many committed entries are new."""
         keep_committed = " WHERE issued.height = ?" if height == PENDING_HEIGHT else ""
         statement = ("INSERT INTO issued VALUES (?,?,?,?,?,?,?) ON CONFLICT (digest, chain_id) "
                      "DO UPDATE SET credential_type = excluded.credential_type, "
                      "job = excluded.job, credential = excluded.credential, "
                      "batch_root = excluded.batch_root, height = excluded.height"
                      + keep_committed)
-        args = ((*row, PENDING_HEIGHT) if keep_committed else row for row in rows)
+        pending_kept = (PENDING_HEIGHT,) if keep_committed else ()
         try:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                for made in _ADDED_SCHEMA:
+                    self._db.execute(made)
                 before = self._committed_count()
-                self._db.executemany(statement, args)
+                for entry in entries:  # one at a time: a job's entries are read from its files
+                    self._db.execute(statement, (entry.digest, chain_id, credential_type,
+                                                 str(job), entry.credential, batch_root, height,
+                                                 *pending_kept))
+                    self._db.execute("INSERT OR IGNORE INTO recorded VALUES (?,?,?,?,?)", (
+                        chain_id, str(job), entry.credential, batch_root, entry.digest))
                 after = self._committed_count()
-                total = self._db.execute("SELECT count(*) FROM issued").fetchone()[0]
+                total = max(self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                            for table in ("issued", "recorded"))
                 if total > MAX_REGISTRY_ENTRIES:
                     raise RegistryError(f"the registry {self.path} would hold more than "
                                         f"{MAX_REGISTRY_ENTRIES} entries; start a new "
                                         "working area")
                 self._db.execute("COMMIT")
+                self._keeps_history = True
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise

@@ -165,3 +165,25 @@ def test_an_iin_corrected_under_the_same_student_id_is_a_correction(
     code, output = issue("--input", str(third), "--out", "c3", "--corrections")
     assert code == 2 and "[issued-mismatch]" in output, output
     assert "but not with this row's student_id: check the row" in output
+
+
+def test_a_credential_keeps_the_values_it_was_issued_with_once_corrected(
+        work: tuple[Path, AccreditedNode]) -> None:
+    # Student 1's diploma was issued with student 4's IIN, then corrected to student 1's
+    # own: the correction took over its student id in the registry, which left the old
+    # diploma seeming issued without one, so student 4 (never issued, the owner of that
+    # IIN) passed as a correction of student 1's diploma and would have superseded it.
+    folder, node = work
+    first = with_values(export(folder / "c1.csv", [0, 1, 2]), 1, iin=STUDENTS[4]["iin"])
+    code, output = issue("--input", str(first), "--out", "c1")
+    assert code == 0, output
+    code, output = issue("--input", str(export(folder / "c2.csv", [1])), "--out", "c2",
+                         "--corrections")
+    assert code == 0 and "changing the iin" in output, output
+    fourth = export(folder / "c3.csv", [4])
+    for extra in ((), ("--dry-run",), ("--corrections",), ("--corrections", "--dry-run")):
+        code, output = issue("--input", str(fourth), "--out", "c3", *extra)
+        assert code == 2 and "[issued-mismatch]" in output, output
+        assert "but not with this row's student_id: check the row" in output
+        assert "[already-issued]" not in output and "correct credentials issued" not in output
+    assert len(node.batches) == 2
