@@ -107,9 +107,9 @@ NOT_ANSWERED = frozenset({"unreachable", "malformed", "http", BUSY})
 
 class NotConfirmed(ClientError):
     """Asking after a transaction the node took (it answered the POST with the
-    transaction's id) failed: a busy, rate-limited or garbled answer, a proxy's 502, no
-    answer, or a 404 to the wait's end. None of these is a refusal; the transaction may
-    still commit, so what was made for it is kept."""
+    transaction's id) failed: its 429, a garbled answer, a proxy's 502, no answer, or a 404
+    to the wait's end (a busy node ends the wait pending). None is a refusal: the
+    transaction may still commit, so what was made for it is kept."""
 
     def __init__(self, cause: ClientError) -> None:
         super().__init__(cause.sentence or str(cause), cause.code, cause.status, cause.params,
@@ -186,8 +186,8 @@ def _check_host_and_port(url: str) -> None:
     _ = urllib.parse.urlsplit(url).port  # raises ValueError when out of range
 
 
-# A GET refused as over the client's rate (429) is asked again this long after, at most
-# this many times: a second refills a hundred reads of the node's `verify` rate.
+# A GET over the client's rate (429) is asked again this long after, at most this many
+# times (a second refills 100 `verify` reads); a wait asks a busy node again after it too.
 READ_RETRY_AFTER_S = 1.0
 READ_RETRIES_MAX = 5
 
@@ -378,7 +378,7 @@ class NodeClient:
                     # what was made for it and ask again later.
                     return {"tx_id": tx_id, "status": "pending"}
                 # Not seen yet (404): it may still be gossiping towards this node. Busy:
-                # asked again after the pause a busy node asks for.
+                # asked again after READ_RETRY_AFTER_S, not at once.
                 if (not busy and exc.status != 404) or time.monotonic() >= deadline:
                     raise
                 time.sleep(min(READ_RETRY_AFTER_S if busy else 0.05,

@@ -39,7 +39,8 @@ RECOVERY = ("recovery: with the node stopped, `senim node --config {config} --re
 IN_USE = re.compile(r"(?P<store>.+) is in use by (?P<holder>.+); stop it first", re.S)
 UNWRITABLE = re.compile(r"cannot use (?P<store>.+?): (?P<lock>.+): (?P<why>[^:;]+); the node "
                         r"writes its chain there, .*", re.S)
-# What the system says (strerror) of a folder it will not let the store's lock be taken in.
+# What the system says (strerror) when it refuses the store's lock, or a read or write of
+# its files (`_disk_refused`).
 SYSTEM_REFUSALS = {"Permission denied": "cli.os.permission",
                    "Read-only file system": "fsck.os.read_only",
                    "No space left on device": "fsck.os.no_space",

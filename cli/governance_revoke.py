@@ -257,7 +257,9 @@ def _said(client: NodeClient, result: dict[str, Any], count: int, effective: int
                       f"consortium at height {height} (proposal {proposal_id})",
                       count=count, height=height, id=proposal_id))
         return
-    if now is None or now.votes_to_ask == 0:  # the node did not say, or none can approve it
+    # the node did not say, or it asks for no one's vote: any voter's next vote approves
+    # it, or none can
+    if now is None or now.votes_to_ask == 0:
         echo(Sentence("gov.revoke.proposed_unsaid", f"proposal id: {proposal_id}",
                       id=proposal_id))
         if now is not None:

@@ -307,7 +307,7 @@ def _unconfirmed(exc: ClientError) -> Sentence:
     """Why a batch sent may or may not have reached the node. A bare status other than
     busy (a 413, a 403: no error of a Senim node's in it) came from what stands between
     the command and the node, and is said so: a resume meets the same answer until whoever
-    runs that lets the batch through, which "not confirmed" alone never told."""
+    runs that lets the batch through, so the line names whom to ask."""
     if exc.bare and exc.code != BUSY:
         return Sentence("issue.pending.in_between", f"the batch was not confirmed: HTTP "
                         f"{exc.status} came from something between this computer and the "

@@ -30,6 +30,7 @@ from ledger.errors import SenimError
 # answering: the verifier gives up rather than fill its memory or wait for ever.
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
 ANSWER_DEADLINE_S = 60.0
+READ_CHUNK_BYTES = 64 * 1024
 NODE_EXAMPLE = "http://127.0.0.1:8101"  # a node URL, as an error shows one
 # The node a command asks when given none (--node, $SENIM_NODE): one on this computer.
 DEFAULT_NODE = NODE_EXAMPLE
@@ -49,7 +50,6 @@ UNNAMED_NODE = UnnamedNode(DEFAULT_NODE)
 def without_slash(base_url: str) -> str:
     """`base_url` without a trailing slash, an UnnamedNode (which has none) kept one."""
     return base_url if isinstance(base_url, UnnamedNode) else base_url.rstrip("/")
-READ_CHUNK_BYTES = 64 * 1024
 
 
 class RemoteFactsError(SenimError):
@@ -111,7 +111,8 @@ def unreachable(base_url: str, exc: Exception) -> Sentence:
         return Sentence("cli.node.not_tls", node=base_url,
                         plain=f"http://{base_url[len('https://'):]}")
     if isinstance(base_url, UnnamedNode):
-        # an HR officer who named no node was told to check an address they never gave
+        # one who named no node is told which node senim asks unasked, not to check an
+        # address they never gave
         return Sentence("cli.node.unreachable_default", None, node=base_url)
     return Sentence("cli.node.unreachable", node=base_url, detail=Sentence(
         "cli.node.unreachable_detail", _why_unreachable(exc)))

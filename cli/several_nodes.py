@@ -60,10 +60,10 @@ _NODE_SEPARATORS = re.compile(r"[,\s]+")
 def node_urls(ctx: click.Context, param: click.Parameter, values: Sequence[str] | None
               ) -> list[str]:
     """--node (given again for each node) or $SENIM_NODE, each value split at commas and
-    white space, duplicates dropped; UNNAMED_NODE when none. More than VERIFY_NODES_MAX
-    is a usage error, as a login in a URL given on the command line is (in $SENIM_NODE it
-    is said where the node is asked, as for every command). Left at its default, the one
-    node is UNNAMED_NODE (cli.node_answers)."""
+    white space, duplicates dropped; UNNAMED_NODE when none (left at its default:
+    cli.node_answers). More than VERIFY_NODES_MAX is a usage error, as a login in a URL
+    given on the command line is (in $SENIM_NODE it is said where the node is asked, as for
+    every command)."""
     if ctx.get_parameter_source(str(param.name)) is click.core.ParameterSource.DEFAULT:
         return [UNNAMED_NODE]
     urls: list[str] = list(dict.fromkeys(url for value in values or () for url in
@@ -231,7 +231,7 @@ def differences(answers: Sequence[NodeAnswer[AnyJudged]], shown: NodeAnswer[AnyJ
             # one that read no block gave the verdict from the document alone: it lags nothing
             if other.answer.height is not None and _height(other) < height:
                 # uncertified, the higher height may be the lie: a node claiming block
-                # 1,000,000 had an honest one said to lag and to hide revocations
+                # 1,000,000 would have an honest one said to lag and to hide revocations
                 lag = {"node": other.node, "height": _height(other),
                        "behind": height - _height(other)}
                 notes.append(Sentence("cli.nodes.behind", None, **lag) if certified else

@@ -112,8 +112,8 @@ class Chain(ChainReads):
                                         "record; refusing to start a new chain over it")
             self._write_genesis(genesis_id)
         elif stored_genesis != genesis_id:
-            # both fingerprints: the operator finds the right file with `senim consortium
-            # fingerprint`, where "use that genesis" named none
+            # both fingerprints, so the operator can find the chain's genesis file with
+            # `senim consortium fingerprint FILE`
             raise ConfigError("node.data_dir", "this data directory holds the chain of another "
                               f"genesis file (fingerprint {fingerprint_of(stored_genesis)}) than "
                               f"node.genesis (fingerprint {genesis.fingerprint}): point "

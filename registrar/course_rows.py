@@ -211,7 +211,7 @@ class CourseRows:
                                         [totals for _, _, totals in student.lines], ok,
                                         rows_text(student.rows))
             if not ok:
-                validator.refused(student.first, record, student.header_of)
+                validator.check_refused_row(student.first, record, student.header_of)
                 continue
             sampled = len(validator.sample)
             validator.accept(student.first, record, student.header_of)

@@ -76,7 +76,8 @@ class ExportResult:
         """Whether every problem is a student already issued or named by an unfinished
         job, each row's unique values naming one earlier credential: the export itself
         may be right (a run stopped and started again). A row whose values name two
-        students, or one and no other, is `issued-mismatch`: a fault to check."""
+        credentials, or one recorded with another value of a field the row gives, is
+        `issued-mismatch`: a fault to check."""
         return self.problem_codes == {"already-issued"}
 
     @property

@@ -194,7 +194,7 @@ class Validator(Headers):
         if read.ok and not resolution.problems and not unheaded:
             self.accept(row.number, read.record, resolution.header_of)
         else:
-            self.refused(row.number, read.record, resolution.header_of, read.stand_ins)
+            self.check_refused_row(row.number, read.record, resolution.header_of, read.stand_ins)
 
     def accept(self, number: int, record: dict[str, str], header_of: dict[str, str]) -> None:
         """A record sound in itself, from row `number`: kept or passed on unless another
@@ -209,8 +209,9 @@ class Validator(Headers):
         if len(self.sample) < SAMPLE_RECORDS:
             self.sample.append((number, record))
 
-    def refused(self, number: int, record: dict[str, str], header_of: dict[str, str],
-                stand_ins: dict[str, str] | None = None) -> None:
+    def check_refused_row(self, number: int, record: dict[str, str],
+                          header_of: dict[str, str],
+                          stand_ins: dict[str, str] | None = None) -> None:
         """A record with problems of its own, holding only its values that passed their
         checks: those of its unique fields still name its student, so a student given
         twice, or issued already, is said in the same run as the rest of its problems

@@ -73,11 +73,11 @@ WRITES_FILE_BYTES_MAX = _WRITES_RECORD.size
 
 
 @contextlib.contextmanager
-def _damage_reported(what: str) -> Iterator[None]:
-    """Turn LevelDB's refusal to read or write (a checksum mismatch, an unreadable
-    file, or one gone: a NotFound, LevelDB's own error class, once the store's folder was
-    deleted under a running node was a traceback and exit 4) into the storage error the
-    node answers with."""
+def _leveldb_failures_reported(what: str) -> Iterator[None]:
+    """Turn LevelDB's refusal to read or write into the storage error the node answers
+    with (`_failure`): damage (a checksum mismatch, an unreadable file, or one gone: a
+    NotFound, LevelDB's own error class, as every file is once the store's folder is
+    deleted under a running node), or a disk or access refusal, which damages nothing."""
     try:
         yield
     except plyvel.Error as exc:
@@ -263,8 +263,8 @@ class LevelDBStore:
         return stored
 
     def get(self, key: bytes) -> bytes | None:
-        # Inline rather than `_damage_reported`: a context manager per read cost more
-        # than the read itself on the hot paths (state values, the replay index).
+        # Inline rather than `_leveldb_failures_reported`: a context manager per read cost
+        # more than the read itself on the hot paths (state values, the replay index).
         try:
             value: bytes | None = self._db.get(key, verify_checksums=True)
         except plyvel.Error as exc:  # corruption, a file unreadable, refused or gone
@@ -273,7 +273,7 @@ class LevelDBStore:
 
     def iterate_prefix(self, prefix: bytes, after: bytes | None = None
                        ) -> Iterator[tuple[bytes, bytes]]:
-        with _damage_reported("a scan"):
+        with _leveldb_failures_reported("a scan"):
             entries = _entries(self._db, prefix, after)
             if not WRITE_COUNT_KEY.startswith(prefix):
                 yield from entries
@@ -296,7 +296,7 @@ class LevelDBStore:
             sync_logs = sync and bool(self._unsynced_logs)
             size = -1 if sync and not sync_logs else self._log_size()
             count = self._writes + 1
-            with _damage_reported("a write"), self._db.write_batch(
+            with _leveldb_failures_reported("a write"), self._db.write_batch(
                     transaction=True, sync=sync and not sync_logs) as batch:
                 for key, value in puts.items():
                     if value is None:
@@ -387,7 +387,7 @@ class _LevelDBSnapshot:
 
     def iterate_prefix(self, prefix: bytes, after: bytes | None = None
                        ) -> Iterator[tuple[bytes, bytes]]:
-        with _damage_reported("a scan"):
+        with _leveldb_failures_reported("a scan"):
             for key, value in _entries(self._snapshot, prefix, after):
                 if key != WRITE_COUNT_KEY:
                     yield key, value

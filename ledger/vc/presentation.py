@@ -36,15 +36,15 @@ MAX_CREDENTIALS_PER_PRESENTATION = 20
 # How one held credential's verification is run: given it, to run, its verdict. A caller
 # asking a node passes one that turns that node's answer which cannot be trusted into this
 # credential's verdict, status UNTRUSTED, so that every other credential is still verified
-# and shown: raised out of the whole presentation, the lie about a genuine credential hid
-# another altered after signing, which failed its own signature without any node.
+# and shown: raised out of the whole presentation, a lie about a genuine credential would
+# hide another altered after signing, which fails its own signature without any node.
 HeldCheck = Callable[[Callable[[], VcVerdict]], VcVerdict]
 # A held credential's status when all its verdict says is that the node's answer about it
 # cannot be trusted: nothing of the credential itself.
 UNTRUSTED = "untrusted"
 
 
-def _run(check: Callable[[], VcVerdict]) -> VcVerdict:
+def _verified_as_is(check: Callable[[], VcVerdict]) -> VcVerdict:
     return check()
 
 
@@ -82,7 +82,7 @@ def verify_presentation(document: Any, now: datetime, challenge: str | None,
                         domain: str | None, facts: ChainFacts | None = None,
                         chain_id: str | None = None, status_lookup: StatusLookup | None = None,
                         loader: Loader | None = None, lists_vouched: bool = False,
-                        held_check: HeldCheck = _run) -> VcVerdict:
+                        held_check: HeldCheck = _verified_as_is) -> VcVerdict:
     """Every credential is verified (each run by `held_check`), not only those before the
     first that fails: a reader is shown each one's own verdict. The presentation's is the
     first failure's status, a credential's own failure before any UNTRUSTED answer."""
