@@ -111,6 +111,28 @@ def _student_value(format_name: str, value: str) -> bool:
     return number and not (format_name == "iin" and _passes("date", value))
 
 
+def _a_name(cell: str) -> bool:
+    """Whether a header cell names a column: it holds a letter and nothing a student's row
+    holds (an IIN, a date, a number of NUMBER_DIGITS digits however written)."""
+    digits = sum(1 for c in cell if c.isdigit())
+    letters = sum(1 for c in cell if c.isalpha())
+    return (letters > 0 and not (digits >= NUMBER_DIGITS and digits >= letters)
+            and not _passes("date", cell))
+
+
+def fills_a_table(values: list[str], keys: tuple[str, ...]) -> bool:
+    """Whether a row stands in a table under its header as a student's row does, which
+    no line of a cover page does: it holds more than MAX_TITLE_CELLS values (a cover's
+    lines hold a title, or a label and its value), each under a header cell, and every
+    header cell over them names a column (`_a_name`): a form's "Университет | КазНУ |
+    БИН | 040740…" line, read as a header, holds values. So one student's row, with its
+    name, programme and dates beside the IIN, tells a class of one from a cover page
+    holding one IIN (a rector's on an order)."""
+    held = [index for index, value in enumerate(values) if value]
+    return len(held) > MAX_TITLE_CELLS and all(
+        index < len(keys) and _a_name(keys[index].strip()) for index in held)
+
+
 def is_title(cells: list[str | None], header: list[str | None], sink: HeaderSink) -> bool:
     """Whether a row above `header` is read past as a title (find_header says why)."""
     formats = sink.column_formats(tuple(c or "" for c in header))

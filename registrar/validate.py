@@ -30,7 +30,7 @@ from registrar.mapping import Mapping
 from registrar.phrases import Phrase, phrase
 from registrar.problems import ProblemList
 from registrar.record_problems import record_problems
-from registrar.rows import RawRow, stray_row
+from registrar.rows import RawRow, fills_a_table, stray_row
 from registrar.schema import Schema
 from registrar.targets import Resolution, Target, line_column
 from registrar.value_characters import shown
@@ -53,6 +53,8 @@ _LOST_BEFORE_SENTENCE = phrase(
 SAMPLE_RECORDS = 10
 # Rows holding an IIN that make a first sheet a list of people, not a cover page: one
 # number on a cover (a phone, an order's number) may pass an IIN's checks by chance.
+# One row is enough when it stands in a table as a student's does (rows.fills_a_table):
+# a class of one (a transfer, an external exam) is a list too.
 IIN_ROWS = 2
 
 
@@ -116,11 +118,13 @@ class Validator(Headers):
         self._seen: dict[str, FirstHolders] = {name: FirstHolders() for name in schema.unique}
         self._unheaded_said: set[int] = set()  # columns whose value was named
         self._iin_rows = 0  # rows read holding an IIN, in any column, up to IIN_ROWS
+        self._iin_in_table = False  # one of them stands in a table (rows.fills_a_table)
 
     @property
     def holds_iins(self) -> bool:
-        """Whether the rows read are a list of people: IIN_ROWS of them hold an IIN."""
-        return self._iin_rows >= IIN_ROWS
+        """Whether the rows read are a list of people: IIN_ROWS of them hold an IIN, or
+        one does standing in a table under the header, as one student's row does."""
+        return self._iin_rows >= IIN_ROWS or self._iin_in_table
 
     def header(self, keys: tuple[str, ...], row: int = 1) -> Resolution:
         """Resolve a header, reporting its problems the first time it is seen (a CSV or
@@ -157,8 +161,9 @@ class Validator(Headers):
         if not any(values):
             self.blank_rows += 1
             return None
-        if self._iin_rows < IIN_ROWS and any(_is_iin(value) for value in values):
+        if not self.holds_iins and any(_is_iin(value) for value in values):
             self._iin_rows += 1
+            self._iin_in_table = fills_a_table(values, row.keys)
         return resolution, values
 
     def unheaded_value(self, number: int, resolution: Resolution, values: list[str]) -> bool:

@@ -105,3 +105,40 @@ def test_a_number_on_the_cover_passing_an_iins_checks_is_no_list(tmp_path: Path)
     path = workbook(tmp_path / "rector.xlsx", ("Титул", cover, "visible"),
                     ("Выпускники", STUDENTS, "visible"))
     assert codes(read_export(path, "diploma")) == ["no-header"]
+
+
+# A header no shipped mapping knows: the class's real problem is its columns
+OWN_HEADER = ["Студент", "Жеке нөмірі", "Мамандығы", "Бітірген жылы"]
+
+
+def test_a_class_of_one_on_the_first_sheet_is_no_cover_page(tmp_path: Path) -> None:
+    # A transfer or an external exam: one student, whose row fills the table under its
+    # header. It was told to move the students' sheet to the front, being on it.
+    rows = [OWN_HEADER, ["Әсел Нұрланова", IINS[0], "Информатика", "2026"]]
+    path = workbook(tmp_path / "one.xlsx", ("Лист1", rows, "visible"),
+                    ("Лист2", [["x"]], "visible"))
+    found = codes(read_export(path, "diploma"))
+    assert "no-header" not in found and "unknown-column" in found, found
+    # with the schema's header it is issued as any class is
+    path = workbook(tmp_path / "issued.xlsx", ("Лист1", [DIPLOMA_HEADER, diploma_row(0)],
+                                               "visible"), ("Лист2", [["x"]], "visible"))
+    result = read_export(path, "diploma")
+    assert result.problems == [] and [r["iin"] for r in result.records] == [IINS[0]]
+
+
+def test_a_cover_page_with_one_iin_in_a_wide_line_is_still_a_cover(tmp_path: Path) -> None:
+    # A cover's line holding the rector's IIN with words beside it is no student's row:
+    # under a one-line title, or under a form's label and value line read as its header.
+    covers = {
+        "title": [["Приказ № 123 от 30.06.2026"], ["Ректор", "Смағұлов Ә.", IINS[2]]],
+        "form": [["Университет", "КазНУ", "БИН", bin_passing_the_check_digit()],
+                 ["Ректор", "Смағұлов Ә.", "ИИН", IINS[2]]],
+        "dated": [["Бұйрық", "№ 123", "Күні", "30.06.2026"],
+                  ["Ректор", "Смағұлов Ә.", "ЖСН", IINS[2]]],
+    }
+    for name, cover in covers.items():
+        path = workbook(tmp_path / f"{name}.xlsx", ("Титул", cover, "visible"),
+                        ("Выпускники", STUDENTS, "visible"))
+        found = codes(read_export(path, "diploma"))
+        # (the title's line, wider than its header, is a long-row of the cover too)
+        assert found[0] == "no-header" and "unknown-column" not in found, (name, found)
