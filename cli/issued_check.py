@@ -91,7 +91,13 @@ class IssuedCheck:
             # IIN with another student id is a mistyped IIN naming someone else, whose
             # credential must not be superseded by this row's (nor this row left out); its
             # student id with another IIN is that student's IIN corrected, in a correction.
-            changes_iin = unheld == list(self.unique[:1]) and not earlier.pending
+            changes_iin = unheld == list(self.unique[:1])
+            if changes_iin and earlier.pending:
+                # Its job may still commit: only once it is finished can this row correct
+                # that credential (or be found a mistyped IIN), so finishing it comes first.
+                self.unfinished_rows.add(row)
+                return [(field, "already-issued", self._changed_unfinished(
+                    field, unheld[0], earlier))]
             if changes_iin and self.corrections:
                 if sound:
                     self.corrected.setdefault(row, earlier)
@@ -150,6 +156,18 @@ class IssuedCheck:
                       "the one issued, issue with --corrections and then supersede the old "
                       "credential", type=self._type, label=field_label(field),
                       other=field_label(other), job=earlier.job)
+
+    def _changed_unfinished(self, field: str, other: str, earlier: Earlier) -> Phrase:
+        state = self._unfinished(earlier)
+        return phrase("issue.issued.changed_unfinished", f"{self._a_type} for this {field} is "
+                      f"in the unfinished job {earlier.job} (state {state}) with another "
+                      f"{other}: finish that job first with senim issue --resume "
+                      f"{earlier.job}; then, if this {other} corrects the one it holds, issue "
+                      "with --corrections and supersede that credential; if not, check the "
+                      f"row, since a mistyped {field} names another person", type=self._type,
+                      label=field_label(field), other=field_label(other), job=earlier.job,
+                      state=phrase(f"issue.job_state.{state}", state)
+                      if state in JOB_STATES else str(state))
 
     def _said(self, field: str, earlier: Earlier) -> Phrase:
         """Where this value was issued, or the unfinished job it is in."""

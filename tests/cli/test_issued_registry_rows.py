@@ -187,3 +187,34 @@ def test_a_credential_keeps_the_values_it_was_issued_with_once_corrected(
         assert "but not with this row's student_id: check the row" in output
         assert "[already-issued]" not in output and "correct credentials issued" not in output
     assert len(node.batches) == 2
+
+
+def test_an_iin_changed_under_a_student_id_of_an_unfinished_job_says_finish_it_first(
+        work: tuple[Path, AccreditedNode]) -> None:
+    # Student 1's diploma is in a job not yet committed; the row gives student 1's id with
+    # another IIN. It was "check the row" (issued-mismatch) even under --corrections,
+    # though once that job commits it is a correction: what comes first is --resume.
+    folder, node = work
+    left_pending(folder, node)  # students 0-2 in the unfinished job `first`
+    changed = with_values(export(folder / "c2.csv", [1]), 0, iin=STUDENTS[4]["iin"])
+    for extra in ((), ("--dry-run",), ("--corrections",), ("--corrections", "--dry-run")):
+        code, output = issue("--input", str(changed), "--out", "c2", *extra)
+        assert code == 2 and "[already-issued]" in output, output
+        assert "[issued-mismatch]" not in output and "with another iin" in output
+        assert "finish that job first with senim issue --resume" in output
+        assert "then, if this iin corrects the one it holds, issue with --corrections" in output
+        line = last_line(output)
+        assert MAY_BE_RIGHT in line and "--resume" in line, line
+    for lang, said in (("kk", "алдымен сол тапсырманы аяқтаңыз"),
+                       ("ru", "сначала завершите то задание")):
+        code, output = issue("--input", str(changed), "--out", "c2", "--lang", lang)
+        assert code == 2 and said in output and "--corrections" in output, output
+    assert len(node.mempool) == 1 and not node.batches  # the first job's alone, uncommitted
+    # done as said: the job finished, the row is the IIN corrected under --corrections
+    resumed = CliRunner().invoke(main, ["issue", "--resume", "first"])
+    assert resumed.exit_code == 0, resumed.output
+    code, output = issue("--input", str(changed), "--out", "c2")
+    assert code == 2 and "[issued-mismatch]" in output and "with another iin" in output
+    code, output = issue("--input", str(changed), "--out", "c2", "--corrections")
+    assert code == 0 and "changing the iin" in output, output
+    assert "this job corrects 1 earlier credential" in output
