@@ -121,11 +121,25 @@ def _code(value: str) -> str:
     return value
 
 
+# An IIN's century-and-sex digit (1-6), serial and check digit, as a number of six
+# significant digits leaves them.
+_ROUNDED_TAIL = "000000"
+
+
 def _iin(value: str) -> str:
     """Twelve digits, recorded so however they were grouped (registrar.iin.iin_digits):
     "0101 0150 0013" from an ID card is the IIN 010101500013, one student, not two."""
     _scientific(value)
     digits = iin_digits(value)
+    if len(digits) == 12 and digits.isdigit() and digits.endswith(_ROUNDED_TAIL):
+        # No IIN has its century digit and serial all zeros, while a number Excel showed
+        # as 9.80303E+11 and read back (a CSV it saved, opened again) ends so; one in
+        # eleven of them passes the check digit.
+        raise FormatError(phrase(
+            "reg.iin.rounded", f"{value} ends in six zeros, as an IIN Excel showed in "
+            "scientific notation (9.80303E+11) and read back as a number ends: its last "
+            "digits were lost; export the IINs from the records system again, as text",
+            value=value))
     problem = iin_phrase(digits)
     if problem:
         raise FormatError(problem)

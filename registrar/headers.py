@@ -18,7 +18,7 @@ from registrar.targets import (
     line_field,
     line_pattern,
 )
-from registrar.value_characters import unsafe_phrase
+from registrar.value_characters import mixed_phrase, unsafe_phrase
 
 _LINE_NUMBER = r"([1-9][0-9]{0,2})"
 
@@ -121,10 +121,14 @@ class Headers:
                 slot = (f"{target.field}.{target.spec.name}" if target and target.line
                         else target.field if target else "")
                 invisible = unsafe_phrase(header)
+                # "іin" with a Kazakh і, "ИИH" with a Latin H: read as a name it does not say
+                mixed = None if target or invisible else mixed_phrase(header)
                 if target is None:
                     found.problems.append((header, "unknown-column", phrase(
                         "reg.header.invisible", f"the header {invisible.english}",
                         why=invisible) if invisible
+                        else phrase("reg.header.mixed", f"in the header, {mixed.english}",
+                                    why=mixed) if mixed
                         else self._unknown(header)))
                 elif slot in found.header_of:
                     other = found.header_of[slot]
