@@ -10,8 +10,17 @@ import urllib.parse
 import urllib.request
 from typing import IO, Any
 
+# What an answer means is cli.client_answers'; its names are imported from here too.
+from cli.client_answers import BUSY as BUSY
+from cli.client_answers import MALFORMED_ANSWER as MALFORMED_ANSWER
+from cli.client_answers import NOT_ANSWERED as NOT_ANSWERED
+from cli.client_answers import ClientError as ClientError
+from cli.client_answers import NotConfirmed as NotConfirmed
+from cli.client_answers import answer_field, check_tx_status
+from cli.client_answers import node_line as node_line
+from cli.client_answers import not_taken as not_taken
+from cli.client_answers import refusal_params as refusal_params
 from cli.deadline_http import deadline_opener
-from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
 from cli.node_answers import (
     BUSY_STATUSES,
     RemoteFactsError,
@@ -21,135 +30,14 @@ from cli.node_answers import (
     without_slash,
 )
 from cli.node_answers import DEFAULT_NODE as DEFAULT_NODE  # the commands' --node default
-from cli.spoken import Sentence, printable
-from ledger.errors import SenimError
+from cli.spoken import Sentence
 from ledger.identity import KeyPair
 from ledger.payloads import Payload
 from ledger.transactions import Transaction, build_transaction
 
 EXPIRY_WINDOW_BLOCKS = 1000
-
-
-class ClientError(SenimError):
-    """The node refused a request (with its reason) or could not be reached."""
-
-    def __init__(self, message: str | Sentence, code: str = "unreachable", status: int = 0,
-                 params: dict[str, str | int] | None = None, *, bare: bool = False) -> None:
-        super().__init__(str(message))
-        # said in the reader's language where it is printed (cli.spoken)
-        self.sentence = message if isinstance(message, Sentence) else None
-        self.code = code
-        self.status = status
-        # the specifics a node's refusal names (its error's `params`: the member, a
-        # height), for the refusal's sentence in the reader's language (cli.refusals)
-        self.params = params or {}
-        # an HTTP status with no error of the node's (the API's JSON error) in its body:
-        # what a proxy before the node may give, whatever became of the request
-        self.bare = bare
-
-    @property
-    def exit_code(self) -> int:
-        """The command's exit status (cli.errors): 1 when the node said no, 2 for a
-        --node that is no URL, 3 when it could not be asked or did not answer as a
-        Senim node does."""
-        if self.code == "bad_url":
-            return EXIT_BAD_INPUT
-        return EXIT_UNREACHABLE if self.code in NOT_ANSWERED else EXIT_REFUSED
-
-
-# A refusal's specifics as a node names them (the API error's `params`): at most this many,
-# each a whole number or one short line of printable text; anything else is left out, so
-# that a node prints nothing through them a refusal's sentence would not.
-REFUSAL_PARAMS_MAX = 16
-REFUSAL_PARAM_CHARS_MAX = 200
-
-
-def refusal_params(value: object) -> dict[str, str | int]:
-    """The params of a node's refusal that a sentence may name (see REFUSAL_PARAMS_MAX)."""
-    if not isinstance(value, dict):
-        return {}
-    kept: dict[str, str | int] = {}
-    for name, item in list(value.items())[:REFUSAL_PARAMS_MAX]:
-        if not isinstance(name, str) or not name.isidentifier():
-            continue
-        number = isinstance(item, int) and not isinstance(item, bool)
-        line = (isinstance(item, str) and len(item) <= REFUSAL_PARAM_CHARS_MAX
-                and bool(item.strip()) and item.isprintable())
-        if number or line:
-            kept[name] = item
-    return kept
-
-
-# A node's English message, a refusal's code or reason, said on one line as the node wrote
-# it, but that line only: a character that is no printable one (an escape sequence that
-# clears the terminal, a bidi override that turns the line round, a line break that
-# forges a line of the command's own) is said as U+FFFD, and at most this many characters.
-NODE_TEXT_CHARS_MAX = 2_000
-
-
-def node_line(value: object) -> str:
-    """`value`, text a node sent to be printed, as one printable line (NODE_TEXT_CHARS_MAX)."""
-    text = str(value)
-    shown = printable(text[:NODE_TEXT_CHARS_MAX])
-    return shown if len(text) <= NODE_TEXT_CHARS_MAX else shown + "…"
-
-
-
-# The code of a node that could not answer now, and says to ask again shortly: its own
-# `busy` (503, with Retry-After), or a 503 or 429 with no node's error (a proxy before a
-# node that is restarting). Nothing was refused; only the node's own `busy` (not `bare`)
-# shows that it took nothing, as a proxy may answer so after the node took the request.
-BUSY = "busy"
-# ClientError codes of no answer to the question: exit 3, as `senim verify` exits when its
-# node is busy. None is a refusal: the same request, asked again later, may be answered.
-NOT_ANSWERED = frozenset({"unreachable", "malformed", "http", BUSY})
-
-
-class NotConfirmed(ClientError):
-    """Asking after a transaction the node took (it answered the POST with the
-    transaction's id) failed: its 429, a garbled answer, a proxy's 502, no answer, or a 404
-    to the wait's end (a busy node ends the wait pending). None is a refusal: the
-    transaction may still commit, so what was made for it is kept."""
-
-    def __init__(self, cause: ClientError) -> None:
-        super().__init__(cause.sentence or str(cause), cause.code, cause.status, cause.params,
-                         bare=cause.bare)
-
-
-def not_taken(exc: ClientError) -> bool:
-    """Whether an error in sending a transaction proves the node did not take it: only the
-    node's own refusal (a 4xx error of the API) or its own `busy` does. A bare 503, 429 or
-    502 may come from a proxy after the node admitted the transaction, a 5xx error of the
-    node's after it did, and no answer or a garbled one proves nothing either way."""
-    return (not isinstance(exc, NotConfirmed) and not exc.bare
-            and (exc.code == BUSY or 400 <= exc.status < 500))
-
-# What reading a node's answer raises when the answer has the wrong shape (a proxy, another
-# service, a broken node): callers that read fields turn it into one error line.
-MALFORMED_ANSWER = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 # How long a command waits for its transaction to commit before it says "pending"
 COMMIT_WAIT_S = 60.0
-
-
-def _field(answer: dict[str, Any], key: str, kind: type, url: str) -> Any:
-    """A field the client relies on, of the type the API gives it, or a ClientError."""
-    value = answer.get(key)
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise ClientError(Sentence("cli.node.field", url=url, field=repr(key)), "malformed")
-    return value
-
-
-def _check_tx_status(result: dict[str, Any], url: str) -> None:
-    """A transaction's status as the client reads it: what a commit is reported with."""
-    for said in ("code", "reason"):  # printed as the node's own words
-        if isinstance(result.get(said), str):
-            result[said] = node_line(result[said])
-    if _field(result, "status", str, url) == "committed":
-        _field(result, "height", int, url)
-        _field(result, "tx_id", str, url)
-        if not isinstance(result.get("time", 0), str | None):  # None: header not at hand
-            raise ClientError(Sentence("cli.node.field", url=url, field="'time'"),
-                              "malformed")
 
 
 class _PostsNotRedirected(urllib.request.HTTPRedirectHandler):
@@ -315,8 +203,8 @@ class NodeClient:
     def status(self) -> dict[str, Any]:
         result: dict[str, Any] = self.request("GET", "/v1/status")
         url = self.base_url + "/v1/status"
-        _field(result, "chain_id", str, url)
-        _field(result, "height", int, url)
+        answer_field(result, "chain_id", str, url)
+        answer_field(result, "height", int, url)
         return result
 
     def make_tx(self, keys: KeyPair, payload: Payload) -> Transaction:
@@ -330,7 +218,7 @@ class NodeClient:
     def submit_encoded(self, data: bytes) -> str:
         """Submit a signed transaction as its exact bytes (a resumed job resends the same)."""
         answer = self.request("POST", "/v1/transactions", {"tx": data.hex()})
-        return str(_field(answer, "tx_id", str, self.base_url + "/v1/transactions"))
+        return str(answer_field(answer, "tx_id", str, self.base_url + "/v1/transactions"))
 
     def transaction_status(self, tx_id: str, wait_s: float = 0.0) -> dict[str, Any]:
         """committed (with height, block_hash, time), pending, rejected (code) or unknown."""
@@ -341,7 +229,7 @@ class NodeClient:
             if exc.status == 404:  # the node answers an unknown id with 404 and no error body
                 return {"tx_id": tx_id, "status": "unknown"}
             raise
-        _check_tx_status(result, f"{self.base_url}/v1/transactions/{tx_id}")
+        check_tx_status(result, f"{self.base_url}/v1/transactions/{tx_id}")
         return result
 
     def batch(self, issuer_hex: str, root_hex: str) -> dict[str, Any] | None:
@@ -354,12 +242,12 @@ class NodeClient:
             raise
         url = f"{self.base_url}/v1/batches/{issuer_hex}/{root_hex}"
         for key, kind in (("height", int), ("tx_id", str), ("time", str)):
-            _field(result, key, kind, url)
+            answer_field(result, key, kind, url)
         return result
 
     def block(self, height: int) -> dict[str, Any]:
         result: dict[str, Any] = self.request("GET", f"/v1/blocks/{height}")
-        _field(result, "hash", str, f"{self.base_url}/v1/blocks/{height}")
+        answer_field(result, "hash", str, f"{self.base_url}/v1/blocks/{height}")
         return result
 
     def wait(self, tx_id: str, timeout_s: float = COMMIT_WAIT_S) -> dict[str, Any]:
@@ -384,7 +272,7 @@ class NodeClient:
                 time.sleep(min(READ_RETRY_AFTER_S if busy else 0.05,
                                max(0.0, deadline - time.monotonic())))
                 continue
-            _check_tx_status(result, f"{self.base_url}/v1/transactions/{tx_id}")
+            check_tx_status(result, f"{self.base_url}/v1/transactions/{tx_id}")
             if result["status"] != "pending" or time.monotonic() >= deadline:
                 return result
 
