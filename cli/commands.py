@@ -28,6 +28,7 @@ from cli.spoken import refuse as refuse_said
 from ledger.errors import ConfigError, MalformedInput
 from ledger.identity import KeyPair, signing_key_exists
 from ledger.payloads import Payload, checked
+from ledger.transactions import Transaction
 from ledger.verification import Check
 from node.files import load_key
 
@@ -162,55 +163,100 @@ def submit_and_report(client: NodeClient, keys: KeyPair, payload: Payload, what:
     transaction's id, when the node still says pending: a committed answer it finds
     elsewhere goes on as the node's would; None leaves it pending (a node its peers dropped
     once the transaction committed never learns it: cli.key_rotation)."""
-    said = transaction_kind(what)
+    ending = Ending(what, written, keys)
     try:
         checked(payload)  # refuse what every node would refuse, before asking one
         tx = client.make_tx(keys, payload)
     except MalformedInput as exc:
-        _forget(written)
-        refuse(Sentence("tx.malformed", str(exc), what=said,
+        ending.forget()
+        refuse(Sentence("tx.malformed", str(exc), what=ending.said,
                         why=problem_said(str(exc), exc.code, exc.params)), EXIT_BAD_INPUT)
     except ClientError as exc:  # nothing was sent
-        _forget(written)
-        end_unless_refused(exc, what, said)
-        refuse(Sentence("tx.refused", f"{what} refused: {exc} ({exc.code})", what=said,
-                        why=node_said(exc), code=exc.code), EXIT_REFUSED)
+        ending.untaken(exc, client)
+    result = committed(client, tx, ending, wait_s, settle)
+    if report:
+        echo(Sentence("tx.committed", f"{what}: committed at height {result['height']} "
+                      f"(tx {result['tx_id'][:16]}…)", what=ending.said, height=result["height"],
+                      tx=result["tx_id"][:16]))
+    return result
+
+
+def committed(client: NodeClient, tx: Transaction, ending: Ending,
+              wait_s: float = COMMIT_WAIT_S,
+              settle: Callable[[str], dict[str, Any] | None] | None = None) -> dict[str, Any]:
+    """Send `tx` and wait for its commit: the committed status, or the command ended as
+    `ending` says it (not confirmed, exit 3; pending, exit 75; refused or rejected, exit 1;
+    not sent, the error's own exit), having removed what was made for it when nothing of it
+    can be on chain. `settle`: as submit_and_report's."""
     try:
         result = client.submit_and_wait(tx, wait_s)
     except ClientError as exc:
         if not not_taken(exc):  # taken, or nothing shows it was not: it may still commit
-            _not_confirmed(exc, what, said, written)
-        _forget(written)  # the node did not take it, so nothing of it is on chain
-        end_unless_refused(exc, what, said)
-        rotated = _replaced_key(client, keys, exc)
-        refuse(Sentence("tx.refused_rotated" if rotated else "tx.refused",
-                        f"{what} refused: {exc} ({exc.code})"
-                        + (f"; this key ({rotated[0]}…) is no longer the member's: since a "
-                           f"key rotation the member signs with {rotated[1]}…, so use that "
-                           "key's file" if rotated else ""),
-                        what=said, why=node_said(exc), code=exc.code,
-                        old=rotated[0] if rotated else "", current=rotated[1] if rotated else ""),
-               EXIT_REFUSED)
+            ending.not_confirmed(str(exc), node_said(exc))
+        ending.untaken(exc, client)  # the node did not take it: nothing of it is on chain
     if result["status"] == "pending" and settle is not None:
         result = settle(tx.tx_id.hex()) or result
     if result["status"] == "pending":
-        refuse(Sentence("tx.pending_kept" if written else "tx.pending",
-                        f"{what} not committed yet (pending){_kept(written)}", what=said,
-                        path=written), EXIT_PENDING)
+        ending.pending()
     why = str(result.get("reason", result["status"]))
     if result["status"] == "rejected":
-        _forget(written)
-        refuse(Sentence("tx.not_committed", f"{what} not committed: {why}", what=said,
-                        why=dropped_reason(result, why)), EXIT_REFUSED)
+        ending.forget()
+        ending.not_committed(why, dropped_reason(result, why))
     if result["status"] != "committed":  # no status the API gives: it proves nothing
-        refuse(Sentence("tx.not_confirmed_kept" if written else "tx.not_confirmed",
-                        f"{what} not confirmed: {why}{_kept(written)}", what=said,
-                        why=dropped_reason(result, why), path=written), EXIT_UNREACHABLE)
-    if report:
-        echo(Sentence("tx.committed", f"{what}: committed at height {result['height']} "
-                      f"(tx {result['tx_id'][:16]}…)", what=said, height=result["height"],
-                      tx=result["tx_id"][:16]))
+        ending.not_confirmed(why, dropped_reason(result, why))
     return result
+
+
+class Ending:
+    """How a command ends for a transaction it sent that did not commit, and what it
+    removes when nothing of the transaction can be on chain: here `written`, a credential
+    file made for it, kept while it may still commit. `keys`: the signer's, to say a
+    refused signature as a key its member rotated away from. cli.revoking's ends a
+    revocation, and keeps its note, in words of its own."""
+
+    def __init__(self, what: str, written: Path | None = None, keys: KeyPair | None = None
+                 ) -> None:
+        self.what, self.written, self.keys = what, written, keys
+        self.said = transaction_kind(what)
+
+    def forget(self) -> None:
+        if self.written is not None:
+            self.written.unlink(missing_ok=True)
+
+    def untaken(self, exc: ClientError, client: NodeClient) -> NoReturn:
+        """The node did not take the transaction: what was made for it removed, then "not
+        sent" (end_unless_refused) or the node's refusal (`refused`)."""
+        self.forget()
+        end_unless_refused(exc, self.what, self.said)
+        self.refused(exc, client)
+
+    def refused(self, exc: ClientError, client: NodeClient) -> NoReturn:
+        rotated = None if self.keys is None else _replaced_key(client, self.keys, exc)
+        refuse(Sentence("tx.refused_rotated" if rotated else "tx.refused",
+                        f"{self.what} refused: {exc} ({exc.code})"
+                        + (f"; this key ({rotated[0]}…) is no longer the member's: since a "
+                           f"key rotation the member signs with {rotated[1]}…, so use that "
+                           "key's file" if rotated else ""),
+                        what=self.said, why=node_said(exc), code=exc.code,
+                        old=rotated[0] if rotated else "", current=rotated[1] if rotated else ""),
+               EXIT_REFUSED)
+
+    def not_confirmed(self, english: str, why: Sentence) -> NoReturn:
+        """It may have been taken and may still commit: what was made for it kept, exit 3
+        (the node's answer, not a refusal, is what is missing)."""
+        refuse(Sentence("tx.not_confirmed_kept" if self.written else "tx.not_confirmed",
+                        f"{self.what} not confirmed: {english}{_kept(self.written)}",
+                        what=self.said, why=why, path=self.written), EXIT_UNREACHABLE)
+
+    def pending(self) -> NoReturn:
+        refuse(Sentence("tx.pending_kept" if self.written else "tx.pending",
+                        f"{self.what} not committed yet (pending){_kept(self.written)}",
+                        what=self.said, path=self.written), EXIT_PENDING)
+
+    def not_committed(self, english: str, why: Sentence) -> NoReturn:
+        """The ledger rejected it: it can never commit (exit 1)."""
+        refuse(Sentence("tx.not_committed", f"{self.what} not committed: {english}",
+                        what=self.said, why=why), EXIT_REFUSED)
 
 
 def end_unless_refused(exc: ClientError, what: str, said: Sentence | str) -> None:
@@ -221,15 +267,6 @@ def end_unless_refused(exc: ClientError, what: str, said: Sentence | str) -> Non
     if exc.exit_code != EXIT_REFUSED:
         refuse(Sentence("tx.not_sent", f"{what} not sent: {exc}", what=said,
                         why=node_said(exc)), exc.exit_code)
-
-
-def _not_confirmed(exc: ClientError, what: str, said: Sentence | str, written: Path | None
-                   ) -> NoReturn:
-    """Ends a command whose transaction may have been taken and may still commit: what was
-    made for it kept, exit 3 (the node's answer, not a refusal, is what is missing)."""
-    refuse(Sentence("tx.not_confirmed_kept" if written else "tx.not_confirmed",
-                    f"{what} not confirmed: {exc}{_kept(written)}", what=said,
-                    why=node_said(exc), path=written), EXIT_UNREACHABLE)
 
 
 def dropped_reason(result: dict[str, Any], english: str) -> Sentence:
@@ -262,11 +299,6 @@ def _replaced_key(client: NodeClient, keys: KeyPair, refusal: ClientError
     if not isinstance(current, str) or current == keys.public_key.hex():
         return None
     return keys.public_key.hex()[:16], current[:16]
-
-
-def _forget(written: Path | None) -> None:
-    if written is not None:
-        written.unlink(missing_ok=True)
 
 
 def _kept(written: Path | None) -> str:

@@ -12,8 +12,8 @@ from typing import NoReturn
 
 import click
 
-from cli.client import COMMIT_WAIT_S, ClientError, NodeClient, not_taken
-from cli.commands import dropped_reason, end_unless_refused, key_option, key_refusal, node_option
+from cli.client import COMMIT_WAIT_S, ClientError, NodeClient
+from cli.commands import Ending, committed, key_option, key_refusal, node_option
 from cli.errors import EXIT_BAD_INPUT, EXIT_PENDING, EXIT_REFUSED, EXIT_UNREACHABLE
 from cli.language import lang_option
 from cli.refusals import node_said
@@ -32,7 +32,6 @@ from ledger.payloads_credentials import (
     REVOCATION_REASONS,
     note_hash,
 )
-from ledger.transactions import Transaction
 from ledger.vc.anchored import native_of_senim_vc
 from node.files import load_key
 from storage.batch_tree import audit_path
@@ -247,12 +246,12 @@ def _revoke(key_path: Path, target: str, manifest_path: Path | None, why: str,
             refuse(Sentence("revoke.note_unwritable", f"cannot write the note to {note_path}: "
                             f"{exc}", path=note_path, why=exc.strerror or str(exc)),
                    EXIT_BAD_INPUT)
-    kept = note_path if note is not None else None
+    ending = _RevocationEnding(note_path if note is not None else None)
     try:
         tx = client.make_tx(keys, RevokePayload(ref, why, digest, replaced_by))
     except ClientError as exc:  # nothing was sent
-        _end_untaken(exc, kept)
-    height = _committed_height(client, tx, kept)
+        ending.untaken(exc, client)
+    height = int(committed(client, tx, ending, COMMIT_WAIT_S)["height"])
     old = ref.target_hash.hex()[:16]
     if replaced_by is None:
         echo(Sentence("revoke.done", f"revoked {old}… at height {height}: "
@@ -267,57 +266,40 @@ def _revoke(key_path: Path, target: str, manifest_path: Path | None, why: str,
                       "salted hash is on chain", path=note_path))
 
 
-def _committed_height(client: NodeClient, tx: Transaction, note_path: Path | None) -> int:
-    """The height the revocation committed at, or the command ended saying why not. The
-    note (`note_path`) is removed only when its hash cannot be on chain: the node did not
-    take the revocation (cli.client.not_taken) or rejected it; while it may still commit,
-    it is kept, as the hash on chain would name a note no one has."""
-    try:
-        result = client.submit_and_wait(tx, COMMIT_WAIT_S)
-    except ClientError as exc:
-        if not not_taken(exc):
-            _end_unconfirmed(Sentence("tx.not_confirmed", f"revocation not confirmed: {exc}",
-                                    what=Sentence("tx.what.revocation"), why=node_said(exc)),
-                           note_path)
-        _end_untaken(exc, note_path)
-    said = str(result.get("reason", result["status"]))
-    if result["status"] == "pending":
-        if note_path is None:
-            refuse(Sentence("tx.pending", "revocation not committed yet (pending)",
-                            what=Sentence("tx.what.revocation")), EXIT_PENDING)
+class _RevocationEnding(Ending):
+    """How `senim revoke` and `senim supersede` end for a revocation that did not commit.
+    Its note (`note_path`) is removed only when its hash cannot be on chain: the node did
+    not take the revocation (cli.client.not_taken) or rejected it; while it may still
+    commit, it is kept, as the hash on chain would name a note no one has."""
+
+    def __init__(self, note_path: Path | None) -> None:
+        super().__init__("revocation", note_path)
+
+    def refused(self, exc: ClientError, client: NodeClient) -> NoReturn:
+        retired = exc.code == "member_retired"
+        refuse(Sentence("revoke.refused_retired" if retired else "revoke.refused",
+                        f"revocation refused: {exc} ({exc.code})"
+                        + (RETIRED_ISSUER_HINT if retired else ""),
+                        why=node_said(exc), code=exc.code), EXIT_REFUSED)
+
+    def not_confirmed(self, english: str, why: Sentence) -> NoReturn:
+        """Ends the command for a revocation that may still commit, its note kept (exit 3)."""
+        said = Sentence("tx.not_confirmed", f"revocation not confirmed: {english}",
+                        what=self.said, why=why)
+        if self.written is None:
+            refuse(said, EXIT_UNREACHABLE)
+        refuse(Sentence("revoke.not_confirmed_note_kept", f"{said}; the note {self.written} is "
+                        "kept, as its hash goes on chain if the revocation commits (check with "
+                        "senim verify)", said=said, path=self.written), EXIT_UNREACHABLE)
+
+    def pending(self) -> NoReturn:
+        if self.written is None:
+            super().pending()
         refuse(Sentence("revoke.pending_note_kept", f"revocation not committed yet (pending); "
-                        f"the note {note_path} is kept, as its hash goes on chain if the "
-                        "revocation commits (check with senim verify)", path=note_path),
+                        f"the note {self.written} is kept, as its hash goes on chain if the "
+                        "revocation commits (check with senim verify)", path=self.written),
                EXIT_PENDING)
-    if result["status"] == "rejected":
-        if note_path is not None:
-            note_path.unlink(missing_ok=True)
-        refuse(Sentence("revoke.not_committed", f"revocation not committed: {said}",
-                        why=dropped_reason(result, said)), EXIT_REFUSED)
-    if result["status"] != "committed":  # no status the API gives: it proves nothing
-        _end_unconfirmed(Sentence("tx.not_confirmed", f"revocation not confirmed: {said}",
-                                what=Sentence("tx.what.revocation"),
-                                why=dropped_reason(result, said)), note_path)
-    return int(result["height"])
 
-
-def _end_untaken(exc: ClientError, note_path: Path | None) -> NoReturn:
-    """Ends the command for a revocation the node did not take: its note removed, as its
-    hash is not on chain and a note left behind would refuse the same command run again."""
-    if note_path is not None:
-        note_path.unlink(missing_ok=True)
-    end_unless_refused(exc, "revocation", Sentence("tx.what.revocation"))
-    retired = exc.code == "member_retired"
-    refuse(Sentence("revoke.refused_retired" if retired else "revoke.refused",
-                    f"revocation refused: {exc} ({exc.code})"
-                    + (RETIRED_ISSUER_HINT if retired else ""),
-                    why=node_said(exc), code=exc.code), EXIT_REFUSED)
-
-
-def _end_unconfirmed(said: Sentence, note_path: Path | None) -> NoReturn:
-    """Ends the command for a revocation that may still commit, its note kept (exit 3)."""
-    if note_path is None:
-        refuse(said, EXIT_UNREACHABLE)
-    refuse(Sentence("revoke.not_confirmed_note_kept", f"{said}; the note {note_path} is kept, "
-                    "as its hash goes on chain if the revocation commits (check with senim "
-                    "verify)", said=said, path=note_path), EXIT_UNREACHABLE)
+    def not_committed(self, english: str, why: Sentence) -> NoReturn:
+        refuse(Sentence("revoke.not_committed", f"revocation not committed: {english}",
+                        why=why), EXIT_REFUSED)
