@@ -25,6 +25,7 @@ from cli.node_answers import (
     BUSY_STATUSES,
     RemoteFactsError,
     login_in_url,
+    not_from_node,
     read_bounded,
     unreachable,
     without_slash,
@@ -63,6 +64,13 @@ def _opener(deadline: float) -> urllib.request.OpenerDirector:
 # A request made once a command's time for the node is spent still gets this long: a
 # job sends its batch and asks after it once even under --timeout 0.
 LAST_REQUEST_S = 1.0
+
+
+def _unknown_transaction(answer: object) -> bool:
+    """Whether an error answer is the node's status of a transaction it does not know: its
+    404 to GET /v1/transactions/{id}, the one error status of the API whose body holds no
+    error, which no proxy's would be taken for."""
+    return isinstance(answer, dict) and answer.get("status") == "unknown"
 
 
 def _check_host_and_port(url: str) -> None:
@@ -149,8 +157,12 @@ class NodeClient:
                                                     seconds=f"{round(limit_s, 1):g}")) from exc
                 answer = json.loads(body)
         except urllib.error.HTTPError as exc:
+            error_answer: object = None
             try:
-                err = json.loads(read_bounded(exc, url, deadline_s=limit_s))["error"]
+                error_answer = json.loads(read_bounded(exc, url, deadline_s=limit_s))
+                if not isinstance(error_answer, dict):
+                    raise TypeError("an error answer that is no JSON object")
+                err = error_answer["error"]
                 if not isinstance(err["message"], str) or not isinstance(err["code"], str):
                     raise TypeError("an error without a code and message")
                 err["message"], err["code"] = node_line(err["message"]), node_line(err["code"])
@@ -168,8 +180,12 @@ class NodeClient:
             except (ValueError, KeyError, TypeError, RecursionError, RemoteFactsError):
                 if exc.code in BUSY_STATUSES:
                     raise self._busy(url, exc.code, bare=True) from exc
-                raise ClientError(Sentence("cli.node.http_from", status=exc.code, url=url),
-                                  "http", exc.code, bare=True) from exc
+                if exc.code == 404 and _unknown_transaction(error_answer):
+                    # the node's own answer to a transaction it does not know (yet)
+                    raise ClientError(Sentence("cli.node.tx_unknown", url=url), "http",
+                                      exc.code) from exc
+                raise ClientError(not_from_node(url, exc.code), "http", exc.code,
+                                  bare=True) from exc
             except OSError as body_exc:  # the error's body, dripped past the deadline
                 raise ClientError(Sentence("cli.node.error_dripping", node=self.base_url,
                                            status=exc.code, seconds=f"{round(limit_s, 1):g}")

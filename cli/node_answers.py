@@ -141,16 +141,33 @@ NO_ROUTE_STATUSES = (404, 405)
 NO_ROUTE_SAID = "cli.node.http_status"
 
 
+def not_from_node(url: str, status: int) -> Sentence:
+    """An HTTP status with no error of a Senim node's in its body, in words, whichever
+    command asked: a node answers each error of its own with the API's JSON error, so such
+    an answer came from what stands between this computer and the node (a proxy, a
+    gateway), or from something at --node that is no node. Busy (429, 503) says to ask
+    again shortly, no route (404, 405) to check --node's address; any other status (a
+    proxy's 413, 403, 401, 502) that something between gave it, not the node."""
+    if status in BUSY_STATUSES:
+        return Sentence("cli.node.busy", url=url, status=status)
+    if status in NO_ROUTE_STATUSES:
+        return Sentence(NO_ROUTE_SAID, url=url, status=status)
+    return Sentence("cli.node.not_from_node", url=url, status=status)
+
+
 def _error_answer(exc: urllib.error.HTTPError, url: str, deadline_s: float) -> Sentence:
     """A node's error answer in words: busy (503 or 429, or its own `busy` code: ask again
-    shortly), no route (404, 405: is --node the node's base address?), else the status.
-    Every status was said as the address's fault in kk and ru, a busy node's 503 too."""
+    shortly), no route (404, 405: is --node the node's base address?), else the status;
+    one with no node's error in it as `not_from_node` says it. Every status was said as
+    the address's fault in kk and ru, a busy node's 503 too."""
     code = None
     try:
         error = json.loads(read_bounded(exc, url, ERROR_BODY_BYTES_MAX, deadline_s))["error"]
         code = error["code"] if isinstance(error["code"], str) else None
     except (ValueError, KeyError, TypeError, RecursionError, RemoteFactsError, OSError):
         pass  # no node's error: said by its status alone
+    if code is None:
+        return not_from_node(url, exc.code)
     if code == "busy" or exc.code in BUSY_STATUSES:
         return Sentence("cli.node.busy", url=url, status=exc.code)
     if exc.code in NO_ROUTE_STATUSES:

@@ -62,7 +62,7 @@ def test_a_batch_the_node_failed_on_when_sent_keeps_its_files(
 @pytest.mark.parametrize("lang, said", [
     ("en", "came from something between this computer and the node"),
     ("ru", "пришёл не от узла, а от чего-то между этим компьютером и узлом"),
-    ("kk", "түйін емес, осы компьютер мен түйіннің арасындағы бір нәрсе берді")])
+    ("kk", "түйін емес, осы компьютер мен түйіннің арасындағы бір нәрсе (прокси не шлюз) берді")])
 def test_a_batch_something_between_answered_names_its_status_and_who_answered(
         node_stub: ScriptedNode, tmp_path: Path, answer: Answer, lang: str, said: str) -> None:
     """A resume meets the same 413 each time: "not confirmed" alone kept the registrar
