@@ -17,6 +17,7 @@ from cli.errors import EXIT_REFUSED
 from cli.issue_job import IssueJob, JobPending, sign_batch
 from cli.job_folder import JobError, credential_files, load_manifest
 from cli.language import Words
+from cli.spoken import Sentence
 from ledger.identity import KeyPair
 from ledger.payloads import CredentialRef
 from ledger.transactions import decode_transaction
@@ -120,6 +121,36 @@ def test_a_batch_the_ledger_rejected_is_refused_and_its_folder_kept_for_a_resume
     assert "refused" in line and f"senim issue --resume {job_dir}" in line, line
     assert load_manifest(job_dir)["state"] == "refused" and credential_files(job_dir)
     assert len(node.sent) == 1  # nothing signed anew: it did not expire
+
+
+@pytest.mark.parametrize("lang, said", [
+    ("en", "the node refused the batch: frobnicated, a refusal this version of senim has no "
+           "words for; it is not on chain"),
+    ("ru", "пакет отклонён: frobnicated — отказ, который эта версия senim не умеет описать "
+           "словами; в цепочку он не записан"),
+    ("kk", "пакет қабылданбады: frobnicated — senim-нің бұл нұсқасы сөзбен сипаттай алмайтын "
+           "бас тарту; ол тізбекке жазылмады")])
+def test_a_rejection_this_release_has_no_words_for_is_said_alike_in_each_language(
+        tmp_path: Path, lang: str, said: str) -> None:
+    """Its code, and that this senim cannot say what it means: English said the code alone,
+    Kazakh and Russian that the chain refused the batch, after saying the batch was refused."""
+    node = RejectingNode(quorum=False)
+    node.code = "frobnicated"
+    job_dir, keys = prepare(tmp_path, node)
+    root = bytes.fromhex(load_manifest(job_dir)["batch_root"])
+    with pytest.raises(JobError) as raised:
+        IssueJob(job_dir, node, print, clock=node.clock).run(
+            30.0, lambda: sign_batch(node, keys, "diploma", root, 25))
+    line = catalogue_only(raised.value.sentence).said(Words(lang))
+    assert said in line and line.count("frobnicated") == 1, line
+
+
+def catalogue_only(sentence: Sentence) -> Sentence:
+    """`sentence` said from the catalogue in English too, as in Kazakh and Russian, not in
+    the English it carries as written (a node's own message)."""
+    return Sentence(sentence.key, **{
+        name: catalogue_only(value) if isinstance(value, Sentence) else value
+        for name, value in sentence.params.items()})
 
 
 class AlwaysExpiredNode(FakeNode):
