@@ -204,6 +204,8 @@ def check_words(check: Check, verdict: Judged, words: Words, document: Any) -> s
         detail = words.t("cli.detail.status_list_unverified")
     elif check.name == "status" and not check.ok and verdict.status == "revoked":
         detail = words.t("detail.status.fail_revoked")  # a W3C VC's status list
+    elif check.name == "on_chain" and verdict.status == "chain_unchecked":  # cli.vp
+        detail = words.t("cli.detail.chain_unchecked")
     elif check.name == "senim" and not check.ok:
         detail = words.t("detail.senim.fail")  # a W3C VC no chain records
     elif recognition and check.ok:

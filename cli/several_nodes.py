@@ -111,16 +111,24 @@ class Judgement(Generic[AnyJudged]):
 
 
 def judged(ask: AskNode[AnyJudged], nodes: Sequence[str], certified: bool,
-           deadline: Deadline) -> Judgement[AnyJudged]:
+           deadline: Deadline, fallback: NodeVerdict[AnyJudged] | None = None
+           ) -> Judgement[AnyJudged]:
     """The document judged by `nodes`: one node's answer as it gave it, refused (with its
     NodeFailed's code) when it gave none; of several, the one `_chosen`, with the others'
-    `differences`. `certified`: --genesis was given. The deadline is settled when the
-    answers are in, before the verdict is printed."""
-    if len(nodes) == 1:
+    `differences`. `certified`: --genesis was given. `fallback`: the verdict when no node
+    answers (the document's own checks failed, so none is needed), each node's failure
+    said beside it rather than refused. The deadline is settled when the answers are in,
+    before the verdict is printed."""
+    if len(nodes) == 1 and fallback is None:
         answer = answer_alone(ask, nodes[0])
         deadline.settle()
         return Judgement(answer)
     answers = ask_nodes(ask, nodes, deadline)
+    if fallback is not None and all(answer.answer is None for answer in answers):
+        return Judgement(fallback, [
+            Sentence("cli.nodes.no_answer", None, node=answer.node, why=answer.failure)
+            for answer in answers if answer.failure is not None],
+            {"nodes": _answers_json(answers, None)})
     shown = _chosen(answers, certified)
     assert shown.answer is not None
     return Judgement(shown.answer, differences(answers, shown, certified),
@@ -273,8 +281,8 @@ def _record_facts(verdict: Judged) -> list[dict[str, Any]]:
     return [verdict.facts, *(credential.facts for credential in held)]
 
 
-def _answers_json(answers: Sequence[NodeAnswer[AnyJudged]], shown: NodeAnswer[AnyJudged]
-                  ) -> list[dict[str, Any]]:
+def _answers_json(answers: Sequence[NodeAnswer[AnyJudged]],
+                  shown: NodeAnswer[AnyJudged] | None) -> list[dict[str, Any]]:
     """Each node's answer for --json, in the order given: its verdict's status and the
     height it holds as of, whether certified and whether it is the one shown, the record's
     facts it gives otherwise than the one shown (facts_differ), or why it gave none (in
@@ -290,5 +298,5 @@ def _answers_json(answers: Sequence[NodeAnswer[AnyJudged]], shown: NodeAnswer[An
                        "valid": each.answer.verdict.valid, "height": each.answer.height,
                        "certified": each.answer.certified,
                        "source": str(each.answer.source),
-                       "facts_differ": _facts_differing(each, shown)})
+                       "facts_differ": [] if shown is None else _facts_differing(each, shown)})
     return listed

@@ -39,7 +39,7 @@ from ledger.genesis import Genesis
 from ledger.vc.canon import remembering_loader
 from ledger.vc.presentation import UNTRUSTED, HeldCheck
 from ledger.vc.status_checks import StatusLookup
-from ledger.vc.verify import VcVerdict, verify_vc
+from ledger.vc.verify import VcVerdict, claimed_issuer, verify_vc
 from ledger.vc.warning_codes import warning_code
 from ledger.verification import Check, when
 from node.validators import certifies_by_keys
@@ -233,17 +233,77 @@ def said_after(verdict: VcVerdict, document: Any, answer: NodeVerdict[VcVerdict]
     return after
 
 
+def about_issuer(verdict: VcVerdict, document: Any, words: Words) -> str:
+    """What the verdict's line says of a VC's issuer: the one its signature was checked
+    against; when no signature check passed (an answer that cannot be trusted is a verdict
+    made without one), the one it names, said as its claim ("(W3C VC)" alone read as a
+    hole where the issuer should be); none, of a file that is no VC 2.0 or names no
+    issuer."""
+    signed = any(check.name == "signature" and check.ok for check in verdict.checks)
+    if verdict.issuer and signed:
+        return words.t("cli.vc.about_issuer", issuer=verdict.issuer)
+    no_vc = any(check.name == "format" and not check.ok for check in verdict.checks)
+    claimed = None if no_vc else verdict.issuer or claimed_issuer(document)
+    if claimed:
+        return words.t("cli.vc.about_claimed_issuer", issuer=claimed)
+    return words.t("cli.vc.about")
+
+
 def print_vc_verdict(verdict: VcVerdict, document: Any, shown: str, words: Words,
                      after: list[str]) -> None:
     """A VC's verdict, its checks and the `after` lines, in `words`' language."""
-    # A file refused before its issuer was read names none.
-    about = " " + (words.t("cli.vc.about_issuer", issuer=verdict.issuer) if verdict.issuer
-                   else words.t("cli.vc.about"))
+    about = " " + about_issuer(verdict, document, words)
     if words.language == "en":
         print_verdict(verdict, f"{shown}{about}", after)
     else:
         print_verdict_words(verdict, words, verdict_sentence(verdict, words),
                             f"{shown}{about}", native_or_as_is(document), after)
+
+
+# What a verdict from the document's own checks names as its source; --json gives it as
+# `source`, in English, and the nodes as `nodes_not_asked`.
+DOCUMENT_ALONE = ("the document alone: it fails its own checks, and nothing a node or a "
+                  "proof could say would change that, so neither was consulted")
+
+
+def with_own_checks(verdict: VcVerdict, alone: VcVerdict | None) -> VcVerdict:
+    """A node's answer that cannot be trusted, with what the document's own checks found
+    before any node was asked (`alone`, when they ran and passed): its signature and its
+    issuer, which no node's lie changes. Built anew: `alone` serves every node's thread."""
+    if verdict.status != UNTRUSTED or alone is None or not alone.valid:
+        return verdict
+    return VcVerdict(verdict.valid, verdict.status, verdict.reason,
+                     [*alone.checks, *verdict.checks], list(verdict.warnings), alone.issuer,
+                     dict(verdict.facts), list(verdict.credentials))
+
+
+# The source of a presentation's verdict from its own checks when its nodes were asked (a
+# credential in it failed its own: the chain may hold more of the others) and none answered.
+DOCUMENT_ALONE_UNANSWERED = ("the document alone: it fails its own checks, which no node's "
+                             "answer could change, and no node answered")
+
+
+def answer_alone(verdict: VcVerdict, source: Sentence | None = None
+                 ) -> NodeVerdict[VcVerdict]:
+    """A verdict from the document's own checks, as a node's answer is shown: no state;
+    `source` says so (by default: no node was asked)."""
+    return NodeVerdict(verdict, source or Sentence("cli.source.document_alone",
+                                                   DOCUMENT_ALONE), None, False)
+
+
+def print_alone(verdict: VcVerdict, document: Any, shown: str, nodes: Sequence[str],
+                as_json: bool, words: Words, link_notes: Sequence[Sentence]) -> None:
+    """A VC failing its own checks (before any node is asked), said with no node's word."""
+    if as_json:
+        click.echo(json.dumps({"file": shown, **verdict.to_json(), "source": DOCUMENT_ALONE,
+                               "nodes_not_asked": [str(node) for node in nodes]},
+                              indent=2, ensure_ascii=False))
+    else:
+        answer = answer_alone(verdict)
+        print_vc_verdict(verdict, document, shown, words, [
+            *said_after(verdict, document, answer, words, link_notes),
+            source_line(answer, words)])
+    sys.exit(EXIT_INVALID)
 
 
 def verify_vc_file(document: Any, shown: str, nodes: Sequence[str], as_json: bool,
@@ -256,12 +316,18 @@ def verify_vc_file(document: Any, shown: str, nodes: Sequence[str], as_json: boo
     after the source, for a link's document."""
     now = datetime.now(tz=UTC)
     loader = remembering_loader()  # its signature canonicalised once, however many nodes
+    alone = None
+    if "senim" in document:  # a node would be asked: first what needs none (its signature)
+        alone = verify_vc(document, now, None, None, None, loader)
+        if not alone.valid:
+            print_alone(alone, document, shown, nodes, as_json, words, link_notes)
 
     def ask(node: str) -> NodeVerdict[VcVerdict]:
         verdict, facts = checked_on_node(
             node, genesis, deadline, "senim" in document,
             lambda chain, chain_id, lookup: verify_vc(document, now, chain, chain_id, lookup,
                                                       loader))
+        verdict = with_own_checks(verdict, alone)
         return answer_of(settled(verdict, document, facts, max_age_s), facts)
 
     judgement = judged(ask, nodes_asked(nodes, "senim" in document), genesis is not None,

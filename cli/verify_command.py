@@ -48,6 +48,7 @@ from ledger.offline import OfflineFacts
 from ledger.verification import (
     Check,
     Verdict,
+    checked_alone,
     verify_credential,
     when,
 )
@@ -68,6 +69,9 @@ def _verify_offline(document: Any, genesis_path: Path | None,
         refuse(Sentence("cli.usage.offline_genesis"), EXIT_BAD_INPUT)
     genesis = load_trusted_genesis(genesis_path)
     assert genesis is not None
+    failed = failed_alone(document)
+    if failed is not None:  # altered: said so, whatever its proof is worth
+        return failed, None, Sentence("cli.source.document_alone", failed.source)
     bundle = document.get("proof") if isinstance(document, dict) else None
     try:
         facts = OfflineFacts(bundle, genesis, certifies_by_keys(genesis.chain_id))
@@ -87,6 +91,20 @@ def _verify_offline(document: Any, genesis_path: Path | None,
                       certifiers=certifiers(facts.certified_from, facts.set_changes))
     as_of_block(verdict, facts.header)
     return check_fresh(verdict, facts.header.time_ms, max_age_s), None, source
+
+
+# What a verdict from the document's own checks names as its source (--json: in English)
+DOCUMENT_ALONE = ("the document alone: it fails its own checks, and nothing a node or a "
+                  "proof could say would change that, so neither was consulted")
+
+
+def failed_alone(document: Any) -> Verdict | None:
+    """The verdict of a credential that fails the checks it needs no chain for (it reads
+    as one, its fields match its hash, its audit path leads to its batch root:
+    ledger.verification.checked_alone), or None when it passes them. Asked before any node
+    or proof: a document with a byte changed was called unreachable with the node down."""
+    verdict, passed = checked_alone(document, DOCUMENT_ALONE)
+    return None if passed is not None else verdict
 
 
 @dataclass(frozen=True)
@@ -274,6 +292,9 @@ def _verify(file: Path, nodes: list[str], offline: bool, genesis_path: Path | No
         source = Sentence("cli.source.file", verdict.source)
     elif offline:
         verdict, refusal, source = _verify_offline(document, genesis_path, max_age_s)
+    elif (failed := failed_alone(document) if is_credential(document) else None) is not None:
+        verdict, source = failed, Sentence("cli.source.document_alone", failed.source)
+        nodes_json = {"nodes_not_asked": [str(node) for node in nodes]}
     else:
         credential = is_credential(document)
         digest = b"" if credential else file_digest(file)  # once, however often asked

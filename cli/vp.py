@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -22,7 +22,10 @@ from cli.online_verdict import NodeVerdict
 from cli.several_nodes import judged
 from cli.spoken import Sentence, say
 from cli.vc_verify import (
+    DOCUMENT_ALONE,
+    DOCUMENT_ALONE_UNANSWERED,
     EXIT_INVALID,
+    answer_alone,
     answer_of,
     checked_on_node,
     distrusting,
@@ -33,6 +36,7 @@ from cli.vc_verify import (
     settled,
     source_line,
     vc_warning,
+    with_own_checks,
 )
 from cli.verdict_words import untrusted_sentence
 from ledger.genesis import Genesis
@@ -116,6 +120,20 @@ def verify_vp_file(document: Any, shown: str, nodes: Sequence[str], as_json: boo
     held = held_credentials(document)
     senim = any(isinstance(credential, dict) and "senim" in credential for credential in held)
     loader = remembering_loader()  # its signatures canonicalised once, however many nodes
+    alone, fallback = None, None
+    if senim:  # a node would be asked: first what needs none (every signature in it)
+        alone = refuse_empty(verify_presentation(document, now, challenge, domain, None, None,
+                                                 None, loader))
+        if not alone.valid and not alone.credentials:  # the presentation's own checks
+            _print_presentation(alone, held, shown, answer_alone(alone), words, as_json,
+                                {"source": DOCUMENT_ALONE,
+                                 "nodes_not_asked": [str(node) for node in nodes]},
+                                link_notes, said_source=True)
+        if not alone.valid:
+            # A credential in it fails its own: the nodes are still asked what the chain
+            # holds of the others, and none answering leaves that failure the verdict.
+            fallback = answer_alone(_unanswered(alone), Sentence(
+                "cli.source.document_alone_unanswered", DOCUMENT_ALONE_UNANSWERED))
 
     def ask(node: str) -> NodeVerdict[VcVerdict]:
         verdict, facts = checked_on_node(
@@ -123,31 +141,67 @@ def verify_vp_file(document: Any, shown: str, nodes: Sequence[str], as_json: boo
             lambda chain, chain_id, lookup: verify_presentation(
                 document, now, challenge, domain, chain, chain_id, lookup, loader,
                 held_check=distrusting(node)))
-        verdict.credentials = [settled(inner, credential, facts, max_age_s) for
-                               inner, credential in zip(verdict.credentials, held, strict=False)]
+        own = alone.credentials if alone is not None else []
+        verdict.credentials = [
+            settled(with_own_checks(inner, own[number] if number < len(own) else None),
+                    credential, facts, max_age_s)
+            for number, (inner, credential) in enumerate(zip(verdict.credentials, held,
+                                                             strict=False))]
         for inner in verdict.credentials:
             _fails_as_held(verdict, inner)
         return answer_of(refuse_empty(verdict), facts)
 
-    judgement = judged(ask, nodes_asked(nodes, senim), genesis is not None, deadline)
+    judgement = judged(ask, nodes_asked(nodes, senim), genesis is not None, deadline,
+                       fallback)
     unasked, unasked_json = nodes_unasked(nodes, senim)
-    verdict = judgement.shown.verdict
+    _print_presentation(judgement.shown.verdict, held, shown, judgement.shown, words, as_json,
+                        {**judgement.json_fields, **unasked_json,
+                         **({"source": DOCUMENT_ALONE_UNANSWERED}
+                            if judgement.shown is fallback else {})},
+                        [*link_notes, *judgement.notes, *unasked],
+                        said_source=judgement.shown is fallback)
+
+
+# What a held credential that passes its own checks is when no node answered.
+CHAIN_UNCHECKED = ("its signature holds, but no node answered: whether the chain records "
+                   "it, and has not revoked it, is not known")
+
+
+def _unanswered(alone: VcVerdict) -> VcVerdict:
+    """A presentation's verdict from its own checks, shown when no node answered: each
+    credential passing its own is not confirmed (it was said valid, of a diploma the chain
+    may have revoked or never held)."""
+    held = [inner if not inner.valid else VcVerdict(
+        False, "chain_unchecked", CHAIN_UNCHECKED,
+        [*inner.checks, Check("on_chain", False, CHAIN_UNCHECKED)], list(inner.warnings),
+        inner.issuer, dict(inner.facts)) for inner in alone.credentials]
+    return VcVerdict(alone.valid, alone.status, alone.reason, list(alone.checks),
+                     list(alone.warnings), alone.issuer, dict(alone.facts), held)
+
+
+def _print_presentation(verdict: VcVerdict, held: Sequence[Any], shown: str,
+                        answer: NodeVerdict[VcVerdict], words: Words, as_json: bool,
+                        json_fields: dict[str, object], notes_after: Sequence[Sentence],
+                        said_source: bool = False) -> NoReturn:
+    """A presentation's verdict (`answer`'s), then each credential's; exit 0 only if valid.
+    `json_fields`: added to --json's; `notes_after`: said after its warnings, and after
+    the answer's source when `said_source`."""
     if as_json:
-        click.echo(json.dumps({"file": shown, **verdict.to_json(), **judgement.json_fields,
-                               **unasked_json}, indent=2, ensure_ascii=False))
+        click.echo(json.dumps({"file": shown, **verdict.to_json(), **json_fields}, indent=2,
+                              ensure_ascii=False))
         sys.exit(0 if verdict.valid else EXIT_INVALID)
     notes = [f"{words.t('cli.vc.note')}: {say(vc_warning(warning))}"
              for warning in verdict.warnings]
-    if verdict.status == UNTRUSTED and not verdict.credentials:
+    if said_source or (verdict.status == UNTRUSTED and not verdict.credentials):
         # which node to distrust, when no credential's verdict (and its source line) names it
-        notes.append(source_line(judgement.shown, words))
+        notes.append(source_line(answer, words))
     lay_out_verdict(verdict.valid, presentation_sentence(verdict, words),
                     f"{words.t('cli.file')}: {shown} {words.t('cli.vp.about')}", [],
-                    notes + [say(note) for note in [*link_notes, *judgement.notes, *unasked]])
+                    notes + [say(note) for note in notes_after])
     for number, (inner, credential) in enumerate(zip(verdict.credentials, held, strict=False),
                                                  start=1):
         click.echo()
         click.echo(words.t("cli.vp.credential", n=number, count=len(verdict.credentials)))
         print_vc_verdict(inner, credential, shown, words,
-                         said_after(inner, credential, judgement.shown, words))
+                         said_after(inner, credential, answer, words))
     sys.exit(0 if verdict.valid else EXIT_INVALID)

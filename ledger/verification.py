@@ -115,33 +115,49 @@ def when(time_ms: int) -> str:
 
 
 def verify_credential(document: Any, facts: ChainFacts, chain_id: str) -> Verdict:
-    verdict = Verdict(False, "malformed", "", facts.describe())
+    verdict, doc = checked_alone(document, facts.describe())
+    if doc is None:
+        return verdict
+    if doc.chain_id != chain_id:
+        return verdict.fail("unknown", Check("network", False,
+                            f"issued on network {doc.chain_id!r}, this is {chain_id!r}"))
+    return _check_chain(verdict, doc, facts)
+
+
+def checked_alone(document: Any, source: str) -> tuple[Verdict, ParsedDocument | None]:
+    """The checks a credential needs no chain for: it reads as one, its fields match its
+    hash, and its audit path leads to the batch root it names. The verdict so far, and the
+    document when it passed them (else None, the verdict failed). They come before the
+    network is compared and before any chain fact is asked: a document altered after
+    issue is TAMPERED whatever a source says or fails to say of the chain (the check of
+    the network came first, and one altered in a copy from another network was called
+    unknown here; `senim verify` asked the node first, and one altered with the node down
+    was called unreachable)."""
+    verdict = Verdict(False, "malformed", "", source)
     try:
         doc = parse_document(document)
     except NewerFormat as exc:
         verdict.facts["format"] = document["format"]
-        return verdict.fail("newer_format", refused_check("document", exc))
+        return verdict.fail("newer_format", refused_check("document", exc)), None
     except InvalidDocument as exc:
-        return verdict.fail("malformed", refused_check("document", exc))
-    if doc.chain_id != chain_id:
-        return verdict.fail("unknown", Check("network", False,
-                            f"issued on network {doc.chain_id!r}, this is {chain_id!r}"))
+        return verdict.fail("malformed", refused_check("document", exc)), None
     computed = target_hash(doc.chain_id, doc.issuer, doc.credential_type, doc.field_hashes,
                            doc.document_format)
     if computed != doc.target_hash:
         return verdict.fail("tampered", Check("fields", False,
                             "the fields do not match the credential's hash: the document was "
-                            "altered"))
+                            "altered")), None
     hidden = len(doc.field_hashes) - len(doc.revealed)
     verdict.checks.append(Check("fields", True, f"{len(doc.revealed)} field(s) shown, "
                                 f"{hidden} hidden; all match the credential's hash"))
     if not verify_inclusion(doc.target_hash, doc.batch_index, doc.batch_size, doc.batch_path,
                             doc.batch_root):
         return verdict.fail("tampered", Check("batch", False,
-                            "the credential is not in the batch it names (audit path fails)"))
+                            "the credential is not in the batch it names (audit path fails)")
+                            ), None
     verdict.checks.append(Check("batch", True, f"credential #{doc.batch_index + 1} of "
                                 f"{doc.batch_size} in batch {doc.batch_root.hex()[:16]}…"))
-    return _check_chain(verdict, doc, facts)
+    return verdict, doc
 
 
 def _check_chain(verdict: Verdict, doc: ParsedDocument, facts: ChainFacts) -> Verdict:

@@ -30,7 +30,14 @@ from ledger.vc.warning_codes import KEY_NOT_TIED as KEY_NOT_TIED
 from ledger.vc.warning_codes import LIST_ONLY as LIST_ONLY
 from ledger.vc.warning_codes import UNKNOWN_STATUS_TYPE as UNKNOWN_STATUS_TYPE
 from ledger.vc.warning_codes import warning_code
-from ledger.verification import ChainFacts, Check, refused_check, verify_credential, when
+from ledger.verification import (
+    ChainFacts,
+    Check,
+    checked_alone,
+    refused_check,
+    verify_credential,
+    when,
+)
 
 # VC DM 2.0: each of these, when present, is an object (or list of them) with a type.
 TYPED_PROPERTIES = ("credentialStatus", "credentialSchema", "evidence", "termsOfUse",
@@ -171,6 +178,12 @@ def _is_url(value: Any) -> bool:
             and not any(c.isspace() for c in value))
 
 
+def claimed_issuer(document: Any) -> str | None:
+    """The issuer a VC names (its `issuer`, or that object's `id`), whatever its checks
+    found: what a reader is told the document claims when no check confirmed it."""
+    return _issuer_id(document) if isinstance(document, dict) else None
+
+
 def _issuer_id(document: dict[str, Any]) -> str | None:
     issuer = document.get("issuer")
     if isinstance(issuer, dict):
@@ -282,6 +295,13 @@ def check_senim(verdict: VcVerdict, document: dict[str, Any], facts: ChainFacts 
     except (InvalidDocument, ValueError) as exc:
         return verdict.fail("tampered", refused_check("senim", exc))
     if facts is None or chain_id is None:
+        # What the credential it stands for shows without a chain (its fields against its
+        # hash, its audit path), so that an altered one is tampered with no node asked.
+        alone, passed = checked_alone(native, "")
+        if passed is None:
+            verdict.checks += alone.checks
+            verdict.valid, verdict.status, verdict.reason = False, alone.status, alone.reason
+            return verdict
         # A member's id comes from its first key; a later key is the member's only if
         # the chain's key history says so, and no chain was asked.
         if member_id_of(key) != member_id:

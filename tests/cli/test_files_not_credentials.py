@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from cli.verify_command import DOCUMENT_ALONE
 from ledger.identity import KeyPair
 from tests.cli import test_verify_across_set_changes as set_changes
 from tests.cli.test_verify_across_set_changes import senim, verdict_of
@@ -124,8 +125,8 @@ async def test_a_vc_no_chain_records_is_not_called_valid(node_url: str, tmp_path
 
 async def test_a_verdict_reached_before_any_lookup_names_no_height(node_url: str,
                                                                    tmp_path: Path) -> None:
-    # An altered credential fails on its own hash, before the node is asked anything: its
-    # source said "at height None (taken on the node's word)".
+    # An altered credential fails on its own hash, and no node is asked: its source said
+    # "at height None (taken on the node's word)", then that no state of the node's was used.
     document = json.loads((tmp_path / "diploma.json").read_text(encoding="utf-8"))
     document["fields"]["full_name"]["value"] += "x"
     altered = tmp_path / "altered.json"
@@ -134,7 +135,8 @@ async def test_a_verdict_reached_before_any_lookup_names_no_height(node_url: str
     assert result.exit_code == 1, result.output
     verdict = verdict_of(result)
     assert verdict["status"] == "tampered", verdict
-    assert verdict["source"] == f"node {node_url} (no state of its chain was used)", verdict
+    assert verdict["source"] == DOCUMENT_ALONE and verdict["nodes_not_asked"] == [node_url], \
+        verdict
 
 
 async def test_a_vc_not_valid_yet_is_not_called_expired(node_url: str, tmp_path: Path) -> None:

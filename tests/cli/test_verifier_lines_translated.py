@@ -151,8 +151,11 @@ def test_the_locale_chooses_the_language_of_a_usage_error() -> None:
 @pytest.mark.parametrize("node", [DOWN, "127.0.0.1:1", "http://[::1:1", "ftp://127.0.0.1"])
 def test_a_node_that_cannot_be_asked_is_said_in_each_language(tmp_path: Path, node: str
                                                               ) -> None:
+    # A well-formed credential: one failing its own checks is said so with no node asked.
     credential = tmp_path / "diploma.json"
-    credential.write_text(json.dumps({"format": "senim-credential/v2", "fields": {}}), "utf-8")
+    batch = make_batch([{"full_name": "Aigerim"}], "diploma", "senim-test",
+                       KeyPair.generate().member_id, "KazNU")
+    credential.write_text(json.dumps(documents_of(batch)[0]), "utf-8")
     out = str(tmp_path / "out.json")
     said_in_every_language("verify", str(credential), "--node", node, code=3)
     said_in_every_language("verify", str(files_anchor(tmp_path)), "--node", node, code=3)
