@@ -184,7 +184,7 @@ def _no_document_kind(head: bytes) -> str | None:
     return None
 
 
-NOT_DOCUMENTS = {"file_pdf": "a PDF", "file_image": "a picture", "file_video": "a video"}
+NOT_DOCUMENTS = {"file_pdf": "a PDF", "file_video": "a video"}
 
 
 def _malformed(reason: str, source: str) -> Verdict:
@@ -220,6 +220,13 @@ def unreadable(path: Path, document: Any, offline: bool, source: str = SOURCE
         return _malformed("this file holds what looks like a Senim credential, but not as "
                           "one whole credential: cut short or damaged, or with other text "
                           "around it; ask its holder for the credential file again", source)
+    if kind == "file_image":  # a QR code of a link too: what to do with one is said
+        return _malformed("this file is an image, not a Senim credential file: only a "
+                          "credential file (.json) or a credential's link is checked here. If "
+                          "it is a QR code, scan it with a phone camera and check the link it "
+                          "holds. A photo or a scan of a paper document cannot be checked. Ask "
+                          "its holder for the credential file (.json) they were given, or its "
+                          "link", source)
     if kind in NOT_DOCUMENTS:
         return _malformed(f"this file is {NOT_DOCUMENTS[kind]}, not a Senim credential file: "
                           "ask its holder for the credential file (.json) they were given",

@@ -27,11 +27,11 @@ PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
 ASK_FOR_THE_FILE = {"en": "Ask the holder for the credential file (.json)",
                     "ru": "Попросите владельца прислать файл документа (.json)",
-                    "kk": "Иесінен өзі алған құжат файлын (.json) сұраңыз"}
+                    "kk": "Иесінен өзі алған құжат файлын (.json)"}
 OPENINGS = {("pdf", "en"): "This is a PDF, not a Senim credential file",
             ("pdf", "ru"): "Это PDF-файл, а не файл документа Senim",
             ("pdf", "kk"): "Бұл — PDF файлы, Senim құжатының файлы емес",
-            ("image", "en"): "This is a picture, not a Senim credential file",
+            ("image", "en"): "This is an image, not a Senim credential file",
             ("image", "ru"): "Это изображение, а не файл документа Senim",
             ("image", "kk"): "Бұл — сурет, Senim құжатының файлы емес",
             ("video", "en"): "This is a video, not a Senim credential file",
