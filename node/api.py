@@ -75,10 +75,11 @@ from node.media_types import ANY_DOCUMENT
 from node.portal import add_portal_routes
 from node.public_work import RETRY_AFTER_S
 from node.service import NodeCore
+from node.store_refusals import STORE_UNREADABLE, UNREADABLE_ANSWER, UnreadableStoreLog
 from node.submission_body import MAX_TXS_PER_REQUEST
 from node.vc_api import add_vc_routes
 from node.vc_problems import vc_problems
-from storage.errors import StorageError
+from storage.errors import AccessRefused, StorageError
 from storage.state_tree import StateTree
 
 log = logging.getLogger("senim.api")
@@ -86,6 +87,7 @@ log = logging.getLogger("senim.api")
 MAX_BODY_BYTES = max(TRANSACTIONS_BODY_MAX, ANCHOR_BODY_MAX)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 NODE_NAME = web.AppKey("node_name", str)
+UNREADABLE_LOG = web.AppKey("unreadable_store_log", UnreadableStoreLog)
 
 
 class StatusProvider:
@@ -138,6 +140,12 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         metrics.http_requests.labels("400").inc()
         return error(400, "connection_lost", "the connection closed before the request "
                      "was read")
+    except AccessRefused as exc:
+        # No damage: the node's files are not its user's to read (their owner or mode).
+        request.app[UNREADABLE_LOG].refused(request.method, request.path, exc)
+        metrics.store_unreadable.inc()
+        metrics.http_requests.labels("503").inc()
+        return error(503, STORE_UNREADABLE, UNREADABLE_ANSWER)
     except StorageError as exc:
         # Damage found while answering: never a wrong answer, and the operator hears of it.
         log.error("store damaged, not answering %s %s: %s", request.method, request.path, exc)
@@ -304,6 +312,7 @@ def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = N
                           client_max_size=MAX_BODY_BYTES)
     app[CORE] = core
     app[NODE_NAME] = node_name
+    app[UNREADABLE_LOG] = UnreadableStoreLog()
     app[BLOCK_ANSWERS] = BlockAnswers()
     app[LIMITS] = ClientLimits(exempt=rate_exempt)
     app[LONG_POLLS] = InFlight()

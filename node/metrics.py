@@ -89,6 +89,10 @@ class NodeMetrics:
             "too many submissions were in flight (since start)", registry=self.registry)
         self.store_damage = Counter("senim_store_damage", "Answers refused because the "
                                     "store was found damaged", registry=self.registry)
+        self.store_unreadable = Counter(
+            "senim_store_unreadable", "Answers refused because the system refused the "
+            "node's user a read of the node's own files (their owner or mode, or a lock)",
+            registry=self.registry)
         # The process (CPU, memory, open files) and the interpreter (GC, version).
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)

@@ -85,7 +85,9 @@ SET_CHANGES_AFTER = Param("after", {"type": "integer", "minimum": 0, "maximum": 
 
 # Errors every route may give, and those of the public (rate-limited, pooled) work.
 BAD_REQUEST = error_reply("Bad parameter or body")
-STORE_DAMAGED = error_reply("This node's store is damaged; ask another node")
+STORE_DAMAGED = error_reply("This node's store is damaged (store_damaged), or its files are "
+                            "not readable by the node's user (store_unreadable); ask another "
+                            "node")
 NOT_FOUND = error_reply("Not found")
 PUBLIC_ERRORS = {
     408: error_reply("Body not received in time", ("Connection",)),
@@ -98,7 +100,8 @@ PUBLIC_ERRORS = {
                      "back to its byte rate as it arrives, refused only past "
                      f"{ARRIVING_WAIT_MAX_S:g} s of that for one piece or "
                      f"{ARRIVING_HELD_MAX_S:g} s in all)", ("Retry-After",)),
-    503: error_reply("Busy, or the store is damaged", ("Retry-After",)),
+    503: error_reply("Busy, or the store is damaged or not readable by the node's user",
+                     ("Retry-After",)),
 }
 
 # Answers.

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from node.fault_log import FaultLog
 from node.serve_budget import BUSY_RETRY_MAX_S, ServeBudget
 from node.sync_busy import busy_answer
-from storage.errors import StorageError
+from storage.errors import AccessRefused, StorageError
 
 log = logging.getLogger("senim.network")
 
@@ -123,7 +123,11 @@ class SyncServing:
 
     def _read_failed(self, kind: ServedKind, exc: StorageError) -> None:
         failed = self._failed_reads.get(kind.name, 0)
-        if not failed:
+        if not failed and isinstance(exc, AccessRefused):  # no damage: the files' owner
+            log.error("not serving %s (askers told busy until a read succeeds again): %s; "
+                      "nothing is damaged: the node's files are not readable by the node's "
+                      "user: fix their owner or mode (or unlock them)", kind.name, exc)
+        elif not failed:
             log.error("store damaged: not serving %s (askers told busy until a read "
                       "succeeds again): %s", kind.name, exc)
         self._failed_reads[kind.name] = failed + 1

@@ -49,6 +49,7 @@ VC_CODES: Mapping[str, str] = {
     "busy": "VC workers, issuing or the node busy (Retry-After)",
     "vc_worker_lost": "a VC worker died while checking this document",
     "store_damaged": "this node's store is damaged: ask another node",
+    "store_unreadable": "this node's files are not readable by its user: ask another node",
     "internal": "an error of the node's own (in its log)",
     "connection_lost": "the connection closed before the request was read",
     "not_found": "no such route",

@@ -11,7 +11,8 @@ class CorruptStateError(StorageError):
 
 class DiskRefused(StorageError):
     """Local fault that damages nothing: the disk refused LevelDB a write or a read (full,
-    read-only, not this user's or locked); the store holds what it held before."""
+    read-only, not this user's or locked); the store holds what it held before, or that
+    and the refused write whole (a refusal of its sync, or of the write count beside it)."""
 
 
 class AccessRefused(DiskRefused):

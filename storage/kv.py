@@ -312,9 +312,16 @@ class LevelDBStore:
                 self._sync_logs(self._unsynced_logs)
                 self._unsynced_logs = []
             self._writes = count
-            if sync:
-                # Not synced itself: it runs behind the store, never ahead of it.
-                os.pwrite(self._writes_file, _write_count_record(count), 0)
+            if sync:  # not synced itself: it runs behind the store, never ahead of it
+                self._record_write_count(count)
+
+    def _record_write_count(self, count: int, synced: bool = False) -> None:
+        try:  # refused through the open file too: an immutable flag set since (EPERM)
+            os.pwrite(self._writes_file, _write_count_record(count), 0)
+            if synced:
+                os.fsync(self._writes_file)
+        except OSError as exc:
+            raise _refused("a write", self._folder / WRITES_FILE, exc) from exc
 
     def _log_size(self) -> int:
         """The size of the log file LevelDB last wrote to; -1 if not known."""
@@ -348,6 +355,8 @@ class LevelDBStore:
                 fd = os.open(self._folder / name, os.O_RDONLY)
             except FileNotFoundError:
                 continue  # its memtable was written out as a table, synced, and it deleted
+            except OSError as exc:  # its owner or mode changed under the running node
+                raise _refused("a sync", self._folder / name, exc) from exc
             try:
                 os.fdatasync(fd)
             except OSError as exc:
@@ -367,11 +376,12 @@ class LevelDBStore:
         if self._writes_file >= 0:
             # every write is synced now: the count vouches for all of them, so a log cut
             # short after a clean stop is told at the next opening (it went unseen)
-            if self._writes:
-                os.pwrite(self._writes_file, _write_count_record(self._writes), 0)
-                os.fsync(self._writes_file)
-            os.close(self._writes_file)
-            self._writes_file = -1
+            try:
+                if self._writes:
+                    self._record_write_count(self._writes, synced=True)
+            finally:
+                os.close(self._writes_file)
+                self._writes_file = -1
 
 
 class _LevelDBSnapshot:

@@ -18,11 +18,13 @@ from node.config import NodeConfig
 from node.engine import Engine
 from node.engine_thread import EngineThread
 from node.store_failures import StoppedByStore
-from storage.errors import CorruptStateError, DiskRefused, StorageError
+from storage.errors import AccessRefused, CorruptStateError, DiskRefused, StorageError
 from tests.node.test_engine_thread import wait_until
 from tests.node.test_refused_start import node_folder
 from tests.storage.refused_reads import refuse_reads
 
+WRITE_REFUSED = ("the system refuses this user a write of the chain database: IO error: "
+                 "data/chain.ldb/000007.log: Permission denied")
 FULL = ("the disk refuses a write of the chain database: IO error: data/chain.ldb/000003.log: "
         "No space left on device")
 
@@ -50,7 +52,7 @@ async def test_the_engine_thread_leaves_the_line_to_the_daemon(
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
-@pytest.mark.parametrize("failure", ["full", "damaged"])
+@pytest.mark.parametrize("failure", ["full", "access", "damaged"])
 def test_a_store_failing_while_the_node_runs_is_one_line(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
         failure: str) -> None:
@@ -58,8 +60,9 @@ def test_a_store_failing_while_the_node_runs_is_one_line(
     it again with what to do: two ERROR lines of one full disk (and a damaged store's
     first line a traceback, its last without the --resync that recovers it)."""
     config = node_folder(tmp_path, "127.0.0.1:0", "127.0.0.1:0")
-    error: StorageError = (DiskRefused(FULL) if failure == "full"
-                           else CorruptStateError("block 1 does not link to the head"))
+    error: StorageError = {
+        "full": DiskRefused(FULL), "access": AccessRefused(WRITE_REFUSED),
+        "damaged": CorruptStateError("block 1 does not link to the head")}[failure]
 
     def tick(self: Engine, connected: object, ticks: int = 1) -> None:  # then its store failed
         raise error
@@ -76,6 +79,10 @@ def test_a_store_failing_while_the_node_runs_is_one_line(
         assert code == 74
         assert said == (f"stopped: {FULL}; nothing is damaged: free space on that disk (or "
                         f"make {tmp_path / 'data'} writable again), then start the node again")
+    elif failure == "access":  # a validator's own write refused mid-run: no vote rests on it
+        assert code == 74
+        assert said == (f"stopped: {WRITE_REFUSED}; "
+                        + NOT_THIS_USERS.format(data=tmp_path / "data"))
     else:
         assert code == 3
         assert said.startswith("stopped: the chain database is damaged: block 1 does not "

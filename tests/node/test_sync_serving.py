@@ -30,7 +30,7 @@ from node.sync import MAX_BLOCKS_PER_RESPONSE
 from node.sync_busy import BUSY_MARK, BUSY_READ_BIT, read_busy
 from node.sync_serving import READERS_BUSY_RETRY_S, SYNC_SERVES_MAX
 from node.validators import ValidatorSets
-from storage.errors import CorruptStateError
+from storage.errors import AccessRefused, CorruptStateError
 from storage.kv import MemoryStore
 from tests.node.conftest import Consortium, commit, make_tx
 from tests.node.test_client_limits import Clock
@@ -108,8 +108,15 @@ async def test_a_question_past_the_readers_is_told_busy_briefly(net: Consortium)
     assert network.sync_serving.budget.busy == 1
 
 
+REFUSED_READ = ("the system refuses this user a read of the chain database: IO error: "
+                "chain.ldb/000005.ldb: Permission denied")
+
+
+@pytest.mark.parametrize("failure", ["damaged", "refused"])
 async def test_a_failed_read_is_told_busy_at_the_longest_and_logged_once(
-        net: Consortium, caplog: pytest.LogCaptureFixture) -> None:
+        net: Consortium, caplog: pytest.LogCaptureFixture, failure: str) -> None:
+    """A read refused to the node's user (a table file's owner or mode) is said so, not as
+    damage: it was "store damaged", whose cure gives no file to this user."""
     chain = grown(net)
     network = Network(config_for("server", 0, []), net.genesis, net.ministry)
     sent = recording(network)
@@ -117,6 +124,8 @@ async def test_a_failed_read_is_told_busy_at_the_longest_and_logged_once(
     damaged = True
 
     def failing_read(height: int) -> bytes | None:
+        if damaged and failure == "refused":
+            raise AccessRefused(REFUSED_READ)
         if damaged:
             raise CorruptStateError(f"block {height} does not match its hash")
         return read_block(height)
@@ -130,7 +139,15 @@ async def test_a_failed_read_is_told_busy_at_the_longest_and_logged_once(
         assert busy_told(sent) == [(follower, CH_SYNC_RESPONSE, round(BUSY_RETRY_MAX_S * 1000))
                                    for follower in FOLLOWERS[:20]]
         lines = [r.getMessage() for r in caplog.records]
-        assert len(lines) == 1 and "block 1 does not match its hash" in lines[0], lines
+        assert len(lines) == 1, lines
+        if failure == "refused":
+            assert lines[0] == (
+                "not serving blocks (askers told busy until a read succeeds again): "
+                f"{REFUSED_READ}; nothing is damaged: the node's files are not readable by "
+                "the node's user: fix their owner or mode (or unlock them)"), lines
+        else:
+            assert lines[0].startswith("store damaged: not serving blocks"), lines
+            assert "block 1 does not match its hash" in lines[0], lines
         damaged = False  # mended: served again, and said once
         await serve(FOLLOWERS[21], READS_BUSY)
         await serve(FOLLOWERS[22], READS_BUSY)
