@@ -28,6 +28,7 @@ from node.config import load_config
 from node.files import load_genesis
 from node.signed_mark import SIGNED_MARK_NAME, check_mark
 from node.start_checks import refuse_store_in_use
+from node.store_access import check_store_access
 from storage.errors import AccessRefused, CorruptStateError, DiskRefused
 from storage.kv import KeyValueStore, LevelDBStore, holds_no_store, leveldb_reason
 
@@ -90,6 +91,10 @@ def fsck_command(config_path: Path, language: str) -> None:
         refuse_store_in_use(store, "node.data_dir")
     except ConfigError as exc:
         refuse(_in_use(exc), EXIT_UNCHECKED)
+    try:  # before LevelDB's opening, which writes even when a file it needs is refused
+        check_store_access(config.data_dir, store, mark_written=False)
+    except AccessRefused as exc:  # (an unreadable mark was called damaged, to be deleted)
+        refuse(_disk_refused(store, exc), EXIT_UNCHECKED)
     recovery = Sentence("fsck.recovery", RECOVERY.format(store=store, config=config_path),
                         store=store, config=config_path)
     try:

@@ -295,7 +295,7 @@ def _run(config_path: Path, resync: bool, log_format: str | None) -> int:
     setup_logging(config.log_level, log_format or config.log_format, config.name)
     signer_lock = None
     try:
-        keys = check_before_start(config)
+        keys = check_before_start(config, resync)
         pin_to_cpus(config.cpus)  # before any thread or child of the node starts
         signer_lock = hold_signer_lock(keys.member_id)  # held while the node runs
         log_member(keys.member_id.hex())

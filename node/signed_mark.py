@@ -52,7 +52,11 @@ class SignedMark:
     def __init__(self, path: Path, genesis_hash: bytes) -> None:
         self.path = path
         self._genesis = genesis_hash
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:  # refused, it was a traceback: its owner, mode or flag changed since checked
+            self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise refusal(f"the opening of {path}", str(exc), exc.errno) or CorruptStateError(
+                f"cannot open {path}: {exc}") from exc
         self._sequence, self._state = _read(self._fd, path, genesis_hash)
 
     def load(self) -> bytes | None:

@@ -21,6 +21,7 @@ from ledger.errors import ConfigError
 from ledger.identity import KeyPair
 from node.config import Address, NodeConfig
 from node.files import account, folder_open_to_others, load_genesis, load_key, user_name
+from node.store_access import check_store_access
 from node.tls import server_context
 from node.vc_api import load_vc_issuing
 from storage.bounded_read import file_kind
@@ -47,9 +48,10 @@ def recovery_hint(config: NodeConfig) -> str:
             "aside (kept for diagnosis) and resyncs from peers")
 
 
-def check_before_start(config: NodeConfig) -> KeyPair:
-    """Raise ConfigError for the first thing that would stop the node from starting;
-    the node's key, read."""
+def check_before_start(config: NodeConfig, resync: bool = False) -> KeyPair:
+    """Raise ConfigError (AccessRefused for files of the store's) for the first thing that
+    would stop the node from starting; the node's key, read. With `resync` the store is to
+    be set aside, so its files need not be this user's to read, only the signed mark."""
     keys = load_key(config.key_file)
     load_genesis(config.genesis_file)
     check_data_dir(config.data_dir)
@@ -58,6 +60,8 @@ def check_before_start(config: NodeConfig) -> KeyPair:
         # inside it and filled from peers, the old one never read
         raise ConfigError("node.data_dir", f"{config.data_dir} is a chain store itself; "
                           f"data_dir is the folder that holds the store, as {STORE_NAME}")
+    # before LevelDB's opening, which writes even when a file it then needs is refused
+    check_store_access(config.data_dir, None if resync else config.data_dir / STORE_NAME)
     # before the ports: a node started twice is told that, not that its port is taken
     refuse_store_in_use(config.data_dir / STORE_NAME, "node.data_dir")
     if config.cpus is not None:

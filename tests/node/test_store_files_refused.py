@@ -1,0 +1,144 @@
+"""A node (or senim fsck) whose store's files, or the mark of what it signed, another user
+owns or a flag locks is refused before anything is opened, in one line naming the file,
+its owner and mode, exit 74 (fsck: 2), and nothing on disk changes. The mark refused was a
+traceback (exit 1) once the store was open; a store file refused was told only once
+LevelDB's opening had rotated its LOG and written a new MANIFEST; and fsck called a mark it
+could not read damaged, to be deleted.
+
+Run as root without the capabilities that pass over owners and modes (setpriv), since the
+tests may run as root, whom modes do not stop: skipped where that cannot be done."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ledger.chain import Chain
+from node.files import load_genesis
+from node.signed_mark import SIGNED_MARK_NAME, SignedMark
+from storage.kv import WRITES_FILE, LevelDBStore
+from tests.node.test_refused_start import node_folder
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+PROCESS_TIMEOUT_S = 120
+AS_ANOTHER_USER = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner,-chown",
+                   "--"]
+NOBODY = 65534
+
+
+def _can_drop_capabilities() -> bool:
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        return False
+    return subprocess.run([*AS_ANOTHER_USER, "true"], capture_output=True,
+                          check=False).returncode == 0
+
+
+needs_root = pytest.mark.skipif(not _can_drop_capabilities(),
+                                reason="needs root and setpriv to drop DAC capabilities")
+
+
+def stopped_node(root: Path) -> Path:
+    """A lone validator that has run: its store holds a table file (the second opening
+    folds the log into one) and its mark a state."""
+    config = node_folder(root, "127.0.0.1:0", "127.0.0.1:0")
+    store = root / "data" / "chain.ldb"
+    store.parent.mkdir(mode=0o700)
+    genesis = load_genesis(root / "genesis.json")
+    for _ in range(2):
+        kv = LevelDBStore(str(store))
+        Chain(kv, genesis)
+        kv.close()
+    SignedMark(root / "data" / SIGNED_MARK_NAME, genesis.genesis_hash).close()
+    assert any(name.endswith(".ldb") for name in os.listdir(store)), os.listdir(store)
+    return config
+
+
+def on_disk(folder: Path) -> dict[str, tuple[int, int, int, bytes]]:
+    """Every file under `folder`: its size, mode, mtime and bytes."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        status = path.stat()
+        found[str(path)] = (status.st_size, status.st_mode, status.st_mtime_ns,
+                            path.read_bytes() if path.is_file() else b"")
+    return found
+
+
+def senim(*args: str, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPOSITORY)}
+    return subprocess.run([*prefix, sys.executable, "-m", "cli", *args], capture_output=True,
+                          text=True, timeout=PROCESS_TIMEOUT_S, check=False, env=env,
+                          cwd=REPOSITORY)
+
+
+def a_table(store: Path) -> str:
+    return next(name for name in sorted(os.listdir(store)) if name.endswith(".ldb"))
+
+
+@needs_root
+@pytest.mark.parametrize("file", [SIGNED_MARK_NAME, "chain.ldb/CURRENT", "chain.ldb/table",
+                                  f"chain.ldb/{WRITES_FILE}"])
+def test_a_file_another_user_owns_refuses_the_start_and_changes_nothing(
+        tmp_path: Path, file: str) -> None:
+    config = stopped_node(tmp_path)
+    data, store = tmp_path / "data", tmp_path / "data" / "chain.ldb"
+    path = store / a_table(store) if file == "chain.ldb/table" else data / file
+    os.chown(path, NOBODY, NOBODY)
+    os.chmod(path, 0o600)
+    before = on_disk(data)
+    done = senim("node", "--config", str(config), prefix=tuple(AS_ANOTHER_USER))
+    assert done.returncode == 74, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    errors = [line for line in done.stderr.splitlines() if " ERROR " in line]
+    assert len(errors) == 1 and "CRITICAL" not in done.stderr, done.stderr
+    assert ("cannot start: the system refuses this user a read" in errors[0]
+            and f" of {path}: Permission denied (owner nobody (uid {NOBODY}), mode 0600; "
+            "this user is root (uid 0)); nothing is damaged" in errors[0]), errors[0]
+    assert "fix their owner or mode" in errors[0], errors[0]
+    assert on_disk(data) == before
+
+
+@needs_root
+def test_fsck_does_not_call_a_mark_it_may_not_read_damaged(tmp_path: Path) -> None:
+    """It advised deleting the mark, the one record of what the validator signed left when
+    the store is set aside."""
+    config = stopped_node(tmp_path)
+    data = tmp_path / "data"
+    mark = data / SIGNED_MARK_NAME
+    os.chown(mark, NOBODY, NOBODY)
+    os.chmod(mark, 0o600)
+    before = on_disk(data)
+    done = senim("fsck", "--config", str(config), "--lang", "en",
+                 prefix=tuple(AS_ANOTHER_USER))
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    said = done.stdout + done.stderr
+    assert "damaged" not in said.replace("that damages nothing", ""), said
+    assert "delete" not in said, said
+    assert f"a read of {mark}: Permission denied (owner nobody" in said, said
+    assert on_disk(data) == before
+
+
+def test_an_immutable_write_count_refuses_the_start_and_changes_nothing(
+        tmp_path: Path) -> None:
+    config = stopped_node(tmp_path)
+    data = tmp_path / "data"
+    count = data / "chain.ldb" / WRITES_FILE
+    if shutil.which("chattr") is None or subprocess.run(
+            ["chattr", "+i", str(count)], capture_output=True, check=False).returncode:
+        pytest.skip("no immutable flag here (chattr needs root and a file system with it)")
+    try:
+        before = on_disk(data)
+        done = senim("node", "--config", str(config))
+    finally:
+        subprocess.run(["chattr", "-i", str(count)], check=True)
+    assert done.returncode == 74, done.stderr
+    errors = [line for line in done.stderr.splitlines() if " ERROR " in line]
+    assert len(errors) == 1, done.stderr
+    assert (f"the system refuses this user a read and write of {count}: Operation not "
+            "permitted (its mode, 0600, allows it: it is locked, by an immutable flag or a "
+            "security policy)") in errors[0], errors[0]
+    assert on_disk(data) == before
