@@ -211,7 +211,7 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
                 "reg.file.unreadable", f"cannot read {path}: {why}", path=str(path), why=why))
     grouping = courses.finish() if courses is not None else None
     if stats.visible_sheets > 1 and validator.header_knows_no_column() \
-            and "wrong-mapping" not in problems.codes and not validator.holds_iins:
+            and "wrong-mapping" not in problems.codes and not validator.people.holds_iins:
         # Registrars keep an order's cover page or notes before the list: the problems
         # of its "header" alone would not say the students' sheet was never read, and
         # would ask for a mapping of a page that is no list. A first sheet that is the

@@ -74,7 +74,7 @@ def _texts(cells: list[str | None]) -> list[tuple[int, str]]:
     return [(i, c.strip()) for i, c in enumerate(cells) if c is not None and c.strip()]
 
 
-def _passes(format_name: str, value: str) -> bool:
+def passes(format_name: str, value: str) -> bool:
     try:
         check_value(format_name, value)
     except FormatError:
@@ -85,7 +85,7 @@ def _passes(format_name: str, value: str) -> bool:
 def _an_iin(value: str) -> bool:
     """A student's IIN: its check digit and birth date hold (a BIN, a university's own
     number in a title, has the same check digit and no birth date)."""
-    return _passes("iin", value) and birth_date_of(value) is not None
+    return passes("iin", value) and birth_date_of(value) is not None
 
 
 # An academic year as titles write it ("Оқу жылы | 2025-2026"): two years in a row.
@@ -102,35 +102,13 @@ def _student_value(format_name: str, value: str) -> bool:
     passes, or it is a number however written (NUMBER_DIGITS), save a date under an
     IIN column (a title's "Дата | 01.07.2026" standing there) and an academic year
     under either (no student's IIN or date is two consecutive years)."""
-    if _passes(format_name, value):
+    if passes(format_name, value):
         return True
     if _an_academic_year(value):
         return False
     digits = sum(1 for c in value if c.isdigit())
     number = digits >= NUMBER_DIGITS and digits >= sum(1 for c in value if c.isalpha())
-    return number and not (format_name == "iin" and _passes("date", value))
-
-
-def _a_name(cell: str) -> bool:
-    """Whether a header cell names a column: it holds a letter and nothing a student's row
-    holds (an IIN, a date, a number of NUMBER_DIGITS digits however written)."""
-    digits = sum(1 for c in cell if c.isdigit())
-    letters = sum(1 for c in cell if c.isalpha())
-    return (letters > 0 and not (digits >= NUMBER_DIGITS and digits >= letters)
-            and not _passes("date", cell))
-
-
-def fills_a_table(values: list[str], keys: tuple[str, ...]) -> bool:
-    """Whether a row stands in a table under its header as a student's row does, which
-    no line of a cover page does: it holds more than MAX_TITLE_CELLS values (a cover's
-    lines hold a title, or a label and its value), each under a header cell, and every
-    header cell over them names a column (`_a_name`): a form's "Университет | КазНУ |
-    БИН | 040740…" line, read as a header, holds values. So one student's row, with its
-    name, programme and dates beside the IIN, tells a class of one from a cover page
-    holding one IIN (a rector's on an order)."""
-    held = [index for index, value in enumerate(values) if value]
-    return len(held) > MAX_TITLE_CELLS and all(
-        index < len(keys) and _a_name(keys[index].strip()) for index in held)
+    return number and not (format_name == "iin" and passes("date", value))
 
 
 def is_title(cells: list[str | None], header: list[str | None], sink: HeaderSink) -> bool:

@@ -22,15 +22,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from registrar.academic import line_problem
+from registrar.cover_page import PeopleRows
 from registrar.formats import GRADE_SCALE, FormatError, check_value
 from registrar.headers import Headers, field_label
-from registrar.iin import birth_date_of, iin_digits, iin_phrase, lost_zero
+from registrar.iin import lost_zero
 from registrar.lookalike import FirstHolders, lookalike_phrase
 from registrar.mapping import Mapping
 from registrar.phrases import Phrase, phrase
 from registrar.problems import ProblemList
 from registrar.record_problems import record_problems
-from registrar.rows import RawRow, fills_a_table, stray_row
+from registrar.rows import RawRow, stray_row
 from registrar.schema import Schema
 from registrar.targets import Resolution, Target, line_column
 from registrar.value_characters import shown
@@ -51,11 +52,6 @@ _LOST_BEFORE_SENTENCE = phrase(
     "was made (a cp1251 CSV opened and saved again?): export it from the system again, as "
     "UTF-8 or as a workbook, and give that file")
 SAMPLE_RECORDS = 10
-# Rows holding an IIN that make a first sheet a list of people, not a cover page: one
-# number on a cover (a phone, an order's number) may pass an IIN's checks by chance.
-# One row is enough when it stands in a table as a student's does (rows.fills_a_table):
-# a class of one (a transfer, an external exam) is a list too.
-IIN_ROWS = 2
 
 
 def lost_letter(value: str, lossy_source: bool) -> Phrase | None:
@@ -117,14 +113,7 @@ class Validator(Headers):
         # each unique field: its values, each with the first row holding it
         self._seen: dict[str, FirstHolders] = {name: FirstHolders() for name in schema.unique}
         self._unheaded_said: set[int] = set()  # columns whose value was named
-        self._iin_rows = 0  # rows read holding an IIN, in any column, up to IIN_ROWS
-        self._iin_in_table = False  # one of them stands in a table (rows.fills_a_table)
-
-    @property
-    def holds_iins(self) -> bool:
-        """Whether the rows read are a list of people: IIN_ROWS of them hold an IIN, or
-        one does standing in a table under the header, as one student's row does."""
-        return self._iin_rows >= IIN_ROWS or self._iin_in_table
+        self.people = PeopleRows()  # whether a first sheet is a list or a cover page
 
     def header(self, keys: tuple[str, ...], row: int = 1) -> Resolution:
         """Resolve a header, reporting its problems the first time it is seen (a CSV or
@@ -161,9 +150,7 @@ class Validator(Headers):
         if not any(values):
             self.blank_rows += 1
             return None
-        if not self.holds_iins and any(_is_iin(value) for value in values):
-            self._iin_rows += 1
-            self._iin_in_table = fills_a_table(values, row.keys)
+        self.people.row(values, row.keys)
         return resolution, values
 
     def unheaded_value(self, number: int, resolution: Resolution, values: list[str]) -> bool:
@@ -380,17 +367,6 @@ def required_phrase(name: str, whose: bool) -> Phrase:
                       "this row is", field=name, label=field_label(name))
     return phrase("reg.row.required", f"{name} is required", field=name,
                   label=field_label(name))
-
-
-def _is_iin(value: str) -> bool:
-    """Whether `value` is a valid IIN, or one Excel dropped leading zeros of, whose first
-    six digits are a birth date: a cover page's BIN has the same check digit (one number
-    in eleven passes it), but its day is 40 to 69, the kind of entity it names."""
-    digits = iin_digits(value)
-    if not 9 <= len(digits) <= 12:
-        return False
-    iin = digits if iin_phrase(digits) is None else lost_zero(digits)
-    return iin is not None and birth_date_of(iin) is not None
 
 
 def _zero(value: str | None) -> bool:
