@@ -15,6 +15,7 @@ from pathlib import Path
 
 from registrar.bad_bytes import first_bad_line
 from registrar.course_rows import CourseRows, Grouping, check_layout
+from registrar.cover_page import PeopleRows
 from registrar.jsonfile import json_rows
 from registrar.mapping import IDENTITY, Mapping
 from registrar.phrases import phrase
@@ -179,6 +180,7 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
     validator = Validator(schema, mapping, problems, on_record=on_record, issued=issued)
     validator.text_source = kind == "csv"
     courses = CourseRows(validator) if validator.course_rows else None
+    people = PeopleRows()  # a workbook's: whether its first sheet is a list or a cover
     plainly = not_a_workbook(path) if suffix == ".xls" else None
     if plainly is not None:  # often a web page some systems' "export to Excel" names .xls
         kind = "xls"
@@ -191,7 +193,7 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
                      if suffix else phrase("reg.file.no_suffix", english))
     else:
         try:
-            rows = (xlsx_rows(path, stats, problems, validator) if kind == "xlsx"
+            rows = (xlsx_rows(path, stats, problems, validator, people) if kind == "xlsx"
                     else _text_rows(path, kind, encoding, delimiter, stats, problems, info,
                                     validator))
             for row in rows:
@@ -211,7 +213,7 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
                 "reg.file.unreadable", f"cannot read {path}: {why}", path=str(path), why=why))
     grouping = courses.finish() if courses is not None else None
     if stats.visible_sheets > 1 and validator.header_knows_no_column() \
-            and "wrong-mapping" not in problems.codes and not validator.people.holds_iins:
+            and "wrong-mapping" not in problems.codes and not people.holds_iins:
         # Registrars keep an order's cover page or notes before the list: the problems
         # of its "header" alone would not say the students' sheet was never read, and
         # would ask for a mapping of a page that is no list. A first sheet that is the

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from registrar.academic import line_problem
-from registrar.cover_page import PeopleRows
 from registrar.formats import GRADE_SCALE, FormatError, check_value
 from registrar.headers import Headers, field_label
 from registrar.iin import lost_zero
@@ -113,7 +112,6 @@ class Validator(Headers):
         # each unique field: its values, each with the first row holding it
         self._seen: dict[str, FirstHolders] = {name: FirstHolders() for name in schema.unique}
         self._unheaded_said: set[int] = set()  # columns whose value was named
-        self.people = PeopleRows()  # whether a first sheet is a list or a cover page
 
     def header(self, keys: tuple[str, ...], row: int = 1) -> Resolution:
         """Resolve a header, reporting its problems the first time it is seen (a CSV or
@@ -150,7 +148,6 @@ class Validator(Headers):
         if not any(values):
             self.blank_rows += 1
             return None
-        self.people.row(values, row.keys)
         return resolution, values
 
     def unheaded_value(self, number: int, resolution: Resolution, values: list[str]) -> bool:

@@ -34,6 +34,7 @@ import openpyxl
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
+from registrar.cover_page import PeopleRows
 from registrar.excel_marks import error_text_phrase, excel_error_name, excel_error_phrase
 from registrar.header_merges import HeaderMerges
 from registrar.header_rows import MAX_HEADER_SEARCH_ROWS, HeaderRefusal, two_row_header
@@ -108,7 +109,10 @@ _HIDDEN_VALUE = phrase("reg.sheet.hidden_value", "the cell's number format hides
 
 
 def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
-              on_header: HeaderSink | None = None) -> Iterator[RawRow]:
+              on_header: HeaderSink | None = None, people: PeopleRows | None = None
+              ) -> Iterator[RawRow]:
+    """The first sheet's rows under its header. `people` is given each row, one of a
+    problem here too (a wider row than the header, below a title taken for it, is one)."""
     # What openpyxl says it leaves out as it reads (defined names it cannot place, data
     # validation, a missing default style) is about formatting, never a value; said as a
     # Python warning it reached the registrar's terminal in English, with a path into
@@ -223,6 +227,8 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
             return
         if on_header is not None:
             on_header.header(keys, header_row)
+        if people is not None:
+            people.header(keys)
         # columns the mapping reads past (row numbers): what they hold is never a problem
         skipped = {i for i, key in enumerate(keys) if on_header is not None
                    and on_header.ignores(key)}
@@ -232,6 +238,8 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
             if all(c is None or not c.strip() for c in cells):
                 continue
             stats.rows += 1
+            if people is not None:
+                people.row(cells)
             beyond = [i for i, c in enumerate(cells[width:], start=width)
                       if c is not None and c.strip()]
             marked = failed.pop(number, set())

@@ -3,6 +3,7 @@ students' sheet is named as such, and a first sheet that is the list is not."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import openpyxl
@@ -17,7 +18,7 @@ PLATONUS_HEADER = ["ФИО", "ИИН", "Образовательная прог�
                    "Дата окончания"]
 
 
-def workbook(path: Path, *sheets: tuple[str, list[list[str]], str]) -> Path:
+def workbook(path: Path, *sheets: tuple[str, Sequence[Sequence[str | None]], str]) -> Path:
     """A workbook of (title, rows, Excel's state: visible or hidden) sheets, in order."""
     book = openpyxl.Workbook()
     book.remove(book.worksheets[0])
@@ -124,6 +125,35 @@ def test_a_class_of_one_on_the_first_sheet_is_no_cover_page(tmp_path: Path) -> N
                                                "visible"), ("Лист2", [["x"]], "visible"))
     result = read_export(path, "diploma")
     assert result.problems == [] and [r["iin"] for r in result.records] == [IINS[0]]
+
+
+def test_a_class_of_one_under_a_title_row_is_no_cover_page(tmp_path: Path) -> None:
+    # The list's name above its header: the title, one cell, was taken for the header, and
+    # the student's row, wider than it, judged against it and called a cover's line.
+    rows = [["Список выпускников 2026"], OWN_HEADER, ["Әсел Нұрланова", IINS[0],
+                                                    "Информатика", "2026"]]
+    path = workbook(tmp_path / "titled.xlsx", ("Лист1", rows, "visible"),
+                    ("Лист2", [["x"]], "visible"))
+    found = codes(read_export(path, "diploma"))
+    assert "no-header" not in found and "unknown-column" in found, found
+
+
+def test_a_class_of_one_under_a_numbered_or_dated_header_is_no_cover_page(
+        tmp_path: Path) -> None:
+    # Header cells a class list has over no name: a row number's "№" or "#", an empty cell,
+    # an academic year. They were read as no column's name, so the row as a cover's line.
+    student = ["Әсел Нұрланова", IINS[0], "Информатика"]
+    headers: dict[str, tuple[list[str | None], list[str]]] = {
+        "number": (["№", *OWN_HEADER[:3]], ["1", *student]),
+        "hash": (["#", *OWN_HEADER[:3]], ["1", *student]),
+        "empty": ([*OWN_HEADER[:3], None, "Ескерту"], [*student, "бітірді", "жоқ"]),
+        "year": ([*OWN_HEADER[:3], "2025-2026 оқу жылы"], [*student, "бітірді"]),
+    }
+    for name, (header, row) in headers.items():
+        path = workbook(tmp_path / f"{name}.xlsx", ("Лист1", [header, row], "visible"),
+                        ("Лист2", [["x"]], "visible"))
+        found = codes(read_export(path, "diploma"))
+        assert "no-header" not in found and "unknown-column" in found, (name, found)
 
 
 def test_a_cover_page_with_one_iin_in_a_wide_line_is_still_a_cover(tmp_path: Path) -> None:
