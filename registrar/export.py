@@ -74,11 +74,13 @@ class ExportResult:
 
     @property
     def only_students_taken(self) -> bool:
-        """Whether every problem is a student already issued or named by an unfinished
-        job, each row's unique values naming one earlier credential: the export itself
-        may be right (a run stopped and started again). A row whose values name two
-        credentials, or one recorded with another value of a field the row gives, is
-        `issued-mismatch`: a fault to check."""
+        """Whether every problem is `already-issued`: a student issued before with the
+        row's values, or named by an unfinished job, with the row's values or by its
+        student id given with another IIN (finishing that job decides which, or deleting
+        it when it sent nothing): the export itself may be right (a run stopped and
+        started again). A row whose values name two credentials, or an issued one
+        recorded with another value of a field the row gives, is `issued-mismatch`: a
+        fault to check."""
         return self.problem_codes == {"already-issued"}
 
     @property
