@@ -105,9 +105,13 @@ def taken_fix(check: IssuedCheck) -> Sentence:
     """What to do when every problem is a student already issued or in an unfinished job:
     no fault of the export (the same command run again after it was stopped), so "fix
     the export" is wrong. Only what fits the rows found is advised: --resume for an
-    unfinished job, leaving out or correcting (not when correcting already) for the
+    unfinished job (what each row says, when a job that sent nothing holds a row's
+    student id with another IIN), leaving out or correcting (not when correcting already) for the
     students issued."""
     who = holders(check.credential_type)
+    if check.unsent_rows:  # a job to delete, or a row to check: each row says which
+        return Sentence("issue.taken_fix.each", "The export itself may be right: do for each "
+                        "row what is said of it above")
     if not check.issued_rows:
         return Sentence("issue.taken_fix.resume", "The export itself may be right: finish "
                         "each unfinished job named (senim issue --resume on its folder)")

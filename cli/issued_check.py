@@ -37,6 +37,9 @@ class IssuedCheck:
         # line's advice follows them (cli.issue_words.taken_fix)
         self.issued_rows: set[int] = set()
         self.unfinished_rows: set[int] = set()
+        # rows whose student id a job never sent holds with another IIN: that job's folder
+        # may be deleted, so "--resume" is no advice for them (cli.issue_words.taken_fix)
+        self.unsent_rows: set[int] = set()
         self._states: dict[str, str | None] = {}
 
     @property
@@ -92,6 +95,13 @@ class IssuedCheck:
             # credential must not be superseded by this row's (nor this row left out); its
             # student id with another IIN is that student's IIN corrected, in a correction.
             changes_iin = unheld == list(self.unique[:1])
+            if changes_iin and earlier.pending and self._unfinished(earlier) == "prepared":
+                # Its batch never left (a send is recorded as "submitted" before it goes):
+                # resuming would issue the IIN this row says is wrong, and deleting the
+                # folder frees its students (_unfinished: a removed job sent nothing).
+                self.unsent_rows.add(row)
+                return [(field, "already-issued", self._changed_unsent(
+                    field, unheld[0], earlier))]
             if changes_iin and earlier.pending:
                 # Its job may still commit: only once it is finished can this row correct
                 # that credential (or be found a mistyped IIN), so finishing it comes first.
@@ -168,6 +178,16 @@ class IssuedCheck:
                       label=field_label(field), other=field_label(other), job=earlier.job,
                       state=phrase(f"issue.job_state.{state}", state)
                       if state in JOB_STATES else str(state))
+
+    def _changed_unsent(self, field: str, other: str, earlier: Earlier) -> Phrase:
+        return phrase("issue.issued.changed_unsent", f"{self._a_type} for this {field} is in "
+                      f"the job {earlier.job} with another {other}, stopped before it sent its "
+                      f"batch: nothing of that job was sent. If this {other} is the right one, "
+                      f"delete the folder {earlier.job} (none of its credentials is issued: "
+                      "give its rows again, in this export or another) and run this again; if "
+                      f"not, check the row, since a mistyped {field} names another person",
+                      type=self._type, label=field_label(field), other=field_label(other),
+                      job=earlier.job)
 
     def _said(self, field: str, earlier: Earlier) -> Phrase:
         """Where this value was issued, or the unfinished job it is in."""

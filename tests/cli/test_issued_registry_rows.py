@@ -8,6 +8,7 @@ rows that would be issued.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -218,3 +219,37 @@ def test_an_iin_changed_under_a_student_id_of_an_unfinished_job_says_finish_it_f
     code, output = issue("--input", str(changed), "--out", "c2", "--corrections")
     assert code == 0 and "changing the iin" in output, output
     assert "this job corrects 1 earlier credential" in output
+
+
+def test_an_iin_changed_under_a_student_id_of_a_job_never_sent_says_delete_it(
+        work: tuple[Path, AccreditedNode], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Student 1 is in a job stopped before it sent its batch; the row gives student 1's
+    # id with another IIN. "Finish with --resume" would have issued the IIN the registrar
+    # now holds wrong: nothing of that job was sent, so its folder may go instead.
+    folder, node = work
+
+    def stopped_at(name: str) -> None:
+        if name == "prepared":  # as kill -9 once the batch is signed, before its send
+            raise SystemExit(137)
+
+    with monkeypatch.context() as patched:
+        patched.setattr("cli.job_folder.crash_point", stopped_at)
+        code, output = issue("--input", str(export(folder / "class.csv", [0, 1, 2])),
+                             "--out", "first")
+    assert code == 137 and not node.mempool and not node.batches, output
+    job = (folder / "first").resolve()
+    changed = with_values(export(folder / "c2.csv", [1]), 0, iin=STUDENTS[4]["iin"])
+    for extra in ((), ("--dry-run",), ("--corrections",)):
+        code, output = issue("--input", str(changed), "--out", "c2", *extra)
+        assert code == 2 and "[already-issued]" in output, output
+        assert "nothing of that job was sent" in output and f"delete the folder {job}" in output
+        assert "--resume" not in output, output
+        line = last_line(output)
+        assert MAY_BE_RIGHT in line and "what is said of it above" in line, line
+    for lang, said in (("kk", "одан ештеңе жіберілмеген"), ("ru", "ничего не отправлено")):
+        code, output = issue("--input", str(changed), "--out", "c2", "--lang", lang)
+        assert code == 2 and said in output and "--resume" not in output, output
+    # done as said: the folder deleted, the row is issued with the IIN it gives
+    shutil.rmtree(folder / "first")
+    code, output = issue("--input", str(changed), "--out", "c2")
+    assert code == 0 and len(node.batches) == 1, output
