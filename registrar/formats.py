@@ -121,8 +121,8 @@ def _code(value: str) -> str:
     return value
 
 
-# An IIN's century-and-sex digit (1-6), serial and check digit, as a number of six
-# significant digits leaves them.
+# An IIN's last six digits (its century-and-sex digit, serial and check digit) as a
+# number of six significant digits leaves them: Excel's scientific notation, 9.80303E+11.
 _ROUNDED_TAIL = "000000"
 
 
@@ -132,9 +132,11 @@ def _iin(value: str) -> str:
     _scientific(value)
     digits = iin_digits(value)
     if len(digits) == 12 and digits.isdigit() and digits.endswith(_ROUNDED_TAIL):
-        # No IIN has its century digit and serial all zeros, while a number Excel showed
-        # as 9.80303E+11 and read back (a CSV it saved, opened again) ends so; one in
-        # eleven of them passes the check digit.
+        # A number Excel showed as 9.80303E+11 and read back (a CSV it saved, opened
+        # again) ends so, and one in eleven of them passes the check digit. Only this tail
+        # is refused: a century digit of 0, 7, 8 or 9 passes iin_phrase as before (the
+        # IINs of foreign nationals are not settled here), so one with its serial and
+        # check digit zeros too would be refused by this line alone.
         raise FormatError(phrase(
             "reg.iin.rounded", f"{value} ends in six zeros, as an IIN Excel showed in "
             "scientific notation (9.80303E+11) and read back as a number ends: its last "
