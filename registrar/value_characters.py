@@ -6,6 +6,7 @@ letters (`mixed_phrase`). Each finding is a Phrase the registrar's language says
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 
@@ -62,19 +63,50 @@ _LATIN = re.compile("[A-Za-z\u00c0-\u02af\u1e00-\u1eff]")
 _CYRILLIC = re.compile("[\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f]")
 
 
-def mixed_phrase(value: str, words: re.Pattern[str] = WORD) -> Phrase | None:
-    """Why a word of `value` mixes Latin and Cyrillic letters, or None. Many look alike
-    (А/A, е/e, і/i, о/o, Р/P, с/c, ә/ə): one typed on the other keyboard layout reads
-    right but matches no other record of the name, or of the code."""
+# Letters of Kazakh and Russian and the Latin letters drawn alike, each alphabet's.
+_LATIN_LOOKALIKES = frozenset("AaBCcEeHhIiKMOoPpTXxYyəɵ")
+_CYRILLIC_LOOKALIKES = frozenset("АаВСсЕеНһІіКМОоРрТХхУуҮәө")
+
+
+def _mixed_word(value: str, words: re.Pattern[str]) -> tuple[str, str, re.Pattern[str]] | None:
+    """The first word of `value` mixing Latin and Cyrillic letters, the script of fewer
+    letters in it, and that script's letters."""
     if not (_LATIN.search(value) and _CYRILLIC.search(value)):
         return None  # most values: one script throughout
     for word in words.findall(value):
         latin, cyrillic = _LATIN.findall(word), _CYRILLIC.findall(word)
         if latin and cyrillic:
-            script, odd = ("latin", latin) if len(latin) <= len(cyrillic) else (
-                "cyrillic", cyrillic)
-            letters = " ".join(dict.fromkeys(odd))
-            return phrase(f"reg.value.mixed_{script}", f"the word {word!r} mixes Latin and "
-                          f"Cyrillic letters ({script.capitalize()}: {letters}): retype it on "
-                          "one keyboard layout", word=word, letters=letters)
+            return (word, "latin", _LATIN) if len(latin) <= len(cyrillic) else (
+                word, "cyrillic", _CYRILLIC)
     return None
+
+
+def mixed_phrase(value: str, words: re.Pattern[str] = WORD) -> Phrase | None:
+    """Why a word of `value` mixes Latin and Cyrillic letters, or None. Many look alike
+    (А/A, е/e, і/i, о/o, Р/P, с/c, ә/ə): one typed on the other keyboard layout reads
+    right but matches no other record of the name, or of the code."""
+    mixed = _mixed_word(value, words)
+    if mixed is None:
+        return None
+    word, script, odd = mixed
+    letters = " ".join(dict.fromkeys(odd.findall(word)))
+    return phrase(f"reg.value.mixed_{script}", f"the word {word!r} mixes Latin and "
+                  f"Cyrillic letters ({script.capitalize()}: {letters}): retype it on "
+                  "one keyboard layout", word=word, letters=letters)
+
+
+def lookalike_typed_phrase(value: str) -> Phrase | None:
+    """mixed_phrase's finding when its word's odd letters each stand alone and are drawn
+    as a letter of the word's own alphabet ("іin" with a Kazakh і, "ИИH" with a Latin H):
+    typed on the other keyboard layout. A word joining two words of two alphabets
+    ("КредитыECTS", "ПәнCode") holds a run of them, and is no name mistyped (None)."""
+    mixed = _mixed_word(value, WORD)
+    if mixed is None:
+        return None
+    word, script, odd = mixed
+    alike = _LATIN_LOOKALIKES if script == "latin" else _CYRILLIC_LOOKALIKES
+    places = [found.start() for found in odd.finditer(word)]
+    if any(word[place] not in alike for place in places) or any(
+            later == earlier + 1 for earlier, later in itertools.pairwise(places)):
+        return None
+    return mixed_phrase(value)

@@ -76,6 +76,26 @@ def test_a_header_typed_on_two_keyboard_layouts_says_so(tmp_path: Path) -> None:
         in result.problems[0].message
 
 
+def test_a_header_joining_words_of_two_alphabets_is_an_unknown_column(
+        tmp_path: Path) -> None:
+    # "КредитыECTS", "ПәнCode": two words run together, no name mistyped on the other
+    # layout; retyping them on one layout would not make the column a field, and the
+    # advice to delete the column or list it under ignore was lost.
+    for joined in ("КредитыECTS", "ПәнCode"):
+        path = write_xlsx(tmp_path / "j.xlsx", [[*DIPLOMA_HEADER, joined],
+                                                [*diploma_row(0), "5"]])
+        problem = only(read_export(path, "diploma"), "unknown-column")
+        assert "keyboard layout" not in problem.message, (joined, problem.message)
+        assert "delete the column from the export, or list it under ignore" \
+            in problem.message, (joined, problem.message)
+    # one letter drawn alike, alone in a word of the other alphabet: typed on two layouts
+    path = write_xlsx(tmp_path / "o.xlsx", [[*DIPLOMA_HEADER, "Cтудент"],
+                                            [*diploma_row(0), "5"]])
+    problem = only(read_export(path, "diploma"), "unknown-column")
+    assert "the word 'Cтудент' mixes Latin and Cyrillic letters (Latin: C)" \
+        in problem.message
+
+
 def test_a_date_column_of_text_day_numbers_and_date_cells(tmp_path: Path) -> None:
     rows: list[list[object]] = [list(DIPLOMA_HEADER)]
     days: list[object] = ["12.06.2025", "2025-06-12", datetime.datetime(2025, 6, 12),
