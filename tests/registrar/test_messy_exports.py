@@ -271,6 +271,14 @@ def test_excels_unicode_text_reads_with_its_quotes_and_refuses_its_numbers(
     assert "scientific notation" in found[0].message and "leading zero" in found[1].message
 
 
+# Words of each problem's sentence in each language (cli/words): reg.iin.rounded, and
+# reg.header.mixed around reg.value.mixed_cyrillic
+ROUNDED_SAID = {"en": "ends in six zeros", "kk": "алты нөлмен аяқталады",
+                "ru": "оканчивается шестью нулями"}
+MIXED_SAID = {"en": "in the header, the word", "kk": "баған атауында: «\u0456in» сөзінде",
+              "ru": "в названии столбца: в слове «\u0456in»"}
+
+
 @pytest.mark.parametrize("language", ["en", "kk", "ru"])
 def test_each_messy_export_ends_a_dry_run_with_its_problems_by_row(
         tmp_path: Path, language: str) -> None:
@@ -294,6 +302,8 @@ def test_each_messy_export_ends_a_dry_run_with_its_problems_by_row(
             "[unknown-column]", "[bad-format]"))]
         assert problems and all(line.lstrip().startswith(("row ", "1-жол", "2-жол", "строка "))
                                 for line in problems), result.output
+        said = MIXED_SAID if path.name == "layouts.xlsx" else ROUNDED_SAID
+        assert any(said[language] in line for line in problems), result.output
         last = result.output.strip().splitlines()[-1]
         assert last.startswith(("error:", "қате:", "ошибка:")), last
         assert "{" not in result.output, result.output  # every phrase said in full
