@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import hdrs, web
 
 from node.http_limits import cors_preflight, json_error
-from node.media_types import accepted_types, media_problem
+from node.media_types import CODINGS_READ, accepted_types, coding_problem, media_problem
 from node.vc_problems import CODE_PATTERN, VC_CODES
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -33,7 +33,8 @@ REFUSAL_PARAMS: Schema = {
     "type": "object", "additionalProperties": {"type": ["string", "integer"]},
     "description": "The specifics the message names, by name: member (a name), member_id, "
                    "height, limit, version, type, field, accepted (the media types a route "
-                   "reads), ... (ledger/errors.py TxRejected.params)"}
+                   "reads), codings (the content codings the node inflates), ... "
+                   "(ledger/errors.py TxRejected.params)"}
 ERROR_OBJECT: Schema = {
     "type": "object", "required": ["code", "message"],
     "properties": {"code": {"type": "string"}, "message": {"type": "string"},
@@ -179,7 +180,9 @@ class Route:
             if 415 not in self.responses:  # the guard's (`unsupported_media`)
                 op["responses"]["415"] = _describe_reply(self._error_reply(
                     "The body's Content-Type is not one this route reads (" + accepted_types(
-                        self.body) + "); Accept-Post names them", ("Accept-Post",)))
+                        self.body) + "); Accept-Post names them. Or its Content-Encoding is "
+                    "not one this node inflates (" + " or ".join(CODINGS_READ) + ", or none); "
+                    "Accept-Encoding names them", ("Accept-Post", "Accept-Encoding")))
         if self.method == "GET" and not self.head:
             op["description"] = HEAD_REFUSED
         return op
@@ -232,6 +235,9 @@ def _guarded(route: Route) -> Handler:
             problem = media_problem(route.body, request.headers.get(hdrs.CONTENT_TYPE))
             if problem is not None:
                 return unsupported_media(route.body, problem)
+            problem = coding_problem(request.headers.getall(hdrs.CONTENT_ENCODING, []))
+            if problem is not None:
+                return unsupported_coding(problem)
         return await route.handler(request)
 
     guarded.__name__ = route.handler.__name__
@@ -245,6 +251,16 @@ def unsupported_media(declared: Mapping[str, Schema], problem: str) -> web.Respo
     accepted = accepted_types(declared)
     refusal = json_error(415, "unsupported_media_type", problem, params={"accepted": accepted},
                          headers={"Accept-Post": accepted.replace(" or ", ", ")})
+    refusal.force_close()
+    return refusal
+
+
+def unsupported_coding(problem: str) -> web.Response:
+    """415 for a body in a content coding the node does not inflate (`node.media_types`),
+    which aiohttp would read as though it were in none; closed as `unsupported_media`."""
+    refusal = json_error(415, "unsupported_media_type", problem,
+                         params={"codings": " or ".join(CODINGS_READ)},
+                         headers={"Accept-Encoding": ", ".join(CODINGS_READ)})
     refusal.force_close()
     return refusal
 

@@ -18,6 +18,13 @@ read or charged, naming the types the route reads (`Accept-Post` says them too).
 Writes that a web page of another origin could make without a CORS preflight are
 text/plain, form and multipart bodies (the Fetch standard's "simple" requests): none of
 them reaches a JSON route's handler now.
+
+A body's Content-Encoding is held to what aiohttp inflates as it reads (`CODINGS_READ`),
+or none (`identity`): aiohttp reads a body in any other coding (`compress`, `x-gzip`), or
+in a list of codings (`gzip, gzip`), as though it were in none, so /v1/verify answered a
+verdict on bytes the client said were compressed and /v1/verify/anchor hashed them.
+Such a body is refused 415 too, before it is read (RFC 9110 8.4.1), with Accept-Encoding
+naming the codings read (RFC 7694).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from aiohttp.compression_utils import HAS_BROTLI, HAS_ZSTD
 from aiohttp.helpers import parse_mimetype
 
 JSON = "application/json"
@@ -36,6 +44,13 @@ UTF_8 = frozenset({"utf-8", "utf8"})
 # A client's Content-Type is named back only when it is a short media type (it may be up
 # to a header line's 8,190 bytes of anything).
 _NAMEABLE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}")
+# The content codings aiohttp's parser inflates: br and zstd only with their packages.
+CODINGS_READ: tuple[str, ...] = ("gzip", "deflate", *(("br",) if HAS_BROTLI else ()),
+                                 *(("zstd",) if HAS_ZSTD else ()))
+NO_CODING = frozenset({"", "identity"})
+# Codings are named back only when they are a few short tokens (as a media type is).
+_CODING = r"[a-z0-9!#$%&'*+^_`|~.-]{1,40}"
+_CODINGS_NAMEABLE = re.compile(f"{_CODING}(?:, ?{_CODING}){{0,3}}")
 _CHARSET = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$%&'+^_`{}~.-]{0,39}")
 
 
@@ -74,3 +89,19 @@ def media_problem(declared: Iterable[str], header: str | None) -> str | None:
         return (f"the request's body is {media} in charset {named}; this route reads "
                 f"{media} in UTF-8 (no charset, or charset=utf-8)")
     return None
+
+
+def coding_problem(headers: Iterable[str]) -> str | None:
+    """Why a body whose Content-Encoding headers are `headers` is in a coding this node
+    does not read, in a sentence; None when it is in one it inflates, or in none."""
+    given = [header.strip() for header in headers]
+    if not given or (len(given) == 1 and given[0].lower() in NO_CODING):
+        return None
+    # as aiohttp tells them: the first header alone, its ASCII letters in either case
+    if len(given) == 1 and given[0].isascii() and given[0].lower() in CODINGS_READ:
+        return None
+    codings = ", ".join(given).lower()
+    said = codings if codings.isascii() and _CODINGS_NAMEABLE.fullmatch(codings) else (
+        "one this node cannot read")
+    return (f"the request's body is in content coding {said}; this node reads a body in "
+            f"{' or '.join(CODINGS_READ)}, or in none")

@@ -42,7 +42,8 @@ VC_CODES: Mapping[str, str] = {
     "malformed": "the request or its credential is malformed (params.field names where)",
     "bad_parameter": "a path parameter does not fit (a status list's id)",
     "missing_body": "the request has no body",
-    "unsupported_media_type": "the body is not application/json (in UTF-8)",
+    "unsupported_media_type": "the body is not application/json (in UTF-8), or is in a "
+                              "content coding the node does not inflate",
     "body_too_large": "the body is over the route's limit, or this client's burst",
     "body_timeout": "the body did not arrive in time",
     "rate_limited": "over this client's rate (Retry-After)",
@@ -86,7 +87,7 @@ RESULT_CODES: Mapping[str, str] = {
 # A code as the codes above are written: what a ledger refusal's code is too.
 CODE_PATTERN = "^[a-z][a-z0-9_]*$"
 # Headers of a refusal kept when its body is rewritten.
-_KEPT_HEADERS = ("Allow", "Retry-After", "Connection", "Accept-Post")
+_KEPT_HEADERS = ("Allow", "Retry-After", "Connection", "Accept-Post", "Accept-Encoding")
 
 Params = Mapping[str, str | int]
 
