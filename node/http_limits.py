@@ -7,7 +7,9 @@ response, and on expiry closes a connection whose handler still waits for a
 complete request head. `HEADER_TIMEOUT_S` is passed as that timer, so a
 connection that is idle, or trickles a request head (slow-loris), is closed
 once it expires; `tests/node/test_http_limits.py` holds it to that. A body is
-read under `BODY_READ_TIMEOUT_S` (408 after), and a cap on open connections
+read under `BODY_READ_TIMEOUT_S` (408 after); one the handler left unread (a
+refusal's) is drained after the answer for at most `REFUSED_BODY_DRAIN_S` and
+`REFUSED_BODY_DRAIN_BYTES_MAX`, then its connection closed. A cap on open connections
 (`CONNECTIONS_MAX`, and `CONNECTIONS_PER_SOURCE_MAX` from one address, shared between
 addresses as `node.fair_share` says) closes a connection beyond it at once. A client that
 closes its connection part-way through a request is no error of the node's
@@ -30,7 +32,9 @@ from aiohttp.http_exceptions import (
     LineTooLong,
     PayloadEncodingError,
 )
+from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
 
 from node.fair_share import (
     CONNECTIONS_DECIDING_MAX,
@@ -47,6 +51,13 @@ HEADER_TIMEOUT_S = 10.0
 HEAD_LINE_BYTES_MAX = 8190
 HEADERS_MAX = 128
 BODY_READ_TIMEOUT_S = 30.0
+# A body the handler left unread (a refusal's: 413, 415, 429, 503 ...) is read and thrown
+# away after the answer, so that a client still sending it is not reset before it reads
+# the answer; aiohttp does so for up to 10 s with no cap on bytes (over a gigabyte a
+# second on loopback). The node does so for at most this long and this many bytes from
+# the wire, then closes the connection.
+REFUSED_BODY_DRAIN_S = 5.0
+REFUSED_BODY_DRAIN_BYTES_MAX = 1024 * 1024
 OPENING_FORGOTTEN_S = 5.0
 READ_CHUNK_BYTES = 64 * 1024
 # Routes any web page may call: they read and change nothing. Writes get no CORS.
@@ -201,11 +212,39 @@ class WordedRequestHandler(RequestHandler):
     """aiohttp's connection handler, whose refusal of a malformed request head is this
     API's JSON error ("bad_request", the limit named) instead of aiohttp's plain text,
     and which says when its connection is gone (`gone`): a long-poll ends then instead of
-    holding one of the node's LONG_POLLS_MAX for nobody (aiohttp cancels no handler)."""
+    holding one of the node's LONG_POLLS_MAX for nobody (aiohttp cancels no handler).
+
+    A body left unread once the request is answered is read on and thrown away by aiohttp
+    ("lingering close", for its `lingering_time`: REFUSED_BODY_DRAIN_S here) and, counted
+    here as its bytes arrive, no further than REFUSED_BODY_DRAIN_BYTES_MAX: past that the
+    connection is closed before the bytes are parsed."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.gone = asyncio.Event()
+        self._unread_body: StreamReader | None = None  # the answered request's
+        self._unread_bytes_arrived = 0
+
+    async def finish_response(self, request: BaseRequest, resp: web.StreamResponse,
+                              start_time: float | None) -> tuple[web.StreamResponse, bool]:
+        answered = await super().finish_response(request, resp, start_time)
+        if not request.content.is_eof():  # aiohttp drains it next
+            self._unread_body = request.content
+            self._unread_bytes_arrived = 0
+        return answered
+
+    def data_received(self, data: bytes) -> None:
+        unread = self._unread_body
+        if unread is not None and unread.is_eof():  # all of it came: what follows is not
+            unread = self._unread_body = None
+        if unread is not None:
+            self._unread_bytes_arrived += len(data)
+            if self._unread_bytes_arrived > REFUSED_BODY_DRAIN_BYTES_MAX:
+                self._unread_body = None
+                self.force_close()
+                unread.feed_eof()  # ends aiohttp's draining read now, not at its timeout
+                return
+        super().data_received(data)
 
     def connection_lost(self, exc: BaseException | None) -> None:
         super().connection_lost(exc)
@@ -331,13 +370,15 @@ class LimitedServer(web.Server):
 
 class LimitedAppRunner(web.AppRunner):
     """An AppRunner whose server caps connections (in all and per address, but for
-    `exempt` addresses) and times out idle request heads."""
+    `exempt` addresses), times out idle request heads and drains a refused body only so
+    far (REFUSED_BODY_DRAIN_S, REFUSED_BODY_DRAIN_BYTES_MAX)."""
 
     def __init__(self, app: web.Application, connections_max: int = CONNECTIONS_MAX,
                  header_timeout_s: float = HEADER_TIMEOUT_S,
                  per_source_max: int = CONNECTIONS_PER_SOURCE_MAX,
                  exempt: frozenset[str] = frozenset(), **kwargs: Any) -> None:
         kwargs.setdefault("keepalive_timeout", header_timeout_s)
+        kwargs.setdefault("lingering_time", REFUSED_BODY_DRAIN_S)
         kwargs.setdefault("max_line_size", HEAD_LINE_BYTES_MAX)
         kwargs.setdefault("max_field_size", HEAD_LINE_BYTES_MAX)
         kwargs.setdefault("max_headers", HEADERS_MAX)

@@ -1,4 +1,6 @@
-"""The Content-Type a route's request body may come in, checked before the body is read.
+"""The Content-Type a route's request body may come in, checked before the handler reads the
+body (what a client sends of a refused one is drained as far as node.http_limits'
+REFUSED_BODY_DRAIN_S and REFUSED_BODY_DRAIN_BYTES_MAX allow, then its connection closed).
 
 A body is read as its route's declaration says (`node.api_schema.Route.body`): JSON for
 the verification, proof and VC-API routes, JSON or msgpack for submissions. A body sent
