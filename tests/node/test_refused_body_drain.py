@@ -21,7 +21,11 @@ from aiohttp import web
 
 from node import http_limits
 from node.api import make_app
-from node.http_limits import REFUSED_BODY_DRAIN_BYTES_MAX, LimitedAppRunner
+from node.http_limits import (
+    REFUSED_BODY_DRAIN_BYTES_MAX,
+    REFUSED_BODY_DRAIN_S,
+    LimitedAppRunner,
+)
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.service import NodeCore
@@ -143,6 +147,20 @@ async def test_a_client_sending_on_after_a_413_is_cut_off_and_reads_it(
     assert sent < OFFERED_BYTES
     assert sent <= REFUSED_BODY_DRAIN_BYTES_MAX + _kernel_buffers_bytes() + PIECE_BYTES, sent
     assert _errors_logged(caplog) == []
+
+
+def _connection_tasks() -> int:
+    return sum(1 for task in asyncio.all_tasks()
+               if getattr(task.get_coro(), "__qualname__", "") == "RequestHandler.start")
+
+
+async def test_a_cut_off_connection_leaves_no_draining_task(port: int) -> None:
+    """Closed past the byte cap, the connection's task ends then: aiohttp's draining read
+    would otherwise wait out REFUSED_BODY_DRAIN_S on a connection already gone."""
+    await asyncio.to_thread(_send_until_cut_off, port, "length", 0.0, PIECE_BYTES)
+    async with asyncio.timeout(REFUSED_BODY_DRAIN_S / 2):
+        while _connection_tasks():
+            await asyncio.sleep(0.01)
 
 
 async def test_a_trickled_refused_body_is_cut_off_at_the_drain_time(
