@@ -67,6 +67,12 @@ async def test_a_hidden_revocation_in_a_vc_is_caught(world: World, tmp_path: Pat
         await server.close()
     assert result.exit_code == 1, result.output
     assert result.output.startswith("UNTRUSTED: the node's answer cannot be trusted")
+    # The lie changes nothing the VC shows alone, checked before any node was asked: its
+    # signature holds, by the issuer it was checked against (cli.vc_verify.with_own_checks).
+    signer = did_key(world.net.university.public_key)
+    assert f"(W3C VC 2.0, issuer {signer})" in result.output, result.output
+    assert any(line.lstrip().startswith("2. ✔ eddsa-rdfc-2022 signature by did:key:")
+               for line in result.output.splitlines()), result.output
 
 
 async def test_an_honest_answer_to_a_vc_says_who_certified_it_and_can_be_stale(
