@@ -286,6 +286,9 @@ def _verify(file: Path, nodes: list[str], offline: bool, genesis_path: Path | No
     nodes_json: dict[str, object] = {}  # each node's answer, when several were asked
     other_network = False  # the document's network is not the --genesis file's
     kind = unreadable_kind(file, document, offline) if offline else None
+    # Online, a --genesis file that cannot be used is said before any verdict, as offline
+    # (_verify_offline) and for a VC: a changed diploma's verdict hid it.
+    genesis = None if offline else load_trusted_genesis(genesis_path)
     if kind is not None:
         verdict = unreadable(file, document, offline=True)
         assert verdict is not None
@@ -298,7 +301,6 @@ def _verify(file: Path, nodes: list[str], offline: bool, genesis_path: Path | No
     else:
         credential = is_credential(document)
         digest = b"" if credential else file_digest(file)  # once, however often asked
-        genesis = load_trusted_genesis(genesis_path)
         with overall_deadline(timeout_s) as deadline:
             judgement = judged(lambda node: node_verdict(
                 document, digest, credential, node, genesis, max_age_s, deadline),

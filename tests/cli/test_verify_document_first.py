@@ -110,6 +110,20 @@ def test_the_json_says_tampered_and_that_no_node_was_asked(tmp_path: Path) -> No
     assert [check["check"] for check in verdict["checks"]] == ["fields"]
 
 
+def test_an_unusable_genesis_is_refused_before_a_changed_diploma_is_judged(
+        tmp_path: Path) -> None:
+    """As it is for a genuine one, offline, and for a VC: the changed diploma was TAMPERED,
+    exit 1, never saying that the --genesis file given could not be used."""
+    broken = tmp_path / "genesis.json"
+    broken.write_text('{"chain_id": ', encoding="utf-8")
+    for document in (altered(diploma()), diploma()):
+        path = written(tmp_path, "diploma.json", document)
+        checked = senim("verify", str(path), "--node", down(), "--genesis", str(broken),
+                        "--lang", "en")
+        assert checked.exit_code == 2, checked.output
+        assert str(broken) in checked.output, checked.output
+
+
 def test_a_genuine_diploma_with_its_node_down_is_still_unconfirmed(tmp_path: Path) -> None:
     path = written(tmp_path, "diploma.json", diploma())
     checked = senim("verify", str(path), "--node", down(), "--lang", "en")
