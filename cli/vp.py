@@ -35,6 +35,7 @@ from cli.vc_verify import (
     said_after,
     settled,
     source_line,
+    unconfirmed,
     vc_warning,
     with_own_checks,
 )
@@ -44,11 +45,13 @@ from ledger.vc.canon import remembering_loader
 from ledger.vc.presentation import (
     MISMATCH_PROBLEMS,
     UNTRUSTED,
+    credentials_failing,
     held_credentials,
     refuse_empty,
     verify_presentation,
 )
 from ledger.vc.verify import VcVerdict
+from ledger.vc.warning_codes import STATUS_LIST_UNCHECKED, warning_code
 from ledger.verification import Check
 
 
@@ -132,7 +135,7 @@ def verify_vp_file(document: Any, shown: str, nodes: Sequence[str], as_json: boo
         if not alone.valid:
             # A credential in it fails its own: the nodes are still asked what the chain
             # holds of the others, and none answering leaves that failure the verdict.
-            fallback = answer_alone(_unanswered(alone), Sentence(
+            fallback = answer_alone(_unanswered(alone, held), Sentence(
                 "cli.source.document_alone_unanswered", DOCUMENT_ALONE_UNANSWERED))
 
     def ask(node: str) -> NodeVerdict[VcVerdict]:
@@ -162,21 +165,39 @@ def verify_vp_file(document: Any, shown: str, nodes: Sequence[str], as_json: boo
                         said_source=judgement.shown is fallback)
 
 
-# What a held credential that passes its own checks is when no node answered.
+# What a held Senim credential that passes its own checks is when no node answered.
 CHAIN_UNCHECKED = ("its signature holds, but no node answered: whether the chain records "
                    "it, and has not revoked it, is not known")
+# Its warnings that a node answering would have settled, which the verdict says already:
+# the nodes were asked (no chain "to ask" was missing) and none answered.
+_ANSWERED_BY_CHAIN_UNCHECKED = frozenset({"chain_not_checked", STATUS_LIST_UNCHECKED})
 
 
-def _unanswered(alone: VcVerdict) -> VcVerdict:
+def _unanswered(alone: VcVerdict, held: Sequence[Any]) -> VcVerdict:
     """A presentation's verdict from its own checks, shown when no node answered: each
-    credential passing its own is not confirmed (it was said valid, of a diploma the chain
-    may have revoked or never held)."""
-    held = [inner if not inner.valid else VcVerdict(
-        False, "chain_unchecked", CHAIN_UNCHECKED,
-        [*inner.checks, Check("on_chain", False, CHAIN_UNCHECKED)], list(inner.warnings),
-        inner.issuer, dict(inner.facts)) for inner in alone.credentials]
-    return VcVerdict(alone.valid, alone.status, alone.reason, list(alone.checks),
-                     list(alone.warnings), alone.issuer, dict(alone.facts), held)
+    Senim credential passing its own is not confirmed (it was said valid, of a diploma the
+    chain may have revoked or never held); one no chain records is unconfirmed, as it is
+    with a node answering. Its `credentials` check counts them, naming first a credential
+    that failed its own checks. Built anew: `alone` serves every node's thread."""
+    own = []
+    for inner, credential in zip(alone.credentials, held, strict=False):
+        copied = VcVerdict(inner.valid, inner.status, inner.reason, list(inner.checks),
+                           list(inner.warnings), inner.issuer, dict(inner.facts))
+        if not inner.valid:
+            own.append(copied)
+        elif isinstance(credential, dict) and "senim" in credential:
+            copied.warnings = [warning for warning in copied.warnings if
+                               warning_code(warning)[0] not in _ANSWERED_BY_CHAIN_UNCHECKED]
+            own.append(copied.fail("chain_unchecked", Check("on_chain", False,
+                                                            CHAIN_UNCHECKED)))
+        else:
+            own.append(unconfirmed(copied))
+    failed = sorted((inner for inner in own if not inner.valid),
+                    key=lambda inner: inner.status in ("chain_unchecked", "unconfirmed"))
+    verdict = VcVerdict(alone.valid, alone.status, alone.reason,
+                        [check for check in alone.checks if check.name != "credentials"],
+                        list(alone.warnings), alone.issuer, dict(alone.facts), own)
+    return verdict.fail(failed[0].status, credentials_failing(failed, len(own)))
 
 
 def _print_presentation(verdict: VcVerdict, held: Sequence[Any], shown: str,

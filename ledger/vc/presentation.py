@@ -13,7 +13,7 @@ diploma, so the employer's tools, `senim verify` and the portal, refuse it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -125,9 +125,7 @@ def verify_presentation(document: Any, now: datetime, challenge: str | None,
     failed = sorted((inner for inner in verdict.credentials if not inner.valid),
                     key=lambda inner: inner.status == UNTRUSTED)
     if failed:
-        return verdict.fail(failed[0].status, Check(
-            "credentials", False, f"{len(failed)} of {len(credentials)} credential(s) fail; "
-            f"the first: {failed[0].reason}"))
+        return verdict.fail(failed[0].status, credentials_failing(failed, len(credentials)))
     verdict.checks.append(Check("credentials", True, f"{len(credentials)} credential(s) valid"))
     subjects = {_subject_id(c) for c in credentials}
     if holder_id is None or subjects != {holder_id}:
@@ -136,6 +134,13 @@ def verify_presentation(document: Any, now: datetime, challenge: str | None,
     verdict.valid, verdict.status = True, "valid"
     verdict.reason = f"valid presentation with {len(credentials)} credential(s)"
     return verdict
+
+
+def credentials_failing(failed: Sequence[VcVerdict], count: int) -> Check:
+    """A presentation's `credentials` check when `failed` (the one to name first) of the
+    `count` credentials it holds fail."""
+    return Check("credentials", False, f"{len(failed)} of {count} credential(s) fail; "
+                 f"the first: {failed[0].reason}")
 
 
 def refuse_empty(verdict: VcVerdict) -> VcVerdict:
