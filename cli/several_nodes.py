@@ -124,15 +124,18 @@ def judged(ask: AskNode[AnyJudged], nodes: Sequence[str], certified: bool,
         deadline.settle()
         return Judgement(answer)
     answers = ask_nodes(ask, nodes, deadline)
+    # --json lists each node's answer when several were asked, whatever the document: one
+    # node's answer is the verdict's, fallback or not
+    several = len(nodes) > 1
     if fallback is not None and all(answer.answer is None for answer in answers):
         return Judgement(fallback, [
             Sentence("cli.nodes.no_answer", None, node=answer.node, why=answer.failure)
             for answer in answers if answer.failure is not None],
-            {"nodes": _answers_json(answers, None)})
+            {"nodes": _answers_json(answers, None)} if several else {})
     shown = _chosen(answers, certified)
     assert shown.answer is not None
     return Judgement(shown.answer, differences(answers, shown, certified),
-                     {"nodes": _answers_json(answers, shown)})
+                     {"nodes": _answers_json(answers, shown)} if several else {})
 
 
 def ask_nodes(ask_node: AskNode[AnyJudged], nodes: Sequence[str], deadline: Deadline

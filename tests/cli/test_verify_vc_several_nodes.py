@@ -171,6 +171,33 @@ async def test_a_presentation_with_a_challenge_against_two_nodes(nodes: VcNodes)
     assert verdict["nodes_not_asked"] == [nodes.lagging, nodes.fresh], verdict
 
 
+async def test_one_node_lists_no_nodes_with_a_changed_credential_held(nodes: VcNodes,
+                                                                       tmp_path: Path) -> None:
+    """A presentation holding a credential that fails its own checks asks the nodes about
+    the others all the same; with one node given, --json has the shape it has for a
+    genuine one (it gained a "nodes" list of that one node)."""
+    genuine_vp = json.loads(nodes.genuine.read_text(encoding="utf-8"))
+    vc = genuine_vp["verifiableCredential"][0]
+    changed = json.loads(json.dumps(vc).replace('"Nurlan"', '"Nurlan Abai"'))
+    assert changed != vc
+    both = tmp_path / "both.vp.json"
+    shown = add_proof({"@context": [CREDENTIALS_V2], "type": ["VerifiablePresentation"],
+                       "holder": did_key(HOLDER.public_key),
+                       "verifiableCredential": [changed, vc]}, HOLDER, "2026-07-01T09:00:00Z",
+                      purpose="authentication", challenge=CHALLENGE)
+    both.write_text(json.dumps(shown), encoding="utf-8")
+    one = ["--node", nodes.fresh, "--genesis", str(nodes.genesis), "--challenge", CHALLENGE,
+           "--json"]
+    failing = await senim("verify", str(both), *one)
+    assert failing.exit_code == 1, failing.output
+    verdict = verdict_of(failing)
+    assert [c["status"] for c in verdict["credentials"]] == ["tampered", "valid"], verdict
+    passing = await senim("verify", str(nodes.genuine), *one)
+    assert passing.exit_code == 0, passing.output
+    assert set(verdict) == set(verdict_of(passing)), (sorted(verdict),
+                                                      sorted(verdict_of(passing)))
+
+
 @asynccontextmanager
 async def status_saying(chain_id: object) -> AsyncIterator[str]:
     """A node whose /v1/status gives `chain_id`, and that has nothing else."""
