@@ -181,17 +181,17 @@ def _unanswered(alone: VcVerdict, held: Sequence[Any]) -> VcVerdict:
     that failed its own checks. Built anew: `alone` serves every node's thread."""
     own = []
     for inner, credential in zip(alone.credentials, held, strict=False):
+        if inner.valid and isinstance(credential, dict) and "senim" in credential:
+            own.append(VcVerdict(
+                False, "chain_unchecked", CHAIN_UNCHECKED,
+                [*inner.checks, Check("on_chain", False, CHAIN_UNCHECKED)],
+                [warning for warning in inner.warnings
+                 if warning_code(warning)[0] not in _ANSWERED_BY_CHAIN_UNCHECKED],
+                inner.issuer, dict(inner.facts)))
+            continue
         copied = VcVerdict(inner.valid, inner.status, inner.reason, list(inner.checks),
                            list(inner.warnings), inner.issuer, dict(inner.facts))
-        if not inner.valid:
-            own.append(copied)
-        elif isinstance(credential, dict) and "senim" in credential:
-            copied.warnings = [warning for warning in copied.warnings if
-                               warning_code(warning)[0] not in _ANSWERED_BY_CHAIN_UNCHECKED]
-            own.append(copied.fail("chain_unchecked", Check("on_chain", False,
-                                                            CHAIN_UNCHECKED)))
-        else:
-            own.append(unconfirmed(copied))
+        own.append(unconfirmed(copied) if inner.valid else copied)
     failed = sorted((inner for inner in own if not inner.valid),
                     key=lambda inner: inner.status in ("chain_unchecked", "unconfirmed"))
     verdict = VcVerdict(alone.valid, alone.status, alone.reason,
