@@ -260,10 +260,10 @@ def print_vc_verdict(verdict: VcVerdict, document: Any, shown: str, words: Words
                             f"{shown}{about}", native_or_as_is(document), after)
 
 
-# What a verdict from the document's own checks names as its source; --json gives it as
-# `source`, in English, and the nodes as `nodes_not_asked`.
-DOCUMENT_ALONE = ("the document alone: it fails its own checks, and nothing a node or a "
-                  "proof could say would change that, so neither was consulted")
+# What a verdict from the document's own checks names as its source, a native
+# credential's too (cli.verify_command); --json gives it as `source`, in English, and the
+# nodes as `nodes_not_asked`.
+DOCUMENT_ALONE = Words("en").t("cli.source.document_alone")
 
 
 def with_own_checks(verdict: VcVerdict, alone: VcVerdict | None) -> VcVerdict:
@@ -279,16 +279,13 @@ def with_own_checks(verdict: VcVerdict, alone: VcVerdict | None) -> VcVerdict:
 
 # The source of a presentation's verdict from its own checks when its nodes were asked (a
 # credential in it failed its own: the chain may hold more of the others) and none answered.
-DOCUMENT_ALONE_UNANSWERED = ("the document alone: it fails its own checks, which no node's "
-                             "answer could change, and no node answered")
+DOCUMENT_ALONE_UNANSWERED = Words("en").t("cli.source.document_alone_unanswered")
 
 
-def answer_alone(verdict: VcVerdict, source: Sentence | None = None
-                 ) -> NodeVerdict[VcVerdict]:
+def own_answer(verdict: VcVerdict, source: Sentence | None = None) -> NodeVerdict[VcVerdict]:
     """A verdict from the document's own checks, as a node's answer is shown: no state;
     `source` says so (by default: no node was asked)."""
-    return NodeVerdict(verdict, source or Sentence("cli.source.document_alone",
-                                                   DOCUMENT_ALONE), None, False)
+    return NodeVerdict(verdict, source or Sentence("cli.source.document_alone"), None, False)
 
 
 def print_alone(verdict: VcVerdict, document: Any, shown: str, nodes: Sequence[str],
@@ -299,7 +296,7 @@ def print_alone(verdict: VcVerdict, document: Any, shown: str, nodes: Sequence[s
                                "nodes_not_asked": [str(node) for node in nodes]},
                               indent=2, ensure_ascii=False))
     else:
-        answer = answer_alone(verdict)
+        answer = own_answer(verdict)
         print_vc_verdict(verdict, document, shown, words, [
             *said_after(verdict, document, answer, words, link_notes),
             source_line(answer, words)])

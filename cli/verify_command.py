@@ -31,7 +31,7 @@ from cli.several_nodes import VERIFY_NODES_MAX, judged, node_urls
 from cli.share_links import LinkUnfit, is_link, link_alone, read_link, same_node
 from cli.spoken import Moment, Sentence, echo, printable, refuse, say
 from cli.vc import is_vc_document
-from cli.vc_verify import verify_vc_file
+from cli.vc_verify import DOCUMENT_ALONE, verify_vc_file
 from cli.verdict_words import verdict_sentence
 from cli.verify_files import (
     file_digest,
@@ -71,7 +71,7 @@ def _verify_offline(document: Any, genesis_path: Path | None,
     assert genesis is not None
     failed = failed_alone(document)
     if failed is not None:  # altered: said so, whatever its proof is worth
-        return failed, None, Sentence("cli.source.document_alone", failed.source)
+        return failed, None, Sentence("cli.source.document_alone")
     bundle = document.get("proof") if isinstance(document, dict) else None
     try:
         facts = OfflineFacts(bundle, genesis, certifies_by_keys(genesis.chain_id))
@@ -91,11 +91,6 @@ def _verify_offline(document: Any, genesis_path: Path | None,
                       certifiers=certifiers(facts.certified_from, facts.set_changes))
     as_of_block(verdict, facts.header)
     return check_fresh(verdict, facts.header.time_ms, max_age_s), None, source
-
-
-# What a verdict from the document's own checks names as its source (--json: in English)
-DOCUMENT_ALONE = ("the document alone: it fails its own checks, and nothing a node or a "
-                  "proof could say would change that, so neither was consulted")
 
 
 def failed_alone(document: Any) -> Verdict | None:
@@ -296,7 +291,7 @@ def _verify(file: Path, nodes: list[str], offline: bool, genesis_path: Path | No
     elif offline:
         verdict, refusal, source = _verify_offline(document, genesis_path, max_age_s)
     elif (failed := failed_alone(document) if is_credential(document) else None) is not None:
-        verdict, source = failed, Sentence("cli.source.document_alone", failed.source)
+        verdict, source = failed, Sentence("cli.source.document_alone")
         nodes_json = {"nodes_not_asked": [str(node) for node in nodes]}
     else:
         credential = is_credential(document)

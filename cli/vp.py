@@ -25,12 +25,12 @@ from cli.vc_verify import (
     DOCUMENT_ALONE,
     DOCUMENT_ALONE_UNANSWERED,
     EXIT_INVALID,
-    answer_alone,
     answer_of,
     checked_on_node,
     distrusting,
     nodes_asked,
     nodes_unasked,
+    own_answer,
     print_vc_verdict,
     said_after,
     settled,
@@ -128,15 +128,15 @@ def verify_vp_file(document: Any, shown: str, nodes: Sequence[str], as_json: boo
         alone = refuse_empty(verify_presentation(document, now, challenge, domain, None, None,
                                                  None, loader))
         if not alone.valid and not alone.credentials:  # the presentation's own checks
-            _print_presentation(alone, held, shown, answer_alone(alone), words, as_json,
+            _print_presentation(alone, held, shown, own_answer(alone), words, as_json,
                                 {"source": DOCUMENT_ALONE,
                                  "nodes_not_asked": [str(node) for node in nodes]},
                                 link_notes, said_source=True)
         if not alone.valid:
             # A credential in it fails its own: the nodes are still asked what the chain
             # holds of the others, and none answering leaves that failure the verdict.
-            fallback = answer_alone(_unanswered(alone, held), Sentence(
-                "cli.source.document_alone_unanswered", DOCUMENT_ALONE_UNANSWERED))
+            fallback = own_answer(_unanswered(alone, held),
+                                  Sentence("cli.source.document_alone_unanswered"))
 
     def ask(node: str) -> NodeVerdict[VcVerdict]:
         verdict, facts = checked_on_node(

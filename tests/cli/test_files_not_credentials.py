@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cli.verify_command import DOCUMENT_ALONE
+from cli.vc_verify import DOCUMENT_ALONE
 from ledger.identity import KeyPair
 from tests.cli import test_verify_across_set_changes as set_changes
 from tests.cli.test_verify_across_set_changes import senim, verdict_of
