@@ -118,8 +118,9 @@ def verdict_sentence(verdict: Judged, words: Words, *, unreadable: str | None = 
                      proof_refusal: str | None = None) -> str:
     """The verdict in one sentence. `unreadable`: the kind of file no check could start
     from (cli.verify_files); `proof_refusal`: the code of an offline proof's refusal."""
-    if unreadable is not None:
-        return words.t(f"status.{unreadable}")
+    if unreadable is not None:  # the portal's words, unless they speak of the page
+        key = f"cli.status.{unreadable}"
+        return words.t(key if words.has(key) else f"status.{unreadable}")
     if proof_refusal is not None:
         key = f"cli.proof.{proof_refusal}"
         return words.t(key if words.has(key) else "cli.proof.proof_malformed")

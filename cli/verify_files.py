@@ -222,11 +222,11 @@ def unreadable(path: Path, document: Any, offline: bool, source: str = SOURCE
                           "around it; ask its holder for the credential file again", source)
     if kind == "file_image":  # a QR code of a link too: what to do with one is said
         return _malformed("this file is an image, not a Senim credential file: only a "
-                          "credential file (.json) or a credential's link is checked here. If "
-                          "it is a QR code, scan it with a phone camera and check the link it "
-                          "holds. A photo or a scan of a paper document cannot be checked. Ask "
-                          "its holder for the credential file (.json) they were given, or its "
-                          "link", source)
+                          "credential file (.json) or a credential's link is checked. If it "
+                          "is a QR code, scan it and give the link it holds to `senim "
+                          "verify`. A photo or a scan of a paper document cannot be checked. "
+                          "Ask its holder for the credential file (.json) they were given, or "
+                          "its link", source)
     if kind in NOT_DOCUMENTS:
         return _malformed(f"this file is {NOT_DOCUMENTS[kind]}, not a Senim credential file: "
                           "ask its holder for the credential file (.json) they were given",
