@@ -208,4 +208,4 @@ def test_a_supersede_a_proxy_answered_502_is_not_confirmed_not_refused(
                          tally)
     assert tally["refused"] == 0 and tally["pending"] == 1, tally
     line = capsys.readouterr().out
-    assert "row 1: sent, not confirmed: HTTP 502" in line, line
+    assert "row 1: sent, not confirmed: the HTTP 502 answer to " in line, line

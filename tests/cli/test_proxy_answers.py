@@ -28,6 +28,13 @@ PROXY_PAGES = {
     401: "<html><body><h1>401 Authorization Required</h1></body></html>",
     502: "<html><body><h1>502 Bad Gateway</h1></body></html>",
 }
+# How each language opens the line, naming the status and the URL asked (url: the address
+# the command was given): as the answer to a request, not as an answer "from" the node
+OPENING = {
+    "en": "the HTTP {status} answer to {url}/",
+    "ru": "ответ HTTP {status} на запрос к {url}/",
+    "kk": "сұрауына келген HTTP {status} жауабын түйін емес",
+}
 # What each language says of such an answer, whichever command met it
 SAID = {
     "en": "came from something between this computer and the node (a proxy or gateway), "
@@ -71,8 +78,9 @@ def test_a_proxys_status_is_said_alike_by_each_command(
     args = [files.get(arg, arg) for arg in COMMANDS[command]]
     result = CliRunner().invoke(main, [*args, "--node", node_stub.url, "--lang", lang])
     assert result.exit_code == EXIT_UNREACHABLE, result.output
-    assert f"HTTP {status}" in result.output and SAID[lang] in result.output, result.output
-    assert "Traceback" not in result.output
+    assert OPENING[lang].format(status=status, url=node_stub.url) in result.output, result.output
+    assert SAID[lang] in result.output and "Traceback" not in result.output, result.output
+    assert f"from {node_stub.url}" not in result.output, result.output
 
 
 @pytest.mark.parametrize("status", [413, 502])
@@ -87,7 +95,7 @@ def test_a_proxys_status_to_a_sent_revocation_is_said_so_and_its_note_kept(
         "revoke", files["DOCUMENT"], "--key", files["KEY"], "--reason", "fraud", "--note",
         "typo", "--node", node_stub.url, "--lang", "en"])
     assert result.exit_code == EXIT_UNREACHABLE, result.output
-    assert "revocation not confirmed: HTTP" in result.output, result.output
+    assert "revocation not confirmed: the HTTP" in result.output, result.output
     assert SAID["en"] in result.output and "is kept" in result.output, result.output
     assert list((tmp_path / "revocation-notes").iterdir())
 
@@ -108,3 +116,4 @@ def test_a_transaction_the_node_still_does_not_know_is_said_as_the_nodes_word(
     assert "the node does not know this transaction yet" in said, said
     assert "proxy" not in said and "check that --node" not in said, said
     assert written.exists()
+

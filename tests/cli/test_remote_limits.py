@@ -144,7 +144,7 @@ async def _odd_error(request: web.Request) -> web.Response:
 async def test_the_client_names_the_status_of_an_error_it_cannot_read(
         liar: Callable[..., Awaitable[str]]) -> None:
     outcome, _took = await _client_asks(await liar(_odd_error))
-    assert outcome.startswith("HTTP 400 from ") and "(exit 3)" in outcome, outcome
+    assert outcome.startswith("the HTTP 400 answer to ") and "(exit 3)" in outcome, outcome
 
 
 async def _silent(request: web.Request) -> web.Response:
