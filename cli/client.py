@@ -24,6 +24,7 @@ from cli.deadline_http import deadline_opener
 from cli.node_answers import (
     BUSY_STATUSES,
     RemoteFactsError,
+    between_node_and_here,
     login_in_url,
     not_from_node,
     read_bounded,
@@ -68,8 +69,8 @@ LAST_REQUEST_S = 1.0
 
 def _unknown_transaction(answer: object) -> bool:
     """Whether an error answer is the node's status of a transaction it does not know: its
-    404 to GET /v1/transactions/{id}, the one error status of the API whose body holds no
-    error, which no proxy's would be taken for."""
+    404 to GET /v1/transactions/{id}, the one error of the routes this client asks whose
+    body holds no error, which no proxy's would be taken for."""
     return isinstance(answer, dict) and answer.get("status") == "unknown"
 
 
@@ -242,11 +243,23 @@ class NodeClient:
             result: dict[str, Any] = self.request(
                 "GET", f"/v1/transactions/{tx_id}?wait={max(0.0, wait_s):.3f}")
         except ClientError as exc:
-            if exc.status == 404:  # the node answers an unknown id with 404 and no error body
-                return {"tx_id": tx_id, "status": "unknown"}
-            raise
+            if exc.status != 404:
+                raise
+            if exc.bare:
+                raise self._proxys_404(tx_id) from exc
+            return {"tx_id": tx_id, "status": "unknown"}  # the node's own 404: an id it
+            # does not know
         check_tx_status(result, f"{self.base_url}/v1/transactions/{tx_id}")
         return result
+
+    def _proxys_404(self, tx_id: str) -> ClientError:
+        """A bare 404 to the status of a transaction, said as something between giving it
+        (the sentence also says to check --node): asked after a transaction it took, or
+        where its batch stands, a node answers an id it does not know with its own 404,
+        never a bare one, so this is no word of the node's that the transaction is
+        unknown, on which a job would send its batch again."""
+        return ClientError(between_node_and_here(f"{self.base_url}/v1/transactions/{tx_id}",
+                                                 404), "http", 404, bare=True)
 
     def batch(self, issuer_hex: str, root_hex: str) -> dict[str, Any] | None:
         """The issuer's batch record on chain (height, tx_id, time, count), or None."""
@@ -281,8 +294,11 @@ class NodeClient:
                     # still commit: pending, the answer that tells the caller to keep
                     # what was made for it and ask again later.
                     return {"tx_id": tx_id, "status": "pending"}
-                # Not seen yet (404): it may still be gossiping towards this node. Busy:
-                # asked again after READ_RETRY_AFTER_S, not at once.
+                # The node's own 404, not seen yet: it may still be gossiping towards this
+                # node. Busy: asked again after READ_RETRY_AFTER_S, not at once. A bare 404
+                # (a proxy's) ends the wait at once: asked again, it answers the same.
+                if exc.status == 404 and exc.bare:
+                    raise self._proxys_404(tx_id) from exc
                 if (not busy and exc.status != 404) or time.monotonic() >= deadline:
                     raise
                 time.sleep(min(READ_RETRY_AFTER_S if busy else 0.05,

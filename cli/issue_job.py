@@ -164,6 +164,9 @@ class IssueJob:
         if on_chain is not None:
             return self._committed_from_batch(on_chain)
         deadline = self.clock() + timeout_s
+        # "unknown" is the node's own word (its 404 with the status) that it never saw the
+        # batch, or lost it: the same bytes go again. A proxy's bare 404 is no such word;
+        # transaction_status raises it, and nothing is sent on it.
         if first_send or self.node.transaction_status(self.manifest["tx_id"])["status"] in (
                 "unknown", "rejected"):
             self._submit(first_send, resign)
@@ -245,9 +248,9 @@ class IssueJob:
             except ClientError as exc:
                 result = {"status": "unreachable", "reason": str(exc)}
                 unreached = exc
-                # A busy or unreachable node answers at once, not after the long-poll:
-                # asking again straight away would flood it for the whole --timeout
-                # (NodeClient.wait pauses so too).
+                # A busy or unreachable node, or a proxy's bare 404, answers at once, not
+                # after the long-poll: asking again straight away would flood it for the
+                # whole --timeout (NodeClient.wait pauses after a busy node too).
                 self.sleep(max(0.0, min(READ_RETRY_AFTER_S, deadline - self.clock())))
             status = result["status"]
             if status == "committed":

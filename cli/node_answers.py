@@ -142,16 +142,23 @@ NO_ROUTE_SAID = "cli.node.http_status"
 
 
 def not_from_node(url: str, status: int) -> Sentence:
-    """An HTTP status with no error of a Senim node's in its body, in words, whichever
-    command asked: a node answers each error of its own with the API's JSON error, so such
-    an answer came from what stands between this computer and the node (a proxy, a
-    gateway), or from something at --node that is no node. Busy (429, 503) says to ask
-    again shortly, no route (404, 405) to check --node's address; any other status (a
-    proxy's 413, 403, 401, 502) that something between gave it, not the node."""
+    """An HTTP status whose body was read whole and holds no error of a Senim node's, in
+    words, whichever command asked: a node answers each error of the routes this client
+    asks with the API's JSON error (but one: cli.client's unknown transaction), so such an
+    answer came from what stands between this computer and the node (a proxy, a gateway),
+    or from something at --node that is no node. Busy (429, 503) says to ask again
+    shortly, no route (404, 405) to check --node's address; any other status (a proxy's
+    413, 403, 401, 502) that something between gave it, not the node."""
     if status in BUSY_STATUSES:
         return Sentence("cli.node.busy", url=url, status=status)
     if status in NO_ROUTE_STATUSES:
         return Sentence(NO_ROUTE_SAID, url=url, status=status)
+    return between_node_and_here(url, status)
+
+
+def between_node_and_here(url: str, status: int) -> Sentence:
+    """That the HTTP `status` answer to `url` came from something between this computer
+    and the node, and whom to ask."""
     return Sentence("cli.node.not_from_node", url=url, status=status)
 
 

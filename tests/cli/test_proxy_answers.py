@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from cli.client import ClientError, NodeClient
 from cli.errors import EXIT_UNREACHABLE
 from cli.main import main
 from ledger.credentials import make_batch
@@ -117,3 +118,38 @@ def test_a_transaction_the_node_still_does_not_know_is_said_as_the_nodes_word(
     assert "proxy" not in said and "check that --node" not in said, said
     assert written.exists()
 
+
+PROXYS_404 = (404, "<html><body><h1>404 Not Found</h1><hr>nginx</body></html>")
+
+
+def test_a_proxys_404_to_a_transactions_status_is_no_word_that_the_node_lost_it(
+        node_stub: ScriptedNode) -> None:
+    """Taken for "unknown", a job would send its batch again on a proxy's word."""
+    node_stub.answers = lambda _method, _path: PROXYS_404
+    with pytest.raises(ClientError) as raised:
+        NodeClient(node_stub.url, timeout_s=5).transaction_status(TX_ID)
+    assert raised.value.bare and SAID["en"] in str(raised.value), raised.value
+
+
+def test_a_node_s_own_404_to_a_transactions_status_says_it_does_not_know_it(
+        node_stub: ScriptedNode) -> None:
+    node_stub.answers = lambda _method, _path: (404, {"tx_id": TX_ID, "status": "unknown"})
+    status = NodeClient(node_stub.url, timeout_s=5).transaction_status(TX_ID)
+    assert status == {"tx_id": TX_ID, "status": "unknown"}
+
+
+def test_a_wait_a_proxy_answers_404_ends_at_its_first_answer_saying_so(
+        node_stub: ScriptedNode, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """It was asked again every 50 ms to the wait's end, some 1,200 requests a minute, and
+    then said as a wrong --node."""
+    def answers(method: str, path: str) -> Answer:
+        if path.startswith("/v1/status"):
+            return STATUS_OK
+        return (202, {"tx_id": TX_ID}) if method == "POST" else PROXYS_404
+
+    node_stub.answers = answers
+    code, said, written = anchor_with_file(node_stub, tmp_path, capsys)
+    assert code == EXIT_UNREACHABLE, said
+    assert node_stub.asked.count(f"GET /v1/transactions/{TX_ID}") == 1, node_stub.asked
+    assert SAID["en"] in said and "not confirmed" in said, said
+    assert written.exists()  # the node took it: it may still commit
