@@ -13,7 +13,6 @@ from typing import IO, Any
 # What an answer means is cli.client_answers'; its names are imported from here too.
 from cli.client_answers import BUSY as BUSY
 from cli.client_answers import MALFORMED_ANSWER as MALFORMED_ANSWER
-from cli.client_answers import NOT_ANSWERED as NOT_ANSWERED
 from cli.client_answers import ClientError as ClientError
 from cli.client_answers import NotConfirmed as NotConfirmed
 from cli.client_answers import answer_field, check_tx_status
