@@ -3,7 +3,8 @@ HTML page) is said by every command that asks a node in one way, in the reader's
 that something between this computer and the node gave it, not the node, and whom to ask.
 Only `senim issue` said so; status, members, governance, verify and revoke said "HTTP 413
 from URL", as if the node had answered. The node's own 404 for a transaction it does not
-know (the one error status of its API with no error in its body) stays the node's word."""
+know (the one error of the routes this client asks with no error in its body) stays the
+node's word; a proxy's 404 there is no such word."""
 
 from __future__ import annotations
 
