@@ -52,7 +52,7 @@ from cli.job_folder import (
     load_manifest,
     save_manifest,
 )
-from cli.language import catalogue
+from cli.language import Words, catalogue
 from cli.refusals import refusal
 from cli.spoken import Sentence, say
 from ledger.identity import KeyPair, member_id_of
@@ -201,7 +201,7 @@ class IssueJob:
             discard_credentials(self.job_dir)
             (self.job_dir / MANIFEST_NAME).unlink()
             raise JobError(Sentence("issue.job.refused_first", f"the node refused the batch: "
-                                    f"{exc} ({exc.code}); nothing was issued and its "
+                                    f"{_in_english(exc)}; nothing was issued and its "
                                     "credential files were removed", why=_why(exc)))
         self._refused(exc)
 
@@ -213,9 +213,9 @@ class IssueJob:
         if code == "expired" and resign is not None:
             self._resign(resign)
             return
-        self._refused(ClientError(Sentence("issue.node.rejected", str(result.get("reason")),
-                                           code=code), code,
-                                  params=refusal_params(result.get("params"))))
+        params = refusal_params(result.get("params"))
+        self._refused(ClientError(_rejection(code, result.get("reason"), params), code,
+                                  params=params))
 
     def _resign(self, resign: Callable[[], tuple[bytes, str, int]]) -> None:
         # The kept transaction can never commit now, so a new one cannot double it.
@@ -229,8 +229,8 @@ class IssueJob:
         """The ledger refused a batch that may have been admitted before: the folder keeps
         it, as a resume may yet commit it (once the accreditation is granted, say)."""
         self._save(state="refused", refusal={"code": exc.code, "reason": str(exc)})
-        raise JobError(Sentence("issue.job.refused", f"the node refused the batch: {exc} "
-                                f"({exc.code}); it is not on chain. The folder keeps the "
+        raise JobError(Sentence("issue.job.refused", f"the node refused the batch: "
+                                f"{_in_english(exc)}; it is not on chain. The folder keeps the "
                                 f"transaction: `senim issue --resume {self.job_dir}` tries it "
                                 "again", why=_why(exc), path=self.job_dir))
 
@@ -317,6 +317,28 @@ def _unconfirmed(exc: ClientError) -> Sentence:
                         "whether the batch reached the node is unknown", why=_why(exc))
     return Sentence("issue.pending.unconfirmed", f"the node did not confirm the batch: {exc}",
                     why=_why(exc))
+
+
+def _rejection(code: str, reason: object, params: dict[str, str | int]) -> str | Sentence:
+    """A `rejected` status as its ClientError says it. A code this release has words for:
+    in English the node's reason (its code's sentence when it gave none), and that
+    sentence in the other languages (`_why`). Any other: issue.node.rejected in every
+    language, the node's reason left out, as the other languages cannot say it."""
+    if f"refusal.{code}" not in catalogue("en"):
+        return Sentence("issue.node.rejected", code=code)
+    if isinstance(reason, str):
+        return reason
+    said = refusal(code, "", params)
+    return Sentence(said.key, **said.params).said(Words("en"))
+
+
+def _in_english(exc: ClientError) -> str:
+    """A refusal as the command line's English says it: the node's own message with its
+    code beside it, or a sentence of senim's own (a rejection it has no words for), which
+    names the code, as the catalogue says it."""
+    if exc.sentence is not None and exc.sentence.english is None:
+        return str(exc)
+    return f"{exc} ({exc.code})"
 
 
 def _why(exc: ClientError) -> Sentence:
