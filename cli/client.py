@@ -177,7 +177,13 @@ class NodeClient:
                 raise ClientError(Sentence("cli.node.refused", err["message"], node=self.base_url,
                                            code=err["code"]), err["code"], exc.code,
                                   refusal_params(err.get("params"))) from exc
-            except (ValueError, KeyError, TypeError, RecursionError, RemoteFactsError):
+            except RemoteFactsError as body_exc:  # too large, or too slow: whose it was is
+                # not known, so only its status is said (a busy one as busy)
+                if exc.code in BUSY_STATUSES:
+                    raise self._busy(url, exc.code, bare=True) from body_exc
+                raise ClientError(Sentence("cli.node.http_error", url=url, status=exc.code),
+                                  "http", exc.code, bare=True) from body_exc
+            except (ValueError, KeyError, TypeError, RecursionError):  # read whole: no node's
                 if exc.code in BUSY_STATUSES:
                     raise self._busy(url, exc.code, bare=True) from exc
                 if exc.code == 404 and _unknown_transaction(error_answer):

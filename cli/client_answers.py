@@ -25,8 +25,8 @@ class ClientError(SenimError):
         # the specifics a node's refusal names (its error's `params`: the member, a
         # height), for the refusal's sentence in the reader's language (cli.refusals)
         self.params = params or {}
-        # an HTTP status with no error of the node's (the API's JSON error) in its body:
-        # what a proxy before the node may give, whatever became of the request
+        # an HTTP status with no error of the node's (the API's JSON error) read in its
+        # body: what a proxy before the node may give, whatever became of the request
         self.bare = bare
 
     @property

@@ -165,16 +165,22 @@ def between_node_and_here(url: str, status: int) -> Sentence:
 def _error_answer(exc: urllib.error.HTTPError, url: str, deadline_s: float) -> Sentence:
     """A node's error answer in words: busy (503 or 429, or its own `busy` code: ask again
     shortly), no route (404, 405: is --node the node's base address?), else the status;
-    one with no node's error in it as `not_from_node` says it. Every status was said as
-    the address's fault in kk and ru, a busy node's 503 too."""
-    code = None
+    one read whole with no node's error in it as `not_from_node` says it. One whose body
+    could not be read (too large, too slow) says only its status: it may have been the
+    node's. Every status was said as the address's fault in kk and ru, a busy node's 503 too."""
     try:
-        error = json.loads(read_bounded(exc, url, ERROR_BODY_BYTES_MAX, deadline_s))["error"]
-        code = error["code"] if isinstance(error["code"], str) else None
-    except (ValueError, KeyError, TypeError, RecursionError, RemoteFactsError, OSError):
-        pass  # no node's error: said by its status alone
-    if code is None:
-        return not_from_node(url, exc.code)
+        body: bytes | None = read_bounded(exc, url, ERROR_BODY_BYTES_MAX, deadline_s)
+    except (RemoteFactsError, OSError):
+        body = None  # too large, or too slow: whose it was is not known
+    code = None
+    if body is not None:
+        try:
+            error = json.loads(body)["error"]
+            code = error["code"] if isinstance(error["code"], str) else None
+        except (ValueError, KeyError, TypeError, RecursionError):
+            pass
+        if code is None:  # read whole, and no node's error in it
+            return not_from_node(url, exc.code)
     if code == "busy" or exc.code in BUSY_STATUSES:
         return Sentence("cli.node.busy", url=url, status=exc.code)
     if exc.code in NO_ROUTE_STATUSES:

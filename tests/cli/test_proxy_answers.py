@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from cli.client import ClientError, NodeClient
 from cli.errors import EXIT_UNREACHABLE
 from cli.main import main
+from cli.node_answers import MAX_ANSWER_BYTES
 from ledger.credentials import make_batch
 from ledger.identity import KeyPair
 from node.files import save_key
@@ -154,3 +155,22 @@ def test_a_wait_a_proxy_answers_404_ends_at_its_first_answer_saying_so(
     assert node_stub.asked.count(f"GET /v1/transactions/{TX_ID}") == 1, node_stub.asked
     assert SAID["en"] in said and "not confirmed" in said, said
     assert written.exists()  # the node took it: it may still commit
+
+
+# A proxy's page past what each asker reads of an error's body: verify's 4 KiB of it
+# (cli.node_answers.ERROR_BODY_BYTES_MAX), the client's 16 MiB (MAX_ANSWER_BYTES)
+UNREAD_PAGES = {"verify": 5_000, "status": MAX_ANSWER_BYTES + 1}
+
+
+@pytest.mark.parametrize("command", list(UNREAD_PAGES))
+def test_an_error_whose_body_was_not_read_whole_is_said_by_its_status_alone(
+        node_stub: ScriptedNode, files: dict[str, str], command: str) -> None:
+    """Unread, it may have been the node's own error: 'not from the node itself' was said."""
+    page = "<html>" + "x" * UNREAD_PAGES[command] + "</html>"
+    node_stub.answers = lambda _method, _path: (413, page)
+    args = [files.get(arg, arg) for arg in COMMANDS[command]]
+    result = CliRunner().invoke(main, [*args, "--node", node_stub.url, "--lang", "en"])
+    assert result.exit_code == EXIT_UNREACHABLE, result.output
+    assert f"{node_stub.url}/v1/" in result.output and " answered HTTP 413" in result.output, (
+        result.output)
+    assert "something between" not in result.output, result.output
