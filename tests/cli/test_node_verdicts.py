@@ -14,6 +14,7 @@ import pytest
 from cli import supersede_job
 from cli.client import BUSY, READ_RETRY_AFTER_S, ClientError, NodeClient
 from cli.errors import EXIT_REFUSED
+from cli.governance_words import cannot_apply_reason
 from cli.issue_job import IssueJob, JobPending, sign_batch
 from cli.job_folder import JobError, credential_files, load_manifest
 from cli.language import Words
@@ -203,3 +204,12 @@ def test_a_supersede_a_proxy_answered_502_is_not_confirmed_not_refused(
     assert tally["refused"] == 0 and tally["pending"] == 1, tally
     line = capsys.readouterr().out
     assert "row 1: sent, not confirmed: the HTTP 502 answer to " in line, line
+
+
+@pytest.mark.parametrize("lang", ["en", "kk", "ru"])
+def test_what_only_the_node_worded_is_said_alike_in_each_language(lang: str) -> None:
+    """A proposal that can no longer apply, for a reason this release has no words for, is
+    said by the node's English reason in each language. Kazakh and Russian put "the node
+    did not answer as expected" before it, which English did not say and was not so."""
+    proposal = {"reason_code": "frobnicated", "reason": "the grant overlaps another"}
+    assert cannot_apply_reason(proposal).said(Words(lang)) == "the grant overlaps another"
