@@ -6,7 +6,9 @@ States, each recorded durably in DIR/manifest.json before the next step starts:
   written (cli/job_folder.py). No transaction is kept and none was sent, so a resume
   rewrites the files from the input.
 - ``prepared``: every credential file is on disk (0600) and the signed batch
-  transaction is kept in the manifest. Not yet on chain.
+  transaction is kept in the manifest. Not yet sent, unless ``sent_before``: signed
+  anew after an earlier transaction of the batch was sent and expired; such a job is
+  never taken for one that sent nothing (cli.job_folder.never_sent).
 - ``submitted``: the transaction may have reached a node. A resume asks the chain
   for the batch and the transaction, and resends the same bytes if the node has
   never seen them.
@@ -18,8 +20,8 @@ States, each recorded durably in DIR/manifest.json before the next step starts:
 
 A credential can therefore never be on chain without its file on disk, and one
 batch is only ever sent as one transaction (re-signed only once the first has
-expired, when it can no longer commit; the ledger also refuses a second batch
-with the same root).
+expired, when it can no longer commit, and the node that said so does not hold the
+batch; the ledger also refuses a second batch with the same root).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from cli.job_folder import (
     crash_point,
     discard_credentials,
     load_manifest,
+    never_sent,
     save_manifest,
 )
 from cli.language import Words, catalogue
@@ -158,7 +161,7 @@ class IssueJob:
         if self.state == "preparing":
             raise JobError(Sentence("issue.job.stopped_writing", "the job stopped while writing "
                                     "its files; resume it with its input"))
-        first_send = self.state == "prepared"
+        first_send = never_sent(self.manifest)
         on_chain = None if first_send else self.node.batch(self.manifest["issuer"],
                                                            self.manifest["batch_root"])
         if on_chain is not None:
@@ -169,33 +172,43 @@ class IssueJob:
         # transaction_status raises it, and nothing is sent on it.
         if first_send or self.node.transaction_status(self.manifest["tx_id"])["status"] in (
                 "unknown", "rejected"):
-            self._submit(first_send, resign)
+            on_chain = self._submit(first_send, resign)
+            if on_chain is not None:
+                return self._committed_from_batch(on_chain)
         return self._wait(deadline, resign)
 
     def _submit(self, first_send: bool, resign: Callable[[], tuple[bytes, str, int]] | None
-                ) -> None:
+                ) -> dict[str, Any] | None:
+        """Send the kept transaction; the batch on chain if its refusal showed it there."""
         # Recorded before the bytes leave: a crash after this line may have sent them.
         self._save(state="submitted")
         crash_point("submitting")
         try:
             self.node.submit_encoded(bytes.fromhex(self.manifest["tx"]))
         except ClientError as exc:
-            self._handle_refusal(exc, first_send, resign)
-            return
+            return self._handle_refusal(exc, first_send, resign)
         crash_point("submitted")
+        return None
 
     def _handle_refusal(self, exc: ClientError, first_send: bool,
-                        resign: Callable[[], tuple[bytes, str, int]] | None) -> None:
-        """The POST of the batch failed with `exc`."""
+                        resign: Callable[[], tuple[bytes, str, int]] | None
+                        ) -> dict[str, Any] | None:
+        """The POST of the batch failed with `exc`; the batch on chain if it is there."""
         if not not_taken(exc) or exc.code in TRANSIENT_REFUSALS:
             # sent or not, it was not confirmed: `--resume` asks the chain which. A bare
             # status (a proxy's) or the node's own 5xx may come after it took the batch.
             raise JobPending(_unconfirmed(exc))
         if exc.code in ("replayed", "duplicate", "duplicate_batch"):
-            return  # committed or pending already: the wait finds out which
+            return None  # committed or pending already: the wait finds out which
+        if exc.code == "expired" and not first_send:
+            # The ledger checks expiry before replay, so a transaction committed in its
+            # last allowed block and sent again is answered expired. The node saying so
+            # holds every block up to its expiry: its answer on the batch is final.
+            on_chain = self.node.batch(self.manifest["issuer"], self.manifest["batch_root"])
+            if on_chain is not None:
+                return on_chain
         if exc.code == "expired" and resign is not None:
-            self._resign(resign)
-            return
+            return self._resign(resign, first_send)
         if first_send:
             # Never admitted anywhere: no credential of this folder can ever be valid.
             discard_credentials(self.job_dir)
@@ -206,24 +219,28 @@ class IssueJob:
         self._refused(exc)
 
     def _rejected(self, result: dict[str, Any],
-                  resign: Callable[[], tuple[bytes, str, int]] | None) -> None:
-        """The node's own verdict on the kept transaction, `rejected`: it can never commit.
-        An expired one is signed anew; any other refusal leaves the folder for a resume."""
+                  resign: Callable[[], tuple[bytes, str, int]] | None) -> dict[str, Any] | None:
+        """The node's own verdict on the kept transaction, `rejected`, its batch not on
+        chain: it can never commit. An expired one is signed anew (the batch on chain if
+        sending that showed it there); any other refusal leaves the folder for a resume."""
         code = str(result.get("code"))
         if code == "expired" and resign is not None:
-            self._resign(resign)
-            return
+            return self._resign(resign, first_send=False)
         params = refusal_params(result.get("params"))
         self._refused(ClientError(_rejection(code, result.get("reason"), params), code,
                                   params=params))
 
-    def _resign(self, resign: Callable[[], tuple[bytes, str, int]]) -> None:
-        # The kept transaction can never commit now, so a new one cannot double it.
+    def _resign(self, resign: Callable[[], tuple[bytes, str, int]], first_send: bool
+                ) -> dict[str, Any] | None:
+        # The kept transaction can never commit now and its batch is not on chain, so a
+        # new one cannot double it. Unless it expired at its first sending it was sent:
+        # a refusal of the new one keeps the folder, and `sent_before` says it was sent.
         tx, tx_id, expires_at = resign()
-        self._save(state="prepared", tx=tx.hex(), tx_id=tx_id, expires_at=expires_at)
+        self._save(state="prepared", sent_before=not first_send, tx=tx.hex(), tx_id=tx_id,
+                   expires_at=expires_at)
         self.say(say(Sentence("issue.job.resigned", f"the kept transaction expired before it "
                               f"committed; signed a new one ({tx_id[:16]}…)", tx=tx_id[:16])))
-        self._submit(True, None)
+        return self._submit(first_send, None)
 
     def _refused(self, exc: ClientError) -> NoReturn:
         """The ledger refused a batch that may have been admitted before: the folder keeps
@@ -260,13 +277,17 @@ class IssueJob:
                 on_chain = self.node.batch(self.manifest["issuer"], self.manifest["batch_root"])
                 if on_chain is not None:
                     return self._committed_from_batch(on_chain)
-                self._rejected(result, resign)  # returns only once it signed anew:
-                # at most once a run, so a node calling every batch expired is said refused
-                resign = None
+                # returns only once it signed anew: at most once a run, so a node calling
+                # every batch expired is said refused
+                on_chain, resign = self._rejected(result, resign), None
+                if on_chain is not None:
+                    return self._committed_from_batch(on_chain)
             elif status == "unknown" and not resent:
                 # This node lost it (e.g. restarted with an empty mempool): same bytes again.
                 resent = True
-                self._submit(False, resign)
+                on_chain = self._submit(False, resign)
+                if on_chain is not None:
+                    return self._committed_from_batch(on_chain)
             now = self.clock()
             if now >= deadline:
                 why = str(result.get("reason", status))
@@ -368,12 +389,12 @@ def interrupted_line(job_dir: Path) -> Sentence:
         return Sentence("issue.stopped.preparing", f"stopped while writing the credential "
                         f"files: nothing was sent, so none of them is issued; finish with "
                         f"{resume} (it writes them again)", resume=resume)
-    if state == "prepared":
+    if state == "prepared" and never_sent(manifest):
         return Sentence("issue.stopped.prepared", f"stopped before the batch was sent: its "
                         f"{count} credential files are written and the signed batch is kept, "
                         f"but none is issued yet; finish with {resume} (these students are "
                         "refused in any other job until then)", count=count, resume=resume)
-    if state in ("submitted", "refused"):
+    if state in ("prepared", "submitted", "refused"):  # prepared: signed anew, sent before
         return Sentence("issue.stopped.sending", f"stopped while sending the batch or waiting "
                         f"for it: its {count} credentials (their files written) may be on "
                         f"chain or commit later; {resume} finds out and finishes the job, "

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli.job_folder import JOB_STATES, JobError, NoJob, load_manifest
+from cli.job_folder import JOB_STATES, JobError, NoJob, load_manifest, never_sent
 from registrar.headers import field_label
 from registrar.issued import Earlier, IssuedRegistry
 from registrar.phrases import Phrase, phrase
@@ -41,6 +41,7 @@ class IssuedCheck:
         # may be deleted, so "--resume" is no advice for them (cli.issue_words.taken_fix)
         self.unsent_rows: set[int] = set()
         self._states: dict[str, str | None] = {}
+        self._never_sent: set[str] = set()  # jobs whose manifest says nothing was sent
 
     @property
     def _a_type(self) -> str:
@@ -57,7 +58,10 @@ class IssuedCheck:
         stopped after its commit, before its students were recorded as issued."""
         if earlier.job not in self._states:
             try:
-                state: str | None = str(load_manifest(Path(earlier.job))["state"])
+                manifest = load_manifest(Path(earlier.job))
+                state: str | None = str(manifest["state"])
+                if never_sent(manifest):
+                    self._never_sent.add(earlier.job)
             except NoJob:
                 state = None  # removed, or refused at its first send: nothing was sent
             except JobError:  # it may have sent its batch: its students stay taken
@@ -67,6 +71,11 @@ class IssuedCheck:
         if Path(earlier.job) == self.job or state in (None, "preparing"):
             return None
         return state
+
+    def _unsent(self, earlier: Earlier) -> bool:
+        """Whether `earlier` is in a job that may still put it on chain but has sent
+        nothing yet (prepared for its first send: cli.job_folder.never_sent)."""
+        return self._unfinished(earlier) == "prepared" and earlier.job in self._never_sent
 
     def _holder(self, field: str, value: str) -> Earlier | None:
         """The credential this value is recorded in, if it is issued or may still be."""
@@ -95,7 +104,7 @@ class IssuedCheck:
             # credential must not be superseded by this row's (nor this row left out); its
             # student id with another IIN is that student's IIN corrected, in a correction.
             changes_iin = unheld == list(self.unique[:1])
-            if changes_iin and earlier.pending and self._unfinished(earlier) == "prepared":
+            if changes_iin and earlier.pending and self._unsent(earlier):
                 # Its batch never left (a send is recorded as "submitted" before it goes):
                 # resuming would issue the IIN this row says is wrong, and deleting the
                 # folder frees its students (_unfinished: a removed job sent nothing).

@@ -36,6 +36,7 @@ from cli.job_folder import (
     discard_credentials,
     file_sha256,
     load_manifest,
+    never_sent,
     start_job,
     write_credentials,
 )
@@ -342,7 +343,9 @@ def _refuse_damaged_files(job_dir: Path, manifest: dict[str, Any], node: NodeCli
     problem = credential_file_problem(job_dir, manifest)
     if problem is None:
         return
-    state = manifest["state"]
+    # a batch signed anew after its first was sent is prepared again: sent before all the same
+    state = "submitted" if not never_sent(manifest) and manifest["state"] == "prepared" \
+        else manifest["state"]
     if state in ("submitted", "refused"):
         try:
             on_chain = node.batch(manifest["issuer"], manifest["batch_root"])

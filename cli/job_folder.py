@@ -174,6 +174,15 @@ def load_manifest(job_dir: Path) -> dict[str, Any]:
 
 
 JOB_STATES = ("preparing", "prepared", "submitted", "committed", "refused")
+
+
+def never_sent(manifest: dict[str, Any]) -> bool:
+    """Whether no node can have seen any batch transaction of this job: it is writing
+    its files, or prepared for its first send. A batch signed anew once its first
+    transaction expired is prepared again, but marked ``sent_before`` (cli/issue_job.py):
+    the first may have reached a node, so it is never taken for a job that sent nothing."""
+    state = manifest.get("state")
+    return state == "preparing" or (state == "prepared" and not manifest.get("sent_before"))
 _HEX = re.compile(r"(?:[0-9a-f]{2})+")
 
 
@@ -203,7 +212,9 @@ def manifest_problem(manifest: dict[str, Any]) -> str | None:
         bad("reader", "an object", isinstance(manifest.get("reader", {}), dict)),
         bad("unique", "a list of names", isinstance(unique, list)
             and all(isinstance(name, str) for name in unique)),
-        bad("registered", "text", isinstance(manifest.get("registered"), str | None))]
+        bad("registered", "text", isinstance(manifest.get("registered"), str | None)),
+        bad("sent_before", "true or false", isinstance(manifest.get("sent_before", False),
+                                                       bool))]
     if state != "preparing":
         count: Any = manifest.get("count")
         targets = manifest.get("target_hashes")

@@ -71,10 +71,11 @@ class FakeNode:
         tx = decode_transaction(data)
         tx_id = tx.tx_id.hex()
         self.sent.append(data)
-        if tx_id in self.committed:
-            raise ClientError("transaction was already committed", "replayed", 400)
+        # in the ledger's order (check_before_signature): expiry before replay
         if tx.expires_at < self.height + 1:
             raise ClientError(f"transaction expired at height {tx.expires_at}", "expired", 400)
+        if tx_id in self.committed:
+            raise ClientError("transaction was already committed", "replayed", 400)
         if self.refuse_code:
             raise ClientError("refused for the test", self.refuse_code, 400)
         payload = tx.payload
