@@ -302,8 +302,9 @@ def check_export(path: Path, credential_type: str, options: ReaderOptions, check
     """Read and check the whole export: the same reading for a dry run and an issue."""
     mapping, schema = load_schema_or_fail(credential_type, options)
     try:
-        return read_export(path, credential_type, encoding=options.encoding, mapping=mapping,
-                           schema=schema, on_record=on_record, issued=check)
+        return check.settled(read_export(path, credential_type, encoding=options.encoding,
+                                         mapping=mapping, schema=schema, on_record=on_record,
+                                         issued=check))
     except RegistryError as exc:
         refuse(registry_refusal(exc), EXIT_BAD_INPUT)
     except InvalidDocument as exc:  # the ledger's own check of a record, after registrar's

@@ -4,9 +4,11 @@ is a problem of that row, said as a phrase the registrar's language says."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from cli.job_folder import JOB_STATES, JobError, NoJob, load_manifest, never_sent
+from registrar.export import ExportResult
 from registrar.headers import field_label
 from registrar.issued import Earlier, IssuedRegistry
 from registrar.phrases import Phrase, phrase
@@ -40,6 +42,11 @@ class IssuedCheck:
         # rows whose student id a job never sent holds with another IIN: that job's folder
         # may be deleted, so "--resume" is no advice for them (cli.issue_words.taken_fix)
         self.unsent_rows: set[int] = set()
+        # each job that never sent its batch and holds a student id this export gives with
+        # another IIN, and the first such row: its other rows say so (`settled`)
+        self.unsent_changed: dict[str, int] = {}
+        # the phrase of each row's value held by a job that sent nothing: its field, its job
+        self._unsent_held: dict[tuple[int, Phrase], tuple[str, Earlier]] = {}
         self._states: dict[str, str | None] = {}
         self._never_sent: set[str] = set()  # jobs whose manifest says nothing was sent
 
@@ -109,6 +116,7 @@ class IssuedCheck:
                 # resuming would issue the IIN this row says is wrong, and deleting the
                 # folder frees its students (_unfinished: a removed job sent nothing).
                 self.unsent_rows.add(row)
+                self.unsent_changed.setdefault(earlier.job, row)
                 return [(field, "already-issued", self._changed_unsent(
                     field, unheld[0], earlier))]
             if changes_iin and earlier.pending:
@@ -132,8 +140,30 @@ class IssuedCheck:
             self.issued_rows.add(row)
         else:
             self.unfinished_rows.add(row)
-        return [(field, "already-issued", self._said(field, earlier))
-                for field, earlier in held.items()]
+        taken: list[Taken] = []
+        for field, earlier in held.items():
+            said = self._said(field, earlier)
+            if earlier.pending and self._unsent(earlier):
+                self._unsent_held[(row, said)] = (field, earlier)
+            taken.append((field, "already-issued", said))
+        return taken
+
+    def settled(self, result: ExportResult) -> ExportResult:
+        """`result` with each row of a job that sent nothing, when another row of the
+        export gives one of its student ids with another IIN, pointing to that row: the
+        row decides whether the job is deleted or resumed (`--resume` alone would issue
+        the IIN that row calls wrong). Known only once every row has been read."""
+        if not self.unsent_changed:
+            return result
+        problems = []
+        for problem in result.problems:
+            held = None if problem.row is None or problem.said is None \
+                else self._unsent_held.get((problem.row, problem.said))
+            if held is not None and held[1].job in self.unsent_changed:
+                said = self._unsent_other_row(*held)
+                problem = replace(problem, message=str(said), said=said)
+            problems.append(problem)
+        return replace(result, problems=problems)
 
     def _recorded_otherwise(self, earlier: Earlier, values: dict[str, str]) -> bool:
         """Whether `earlier` was recorded with another value of a field `values` gives.
@@ -198,6 +228,16 @@ class IssuedCheck:
                       type=self._type, label=field_label(field), other=field_label(other),
                       job=earlier.job)
 
+    def _unsent_other_row(self, field: str, earlier: Earlier) -> Phrase:
+        other, row = self.unique[0], self.unsent_changed[earlier.job]
+        return phrase("issue.issued.unsent_changed", f"{self._a_type} for this {field} is in "
+                      f"the job {earlier.job}, stopped before it sent its batch, so none of its "
+                      f"credentials is on chain; row {row} gives one of its students another "
+                      f"{other}: if that {other} is right, delete the folder {earlier.job} and "
+                      "run this again (this row is issued then), else check that row",
+                      type=self._type, label=field_label(field), job=earlier.job, row=row,
+                      other=field_label(other))
+
     def _said(self, field: str, earlier: Earlier) -> Phrase:
         """Where this value was issued, or the unfinished job it is in."""
         chain: Phrase | str = "" if self.chain_id is not None else phrase(
@@ -211,6 +251,12 @@ class IssuedCheck:
                               f"finish that job first with senim issue --resume {earlier.job}",
                               type=self._type, label=field_label(field), job=earlier.job,
                               chain=chain)
+            if self._unsent(earlier):
+                return phrase("issue.issued.unsent", f"{self._a_type} for this {field} is in "
+                              f"the job {earlier.job}, stopped before it sent its batch, so "
+                              "none of its credentials is on chain: finish that job first with "
+                              f"senim issue --resume {earlier.job}", type=self._type,
+                              label=field_label(field), job=earlier.job)
             return phrase("issue.issued.unfinished", f"{self._a_type} for this {field} is in "
                           f"the unfinished job {earlier.job} (state {state}), which may be on "
                           f"chain already: finish that job first with senim issue --resume "
