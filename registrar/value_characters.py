@@ -86,27 +86,53 @@ def mixed_phrase(value: str, words: re.Pattern[str] = WORD) -> Phrase | None:
     (А/A, е/e, і/i, о/o, Р/P, с/c, ә/ə): one typed on the other keyboard layout reads
     right but matches no other record of the name, or of the code."""
     mixed = _mixed_word(value, words)
-    if mixed is None:
-        return None
-    word, script, odd = mixed
+    return None if mixed is None else _mixed_said(*mixed)
+
+
+def _mixed_said(word: str, script: str, odd: re.Pattern[str]) -> Phrase:
     letters = " ".join(dict.fromkeys(odd.findall(word)))
     return phrase(f"reg.value.mixed_{script}", f"the word {word!r} mixes Latin and "
                   f"Cyrillic letters ({script.capitalize()}: {letters}): retype it on "
                   "one keyboard layout", word=word, letters=letters)
 
 
+_SCRIPTS = (("latin", _LATIN, _LATIN_LOOKALIKES), ("cyrillic", _CYRILLIC, _CYRILLIC_LOOKALIKES))
+
+
 def lookalike_typed_phrase(value: str) -> Phrase | None:
-    """mixed_phrase's finding when its word's odd letters each stand alone and are drawn
-    as a letter of the word's own alphabet ("іin" with a Kazakh і, "ИИH" with a Latin H):
-    typed on the other keyboard layout. A word joining two words of two alphabets
-    ("КредитыECTS", "ПәнCode") holds a run of them, and is no name mistyped (None)."""
-    mixed = _mixed_word(value, WORD)
-    if mixed is None:
+    """mixed_phrase's finding for a word whose letters of one alphabet are all drawn as
+    letters of the other ("іin", "ІD" with a Kazakh І; "ИИH", "ЖCH", "Hoмер" with Latin
+    letters): typed, in part, on the other keyboard layout. When both alphabets' letters
+    are so drawn, the one of fewer letters is said. A word joining an acronym to a word
+    of the other alphabet ("КредитыECTS", "GPAбалл", "КурсPhD"; `_glued_acronym`) is no
+    name mistyped, nor is one holding letters of each alphabet drawn in no other
+    ("ПәнCode": П, d), and gets None."""
+    if not (_LATIN.search(value) and _CYRILLIC.search(value)):
         return None
-    word, script, odd = mixed
-    alike = _LATIN_LOOKALIKES if script == "latin" else _CYRILLIC_LOOKALIKES
-    places = [found.start() for found in odd.finditer(word)]
-    if any(word[place] not in alike for place in places) or any(
-            later == earlier + 1 for earlier, later in itertools.pairwise(places)):
-        return None
-    return mixed_phrase(value)
+    for word in WORD.findall(value):
+        if not (_LATIN.search(word) and _CYRILLIC.search(word)) or _glued_acronym(word):
+            continue
+        typed = [(script, pattern) for script, pattern, alike in _SCRIPTS
+                 if set(pattern.findall(word)) <= alike]
+        if typed:  # both ("Cс"): the alphabet of fewer letters in the word
+            return _mixed_said(word, *min(typed, key=lambda one: len(one[1].findall(word))))
+    return None
+
+
+def _glued_acronym(word: str) -> bool:
+    """Whether `word` holds a run of one alphabet with two capitals or more beside a small
+    letter of the other ("КредитыECTS", "GPAбалл", "КурсPhD"): an acronym written on
+    to a word. A capital beside a capital ("ЖCH", "ЕСТS") is no such boundary."""
+    def script_of(letter: str) -> str:
+        return "latin" if _LATIN.match(letter) else (
+            "cyrillic" if _CYRILLIC.match(letter) else "other")
+
+    runs = ["".join(run) for _, run in itertools.groupby(word, key=script_of)]
+    for index, run in enumerate(runs):
+        if sum(letter.isupper() for letter in run) < 2:
+            continue
+        before = runs[index - 1][-1] if index > 0 else ""
+        after = runs[index + 1][0] if index + 1 < len(runs) else ""
+        if before.islower() or after.islower():
+            return True
+    return False

@@ -81,7 +81,7 @@ def test_a_header_joining_words_of_two_alphabets_is_an_unknown_column(
     # "КредитыECTS", "ПәнCode": two words run together, no name mistyped on the other
     # layout; retyping them on one layout would not make the column a field, and the
     # advice to delete the column or list it under ignore was lost.
-    for joined in ("КредитыECTS", "ПәнCode"):
+    for joined in ("КредитыECTS", "ПәнCode", "GPAбалл", "КурсPhD"):
         path = write_xlsx(tmp_path / "j.xlsx", [[*DIPLOMA_HEADER, joined],
                                                 [*diploma_row(0), "5"]])
         problem = only(read_export(path, "diploma"), "unknown-column")
@@ -94,6 +94,26 @@ def test_a_header_joining_words_of_two_alphabets_is_an_unknown_column(
     problem = only(read_export(path, "diploma"), "unknown-column")
     assert "the word 'Cтудент' mixes Latin and Cyrillic letters (Latin: C)" \
         in problem.message
+
+
+def test_a_header_whose_letters_of_one_alphabet_are_all_drawn_alike_is_said_mixed(
+        tmp_path: Path) -> None:
+    # "ЖCH" (ЖСН with a Latin C and H) and "Студент ІD" (a Kazakh І) were "delete the
+    # column or list it under ignore": run together letters of the other alphabet, or
+    # beside one drawn in no other (D), they were taken for two words joined, and the
+    # student id column deleted would issue diplomas without student ids.
+    header = ["ФИО", "ЖC\u0048", *PLATONUS[2:], "Студент \u0406D"]
+    path = write_xlsx(tmp_path / "p.xlsx", [header, [*diploma_row(0)[:1], diploma_row(0)[1],
+                                                     "Информатика", "Бакалавр", "2026-06-30",
+                                                     "S-1"]])
+    result = read_export(path, "diploma", mapping=load_mapping("platonus"))
+    said = {problem.column: problem.message for problem in result.problems
+            if problem.code == "unknown-column"}
+    assert said == {
+        "ЖCH": "in the header, the word 'ЖCH' mixes Latin and Cyrillic letters (Latin: C H): "
+               "retype it on one keyboard layout",
+        "Студент \u0406D": "in the header, the word '\u0406D' mixes Latin and Cyrillic letters "
+                            "(Cyrillic: \u0406): retype it on one keyboard layout"}, said
 
 
 def test_a_date_column_of_text_day_numbers_and_date_cells(tmp_path: Path) -> None:
