@@ -246,9 +246,17 @@ def test_an_iin_changed_under_a_student_id_of_a_job_never_sent_says_delete_it(
         assert "--resume" not in output, output
         line = last_line(output)
         assert MAY_BE_RIGHT in line and "what is said of it above" in line, line
-    for lang, said in (("kk", "одан ештеңе жіберілмеген"), ("ru", "ничего не отправлено")):
+    # one sentence each: delete the folder, then run the same command again
+    for lang, said, again in (
+            ("kk", "одан ештеңе жіберілмеген", f"{job} қалтасын жойып (оның бірде-бір құжаты "
+             "берілмеген: оның жолдарын осы не басқа экспортта қайта беріңіз), мұны қайта "
+             "іске қосыңыз;"),
+            ("ru", "ничего не отправлено", f"удалите папку {job} (ни один её документ не "
+             "выдан: подайте её строки снова, в этой выгрузке или в другой) и запустите ту же "
+             "команду снова;")):
         code, output = issue("--input", str(changed), "--out", "c2", "--lang", lang)
         assert code == 2 and said in output and "--resume" not in output, output
+        assert again in output, output
     # done as said: the folder deleted, the row is issued with the IIN it gives
     shutil.rmtree(folder / "first")
     code, output = issue("--input", str(changed), "--out", "c2")
