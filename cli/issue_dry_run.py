@@ -20,11 +20,11 @@ import click
 from cli.client import MALFORMED_ANSWER, ClientError, NodeClient
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED
 from cli.issue_checks import ReaderOptions, accreditation_problem, check_export, registry_check
-from cli.issue_job import stop_interrupted
 from cli.issue_words import holders as holders_of
 from cli.issue_words import one_of, preview_lines, sentence, taken_fix
 from cli.issued_check import IssuedCheck
 from cli.job_folder import JobError, check_out_dir
+from cli.job_interrupt import stop_interrupted
 from cli.spoken import Sentence, echo, reason, refuse, warn
 from ledger.identity import KeyPair
 

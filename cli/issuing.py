@@ -24,7 +24,7 @@ from cli.issue_checks import (
 )
 from cli.issue_dry_run import dry_run_export
 from cli.issue_finish import finish_job, job_refused, register_committed, say_line, write_vcs
-from cli.issue_job import IssueJob, on_interrupt, sign_batch
+from cli.issue_job import IssueJob, sign_batch
 from cli.issue_words import load_issuer_key, refuse_problems, sentence
 from cli.job_files import credential_file_problem
 from cli.job_folder import (
@@ -40,6 +40,7 @@ from cli.job_folder import (
     start_job,
     write_credentials,
 )
+from cli.job_interrupt import on_interrupt
 from cli.job_registration import register_pending
 from cli.language import lang_option
 from cli.parallel_hashing import PooledBatchBuilder

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from cli.issue_job import IssueJob, JobPending, interrupted_line, sign_batch
+from cli.issue_job import IssueJob, JobPending, sign_batch
 from cli.job_folder import JobError, credential_files, load_manifest
+from cli.job_interrupt import interrupted_line
 from tests.cli.test_issue_job import FakeNode, prepare
 
 
