@@ -96,10 +96,13 @@ def media_problem(declared: Iterable[str], header: str | None) -> str | None:
 def coding_problem(headers: Iterable[str]) -> str | None:
     """Why a body whose Content-Encoding headers are `headers` is in a coding this node
     does not read, in a sentence; None when it is in one it inflates, or in none."""
-    given = [header.strip() for header in headers]
-    if not given or (len(given) == 1 and given[0].lower() in NO_CODING):
+    # Trimmed as aiohttp trims a header's value (space and tab only): str.strip() also
+    # takes NBSP, U+3000 and NEL, so 'gzip\xa0' passed here as gzip while aiohttp, which
+    # inflates only an ASCII value, read the body as though it were in no coding.
+    given = [header.strip(" \t") for header in headers]
+    if not given or (len(given) == 1 and given[0].isascii()
+                     and given[0].lower() in NO_CODING):
         return None
-    # as aiohttp tells them: the first header alone, its ASCII letters in either case
     if len(given) == 1 and given[0].isascii() and given[0].lower() in CODINGS_READ:
         return None
     codings = ", ".join(given).lower()
