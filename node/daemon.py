@@ -45,7 +45,7 @@ from node.engine_thread import EngineThread
 from node.engine_types import CommitReport, EngineConfig
 from node.evidence_submit import EvidenceSubmitter
 from node.gauges import NodeStatus, refresh_metrics
-from node.http_limits import LimitedAppRunner
+from node.http_server import LimitedAppRunner
 from node.key_filters import KeyFilterFill
 from node.logs import log_member, setup_logging
 from node.network import Network

@@ -19,7 +19,7 @@ Here, as for the per-address rates, "an address" is its key (`p2p.address_keys.
 address_key`, the one definition): an IPv6 client counts as its /64, an IPv4-mapped
 one as its IPv4 address. Exemptions name exact addresses.
 
-- Connections (`node.http_limits.LimitedServer`): the place given up is an idle
+- Connections (`node.http_server.LimitedServer`): the place given up is an idle
   connection of that address (one waiting for a request head, as a slow-loris's
   does) if it has one, else its oldest.
 - VC canonicalisation (`node.vc_common`): MAX_VC_IN_FLIGHT documents are checked at

@@ -11,7 +11,7 @@ from node.api import StatusProvider
 from node.engine import Engine
 from node.engine_thread import EngineThread
 from node.evidence_submit import EvidenceSubmitter
-from node.http_limits import LimitedAppRunner
+from node.http_server import LimitedAppRunner
 from node.metrics import NodeMetrics
 from node.network import Network
 

@@ -15,7 +15,7 @@ from aiohttp.test_utils import make_mocked_request
 from node.api_public import LIMITS
 from node.client_limits import RATES, ClientLimits
 from node.fair_share import MAX_VC_IN_FLIGHT_PER_SOURCE
-from node.http_limits import LimitedServer
+from node.http_server import LimitedServer
 from node.vc_common import VC, VcSettings, in_vc_pool, verifying_for
 from p2p.address_keys import address_key
 

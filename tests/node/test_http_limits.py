@@ -18,7 +18,7 @@ from ledger.payloads import AnchorPayload
 from node import api_public
 from node.api import make_app
 from node.gauges import refresh_connection_metrics
-from node.http_limits import LimitedAppRunner
+from node.http_server import LimitedAppRunner
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.service import NodeCore

@@ -24,7 +24,7 @@ from node.answer_pieces import ANSWER_PIECE_BYTES
 from node.api import make_app
 from node.api_chain import BLOCK_ANSWERS, BlockAnswers
 from node.governance_answers import GovernanceAnswer
-from node.http_limits import LimitedAppRunner
+from node.http_server import LimitedAppRunner
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.service import NodeCore

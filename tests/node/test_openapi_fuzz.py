@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
 
 from ledger.payloads import AccreditPayload
 from node.api import make_app
-from node.http_limits import LimitedAppRunner
+from node.http_server import LimitedAppRunner
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.service import NodeCore

@@ -19,13 +19,10 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from aiohttp import web
 
-from node import http_limits
+from node import http_server
 from node.api import make_app
-from node.http_limits import (
-    REFUSED_BODY_DRAIN_BYTES_MAX,
-    REFUSED_BODY_DRAIN_S,
-    LimitedAppRunner,
-)
+from node.http_limits import REFUSED_BODY_DRAIN_BYTES_MAX, REFUSED_BODY_DRAIN_S
+from node.http_server import LimitedAppRunner
 from node.mempool import MempoolLimits
 from node.metrics import NodeMetrics
 from node.service import NodeCore
@@ -76,7 +73,7 @@ async def port(net: Consortium) -> AsyncIterator[int]:
 @pytest.fixture
 async def port_short_drain(net: Consortium,
                            monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[int]:
-    monkeypatch.setattr(http_limits, "REFUSED_BODY_DRAIN_S", SHORT_DRAIN_S, raising=False)
+    monkeypatch.setattr(http_server, "REFUSED_BODY_DRAIN_S", SHORT_DRAIN_S)
     async for bound in _serve(net):
         yield bound
 

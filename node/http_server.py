@@ -1,0 +1,312 @@
+"""The node's HTTP server below the handlers: aiohttp's, holding connections to the limits
+of `node.http_limits`.
+
+Timeouts. aiohttp has no header-read timeout of its own, but (3.10 and later)
+it arms its keep-alive timer when a connection opens and again after each
+response, and on expiry closes a connection whose handler still waits for a
+complete request head. `HEADER_TIMEOUT_S` is passed as that timer, so a
+connection that is idle, or trickles a request head (slow-loris), is closed
+once it expires; `tests/node/test_http_limits.py` holds it to that. A body the
+handler left unread (a refusal's) is drained after the answer for at most
+`REFUSED_BODY_DRAIN_S` and `REFUSED_BODY_DRAIN_BYTES_MAX`, then its connection closed.
+A cap on open connections (`CONNECTIONS_MAX`, and `CONNECTIONS_PER_SOURCE_MAX` from one
+address, shared between addresses as `node.fair_share` says) closes a connection beyond
+it at once. A malformed request head is answered in the API's JSON and logged once per
+address and kind (`ProtocolLog`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+from aiohttp.http_exceptions import (
+    ContentEncodingError,
+    HttpProcessingError,
+    LineTooLong,
+    PayloadEncodingError,
+)
+from aiohttp.streams import StreamReader
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
+
+from node.fair_share import (
+    CONNECTIONS_DECIDING_MAX,
+    CONNECTIONS_MAX,
+    CONNECTIONS_PER_SOURCE_MAX,
+    gives_way,
+)
+from node.http_limits import (
+    BAD_REQUESTS_SOURCES_MAX,
+    BAD_REQUESTS_WINDOW_S,
+    HEAD_LINE_BYTES_MAX,
+    HEADER_TIMEOUT_S,
+    HEADERS_MAX,
+    OPENING_FORGOTTEN_S,
+    REFUSED_BODY_DRAIN_BYTES_MAX,
+    REFUSED_BODY_DRAIN_S,
+    json_error,
+)
+from p2p.address_keys import address_key
+from p2p.policy import LineBudget, RefusedKeys
+
+
+class ProtocolLog(logging.LoggerAdapter[logging.Logger]):
+    """aiohttp's server log, where a malformed request (NUL bytes or garbage in a header,
+    a bad request line, a body that is not its Content-Encoding, met again when aiohttp
+    drains what the handler left) is the client's fault: one line at INFO, not an ERROR
+    with a traceback, and at most one a window per address and kind of fault, the next
+    giving the count since (each was a line: as much log as a client cared to make), and
+    at most STRANGER_LINES_MAX a minute from all addresses together (p2p.policy.LineBudget).
+    Anything else aiohttp reports keeps its traceback."""
+
+    def __init__(self, logger: logging.Logger, extra: Any = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(logger, extra)
+        self._said = RefusedKeys(BAD_REQUESTS_WINDOW_S, BAD_REQUESTS_SOURCES_MAX)
+        self._lines = LineBudget()  # however many addresses send them
+        self._clock = clock
+
+    def _say(self, args: tuple[object, ...], exc: BaseException, line: str) -> None:
+        remote = address_key(str(args[0])) if args else ""
+        now = self._clock()
+        quiet = self._said.note(f"{remote} {type(exc).__name__}".encode(), now)
+        held = None if quiet is None else self._lines.take(now)
+        if quiet is not None and held is not None:
+            self.info("%s%s%s", line, f" ({quiet} more such from it since its last line, "
+                      "not logged)" if quiet else "", self._lines.told(held))
+
+    def exception(self, msg: object, *args: object, exc_info: Any = True,
+                  **kwargs: Any) -> None:
+        said = str(msg) % args if args else str(msg)
+        if isinstance(exc_info, web.RequestPayloadError):
+            self._say(args, exc_info, f"{said}: {exc_info}")
+            return
+        if isinstance(exc_info, HttpProcessingError):  # as the client is told: no bytes
+            self._say(args, exc_info, f"{said}: HTTP {exc_info.code} {head_problem(exc_info)}")
+            return
+        super().exception(msg, *args, exc_info=exc_info, **kwargs)
+
+
+def head_problem(exc: HttpProcessingError) -> str:
+    """Why aiohttp's parser refused a request head, in one line naming the limit it
+    passed; never the bytes it quotes back (its own text echoes up to 100 of them, across
+    lines, for a request that was never HTTP at all)."""
+    if isinstance(exc, LineTooLong):
+        return (f"the request line or a header line is longer than {HEAD_LINE_BYTES_MAX} "
+                "bytes (the limit)")
+    said = " ".join(str(exc.message or "").split())
+    if isinstance(exc, ContentEncodingError) and "content-encoding" not in said.lower():
+        said = f"Can not decode content-encoding: {said}"  # raised with the encoding alone
+    if isinstance(exc, ContentEncodingError) and ". Please install" in said:
+        # aiohttp's advice to the node's own programmer (a decoder not installed here)
+        said = said.split(". Please install", 1)[0] + ": this node reads gzip and deflate"
+    if isinstance(exc, PayloadEncodingError):  # met before the handler read the body
+        return "the request body cannot be read: " + said
+    first = ((exc.message or "").strip().splitlines() or ["bad request"])[0]
+    if first == "Too many headers received":
+        return f"the request has more than {HEADERS_MAX} header lines (the limit)"
+    return "the request is not HTTP/1.1 this node can read: " + first.rstrip(":")[:120]
+
+
+class WordedRequestHandler(RequestHandler):
+    """aiohttp's connection handler, whose refusal of a malformed request head is this
+    API's JSON error ("bad_request", the limit named) instead of aiohttp's plain text,
+    and which says when its connection is gone (`gone`): a long-poll ends then instead of
+    holding one of the node's LONG_POLLS_MAX for nobody (aiohttp cancels no handler).
+
+    A body left unread once the request is answered is read on and thrown away by aiohttp
+    ("lingering close", for its `lingering_time`: REFUSED_BODY_DRAIN_S here) and, counted
+    here as its bytes arrive, no further than REFUSED_BODY_DRAIN_BYTES_MAX: past that the
+    connection is closed before the bytes are parsed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gone = asyncio.Event()
+        self._unread_body: StreamReader | None = None  # the answered request's
+        self._unread_bytes_arrived = 0
+
+    async def finish_response(self, request: BaseRequest, resp: web.StreamResponse,
+                              start_time: float | None) -> tuple[web.StreamResponse, bool]:
+        answered = await super().finish_response(request, resp, start_time)
+        if not request.content.is_eof():  # aiohttp drains it next
+            self._unread_body = request.content
+            self._unread_bytes_arrived = 0
+        return answered
+
+    def data_received(self, data: bytes) -> None:
+        unread = self._unread_body
+        if unread is not None and unread.is_eof():  # all of it came: what follows is not
+            unread = self._unread_body = None
+        if unread is not None:
+            self._unread_bytes_arrived += len(data)
+            if self._unread_bytes_arrived > REFUSED_BODY_DRAIN_BYTES_MAX:
+                self._unread_body = None
+                self.force_close()
+                unread.feed_eof()  # ends aiohttp's draining read now, not at its timeout
+                return
+        super().data_received(data)
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        super().connection_lost(exc)
+        self.gone.set()
+
+    def handle_error(self, request: Any, status: int = 500, exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        response = super().handle_error(request, status, exc, message)  # logs it too
+        if status != 400 or not isinstance(exc, HttpProcessingError):
+            return response
+        worded = json_error(400, "bad_request", head_problem(exc))
+        worded.force_close()
+        return worded
+
+
+class _Refused(asyncio.Protocol):
+    """A connection beyond the cap: closed as it opens, before aiohttp sees it."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.close()
+
+
+class LimitedServer(web.Server):
+    """aiohttp's connection manager, closing connections beyond its caps as they open.
+
+    A connection's address is known only once it is made, so up to
+    CONNECTIONS_DECIDING_MAX beyond the cap are taken that far; past that they are
+    refused in the protocol factory. One that is over the cap is then closed, or takes
+    the place of another address's connection (`node.fair_share.gives_way`). Refused
+    connections are closed once their handler has started: a request handler closed
+    in its own connection_made would start anyway on a connection already lost, and
+    fail with an ERROR and a traceback in the log for every connection a crowd opened."""
+
+    def __init__(self, *args: Any, connections_max: int = CONNECTIONS_MAX,
+                 per_source_max: int = CONNECTIONS_PER_SOURCE_MAX,
+                 exempt: frozenset[str] = frozenset(), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.connections_max = connections_max
+        self.per_source_max = per_source_max
+        self.exempt = exempt
+        self.refused_connections = 0
+        self.evicted_connections = 0  # closed to make room for an address holding fewer
+        # Counted connections: by handler (in the order they came), per address, and
+        # those of exempt addresses (never made to give way).
+        self._sources: dict[RequestHandler, str] = {}
+        self._per_source: dict[str, int] = {}
+        self._exempt_open: set[RequestHandler] = set()
+        # Handlers made for accepted connections whose connection_made has not run yet
+        # (the loop accepts several at once), with when they were made: one whose
+        # transport never came is forgotten after OPENING_FORGOTTEN_S.
+        self._opening: dict[RequestHandler, float] = {}
+
+    def __call__(self) -> asyncio.Protocol:  # type: ignore[override]
+        now = time.monotonic()
+        for stale in [h for h, made in self._opening.items()
+                      if now - made > OPENING_FORGOTTEN_S]:
+            del self._opening[stale]
+        if (len(self.connections) + len(self._opening)
+                >= self.connections_max + CONNECTIONS_DECIDING_MAX):
+            self.refused_connections += 1
+            return _Refused()
+        handler = WordedRequestHandler(self, loop=self._loop, **self._kwargs)
+        self._opening[handler] = now
+        return handler
+
+    def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
+        self._opening.pop(handler, None)
+        super().connection_made(handler, transport)
+        peer = transport.get_extra_info("peername")
+        address = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+        exempt = not address or address in self.exempt
+        source = address_key(address)
+        held = 0 if exempt else self._per_source.get(source, 0)
+        if not exempt and held >= self.per_source_max:
+            self._refuse(handler)
+            return
+        if len(self._sources) + len(self._exempt_open) >= self.connections_max:
+            victim = self._victim(held)
+            if victim is None:
+                self._refuse(handler)
+                return
+            self._forget(victim)
+            victim.force_close()
+            self.evicted_connections += 1
+        if exempt:
+            self._exempt_open.add(handler)
+        else:
+            self._sources[handler] = source
+            self._per_source[source] = held + 1
+
+    def _refuse(self, handler: RequestHandler) -> None:
+        self.refused_connections += 1
+        # Closed once its handler has started (the next turn of the loop).
+        asyncio.get_running_loop().call_soon(handler.force_close)
+
+    def _victim(self, newcomer_holds: int) -> RequestHandler | None:
+        """The connection that gives way to a newcomer, if any: an idle one (waiting for
+        a request head) of the address holding the most, else its oldest."""
+        address = gives_way(self._per_source, newcomer_holds)
+        if address is None:
+            return None
+        theirs = [h for h, source in self._sources.items() if source == address]
+        # aiohttp's own flag, set while a request is being handled; without it, count
+        # every connection as busy (the oldest is taken).
+        idle = [h for h in theirs if not getattr(h, "_request_in_progress", True)]
+        return (idle or theirs)[0]
+
+    def _forget(self, handler: RequestHandler) -> None:
+        self._exempt_open.discard(handler)
+        source = self._sources.pop(handler, None)
+        if source is not None:
+            left = self._per_source[source] - 1
+            if left:
+                self._per_source[source] = left
+            else:
+                del self._per_source[source]
+
+    def connection_lost(self, handler: RequestHandler,
+                        exc: BaseException | None = None) -> None:
+        super().connection_lost(handler, exc)
+        self._forget(handler)
+
+
+class LimitedAppRunner(web.AppRunner):
+    """An AppRunner whose server caps connections (in all and per address, but for
+    `exempt` addresses), times out idle request heads and drains a refused body only so
+    far (REFUSED_BODY_DRAIN_S, REFUSED_BODY_DRAIN_BYTES_MAX)."""
+
+    def __init__(self, app: web.Application, connections_max: int = CONNECTIONS_MAX,
+                 header_timeout_s: float = HEADER_TIMEOUT_S,
+                 per_source_max: int = CONNECTIONS_PER_SOURCE_MAX,
+                 exempt: frozenset[str] = frozenset(), **kwargs: Any) -> None:
+        kwargs.setdefault("keepalive_timeout", header_timeout_s)
+        kwargs.setdefault("lingering_time", REFUSED_BODY_DRAIN_S)
+        kwargs.setdefault("max_line_size", HEAD_LINE_BYTES_MAX)
+        kwargs.setdefault("max_field_size", HEAD_LINE_BYTES_MAX)
+        kwargs.setdefault("max_headers", HEADERS_MAX)
+        kwargs.setdefault("logger", ProtocolLog(logging.getLogger("aiohttp.server"), {}))
+        super().__init__(app, **kwargs)
+        self._connections_max = connections_max
+        self._per_source_max = per_source_max
+        self._exempt = exempt
+
+    def connections_refused_and_evicted(self) -> tuple[int, int]:
+        """What the caps have done since the server started: connections refused, and
+        open ones closed to make room for an address holding fewer (both 0 before it
+        starts)."""
+        server = self.server
+        if not isinstance(server, LimitedServer):
+            return 0, 0
+        return server.refused_connections, server.evicted_connections
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        limited = LimitedServer(server.request_handler, request_factory=server.request_factory,
+                                handler_cancellation=server.handler_cancellation,
+                                connections_max=self._connections_max,
+                                per_source_max=self._per_source_max, exempt=self._exempt,
+                                **server._kwargs)
+        return limited
