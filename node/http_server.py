@@ -7,8 +7,9 @@ response, and on expiry closes a connection whose handler still waits for a
 complete request head. `HEADER_TIMEOUT_S` is passed as that timer, so a
 connection that is idle, or trickles a request head (slow-loris), is closed
 once it expires; `tests/node/test_http_limits.py` holds it to that. A body the
-handler left unread (a refusal's) is drained after the answer for at most
-`REFUSED_BODY_DRAIN_S` and `REFUSED_BODY_DRAIN_BYTES_MAX`, then its connection closed.
+handler left unread (a refusal's) ends its connection: what the client sends on is
+thrown away unparsed after the answer for at most `REFUSED_BODY_DRAIN_S` and
+`REFUSED_BODY_DRAIN_BYTES_MAX` in all, then the connection is closed.
 A cap on open connections (`CONNECTIONS_MAX`, and `CONNECTIONS_PER_SOURCE_MAX` from one
 address, shared between addresses as `node.fair_share` says) closes a connection beyond
 it at once. A malformed request head is answered in the API's JSON and logged once per
@@ -57,12 +58,11 @@ from p2p.policy import LineBudget, RefusedKeys
 
 class ProtocolLog(logging.LoggerAdapter[logging.Logger]):
     """aiohttp's server log, where a malformed request (NUL bytes or garbage in a header,
-    a bad request line, a body that is not its Content-Encoding, met again when aiohttp
-    drains what the handler left) is the client's fault: one line at INFO, not an ERROR
-    with a traceback, and at most one a window per address and kind of fault, the next
-    giving the count since (each was a line: as much log as a client cared to make), and
-    at most STRANGER_LINES_MAX a minute from all addresses together (p2p.policy.LineBudget).
-    Anything else aiohttp reports keeps its traceback."""
+    a bad request line, a body that is not its Content-Encoding) is the client's fault:
+    one line at INFO, not an ERROR with a traceback, and at most one a window per address
+    and kind of fault, the next giving the count since (each was a line: as much log as a
+    client cared to make), and at most STRANGER_LINES_MAX a minute from all addresses
+    together (p2p.policy.LineBudget). Anything else aiohttp reports keeps its traceback."""
 
     def __init__(self, logger: logging.Logger, extra: Any = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -119,41 +119,70 @@ class WordedRequestHandler(RequestHandler):
     and which says when its connection is gone (`gone`): a long-poll ends then instead of
     holding one of the node's LONG_POLLS_MAX for nobody (aiohttp cancels no handler).
 
-    A body left unread once the request is answered is read on and thrown away by aiohttp
-    ("lingering close", for its `lingering_time`: REFUSED_BODY_DRAIN_S here) and, counted
-    here as its bytes arrive, no further than REFUSED_BODY_DRAIN_BYTES_MAX: past that the
-    connection is closed before the bytes are parsed."""
+    A request whose body the handler left unread (a refusal's: 413, 415, 429 ...) ends
+    its connection, as nginx's lingering close does: the answer says Connection: close
+    and is followed by the end of what the node sends (a half-close), and what the
+    client still sends is then thrown away as it arrives, never parsed (so never inflated,
+    however it is coded), until the client closes, REFUSED_BODY_DRAIN_BYTES_MAX have come
+    or REFUSED_BODY_DRAIN_S have passed. So one connection makes the node read at most
+    that much after a refusal, and a client still sending a body within those caps is
+    not reset before it reads the answer. aiohttp's own lingering close read the rest of
+    each such body through its parser, inflating a gzip one (1 MB of it is 1000 MiB of
+    zeros, 2.4 s of CPU), and kept the connection for the next request, so a client could
+    send on one refused body after another."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.gone = asyncio.Event()
-        self._unread_body: StreamReader | None = None  # the answered request's
-        self._unread_bytes_arrived = 0
+        self._draining = False
+        self._drained_bytes = 0
+        self._drain_over = asyncio.Event()  # the client closed, or the cap was passed
 
     async def finish_response(self, request: BaseRequest, resp: web.StreamResponse,
                               start_time: float | None) -> tuple[web.StreamResponse, bool]:
+        unread = not request.content.at_eof()
+        if unread:
+            resp.force_close()  # Connection: close, unless the answer was already begun
         answered = await super().finish_response(request, resp, start_time)
-        if not request.content.is_eof():  # aiohttp drains it next
-            self._unread_body = request.content
-            self._unread_bytes_arrived = 0
+        if unread:
+            await self._drain(request.content)
         return answered
 
+    async def _drain(self, body: StreamReader) -> None:
+        """Throw away what arrives until the client closes, or the drain's caps."""
+        transport = self.transport
+        if transport is None:
+            return
+        self._draining = True
+        if transport.can_write_eof():
+            transport.write_eof()  # after the answer: a client reading it sees its end
+        if not transport.is_reading():  # paused by a body buffer that no one reads now
+            transport.resume_reading()
+        try:
+            async with asyncio.timeout(REFUSED_BODY_DRAIN_S):
+                await self._drain_over.wait()
+        except TimeoutError:
+            pass
+        # Ends aiohttp's own draining read before it starts: no more of it is parsed.
+        body.feed_eof()
+
     def data_received(self, data: bytes) -> None:
-        unread = self._unread_body
-        if unread is not None and unread.is_eof():  # all of it came: what follows is not
-            unread = self._unread_body = None
-        if unread is not None:
-            self._unread_bytes_arrived += len(data)
-            if self._unread_bytes_arrived > REFUSED_BODY_DRAIN_BYTES_MAX:
-                self._unread_body = None
-                self.force_close()
-                unread.feed_eof()  # ends aiohttp's draining read now, not at its timeout
-                return
-        super().data_received(data)
+        if not self._draining:
+            super().data_received(data)
+            return
+        self._drained_bytes += len(data)
+        if self._drained_bytes > REFUSED_BODY_DRAIN_BYTES_MAX:
+            self._drain_over.set()
+            self.force_close()
+
+    def eof_received(self) -> None:
+        self._drain_over.set()  # the client has sent all it will
+        super().eof_received()
 
     def connection_lost(self, exc: BaseException | None) -> None:
         super().connection_lost(exc)
         self.gone.set()
+        self._drain_over.set()
 
     def handle_error(self, request: Any, status: int = 500, exc: BaseException | None = None,
                      message: str | None = None) -> web.StreamResponse:
@@ -275,15 +304,17 @@ class LimitedServer(web.Server):
 
 class LimitedAppRunner(web.AppRunner):
     """An AppRunner whose server caps connections (in all and per address, but for
-    `exempt` addresses), times out idle request heads and drains a refused body only so
-    far (REFUSED_BODY_DRAIN_S, REFUSED_BODY_DRAIN_BYTES_MAX)."""
+    `exempt` addresses), times out idle request heads and ends a connection whose
+    request's body was refused, draining it only so far (REFUSED_BODY_DRAIN_S,
+    REFUSED_BODY_DRAIN_BYTES_MAX)."""
 
     def __init__(self, app: web.Application, connections_max: int = CONNECTIONS_MAX,
                  header_timeout_s: float = HEADER_TIMEOUT_S,
                  per_source_max: int = CONNECTIONS_PER_SOURCE_MAX,
                  exempt: frozenset[str] = frozenset(), **kwargs: Any) -> None:
         kwargs.setdefault("keepalive_timeout", header_timeout_s)
-        kwargs.setdefault("lingering_time", REFUSED_BODY_DRAIN_S)
+        # The handler drains a body left unread (WordedRequestHandler), not aiohttp.
+        kwargs["lingering_time"] = 0
         kwargs.setdefault("max_line_size", HEAD_LINE_BYTES_MAX)
         kwargs.setdefault("max_field_size", HEAD_LINE_BYTES_MAX)
         kwargs.setdefault("max_headers", HEADERS_MAX)
