@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import hdrs, web
 
-from node.http_limits import cors_preflight, json_error
+from node.http_limits import cors_preflight, expect_body_later, json_error
 from node.media_types import CODINGS_READ, accepted_types, coding_problem, media_problem
 from node.vc_problems import CODE_PATTERN, VC_CODES
 
@@ -268,11 +268,14 @@ def unsupported_coding(problem: str) -> web.Response:
 def add_routes(app: web.Application, routes: Iterable[Route]) -> None:
     for route in routes:
         if route.method == "GET":  # HEAD too, as aiohttp's add_get does, unless refused
-            app.router.add_get(route.path, _guarded(route), allow_head=route.head)
+            app.router.add_get(route.path, _guarded(route), allow_head=route.head,
+                               expect_handler=expect_body_later)
         else:
-            app.router.add_route(route.method, route.path, _guarded(route))
+            app.router.add_route(route.method, route.path, _guarded(route),
+                                 expect_handler=expect_body_later)
         if route.cors_preflight:
-            app.router.add_route("OPTIONS", route.path, cors_preflight)
+            app.router.add_route("OPTIONS", route.path, cors_preflight,
+                                 expect_handler=expect_body_later)
 
 
 def openapi_document(routes: Iterable[Route], info: Schema) -> Schema:

@@ -14,7 +14,8 @@ import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from aiohttp.http import HttpVersion11
 from aiohttp.http_exceptions import HttpProcessingError
 
 HEADER_TIMEOUT_S = 10.0
@@ -38,6 +39,8 @@ CORS_MAX_AGE_S = 600
 # Told the length of each piece of a body as it arrives, before the next is read: may
 # hold the reading back (a byte rate) or refuse the request (an HTTPException).
 ArrivalCharge = Callable[[int], Awaitable[None]]
+# Set on a request once its client has been told to send the body (100 Continue).
+BODY_INVITED = web.RequestKey("body_invited", bool)
 # A malformed request is logged once per address and kind of fault a window.
 BAD_REQUESTS_WINDOW_S = 60.0
 BAD_REQUESTS_SOURCES_MAX = 1_024  # addresses whose last line is remembered
@@ -66,6 +69,33 @@ def http_error(exc_class: type[web.HTTPException], code: str, message: str,
                      **kwargs)
 
 
+def awaits_invitation(request: web.BaseRequest) -> bool:
+    """Whether the client waits to be told to send its body (Expect: 100-continue)."""
+    return (request.version >= HttpVersion11 and request.headers.get(hdrs.EXPECT, "")
+            .strip(" \t").lower() == "100-continue")
+
+
+async def expect_body_later(request: web.Request) -> None:
+    """Every API route's expect handler. aiohttp's own said 100 Continue as soon as the
+    head came, so the client sent its body and then met the route's refusal (its length,
+    type or coding, a rate's 429), which the node drained. Here the body is invited only
+    when it is read (`invite_body`); a refusal made before is the only answer, and the
+    connection then closes with no body to drain. Another expectation is 417, as
+    aiohttp's (RFC 9110 10.1.1)."""
+    if request.version >= HttpVersion11 and not awaits_invitation(request):
+        raise http_error(web.HTTPExpectationFailed, "expectation_failed",
+                         "the request's Expect header asks for something other than "
+                         "100-continue, which is all this node answers")
+
+
+async def invite_body(request: web.Request) -> None:
+    """Tell a client that waits for it (`awaits_invitation`) to send its body, once."""
+    if awaits_invitation(request) and not request.get(BODY_INVITED, False):
+        request[BODY_INVITED] = True
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0  # as aiohttp does: not the answer's bytes
+
+
 async def read_body(request: web.Request, limit: int,
                     charges: Sequence[ArrivalCharge] = ()) -> bytes:
     """The request body, at most `limit` bytes (413 beyond), within BODY_READ_TIMEOUT_S,
@@ -75,6 +105,7 @@ async def read_body(request: web.Request, limit: int,
         raise http_error(web.HTTPRequestEntityTooLarge, "body_too_large", too_large,
                          params={"limit": limit}, max_size=limit,
                          actual_size=request.content_length)
+    await invite_body(request)
     body = bytearray()
     try:
         async with asyncio.timeout(BODY_READ_TIMEOUT_S):

@@ -44,12 +44,14 @@ from node.fair_share import (
 from node.http_limits import (
     BAD_REQUESTS_SOURCES_MAX,
     BAD_REQUESTS_WINDOW_S,
+    BODY_INVITED,
     HEAD_LINE_BYTES_MAX,
     HEADER_TIMEOUT_S,
     HEADERS_MAX,
     OPENING_FORGOTTEN_S,
     REFUSED_BODY_DRAIN_BYTES_MAX,
     REFUSED_BODY_DRAIN_S,
+    awaits_invitation,
     json_error,
 )
 from p2p.address_keys import address_key
@@ -129,7 +131,9 @@ class WordedRequestHandler(RequestHandler):
     not reset before it reads the answer. aiohttp's own lingering close read the rest of
     each such body through its parser, inflating a gzip one (1 MB of it is 1000 MiB of
     zeros, 2.4 s of CPU), and kept the connection for the next request, so a client could
-    send on one refused body after another."""
+    send on one refused body after another. A client that waited for 100 Continue and was
+    refused before its body was asked for (`node.http_limits.invite_body`) has none to
+    drain: the connection closes as soon as the refusal is sent."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -144,7 +148,9 @@ class WordedRequestHandler(RequestHandler):
         if unread:
             resp.force_close()  # Connection: close, unless the answer was already begun
         answered = await super().finish_response(request, resp, start_time)
-        if unread:
+        if unread and awaits_invitation(request) and not request.get(BODY_INVITED, False):
+            self.force_close()  # the client was never told to send its body: none to drain
+        elif unread:
             await self._drain(request.content)
         return answered
 

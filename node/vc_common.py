@@ -50,7 +50,13 @@ from node.fair_share import (
     FairSlots,
     SlotsBusy,
 )
-from node.http_limits import BODY_READ_TIMEOUT_S, ArrivalCharge, http_error, payload_problem
+from node.http_limits import (
+    BODY_READ_TIMEOUT_S,
+    ArrivalCharge,
+    http_error,
+    invite_body,
+    payload_problem,
+)
 from node.public_work import separators
 from node.service import NodeCore
 from node.sigint_blocked import sigint_blocked
@@ -274,6 +280,7 @@ async def read_bytes(request: web.Request, charge: ArrivalCharge | None = None) 
     parsing past MAX_VC_BODY_SEPARATORS (a count in C, ~0.3 ms a MiB)."""
     if request.content_length is not None and request.content_length > MAX_VC_BODY_BYTES:
         raise _too_large(request, request.content_length)
+    await invite_body(request)
     data = b""
     try:
         # Under the same deadline as every other body: a client that sends its headers
