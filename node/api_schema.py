@@ -19,7 +19,13 @@ from typing import Any
 from aiohttp import hdrs, web
 
 from node.http_limits import cors_preflight, expect_body_later, json_error
-from node.media_types import CODINGS_READ, accepted_types, coding_problem, media_problem
+from node.media_types import (
+    CODINGS_NOT_INSTALLED,
+    CODINGS_READ,
+    accepted_types,
+    coding_problem,
+    media_problem,
+)
 from node.vc_problems import CODE_PATTERN, VC_CODES
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -182,7 +188,10 @@ class Route:
                     "The body's Content-Type is not one this route reads (" + accepted_types(
                         self.body) + "); Accept-Post names them. Or its Content-Encoding is "
                     "not one this node inflates (" + " or ".join(CODINGS_READ) + ", or none); "
-                    "Accept-Encoding names them", ("Accept-Post", "Accept-Encoding")))
+                    "Accept-Encoding names them" + (
+                        " (" + " and ".join(CODINGS_NOT_INSTALLED) + ", whose decoders are "
+                        "not installed, are 400 bad_request before any route)"
+                        if CODINGS_NOT_INSTALLED else ""), ("Accept-Post", "Accept-Encoding")))
         if self.method == "GET" and not self.head:
             op["description"] = HEAD_REFUSED
         return op

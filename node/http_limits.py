@@ -3,8 +3,11 @@ a body's read within them, the API's JSON error, CORS. The server that holds con
 to them is `node.http_server`; a large answer's pieces are `node.answer_pieces`.
 
 A body is read under `BODY_READ_TIMEOUT_S` (408 after) and its route's byte limit (413
-beyond). A client that closes its connection part-way through a request is no error of
-the node's (`node.api.json_errors` answers no one, and logs nothing).
+beyond); a client waiting for 100 Continue is told to send it only then (`invite_body`).
+One the handler refused unread ends its connection, drained no further than
+`REFUSED_BODY_DRAIN_S` and `REFUSED_BODY_DRAIN_BYTES_MAX` (`node.http_server`). A client
+that closes its connection part-way through a request is no error of the node's
+(`node.api.json_errors` answers no one, and logs nothing).
 """
 
 from __future__ import annotations
@@ -24,11 +27,11 @@ HEADER_TIMEOUT_S = 10.0
 HEAD_LINE_BYTES_MAX = 8190
 HEADERS_MAX = 128
 BODY_READ_TIMEOUT_S = 30.0
-# A body the handler left unread (a refusal's: 413, 415, 429, 503 ...) is read and thrown
-# away after the answer, so that a client still sending it is not reset before it reads
-# the answer; aiohttp does so for up to 10 s with no cap on bytes (over a gigabyte a
-# second on loopback). The node does so for at most this long and this many bytes from
-# the wire, then closes the connection.
+# A body the handler left unread (a refusal's: 413, 415, 429, 503 ...) is thrown away
+# unparsed as it arrives after the answer, so that a client still sending it is not reset
+# before it reads the answer; aiohttp read it through its parser for up to 10 s with no
+# cap on bytes (over a gigabyte a second on loopback). The node does so for at most this
+# long and this many bytes from the wire on the connection, then closes it.
 REFUSED_BODY_DRAIN_S = 5.0
 REFUSED_BODY_DRAIN_BYTES_MAX = 1024 * 1024
 OPENING_FORGOTTEN_S = 5.0

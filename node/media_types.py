@@ -1,6 +1,7 @@
 """The Content-Type a route's request body may come in, checked before the handler reads the
-body (what a client sends of a refused one is drained as far as node.http_limits'
-REFUSED_BODY_DRAIN_S and REFUSED_BODY_DRAIN_BYTES_MAX allow, then its connection closed).
+body (a refused one's connection then ends: what the client sends on is thrown away
+unparsed, as far as node.http_limits' REFUSED_BODY_DRAIN_S and REFUSED_BODY_DRAIN_BYTES_MAX
+allow, by node.http_server.WordedRequestHandler).
 
 A body is read as its route's declaration says (`node.api_schema.Route.body`): JSON for
 the verification, proof and VC-API routes, JSON or msgpack for submissions. A body sent
@@ -24,9 +25,13 @@ them reaches a JSON route's handler now.
 A body's Content-Encoding is held to what aiohttp inflates as it reads (`CODINGS_READ`),
 or none (`identity`): aiohttp reads a body in any other coding (`compress`, `x-gzip`), or
 in a list of codings (`gzip, gzip`), as though it were in none, so /v1/verify answered a
-verdict on bytes the client said were compressed and /v1/verify/anchor hashed them.
-Such a body is refused 415 too, before it is read (RFC 9110 8.4.1), with Accept-Encoding
-naming the codings read (RFC 7694).
+verdict on bytes the client said were compressed and /v1/verify/anchor hashed them. It
+does the same with a value holding a character that is not ASCII (`gzip` and a no-break
+space), trimming only space and tab from it. Such a body is refused 415 too, before it is
+read (RFC 9110 8.4.1), with Accept-Encoding naming the codings read (RFC 7694). A body in
+br or zstd without its package installed (`CODINGS_NOT_INSTALLED`) never reaches a
+route: aiohttp's parser refuses it 400 as the head is read, saying the codings this node
+reads (`node.http_server.head_problem`).
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ _NAMEABLE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+
 # The content codings aiohttp's parser inflates: br and zstd only with their packages.
 CODINGS_READ: tuple[str, ...] = ("gzip", "deflate", *(("br",) if HAS_BROTLI else ()),
                                  *(("zstd",) if HAS_ZSTD else ()))
+CODINGS_NOT_INSTALLED: tuple[str, ...] = (*(() if HAS_BROTLI else ("br",)),
+                                          *(() if HAS_ZSTD else ("zstd",)))
 NO_CODING = frozenset({"", "identity"})
 # Codings are named back only when they are a few short tokens (as a media type is).
 _CODING = r"[a-z0-9!#$%&'*+^_`|~.-]{1,40}"
