@@ -87,14 +87,16 @@ def fsck_command(config_path: Path, language: str) -> None:
         refuse(Sentence("fsck.empty_store", f"no chain database at {store}: the folder holds "
                         "none (a node started on it makes a new one)", store=store),
                EXIT_UNCHECKED)
-    try:  # a running node, or a disk that refuses the lock LevelDB takes even to read
+    try:  # in the node's order (start_checks.check_before_start): files this user may
+        # not use, then a running node, or a disk that refuses the lock LevelDB takes even
+        # to read; all before LevelDB's opening, which writes even when a file it needs is
+        # refused (an unreadable mark was called damaged, to be deleted)
+        check_store_access(config.data_dir, store, mark_written=False)
         refuse_store_in_use(store, "node.data_dir")
+    except AccessRefused as exc:
+        refuse(_disk_refused(store, exc), EXIT_UNCHECKED)
     except ConfigError as exc:
         refuse(_in_use(exc), EXIT_UNCHECKED)
-    try:  # before LevelDB's opening, which writes even when a file it needs is refused
-        check_store_access(config.data_dir, store, mark_written=False)
-    except AccessRefused as exc:  # (an unreadable mark was called damaged, to be deleted)
-        refuse(_disk_refused(store, exc), EXIT_UNCHECKED)
     recovery = Sentence("fsck.recovery", RECOVERY.format(store=store, config=config_path),
                         store=store, config=config_path)
     try:

@@ -21,7 +21,7 @@ from ledger.errors import ConfigError
 from ledger.identity import KeyPair
 from node.config import Address, NodeConfig
 from node.files import account, folder_open_to_others, load_genesis, load_key, user_name
-from node.store_access import check_store_access
+from node.store_access import access_refused, check_store_access
 from node.tls import server_context
 from node.vc_api import load_vc_issuing
 from storage.bounded_read import file_kind
@@ -202,12 +202,16 @@ def check_can_listen(field: str, address: Address) -> None:
 
 def refuse_store_in_use(store: Path, field: str) -> None:
     """A running node holds LevelDB's lock (an fcntl lock on LOCK). Only for a process that
-    has not opened this store: closing the probe drops any lock this process holds on LOCK."""
+    has not opened this store: closing the probe drops any lock this process holds on LOCK.
+    A lock file this user may not open is an AccessRefused (store_access.FileRefused)."""
     try:
         fd = os.open(store / "LOCK", os.O_RDWR)
     except (FileNotFoundError, NotADirectoryError):
         return  # no lock file: LevelDB never opened it, so nothing holds it
-    except OSError as exc:  # a read-only disk or a folder this user may not write
+    except OSError as exc:  # a read-only disk, or a lock file not this user's or locked
+        refused = access_refused(store / "LOCK", True, exc)
+        if refused is not None:  # its owner and mode, as check_store_access says them
+            raise refused from exc
         raise ConfigError(field, f"cannot use {store}: {store / 'LOCK'}: "
                           f"{exc.strerror or exc}; the node writes its chain there, so the "
                           "folder must be writable by the user running it") from exc

@@ -6,7 +6,13 @@ were found only once the node used them: LevelDB's opening had already rotated i
 written a new MANIFEST, or the store was open when the mark refused, in a traceback. Asked
 first, they are the AccessRefused such a refusal is anyway (exit 74, one line with the
 cure: node.store_failures), naming the file, its owner and mode and the node's user, and
-nothing on disk has changed."""
+nothing on disk has changed.
+
+A file the node writes is opened for writing (and closed, changing nothing), not only
+asked of os.access: an append-only flag refuses that opening but not access(2), and the
+errno of the opening tells a read-only disk (EROFS, said where the lock is taken, as
+ever: start_checks.refuse_store_in_use) from a file that is not this user's (EACCES) or
+is locked (EPERM)."""
 
 from __future__ import annotations
 
@@ -15,17 +21,39 @@ import os
 import stat
 from pathlib import Path
 
+from ledger.errors import ConfigError
 from node.files import account
 from node.signed_mark import SIGNED_MARK_NAME
+from storage.bounded_read import file_kind
 from storage.errors import AccessRefused
-from storage.kv import WRITES_FILE, refusal
+from storage.kv import ACCESS_ERRNOS, WRITES_FILE, refusal
 
 # LevelDB's own diary of what it did: renamed and written anew at each opening (the folder's
 # write permission does), never read.
 _UNREAD = frozenset({"LOG", "LOG.old"})
 # Written in place (the write count) or locked for writing (LOCK), not made anew.
 _WRITTEN = frozenset({WRITES_FILE, "LOCK"})
-_USE = {os.R_OK: "a read", os.R_OK | os.W_OK: "a read and write"}
+
+
+class FileRefused(AccessRefused):
+    """One file refused to this user, with what its line names kept apart, so that
+    senim fsck can say it in the operator's language: the use refused ('read' or 'read
+    and write'), the file, and either its owner and mode and this user (`locked` False)
+    or its mode only, which allows the use (`locked`: a flag or a security policy)."""
+
+    def __init__(self, path: Path, written: bool, code: int, status: os.stat_result) -> None:
+        self.path, self.written = path, written
+        self.mode = status.st_mode & 0o7777
+        self.owner, self.user = account(status.st_uid), account(os.geteuid())
+        self.locked = code == errno.EPERM
+        use = "a read and write" if written else "a read"
+        if self.locked:
+            held = (f"its mode, {self.mode:04o}, allows it: it is locked, by an immutable or "
+                    "append-only flag or a security policy")
+        else:
+            held = f"owner {self.owner}, mode {self.mode:04o}; this user is {self.user}"
+        super().__init__(f"the system refuses this user {use} of {path}: "
+                         f"{os.strerror(code)} ({held})")
 
 
 def check_store_access(data_dir: Path, store: Path | None, mark_written: bool = True
@@ -33,7 +61,7 @@ def check_store_access(data_dir: Path, store: Path | None, mark_written: bool = 
     """AccessRefused naming the mark in `data_dir`, or the first file of `store`, that this
     user may not use as the node will (`mark_written`: the node writes the mark; senim
     fsck only reads it)."""
-    _check(data_dir / SIGNED_MARK_NAME, os.R_OK | os.W_OK if mark_written else os.R_OK)
+    _check(data_dir / SIGNED_MARK_NAME, mark_written)
     if store is None:
         return
     try:
@@ -45,31 +73,44 @@ def check_store_access(data_dir: Path, store: Path | None, mark_written: bool = 
         return
     for name in names:
         if name not in _UNREAD:
-            _check(store / name, os.R_OK | os.W_OK if name in _WRITTEN else os.R_OK)
+            _check(store / name, name in _WRITTEN)
 
 
-def _check(path: Path, mode: int) -> None:
+def access_refused(path: Path, written: bool, exc: OSError) -> FileRefused | None:
+    """The refusal `exc` of an opening of `path` (for writing too: `written`) in words
+    naming its owner and mode; None if it is no refusal of this user's access (a read-only
+    disk, a file gone)."""
+    if exc.errno not in ACCESS_ERRNOS:
+        return None
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return FileRefused(path, written, exc.errno, status)
+
+
+def _check(path: Path, written: bool) -> None:
+    if not written and _readable(path):
+        return  # nearly every file: one call (a store holds thousands of tables)
     try:
         status = os.stat(path)
     except OSError:  # none yet (the mark, made at start), or gone since listed
         return
-    if not stat.S_ISREG(status.st_mode) or _allowed(path, mode):
-        return  # what is no regular file the store's opening refuses in its own words
-    me, bits = os.geteuid(), status.st_mode & 0o7777
-    if status.st_uid == me and _owner_may(bits, mode):  # its mode allows: a flag, a policy
-        raise AccessRefused(f"the system refuses this user {_USE[mode]} of {path}: "
-                            f"{os.strerror(errno.EPERM)} (its mode, {bits:04o}, allows "
-                            "it: it is locked, by an immutable flag or a security policy)")
-    raise AccessRefused(f"the system refuses this user {_USE[mode]} of {path}: "
-                        f"{os.strerror(errno.EACCES)} (owner {account(status.st_uid)}, "
-                        f"mode {bits:04o}; this user is {account(me)})")
+    if not stat.S_ISREG(status.st_mode):
+        if path.name == SIGNED_MARK_NAME:  # its opening would be called chain damage
+            raise ConfigError("node.data_dir", f"{path}, which records what this validator "
+                              f"last signed, is {file_kind(status.st_mode)}, not a file: move "
+                              "it away (the node writes the file anew from its chain store)")
+        return  # the store's opening refuses it in its own words
+    try:
+        os.close(os.open(path, (os.O_RDWR if written else os.O_RDONLY) | os.O_CLOEXEC))
+    except OSError as exc:
+        refused = access_refused(path, written, exc)
+        if refused is not None:
+            raise refused from exc
 
 
-def _allowed(path: Path, mode: int) -> bool:
+def _readable(path: Path) -> bool:
     if os.access in os.supports_effective_ids:
-        return os.access(path, mode, effective_ids=True)
-    return os.access(path, mode)
-
-
-def _owner_may(bits: int, mode: int) -> bool:
-    return bool(bits & stat.S_IRUSR) and (not mode & os.W_OK or bool(bits & stat.S_IWUSR))
+        return os.access(path, os.R_OK, effective_ids=True)
+    return os.access(path, os.R_OK)
