@@ -12,7 +12,7 @@ import functools
 import gc
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -252,20 +252,53 @@ async def serve(config: NodeConfig) -> None:
         await network.close()
         await core.stop_admitting()  # what a closed connection's handler left running
         await loop.run_in_executor(None, thread.shutdown, True)
-        signed_mark.close()
-        signature_workers.close()
-        engine_signature_workers.close()
-        snapshots.close()
-        await loop.run_in_executor(None, key_filters.stop)
-        kv.close()
-        if thread.failure is None:
+        # Each closed whatever the others do, the store last (the key filters read it): a
+        # store whose write was refused refuses its close's write too, which, raised from
+        # here, stood for the engine's failure and was said as a start that failed.
+        closing = ClosingFailures()
+        for close in (signed_mark.close, signature_workers.close,
+                      engine_signature_workers.close, snapshots.close):
+            closing.run(close)
+        try:
+            await loop.run_in_executor(None, key_filters.stop)
+        except Exception as exc:
+            closing.failures.append(exc)
+        closing.run(kv.close)
+        failure = closing.said_after(thread.failure)
+        if failure is None:
             log.info("stopped cleanly at height %d", core.chain.height)
-    if isinstance(thread.failure, StorageError):  # damage found, or a disk that is full
-        raise StoppedByStore(thread.failure)
-    if isinstance(thread.failure, RulesVersionUnknown):
-        raise StoppedForUpgrade(str(thread.failure))
-    if thread.failure is not None:
-        raise EngineFailed(f"the engine thread failed: {thread.failure!r}")
+    if isinstance(failure, StorageError):  # damage found, or a disk that is full
+        raise StoppedByStore(failure)
+    if isinstance(failure, RulesVersionUnknown):
+        raise StoppedForUpgrade(str(failure))
+    if failure is thread.failure and failure is not None:
+        raise EngineFailed(f"the engine thread failed: {failure!r}")
+    if failure is not None:
+        raise EngineFailed(f"closing the node failed: {failure!r}")
+
+
+class ClosingFailures:
+    """What failed while the node closed its parts, each closed whatever the others did."""
+
+    def __init__(self) -> None:
+        self.failures: list[Exception] = []
+
+    def run(self, close: Callable[[], None]) -> None:
+        try:
+            close()
+        except Exception as exc:  # said once all are closed: said_after
+            self.failures.append(exc)
+
+    def said_after(self, failure: BaseException | None) -> BaseException | None:
+        """The failure the node stops on: the engine thread's `failure`, else the first
+        close's; any other is logged as following it (a refused store refuses its close
+        too; a mark's close failing after a refused write is no cause of the stop)."""
+        chosen = failure if failure is not None else (
+            self.failures[0] if self.failures else None)
+        for later in self.failures:
+            if later is not chosen:
+                log.warning("while stopping, after the failure said next: %s", later)
+        return chosen
 
 
 def run(config_path: Path, resync: bool = False, log_format: str | None = None) -> int:

@@ -28,7 +28,7 @@ import zlib
 from pathlib import Path
 
 from ledger.blocks import MAX_BLOCK_BYTES
-from storage.errors import CorruptStateError, DiskRefused
+from storage.errors import CorruptStateError, DiskRefused, StorageError
 from storage.kv import refusal
 
 SIGNED_MARK_NAME = "SENIM-SIGNED"
@@ -46,6 +46,11 @@ class SignedMarkDamaged(CorruptStateError):
     signed; so it is said apart, and a resync is refused while it lasts."""
 
 
+class SignedMarkUnusable(StorageError):
+    """The mark's file cannot be opened or written, for no refusal of this user's (a disk
+    that fails, EIO). Not the chain store's damage either, nor the mark's: said apart."""
+
+
 class SignedMark:
     """The file, open for the node's life."""
 
@@ -55,8 +60,9 @@ class SignedMark:
         try:  # refused, it was a traceback: its owner, mode or flag changed since checked
             self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as exc:
-            raise refusal(f"the opening of {path}", str(exc), exc.errno) or CorruptStateError(
-                f"cannot open {path}: {exc}") from exc
+            raise refusal(f"the opening of {path}", str(exc), exc.errno) or SignedMarkUnusable(
+                f"cannot open {path}, which records what this validator last signed: "
+                f"{exc.strerror or exc}") from exc
         self._sequence, self._state = _read(self._fd, path, genesis_hash)
 
     def load(self) -> bytes | None:
@@ -124,6 +130,7 @@ def check_mark(path: Path, genesis_hash: bytes) -> None:
         os.close(fd)
 
 
-def _refused(path: Path, exc: OSError) -> CorruptStateError | DiskRefused:
-    return refusal(f"a write of {path}", str(exc), exc.errno) or CorruptStateError(
-        f"cannot write {path}: {exc}")
+def _refused(path: Path, exc: OSError) -> SignedMarkUnusable | DiskRefused:
+    return refusal(f"a write of {path}", str(exc), exc.errno) or SignedMarkUnusable(
+        f"cannot write {path}, which records what this validator last signed: "
+        f"{exc.strerror or exc}")

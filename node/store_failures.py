@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from node.config import NodeConfig
-from node.signed_mark import SignedMarkDamaged
+from node.signed_mark import SignedMarkDamaged, SignedMarkUnusable
 from storage.errors import AccessRefused, DiskRefused, StorageError
 
 log = logging.getLogger("senim.daemon")
@@ -48,5 +48,8 @@ def store_failed(when: str, exc: StorageError, config: NodeConfig) -> int:
     if isinstance(exc, SignedMarkDamaged):  # beside the chain database, not in it
         log.error("%s: %s", when, exc)
         return EXIT_DAMAGED
+    if isinstance(exc, SignedMarkUnusable):  # a disk that fails under it (EIO): not the chain store
+        log.error("%s: %s; check that disk, then start the node again", when, exc)
+        return EXIT_DISK_REFUSED
     log.error("%s: the chain database is damaged: %s", when, exc)
     return EXIT_DAMAGED

@@ -372,14 +372,14 @@ class LevelDBStore:
         with self._write_lock:
             logs, self._unsynced_logs = self._unsynced_logs, []
         self._db.close()
-        self._sync_logs(logs)
-        if self._writes_file >= 0:
+        try:  # the count's file is closed even when a log's sync is refused
+            self._sync_logs(logs)
             # every write is synced now: the count vouches for all of them, so a log cut
             # short after a clean stop is told at the next opening (it went unseen)
-            try:
-                if self._writes:
-                    self._record_write_count(self._writes, synced=True)
-            finally:
+            if self._writes_file >= 0 and self._writes:
+                self._record_write_count(self._writes, synced=True)
+        finally:
+            if self._writes_file >= 0:
                 os.close(self._writes_file)
                 self._writes_file = -1
 
