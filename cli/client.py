@@ -22,6 +22,7 @@ from cli.client_answers import refusal_params as refusal_params
 from cli.deadline_http import deadline_opener
 from cli.node_answers import (
     BUSY_STATUSES,
+    STORE_FAULTS,
     RemoteFactsError,
     between_node_and_here,
     login_in_url,
@@ -166,6 +167,9 @@ class NodeClient:
                 if not isinstance(err["message"], str) or not isinstance(err["code"], str):
                     raise TypeError("an error without a code and message")
                 err["message"], err["code"] = node_line(err["message"]), node_line(err["code"])
+                if err["code"] in STORE_FAULTS:  # no retry cures these: said so
+                    raise ClientError(Sentence(STORE_FAULTS[err["code"]], url=url),
+                                      err["code"], exc.code) from exc
                 if err["code"] == BUSY:
                     raise self._busy(url, exc.code, bare=False) from exc
                 if err["code"] in ("not_found", "method_not_allowed"):  # no route of the API:

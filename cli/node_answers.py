@@ -139,6 +139,10 @@ BUSY_STATUSES = (429, 503)
 # Statuses of no route here: the only ones that make --node's path the likely fault.
 NO_ROUTE_STATUSES = (404, 405)
 NO_ROUTE_SAID = "cli.node.http_status"
+# A node's 503s that no retry cures: its own files unreadable to it, or its store damaged.
+# Said as such before any busy status, which says to try again.
+STORE_FAULTS = {"store_unreadable": "cli.node.store_unreadable",
+                "store_damaged": "cli.node.store_damaged"}
 
 
 def not_from_node(url: str, status: int) -> Sentence:
@@ -181,6 +185,8 @@ def _error_answer(exc: urllib.error.HTTPError, url: str, deadline_s: float) -> S
             pass
         if code is None:  # read whole, and no node's error in it
             return not_from_node(url, exc.code)
+    if code in STORE_FAULTS:
+        return Sentence(STORE_FAULTS[code], url=url)
     if code == "busy" or exc.code in BUSY_STATUSES:
         return Sentence("cli.node.busy", url=url, status=exc.code)
     if exc.code in NO_ROUTE_STATUSES:

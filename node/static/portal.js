@@ -14,6 +14,8 @@ import { render, reset, reveal, say, show } from './portal-verdict.js';
 const REQUEST_TIMEOUT_MS = 6000;
 // A VC's signature check canonicalises RDF on the node: seconds, not milliseconds.
 const VC_TIMEOUT_MS = 30000;
+// A node's 503 codes that no retry cures (node/api.py): each said as itself (status.<code>).
+const STORE_FAULTS = ['store_unreadable', 'store_damaged'];
 
 // ---- reading the document ---------------------------------------------------------------
 // Why the file read last was refused (a PDF, a photo…), while the box stays empty: "Check"
@@ -178,11 +180,15 @@ async function verify() {
     verdict = vc ? answer.body && answer.body.verdict : answer.body;
     const answered = answer.status === 200 || (vc && answer.status === 400);
     if (!answered || !verdict || typeof verdict.status !== 'string') {
-      // 429 and 503 are the node's limits on public work: a moment later it answers. A 413
-      // is past the node's own limit (256 KiB for /v1/verify, 512 KiB for the VC-API),
-      // under the 1 MiB the page reads: not said as far too large to be a credential.
+      // 429 and 503 are the node's limits on public work: a moment later it answers; but
+      // not a 503 for its own files unreadable to it or its store damaged, which no retry
+      // cures. A 413 is past the node's own limit (256 KiB for /v1/verify, 512 KiB for the
+      // VC-API), under the 1 MiB the page reads: not said as far too large to be a credential.
+      const error = answer.body && answer.body.error;
+      const code = error && typeof error === 'object' ? error.code : null;
       const kind = answer.status === 413 ? 'node_too_large'
         : answer.status === 400 ? 'malformed'
+        : answer.status === 503 && STORE_FAULTS.includes(code) ? code
         : answer.status === 429 || answer.status === 503 ? 'busy' : 'node_error';
       if (presentation && kind === 'malformed') presentations.sayRefused(); else say(kind);
       $('retry-row').hidden = kind !== 'busy' && kind !== 'node_error';

@@ -32,7 +32,7 @@ STATIC = Path(__file__).resolve().parents[2] / "node" / "static"
 STATUSES = ("valid", "tampered", "unknown", "unaccredited", "revoked", "malformed", "empty",
             "too_large", "node_too_large", "node_error", "unreachable", "compromised_key",
             "file_pdf", "file_image", "newer_format", "busy", "damaged", "file_empty",
-            "vp_incomplete")
+            "vp_incomplete", "store_unreadable", "store_damaged")
 CHECKS = ("document", "network", "fields", "batch", "on_chain", "issuer_key", "accredited",
           "not_revoked")
 # Letters Kazakh has and Russian lacks: a Kazakh text written without them is Russian.

@@ -1,7 +1,8 @@
 """A node that refuses work for a moment, in a real Chromium against a real node: its limits
 on public work (429, 503) read as "busy, try again" with a retry button, an error of its
-own as a fault to report, in the page's language and without an HTTP code. And a page
-load logs no error in the browser's console."""
+own as a fault to report, in the page's language and without an HTTP code; a 503 for its
+own files unreadable to it or its store damaged as that, to be checked on another node.
+And a page load logs no error in the browser's console."""
 
 from __future__ import annotations
 
@@ -50,6 +51,37 @@ def test_a_busy_node_says_try_again_and_the_retry_works(credentials: Credentials
         browser.execute_script("delete document.getElementById('verdict').dataset.status;")
         retry.click()
         assert verdict(browser)[0] == "valid"
+
+
+# The page's next verification is answered 503 with this error code of the node's.
+FAULT_NEXT = """
+const code = arguments[0];
+const real = window.fetch;
+window.fetch = (path, options) => {
+  if (/verify/.test(String(path))) {
+    window.fetch = real;
+    return Promise.resolve(new Response(JSON.stringify({error: {code, message: code}}),
+      {status: 503, headers: {'Content-Type': 'application/json'}}));
+  }
+  return real(path, options);
+};
+"""
+ANOTHER_NODE = {"en": "check it on another node", "ru": "проверьте документ на другом узле",
+                "kk": "құжатты басқа түйінде тексеріңіз"}
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+@pytest.mark.parametrize("code", ["store_unreadable", "store_damaged"])
+def test_a_node_whose_store_fails_is_not_called_busy(credentials: Credentials, browser: Any,
+                                                     lang: str, code: str) -> None:
+    """Its 503 was 'busy, try again in a moment', with a retry button, though no retry
+    cures files the node may not read or a damaged store."""
+    open_portal(browser, credentials.node.url + "/", lang)
+    browser.execute_script(FAULT_NEXT, code)
+    status, sentence = paste_and_check(browser, credentials.valid.read_text(encoding="utf-8"))
+    assert status == code and ANOTHER_NODE[lang] in sentence, sentence
+    assert not sentence.startswith(BUSY[lang]) and "503" not in sentence, sentence
+    assert not browser.find_element("id", "retry").is_displayed()
 
 
 def test_a_fault_of_the_node_is_said_without_its_code(credentials: Credentials,
