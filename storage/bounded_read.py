@@ -1,7 +1,7 @@
 """A file's bytes read within a named limit, refusing what is no regular file.
 
 Here rather than in `node.files` (which re-exports it) because the store reads a file of
-its own at open (`storage.kv.WRITES_FILE`) and `storage` imports nothing of `node`.
+its own at open (`storage.write_count.WRITES_FILE`) and `storage` imports nothing of `node`.
 """
 
 from __future__ import annotations

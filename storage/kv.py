@@ -9,17 +9,18 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import struct
 import threading
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
 import plyvel
 
-from storage.bounded_read import UnfitFile, read_bounded
 from storage.errors import AccessRefused, CorruptStateError, DiskRefused
+from storage.write_count import WRITE_COUNT_KEY as WRITE_COUNT_KEY
+from storage.write_count import WRITES_FILE as WRITES_FILE
+from storage.write_count import WRITES_FILE_BYTES_MAX as WRITES_FILE_BYTES_MAX
+from storage.write_count import checked_write_count, write_count_to
 
 
 class KeyValueReader(Protocol):
@@ -59,19 +60,6 @@ def holds_no_store(folder: Path) -> bool:
     there is made new)."""
     existing = set(os.listdir(folder)) if folder.is_dir() else set()
     return not existing - _NEW_STORE_FILES
-# Counts the store's write batches, inside the store and in WRITES_FILE beside it.
-WRITE_COUNT_KEY = b"\x00senim:kv-writes"
-# The count of the last synced batch and its CRC-32. LevelDB drops the tail of a
-# log it finds cut short or with a damaged last record as if the writer had
-# crashed there, so only this file, kept outside the log, can tell that
-# acknowledged blocks were lost.
-WRITES_FILE = "SENIM-WRITES"
-_WRITES_RECORD = struct.Struct(">QI")
-# All it ever holds is one record; a larger file is damaged, and is refused unread
-# (a folder, a named pipe or a device in its place too: a pipe was waited on forever).
-WRITES_FILE_BYTES_MAX = _WRITES_RECORD.size
-
-
 @contextlib.contextmanager
 def _leveldb_failures_reported(what: str) -> Iterator[None]:
     """Turn LevelDB's refusal to read or write into the storage error the node answers
@@ -152,11 +140,6 @@ def prefix_end(prefix: bytes) -> bytes | None:
     return stripped[:-1] + bytes([stripped[-1] + 1])
 
 
-def _write_count_record(count: int) -> bytes:
-    head = count.to_bytes(8, "big")
-    return _WRITES_RECORD.pack(count, zlib.crc32(head))
-
-
 class LevelDBStore:
     """LevelDB through plyvel. `write` is one LevelDB write batch, synced by default.
 
@@ -222,7 +205,10 @@ class LevelDBStore:
         self._log_path = ""  # its path, joined once: a write stats it twice
         self._unsynced_logs: list[str] = []  # log files holding unsynced writes, oldest first
         try:
-            self._writes = self._check_write_count(folder)
+            try:
+                self._writes = checked_write_count(folder, self.get(WRITE_COUNT_KEY))
+            except OSError as exc:  # its mode, a read-only disk, a failing disk
+                raise _refused("the reading", folder / WRITES_FILE, exc) from exc
             try:
                 self._writes_file = os.open(folder / WRITES_FILE, os.O_RDWR | os.O_CREAT,
                                             0o600)
@@ -231,36 +217,6 @@ class LevelDBStore:
         except BaseException:
             self._db.close()
             raise
-
-    def _check_write_count(self, folder: Path) -> int:
-        """The store's own write count, after checking it lost no synced batch."""
-        raw = self.get(WRITE_COUNT_KEY)
-        stored = 0 if raw is None else int.from_bytes(raw, "big")
-        try:
-            record = read_bounded(folder / WRITES_FILE, WRITES_FILE_BYTES_MAX,
-                                  "write count").data
-        except FileNotFoundError:
-            if stored:
-                raise CorruptStateError(
-                    f"{folder} has lost its {WRITES_FILE} file, which vouches that no "
-                    "acknowledged write was lost") from None
-            return stored
-        except UnfitFile as exc:
-            raise CorruptStateError(f"{folder / WRITES_FILE} is damaged: it is {exc.fault}; "
-                                    "it vouches that no acknowledged write was lost") from exc
-        except OSError as exc:  # its mode, a read-only disk, a failing disk
-            raise _refused("the reading", folder / WRITES_FILE, exc) from exc
-        if not record and not stored:  # opened before, but closed before its first write
-            return 0
-        if len(record) != _WRITES_RECORD.size or record != _write_count_record(
-                _WRITES_RECORD.unpack(record)[0]):
-            raise CorruptStateError(f"{folder / WRITES_FILE} is damaged")
-        synced = _WRITES_RECORD.unpack(record)[0]
-        if stored < synced:
-            raise CorruptStateError(
-                f"the chain database lost {synced - stored} acknowledged write batches "
-                "(its log was cut short or damaged)")
-        return stored
 
     def get(self, key: bytes) -> bytes | None:
         # Inline rather than `_leveldb_failures_reported`: a context manager per read cost
@@ -317,9 +273,7 @@ class LevelDBStore:
 
     def _record_write_count(self, count: int, synced: bool = False) -> None:
         try:  # refused through the open file too: an immutable flag set since (EPERM)
-            os.pwrite(self._writes_file, _write_count_record(count), 0)
-            if synced:
-                os.fsync(self._writes_file)
+            write_count_to(self._writes_file, count, synced)
         except OSError as exc:
             raise _refused("a write", self._folder / WRITES_FILE, exc) from exc
 

@@ -20,7 +20,7 @@ import plyvel
 import pytest
 from click.testing import CliRunner, Result
 
-import storage.kv
+import storage.write_count
 from cli.main import main
 from ledger.chain import Chain
 from node.config import render_config
@@ -135,7 +135,7 @@ def test_fsck_refused_a_read_says_it_is_a_read_or_write_not_a_write(
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
         return read_bounded(path, *args, **kwargs)
 
-    monkeypatch.setattr(storage.kv, "read_bounded", refused)
+    monkeypatch.setattr(storage.write_count, "read_bounded", refused)
     _access_refused(store, f"the reading of {store / WRITES_FILE}: Permission denied",
                     fsck(config))
 
