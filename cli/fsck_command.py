@@ -28,7 +28,7 @@ from node.config import load_config
 from node.files import load_genesis
 from node.signed_mark import SIGNED_MARK_NAME, check_mark
 from node.start_checks import refuse_store_in_use
-from node.store_access import check_store_access
+from node.store_access import FileRefused, check_store_access
 from storage.errors import AccessRefused, CorruptStateError, DiskRefused
 from storage.kv import KeyValueStore, LevelDBStore, holds_no_store, leveldb_reason
 
@@ -185,6 +185,8 @@ def _disk_refused(store: Path, exc: DiskRefused) -> Sentence:
     said = str(exc)
     system = next((key for words, key in SYSTEM_REFUSALS.items() if words in said), None)
     why = Sentence(system) if system else Sentence("fsck.why.other", said, detail=said)
+    if isinstance(exc, FileRefused):  # one file, named with its owner and mode in each
+        return _file_refused(store, exc, why)  # language (the mark is none of the store's)
     if isinstance(exc, AccessRefused):
         return Sentence("fsck.access_refused", f"cannot check {store}: {said}; that damages "
                         "nothing, but nothing was checked: the store's files are not this "
@@ -194,6 +196,21 @@ def _disk_refused(store: Path, exc: DiskRefused) -> Sentence:
     return Sentence("fsck.disk_refused", f"cannot check {store}: {said}; that damages "
                     "nothing, but nothing was checked: free space on that disk (or make it "
                     "writable again), then run senim fsck again", store=store, why=why)
+
+
+def _file_refused(store: Path, exc: FileRefused, why: Sentence) -> Sentence:
+    """A file store_access found this user may not use, its values given to each language;
+    the cure is that file's: its owner or mode, or its lock."""
+    values = {"store": store, "path": exc.path, "why": why, "mode": f"{exc.mode:04o}",
+              "use": Sentence("fsck.use.read_write" if exc.written else "fsck.use.read")}
+    if exc.locked:
+        return Sentence("fsck.file_locked", f"cannot check {store}: {exc}; that damages "
+                        "nothing, but nothing was checked: unlock the file, then run senim "
+                        "fsck again", **values)
+    return Sentence("fsck.file_refused", f"cannot check {store}: {exc}; that damages nothing, "
+                    "but nothing was checked: run senim fsck as the user the node runs as, "
+                    "or fix the file's owner or mode", owner=exc.owner, user=exc.user,
+                    **values)
 
 
 def _refuse_another_genesis(kv: KeyValueStore, genesis: Genesis, genesis_file: Path,

@@ -12,6 +12,7 @@ file's mode is taken away (chmod 000), the same refusal to the same user."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -134,6 +135,33 @@ def test_fsck_does_not_call_a_mark_it_may_not_read_damaged(tmp_path: Path) -> No
     assert "delete" not in said, said
     assert f"a read of {mark}: Permission denied ({owned})" in said, said
     assert on_disk(data) == before
+
+
+FILE_REFUSED = {"kk": "жүйе бұл пайдаланушыға {path} файлын оқуға рұқсат бермейді: оқуға не "
+                      "жазуға рұқсат жоқ (иесі {owner}, рұқсаттары {mode}; бұл пайдаланушы — "
+                      "{user})",
+                "ru": "система не даёт этому пользователю читать файл {path}: нет прав на "
+                      "чтение или запись (владелец {owner}, права {mode}; этот пользователь — "
+                      "{user})"}
+STORE_FILES = {"kk": "қойма файлдарын", "ru": "файлы хранилища"}
+
+
+@needs_refusable_user
+@pytest.mark.parametrize("lang", list(FILE_REFUSED))
+def test_fsck_names_the_refused_file_its_owner_and_mode_in_every_language(
+        tmp_path: Path, lang: str) -> None:
+    """kk and ru said only 'the store's files' and 'permission denied': no file, owner, mode
+    nor user, and the mark, beside the store, is none of its files."""
+    config = stopped_node(tmp_path)
+    mark = tmp_path / "data" / SIGNED_MARK_NAME
+    prefix, owned = refuse_to_this_user(mark)
+    owner, mode, user = (re.fullmatch(r"owner (.+), mode (\d+); this user is (.+)", owned)
+                         or pytest.fail(owned)).groups()
+    done = senim("fsck", "--config", str(config), "--lang", lang, prefix=prefix)
+    said = done.stdout + done.stderr
+    assert done.returncode == 2, said
+    assert FILE_REFUSED[lang].format(path=mark, owner=owner, mode=mode, user=user) in said, said
+    assert STORE_FILES[lang] not in said, said
 
 
 @needs_refusable_user
