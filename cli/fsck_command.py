@@ -19,7 +19,7 @@ import click
 from cli.fsck import Findings, check_store
 from cli.fsck_words import config_refusal, detail, holder
 from cli.language import lang_option
-from cli.spoken import Sentence, echo, refuse
+from cli.spoken import Sentence, echo, kind_of, refuse
 from cli.worded_command import WordedCommand, WordedPath
 from ledger.chain_layout import GENESIS_KEY
 from ledger.errors import ConfigError
@@ -28,7 +28,7 @@ from node.config import load_config
 from node.files import load_genesis
 from node.signed_mark import SIGNED_MARK_NAME, check_mark
 from node.start_checks import refuse_store_in_use
-from node.store_access import FileRefused, check_store_access
+from node.store_access import MARK_NOT_A_FILE, FileRefused, check_store_access
 from storage.errors import AccessRefused, CorruptStateError, DiskRefused
 from storage.kv import KeyValueStore, LevelDBStore, holds_no_store, leveldb_reason
 
@@ -96,6 +96,9 @@ def fsck_command(config_path: Path, language: str) -> None:
     except AccessRefused as exc:
         refuse(_disk_refused(store, exc), EXIT_UNCHECKED)
     except ConfigError as exc:
+        if exc.code == MARK_NOT_A_FILE:
+            refuse(Sentence("fsck.mark_not_file", str(exc), path=exc.params["path"],
+                            kind=kind_of(int(exc.params["mode"]))), EXIT_UNCHECKED)
         refuse(_in_use(exc), EXIT_UNCHECKED)
     recovery = Sentence("fsck.recovery", RECOVERY.format(store=store, config=config_path),
                         store=store, config=config_path)

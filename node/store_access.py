@@ -33,6 +33,8 @@ from storage.kv import ACCESS_ERRNOS, WRITES_FILE, refusal
 _UNREAD = frozenset({"LOG", "LOG.old"})
 # Written in place (the write count) or locked for writing (LOCK), not made anew.
 _WRITTEN = frozenset({WRITES_FILE, "LOCK"})
+# ConfigError's code for a mark that is no regular file (senim fsck words it)
+MARK_NOT_A_FILE = "mark_not_a_file"
 
 
 class FileRefused(AccessRefused):
@@ -60,7 +62,8 @@ def check_store_access(data_dir: Path, store: Path | None, mark_written: bool = 
                        ) -> None:
     """AccessRefused naming the mark in `data_dir`, or the first file of `store`, that this
     user may not use as the node will (`mark_written`: the node writes the mark; senim
-    fsck only reads it)."""
+    fsck only reads it); ConfigError (MARK_NOT_A_FILE) for a mark that is no file."""
+    _check_mark_kind(data_dir / SIGNED_MARK_NAME)
     _check(data_dir / SIGNED_MARK_NAME, mark_written)
     if store is None:
         return
@@ -97,17 +100,27 @@ def _check(path: Path, written: bool) -> None:
     except OSError:  # none yet (the mark, made at start), or gone since listed
         return
     if not stat.S_ISREG(status.st_mode):
-        if path.name == SIGNED_MARK_NAME:  # its opening would be called chain damage
-            raise ConfigError("node.data_dir", f"{path}, which records what this validator "
-                              f"last signed, is {file_kind(status.st_mode)}, not a file: move "
-                              "it away (the node writes the file anew from its chain store)")
-        return  # the store's opening refuses it in its own words
+        return  # a store file (the mark's kind is asked first): LevelDB's opening says it
     try:
         os.close(os.open(path, (os.O_RDWR if written else os.O_RDONLY) | os.O_CLOEXEC))
     except OSError as exc:
         refused = access_refused(path, written, exc)
         if refused is not None:
             raise refused from exc
+
+
+def _check_mark_kind(path: Path) -> None:
+    """A mark that is no regular file (a folder) is refused: its opening failed, and was
+    said as the chain database damaged (--resync: a traceback)."""
+    try:
+        status = os.stat(path)
+    except OSError:  # none yet: made at start
+        return
+    if not stat.S_ISREG(status.st_mode):
+        raise ConfigError("node.data_dir", f"{path}, which records what this validator last "
+                          f"signed, is {file_kind(status.st_mode)}, not a file: move it away "
+                          "(the node writes the file anew from its chain store)",
+                          MARK_NOT_A_FILE, path=str(path), mode=status.st_mode)
 
 
 def _readable(path: Path) -> bool:

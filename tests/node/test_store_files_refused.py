@@ -255,3 +255,32 @@ def test_a_store_on_a_read_only_mount_is_said_read_only(
             "its chain there, so the folder must be writable") in said, said
     assert "locked" not in said and "Traceback" not in said, said
     assert on_disk(data) == before
+
+
+MARK_A_FOLDER = {"en": "{mark}, which records what this validator last signed, is a folder, "
+                       "not a file: move it away",
+                 "kk": "{mark} (осы валидатордың соңғы рет неге қол қойғанын жазатын файл) — "
+                       "қалта, файл емес",
+                 "ru": "{mark}, где записано, что этот валидатор подписал последним, — папка, "
+                       "а не файл"}
+
+
+@pytest.mark.parametrize("command", [("node",), ("node", "--resync"), ("fsck", "--lang", "en"),
+                                     ("fsck", "--lang", "kk"), ("fsck", "--lang", "ru")])
+def test_a_mark_that_is_a_folder_is_said_so_and_changes_nothing(
+        tmp_path: Path, command: tuple[str, ...]) -> None:
+    """The node called it the chain database damaged (exit 3, --resync advised), --resync
+    ended in a traceback, and fsck called it damaged, to be deleted."""
+    config = stopped_node(tmp_path)
+    data = tmp_path / "data"
+    mark = data / SIGNED_MARK_NAME
+    mark.unlink()
+    mark.mkdir()
+    before = on_disk(data)
+    done = senim(command[0], "--config", str(config), *command[1:])
+    said = done.stdout + done.stderr
+    assert done.returncode == 2, said
+    lang = command[-1] if command[0] == "fsck" else "en"
+    assert MARK_A_FOLDER[lang].format(mark=mark) in said, said
+    assert "Traceback" not in said and "damaged" not in said, said
+    assert on_disk(data) == before
