@@ -158,6 +158,8 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         metrics.http_requests.labels("500").inc()
         return error(500, "internal", "internal error; see the node's log")
     metrics.http_requests.labels(str(response.status)).inc()
+    if response.status < 500:
+        request.app[UNREADABLE_LOG].answered(request.method, request.path)
     return response
 
 

@@ -5,33 +5,72 @@ cures (another copy, --resync) give no file to this user; the owner or mode does
 
 LevelDB opens a table file at the first read that needs it, so such a refusal comes long
 after the store opened, on whichever request first reads there, and on every later one
-that does: the operator hears of it once, not once a request."""
+that does: the operator hears of it once a file (and again while it lasts: RETOLD_AFTER_S),
+not once a request."""
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from storage.errors import AccessRefused
 
 log = logging.getLogger("senim.api")
+V = TypeVar("V")
 
 STORE_UNREADABLE = "store_unreadable"
 UNREADABLE_ANSWER = ("this node's own files are not readable by the node's user (their owner "
                      "or mode, or a lock); nothing is damaged; ask another node (its operator "
                      "has been told)")
+# What the node's log says of such a refusal, here and in block-sync serving's line.
+UNREADABLE_CURE = ("nothing is damaged: the node's files are not readable by the node's user: "
+                   "fix their owner or mode (or unlock them)")
+
+
+# A refusal is said again after this long while it lasts (an operator who missed the line,
+# or fixed one file and not another, hears of it again), and at once for another file.
+RETOLD_AFTER_S = 600.0
+# The refusals (one a file) and the refused requests remembered: past these, the oldest
+# is forgotten, so files refused by the thousand cost no more memory than this.
+TOLD_MAX = 64
 
 
 class UnreadableStoreLog:
-    """Tells the node's log, once while the node runs, that its files are refused to it."""
+    """Tells the node's log that its files are refused to it: each refusal (it names the
+    file) once, again after RETOLD_AFTER_S if it lasts, and afresh once a request refused
+    is answered again (the files were fixed), as block-sync serving does."""
 
-    def __init__(self) -> None:
-        self._told = False
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._told: dict[str, float] = {}  # a refusal as said, and when it was last said
+        self._refused: dict[str, None] = {}  # the requests refused since, oldest first
 
     def refused(self, method: str, path: str, exc: AccessRefused) -> None:
-        if self._told:  # every request that reads there meets it: one line, not a flood
-            return
-        self._told = True
-        log.error("not answering %s %s, nor any other request that reads these files (said "
-                  "once; each is counted in senim_store_unreadable): %s; nothing is damaged: "
-                  "the node's files are not readable by the node's user: fix their owner or "
-                  "mode (or unlock them)", method, path, exc)
+        request, said, now = f"{method} {path}", str(exc), self._clock()
+        _remember(self._refused, request, None)
+        told = self._told.get(said)
+        if told is not None and now - told < RETOLD_AFTER_S:
+            return  # every request that reads there meets it: one line, not a flood
+        _remember(self._told, said, now)
+        log.error("not answering %s, nor any other request that reads this file (said once "
+                  "a file and every %d minutes while it lasts; each is counted in "
+                  "senim_store_unreadable): %s; %s", request, RETOLD_AFTER_S // 60, exc,
+                  UNREADABLE_CURE)
+
+    def answered(self, method: str, path: str) -> None:
+        """A request answered: one refused before means the files were fixed, so a refusal
+        after it is news again."""
+        if self._refused and f"{method} {path}" in self._refused:
+            log.warning("answering %s %s again: the node's files are readable again",
+                        method, path)
+            self._told.clear()
+            self._refused.clear()
+
+
+def _remember(memory: dict[str, V], key: str, value: V) -> None:
+    memory.pop(key, None)  # to the end: the most recent
+    memory[key] = value
+    while len(memory) > TOLD_MAX:
+        del memory[next(iter(memory))]

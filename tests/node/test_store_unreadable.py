@@ -14,6 +14,8 @@ from pathlib import Path
 import plyvel
 import pytest
 
+from node.store_refusals import RETOLD_AFTER_S, TOLD_MAX, UnreadableStoreLog
+from storage.errors import AccessRefused
 from storage.kv import LevelDBStore
 from tests.node.api_server import api_core, serving
 from tests.node.conftest import commit, make_consortium
@@ -79,3 +81,54 @@ async def test_a_read_leveldb_finds_corrupt_is_still_damage(
         kv._db = real
         kv.close()
     assert (answer.status, body["error"]["code"]) == (503, "store_damaged"), body
+
+
+async def test_a_refusal_is_said_again_for_another_file_and_once_the_files_were_fixed(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """It was said once a process, whatever followed: a second file refused, or the same
+    one refused again after the operator had fixed it, was never in the log."""
+    net = make_consortium()
+    folder = tmp_path / "chain.ldb"
+    kv = LevelDBStore(str(folder))
+    core = api_core(net.ministry, net.genesis, kv)
+    commit(core.chain, [])
+    real = kv._db
+    one, other = (f"IO error: {folder}/{name}: Permission denied".encode()
+                  for name in ("000005.ldb", "000007.ldb"))
+    try:
+        with caplog.at_level(logging.INFO):
+            async with serving(core) as client:
+                for refusal in (one, one, other, other, None, one):
+                    kv._db = real if refusal is None else ReadsRefused(real, refusal)
+                    answer = await client.get("/v1/blocks/1")
+                    assert answer.status == (200 if refusal is None else 503)
+    finally:
+        kv._db = real
+        kv.close()
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(said) == 4, said
+    assert "000005.ldb" in said[0] and "000007.ldb" in said[1], said
+    assert said[2] == ("answering GET /v1/blocks/1 again: the node's files are readable "
+                       "again"), said
+    assert said[3].startswith("not answering GET /v1/blocks/1") and "000005.ldb" in said[3]
+
+
+def test_a_refusal_that_lasts_is_said_again_every_ten_minutes(
+        caplog: pytest.LogCaptureFixture) -> None:
+    now = [1000.0]
+    told = UnreadableStoreLog(clock=lambda: now[0])
+    refusal = AccessRefused("the system refuses this user a read of the chain database")
+    with caplog.at_level(logging.INFO):
+        for step_s in (0.0, 1.0, RETOLD_AFTER_S - 2.0, 1.0, 1.0):
+            now[0] += step_s
+            told.refused("GET", "/v1/members", refusal)
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(said) == 2, said  # at 1000 and at 1000 + RETOLD_AFTER_S
+    assert RETOLD_AFTER_S == 600.0
+
+
+def test_the_refusals_remembered_are_bounded() -> None:
+    told = UnreadableStoreLog()
+    for number in range(TOLD_MAX * 3):
+        told.refused("GET", f"/v1/blocks/{number}", AccessRefused(f"file {number}"))
+    assert len(told._told) == TOLD_MAX and len(told._refused) == TOLD_MAX
