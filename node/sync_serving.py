@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from node.fault_log import FaultLog
 from node.serve_budget import BUSY_RETRY_MAX_S, ServeBudget
+from node.store_refusals import UNREADABLE_CURE
 from node.sync_busy import busy_answer
 from storage.errors import AccessRefused, StorageError
 
@@ -125,8 +126,7 @@ class SyncServing:
         failed = self._failed_reads.get(kind.name, 0)
         if not failed and isinstance(exc, AccessRefused):  # no damage: the files' owner
             log.error("not serving %s (askers told busy until a read succeeds again): %s; "
-                      "nothing is damaged: the node's files are not readable by the node's "
-                      "user: fix their owner or mode (or unlock them)", kind.name, exc)
+                      "%s", kind.name, exc, UNREADABLE_CURE)
         elif not failed:
             log.error("store damaged: not serving %s (askers told busy until a read "
                       "succeeds again): %s", kind.name, exc)
