@@ -168,7 +168,8 @@ async def test_a_state_answer_of_no_shape_is_one_sentence_without_pythons_words(
     genesis = tmp_path / "genesis.json"
     genesis.write_text(json.dumps(world.net.genesis.to_json()))
     args = ["--genesis", str(genesis)] if with_genesis else []
-    for lang, said in (("ru", "прислал ответ неверного формата о состоянии цепочки: это узел Senim?"),
+    for lang, said in (("ru", "прислал ответ неверного формата о состоянии цепочки: это узел "
+                              "Senim?"),
                        ("en", "sent a malformed state answer")):
         result = await _verify_through(world, tmp_path, _state_answers_with(**changed),
                                        *args, "--lang", lang)
