@@ -292,11 +292,12 @@ class ClosingFailures:
     def said_after(self, failure: BaseException | None) -> BaseException | None:
         """The failure the node stops on: the engine thread's `failure`, else the first
         close's; any other is logged as following it (a refused store refuses its close
-        too; a mark's close failing after a refused write is no cause of the stop)."""
+        too, said once; a mark's close failing after a refused write is no cause of the
+        stop)."""
         chosen = failure if failure is not None else (
             self.failures[0] if self.failures else None)
         for later in self.failures:
-            if later is not chosen:
+            if later is not chosen and str(later) != str(chosen):  # not the same refusal
                 log.warning("while stopping, after the failure said next: %s", later)
         return chosen
 

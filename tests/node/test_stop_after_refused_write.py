@@ -61,6 +61,7 @@ def test_a_write_count_locked_while_the_node_runs_stops_it_saying_so(
     assert errors[0].startswith(f"stopped: the system refuses this user a write of {count}: "
                                 "Operation not permitted; nothing is damaged"), errors[0]
     assert not any("stopped cleanly" in line for line in _said(caplog, logging.INFO))
+    assert not _said(caplog, logging.WARNING), "the close's same refusal is said once"
 
 
 def test_a_mark_whose_close_fails_after_a_refused_write_is_no_damage(
