@@ -139,6 +139,10 @@ BUSY_STATUSES = (429, 503)
 # Statuses of no route here: the only ones that make --node's path the likely fault.
 NO_ROUTE_STATUSES = (404, 405)
 NO_ROUTE_SAID = "cli.node.http_status"
+# Statuses aiohttp itself answers in plain text, outside the node's JSON errors: a request it
+# cannot parse (400) and an error past the node's middlewares (500). Bare, they may be the
+# node's own, so they are said by their status alone, never as a proxy's.
+NODE_MAY_SEND_BARE = (400, 500)
 # A node's 503s that no retry cures: its own files unreadable to it, or its store damaged.
 # Said as such before any busy status, which says to try again.
 STORE_FAULTS = {"store_unreadable": "cli.node.store_unreadable",
@@ -151,12 +155,15 @@ def not_from_node(url: str, status: int) -> Sentence:
     asks with the API's JSON error (but one: cli.client's unknown transaction), so such an
     answer came from what stands between this computer and the node (a proxy, a gateway),
     or from something at --node that is no node. Busy (429, 503) says to ask again
-    shortly, no route (404, 405) to check --node's address; any other status (a proxy's
-    413, 403, 401, 502) that something between gave it, not the node."""
+    shortly, no route (404, 405) to check --node's address, one aiohttp may answer bare
+    (NODE_MAY_SEND_BARE) its status alone; any other status (a proxy's 413, 403, 401, 502)
+    that something between gave it, not the node."""
     if status in BUSY_STATUSES:
         return Sentence("cli.node.busy", url=url, status=status)
     if status in NO_ROUTE_STATUSES:
         return Sentence(NO_ROUTE_SAID, url=url, status=status)
+    if status in NODE_MAY_SEND_BARE:
+        return Sentence("cli.node.http_error", url=url, status=status)
     return between_node_and_here(url, status)
 
 
