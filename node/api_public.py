@@ -165,7 +165,7 @@ async def read_json(request: web.Request, limit: int) -> Any:
 
 
 def _compressed(request: web.Request) -> bool:  # aiohttp inflates it as it is read
-    return request.headers.get("Content-Encoding", "").strip().lower() not in ("", "identity")
+    return request.headers.get("Content-Encoding", "").strip(" \t").lower() not in ("", "identity")
 
 
 def _busy_with_large(request: web.Request, what: str) -> web.HTTPException:

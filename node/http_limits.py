@@ -44,6 +44,9 @@ CORS_MAX_AGE_S = 600
 ArrivalCharge = Callable[[int], Awaitable[None]]
 # Set on a request once its client has been told to send the body (100 Continue).
 BODY_INVITED = web.RequestKey("body_invited", bool)
+# Set on a request whose 100 Continue this node held back (its routes' expect handler); a
+# path of no route, or the portal's, has aiohttp's own, which sent 100 Continue at once.
+BODY_HELD = web.RequestKey("body_held", bool)
 # A malformed request is logged once per address and kind of fault a window.
 BAD_REQUESTS_WINDOW_S = 60.0
 BAD_REQUESTS_SOURCES_MAX = 1_024  # addresses whose last line is remembered
@@ -89,6 +92,7 @@ async def expect_body_later(request: web.Request) -> None:
         raise http_error(web.HTTPExpectationFailed, "expectation_failed",
                          "the request's Expect header asks for something other than "
                          "100-continue, which is all this node answers")
+    request[BODY_HELD] = True
 
 
 async def invite_body(request: web.Request) -> None:

@@ -44,6 +44,7 @@ from node.fair_share import (
 from node.http_limits import (
     BAD_REQUESTS_SOURCES_MAX,
     BAD_REQUESTS_WINDOW_S,
+    BODY_HELD,
     BODY_INVITED,
     HEAD_LINE_BYTES_MAX,
     HEADER_TIMEOUT_S,
@@ -51,7 +52,6 @@ from node.http_limits import (
     OPENING_FORGOTTEN_S,
     REFUSED_BODY_DRAIN_BYTES_MAX,
     REFUSED_BODY_DRAIN_S,
-    awaits_invitation,
     json_error,
 )
 from p2p.address_keys import address_key
@@ -148,7 +148,8 @@ class WordedRequestHandler(RequestHandler):
         if unread:
             resp.force_close()  # Connection: close, unless the answer was already begun
         answered = await super().finish_response(request, resp, start_time)
-        if unread and awaits_invitation(request) and not request.get(BODY_INVITED, False):
+        if (unread and request.get(BODY_HELD, False)
+                and not request.get(BODY_INVITED, False)):
             self.force_close()  # the client was never told to send its body: none to drain
         elif unread:
             await self._drain(request.content)
