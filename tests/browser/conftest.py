@@ -18,7 +18,9 @@ from typing import Any
 
 import pytest
 
+from ledger.credentials import make_batch
 from tests.e2e.harness import Consortium, Member, NodeProcess
+from tests.node.conftest import documents_of
 
 MINISTRY = "Ministry of Science and Higher Education"
 KAZNU = "Al-Farabi Kazakh National University"
@@ -119,10 +121,16 @@ def credentials(tmp_path_factory: pytest.TempPathFactory,
         document["fields"]["gpa"]["value"] = "4.00"
         tampered = root / "tampered.json"
         tampered.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+        # Issued with the same values on another network: genuine there, so unknown here.
+        # (The valid copy with its chain id edited is tampered: its hash covers the network.)
         document = json.loads(valid.read_text(encoding="utf-8"))
-        document["chain_id"] = "another-network"
+        elsewhere = make_batch([{name: field["value"] for name, field in
+                                 document["fields"].items()}], document["type"],
+                               "another-network", bytes.fromhex(document["issuer"]["member_id"]),
+                               document["issuer"]["name"])
         foreign = root / "foreign.json"
-        foreign.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+        foreign.write_text(json.dumps(documents_of(elsewhere)[0], ensure_ascii=False),
+                           encoding="utf-8")
         yield Credentials(net, node, valid, revoked, revoked_vc, disclosed, tampered,
                           foreign, screenshot_dir)
         node.stop()

@@ -37,7 +37,7 @@ class CtrlC:
 sys.meta_path.insert(0, CtrlC())
 if where == "check_before_start":
     import node.daemon
-    node.daemon.check_before_start = lambda config: os.kill(os.getpid(), sig)
+    node.daemon.check_before_start = lambda config, resync: os.kill(os.getpid(), sig)
 from cli.entry import run
 run()
 """
