@@ -69,8 +69,9 @@ LAST_REQUEST_S = 1.0
 
 def _unknown_transaction(answer: object) -> bool:
     """Whether an error answer is the node's status of a transaction it does not know: its
-    404 to GET /v1/transactions/{id}, the one error of the routes this client asks whose
-    body holds no error, which no proxy's would be taken for."""
+    404 to GET /v1/transactions/{id}, whose body holds no error but a status no proxy's
+    would be taken for (a node's bare 400 or 500, NODE_MAY_SEND_BARE, is said by its status
+    alone, as is a body that could not be read whole)."""
     return isinstance(answer, dict) and answer.get("status") == "unknown"
 
 

@@ -157,7 +157,7 @@ def submit_and_report(client: NodeClient, keys: KeyPair, payload: Payload, what:
     reader's language (cli.spoken; English as it was).
 
     `written` is a credential file made for this payload: removed when nothing of it can be
-    on chain (it was not sent, the node refused or did not take it: cli.client.not_taken,
+    on chain (it was not sent, the node refused or did not take it: cli.client_answers.not_taken,
     or it was rejected), kept while it may still commit. With
     `report`, one line says at which height it committed. `settle` is asked, with the
     transaction's id, when the node still says pending: a committed answer it finds

@@ -94,7 +94,7 @@ def _key_changes(moved: list[dict[str, Any]], before: dict[str, str]) -> Joined:
 
 def _replacement(how: dict[str, Any], change: str) -> Sentence:
     """One replacement's phrase; a height of another type than a number is a malformed
-    answer (`cli.client.MALFORMED_ANSWER`), said as one by the command."""
+    answer (`cli.client_answers.MALFORMED_ANSWER`), said as one by the command."""
     height, since = how["height"], how.get("distrusted_from")
     if not isinstance(height, int) or isinstance(height, bool):
         raise ValueError("a key change's height is not a number")

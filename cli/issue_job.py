@@ -324,9 +324,9 @@ def _not_yet(status: str, english: str, unreached: ClientError | None) -> Senten
 def _unconfirmed(exc: ClientError) -> Sentence:
     """Why a batch sent may or may not have reached the node. A bare status other than
     busy (a 413, a 403: no error of a Senim node's in it) is said as every command says
-    it (cli.node_answers.not_from_node: something between this computer and the node gave
-    it, and whom to ask), and not as the node's: a resume meets the same answer until
-    whoever runs that lets the batch through."""
+    it, as cli.node_answers says it (a proxy's, or its status alone), and not as the
+    node's words: a resume meets the same answer until whoever runs that lets the batch
+    through."""
     if exc.bare and exc.code != BUSY:
         return Sentence("issue.pending.in_between", f"the batch was not confirmed: {exc}; "
                         "whether the batch reached the node is unknown", why=_why(exc))

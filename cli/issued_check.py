@@ -230,7 +230,7 @@ class IssuedCheck:
 
     def _unsent_other_row(self, field: str, earlier: Earlier) -> Phrase:
         other, row = self.unique[0], self.unsent_changed[earlier.job]
-        return phrase("issue.issued.unsent_changed", f"{self._a_type} for this {field} is in "
+        return phrase("issue.issued.unsent_other_row", f"{self._a_type} for this {field} is in "
                       f"the job {earlier.job}, stopped before it sent its batch, so none of its "
                       f"credentials is on chain; row {row} gives one of its students another "
                       f"{other}: if that {other} is right, delete the folder {earlier.job} and "

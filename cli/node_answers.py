@@ -139,9 +139,10 @@ BUSY_STATUSES = (429, 503)
 # Statuses of no route here: the only ones that make --node's path the likely fault.
 NO_ROUTE_STATUSES = (404, 405)
 NO_ROUTE_SAID = "cli.node.http_status"
-# Statuses aiohttp itself answers in plain text, outside the node's JSON errors: a request it
-# cannot parse (400) and an error past the node's middlewares (500). Bare, they may be the
-# node's own, so they are said by their status alone, never as a proxy's.
+# Statuses a node may answer without the API's JSON error: a 400 need not carry it
+# (/credentials/verify's verdict is a 400 without one), and a 500 past the node's middlewares
+# is aiohttp's plain text. Bare, they may be the node's own, so they are said by their status
+# alone, never as a proxy's.
 NODE_MAY_SEND_BARE = (400, 500)
 # A node's 503s that no retry cures: its own files unreadable to it, or its store damaged.
 # Said as such before any busy status, which says to try again.
@@ -151,13 +152,15 @@ STORE_FAULTS = {"store_unreadable": "cli.node.store_unreadable",
 
 def not_from_node(url: str, status: int) -> Sentence:
     """An HTTP status whose body was read whole and holds no error of a Senim node's, in
-    words, whichever command asked: a node answers each error of the routes this client
-    asks with the API's JSON error (but one: cli.client's unknown transaction), so such an
-    answer came from what stands between this computer and the node (a proxy, a gateway),
-    or from something at --node that is no node. Busy (429, 503) says to ask again
-    shortly, no route (404, 405) to check --node's address, one aiohttp may answer bare
-    (NODE_MAY_SEND_BARE) its status alone; any other status (a proxy's 413, 403, 401, 502)
-    that something between gave it, not the node."""
+    words, whichever command asked: a node answers the errors of the routes this client
+    asks with the API's JSON error, but not all (cli.client's unknown transaction; a bare
+    400 or 500, NODE_MAY_SEND_BARE), so such an answer, unless of those, came from what
+    stands between this computer and the node (a proxy, a gateway), or from something at
+    --node that is no node. Busy (429, 503) says to ask again shortly, no route (404, 405)
+    to check --node's address, one a node may send bare (NODE_MAY_SEND_BARE) its status
+    alone; any other status (a proxy's 413, 403, 401, 502) that something between gave it,
+    not the node. A body that could not be read whole never comes here: its status alone
+    is said."""
     if status in BUSY_STATUSES:
         return Sentence("cli.node.busy", url=url, status=status)
     if status in NO_ROUTE_STATUSES:

@@ -269,7 +269,7 @@ def _revoke(key_path: Path, target: str, manifest_path: Path | None, why: str,
 class _RevocationEnding(Ending):
     """How `senim revoke` and `senim supersede` end for a revocation that did not commit.
     Its note (`note_path`) is removed only when its hash cannot be on chain: the node did
-    not take the revocation (cli.client.not_taken) or rejected it; while it may still
+    not take the revocation (cli.client_answers.not_taken) or rejected it; while it may still
     commit, it is kept, as the hash on chain would name a note no one has."""
 
     def __init__(self, note_path: Path | None) -> None:

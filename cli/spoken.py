@@ -95,7 +95,7 @@ def say(sentence: Sentence | str) -> str:
 def printable(text: str) -> str:
     """`text`, a line made of what a node or a file named (a member's name, a field's
     value), with each character that is no printable one (an escape sequence, a bidi
-    override, a line break that would forge a line) said as U+FFFD, as cli.client.node_line
+    override, a line break that would forge a line) said as U+FFFD, as cli.client_answers.node_line
     says it; its length kept (a line of the command's own may be long)."""
     return "".join(c if c.isprintable() else "\N{REPLACEMENT CHARACTER}" for c in text)
 

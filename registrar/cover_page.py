@@ -63,10 +63,11 @@ def fills_a_table(values: list[str], above: list[str]) -> bool:
     """Whether a row stands in a table under `above`, the nearest row above it holding
     more than MAX_TITLE_CELLS values, as a student's row does and no line of a cover page
     does: it holds more than MAX_TITLE_CELLS values itself (a cover's lines hold a title,
-    or a label and its value), and no cell above them holds an IIN or a date (`_a_name`):
-    a form's "Университет | КазНУ | БИН | 040740…" line holds values. So one student's
-    row, with its name and programme beside the IIN under a header, tells a class of one
-    from a cover page holding one IIN (a rector's, under the order's one-line title)."""
+    or a label and its value), and no cell above them holds a number of nine digits or
+    more, or a date (`_a_name`): a form's "Университет | КазНУ | БИН | 040740…" line
+    holds values. So one student's row, with its name and programme beside the IIN under
+    a header, tells a class of one from a cover page holding one IIN (a rector's, under
+    the order's one-line title)."""
     held = [index for index, value in enumerate(values) if value]
     return len(held) > MAX_TITLE_CELLS and all(
         _a_name(above[index] if index < len(above) else "") for index in held)

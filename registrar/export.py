@@ -219,7 +219,8 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
         # Registrars keep an order's cover page or notes before the list: the problems
         # of its "header" alone would not say the students' sheet was never read, and
         # would ask for a mapping of a page that is no list. A first sheet that is the
-        # list (a mapping hint for its header, IINs in its rows) needs no moving.
+        # list (a mapping hint for its header, or PeopleRows.holds_iins: two IIN rows, or
+        # one standing in a table) needs no moving.
         problems.lead_instead_of({"unknown-column", "missing-column"}, None, None,
                                  "no-header", phrase(
             "reg.file.first_sheet_unheaded", f"the first sheet, {stats.sheet!r}, names none "

@@ -19,7 +19,6 @@ import plyvel
 from storage.errors import AccessRefused, CorruptStateError, DiskRefused
 from storage.write_count import WRITE_COUNT_KEY as WRITE_COUNT_KEY
 from storage.write_count import WRITES_FILE as WRITES_FILE
-from storage.write_count import WRITES_FILE_BYTES_MAX as WRITES_FILE_BYTES_MAX
 from storage.write_count import checked_write_count, write_count_to
 
 

@@ -2,8 +2,10 @@
 it (storage.kv.LevelDBStore writes both): the file is what tells, at the next opening,
 that LevelDB dropped synced batches from a log cut short.
 
-Each function lets an OSError of the file pass: storage.kv says it as the refusal or
-damage it is, with the rest of the store's."""
+A missing file is said as the loss it is (checked_write_count catches FileNotFoundError:
+damage once the store has counted a write, none before); any other OSError of the file
+passes, and storage.kv says it as the refusal or damage it is, with the rest of the
+store's."""
 
 from __future__ import annotations
 

@@ -3,8 +3,10 @@ HTML page) is said by every command that asks a node in one way, in the reader's
 that something between this computer and the node gave it, not the node, and whom to ask.
 Only `senim issue` said so; status, members, governance, verify and revoke said "HTTP 413
 from URL", as if the node had answered. The node's own 404 for a transaction it does not
-know (the one error of the routes this client asks with no error in its body) stays the
-node's word; a proxy's 404 there is no such word."""
+know (its body holds no error, but the transaction's status) stays the node's word; a
+proxy's 404 there is no such word. A bare 400 or 500, which a node may send too
+(cli.node_answers.NODE_MAY_SEND_BARE), and a body that could not be read whole are said by
+their status alone."""
 
 from __future__ import annotations
 

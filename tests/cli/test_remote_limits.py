@@ -144,7 +144,8 @@ async def _odd_error(request: web.Request) -> web.Response:
 async def test_the_client_names_the_status_of_an_error_it_cannot_read(
         liar: Callable[..., Awaitable[str]]) -> None:
     outcome, _took = await _client_asks(await liar(_odd_error))
-    # a 400 aiohttp may answer itself: said by its status, neither the node's nor a proxy's
+    # a 400 need not carry the API's error (/credentials/verify's verdict is one without):
+    # said by its status, neither the node's nor a proxy's
     assert outcome.endswith("answered HTTP 400 (exit 3)"), outcome
 
 

@@ -1,8 +1,9 @@
 """A client that asks before sending its body (Expect: 100-continue) is told to send it only
 when the node reads it (`node.http_limits.invite_body`). aiohttp said 100 Continue as soon
 as the head came, so a body the route then refused (too long, of a type or coding it does
-not read) was sent anyway and drained; now the refusal is the only answer and the
-connection closes at once, no body having been asked for."""
+not read) was sent anyway and drained; now, on an API route (BODY_HELD), the refusal is the
+only answer and the connection closes at once, no body having been asked for. A path of no
+route gets aiohttp's 100 and drains as before."""
 
 from __future__ import annotations
 
