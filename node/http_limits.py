@@ -44,8 +44,9 @@ CORS_MAX_AGE_S = 600
 ArrivalCharge = Callable[[int], Awaitable[None]]
 # Set on a request once its client has been told to send the body (100 Continue).
 BODY_INVITED = web.RequestKey("body_invited", bool)
-# Set on a request whose 100 Continue this node held back (its routes' expect handler); a
-# path of no route, or the portal's, has aiohttp's own, which sent 100 Continue at once.
+# Set on a request whose 100 Continue this node held back (its routes' expect handler, for
+# a client awaiting one); a path of no route, or the portal's, has aiohttp's own, which
+# sent 100 Continue at once.
 BODY_HELD = web.RequestKey("body_held", bool)
 # A malformed request is logged once per address and kind of fault a window.
 BAD_REQUESTS_WINDOW_S = 60.0
@@ -87,12 +88,14 @@ async def expect_body_later(request: web.Request) -> None:
     type or coding, a rate's 429), which the node drained. Here the body is invited only
     when it is read (`invite_body`); a refusal made before is the only answer, and the
     connection then closes with no body to drain. Another expectation is 417, as
-    aiohttp's (RFC 9110 10.1.1)."""
+    aiohttp's (RFC 9110 10.1.1). An HTTP/1.0 client is never invited (it cannot wait for
+    a 100), so it sends its body regardless: not held, a refused one is drained."""
     if request.version >= HttpVersion11 and not awaits_invitation(request):
         raise http_error(web.HTTPExpectationFailed, "expectation_failed",
                          "the request's Expect header asks for something other than "
                          "100-continue, which is all this node answers")
-    request[BODY_HELD] = True
+    if awaits_invitation(request):
+        request[BODY_HELD] = True
 
 
 async def invite_body(request: web.Request) -> None:
