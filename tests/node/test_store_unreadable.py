@@ -132,3 +132,30 @@ def test_the_refusals_remembered_are_bounded() -> None:
     for number in range(TOLD_MAX * 3):
         told.refused("GET", f"/v1/blocks/{number}", AccessRefused(f"file {number}"))
     assert len(told._told) == TOLD_MAX and len(told._refused) == TOLD_MAX
+
+
+def test_files_refused_by_the_hundred_are_said_in_at_most_told_max_lines_and_one_more(
+        caplog: pytest.LogCaptureFixture) -> None:
+    # An operator's chown -R of a store of thousands of tables: past TOLD_MAX files, each
+    # request read a file forgotten since, and was a line again.
+    now = [1000.0]
+    told = UnreadableStoreLog(clock=lambda: now[0])
+    with caplog.at_level(logging.INFO):
+        for _ in range(2):
+            for number in range(TOLD_MAX + 1):
+                now[0] += 0.01
+                told.refused("GET", f"/v1/blocks/{number}", AccessRefused(f"file {number}"))
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(said) == TOLD_MAX + 1, len(said)
+    assert f"more than {TOLD_MAX} of the node's files" in said[-1], said[-1]
+    assert len(told._told) == TOLD_MAX
+    # A window later, the files still refused are said again, as few
+    now[0] += RETOLD_AFTER_S
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        for number in range(TOLD_MAX + 1):
+            told.refused("GET", f"/v1/blocks/{number}", AccessRefused(f"file {number}"))
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(said) == TOLD_MAX + 1, len(said)
+    # the last file's refusal not said a window ago, and this one
+    assert "(refusals not said since this line last was: 2;" in said[-1], said[-1]
