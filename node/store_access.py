@@ -11,12 +11,12 @@ nothing on disk has changed.
 A file the node writes is opened for writing (and closed, changing nothing), not only
 asked of os.access: an append-only flag refuses that opening but not access(2), and the
 errno of the opening tells a read-only disk (EROFS, said where the lock is taken, as
-ever: start_checks.refuse_store_in_use) from a file that is not this user's (EACCES) or
-is locked (EPERM)."""
+ever: start_checks.refuse_store_in_use) from a refusal to this user (EACCES, EPERM). A
+refusal is said by the file's owner and mode when its mode refuses this user, else as a
+lock (a flag or a security policy), whichever errno the system gave."""
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 from pathlib import Path
@@ -40,14 +40,17 @@ MARK_NOT_A_FILE = "mark_not_a_file"
 class FileRefused(AccessRefused):
     """One file refused to this user, with what its line names kept apart, so that
     senim fsck can say it in the operator's language: the use refused ('read' or 'read
-    and write'), the file, and either its owner and mode and this user (`locked` False)
-    or its mode only, which allows the use (`locked`: a flag or a security policy)."""
+    and write'), the file, and either its owner and mode and this user, when the mode
+    refuses the use (`locked` False), or its mode only, which allows the use (`locked`:
+    a flag or a security policy refused)."""
 
     def __init__(self, path: Path, written: bool, code: int, status: os.stat_result) -> None:
         self.path, self.written = path, written
         self.mode = status.st_mode & 0o7777
         self.owner, self.user = account(status.st_uid), account(os.geteuid())
-        self.locked = code == errno.EPERM
+        # Said by its mode whatever the errno: an immutable file whose mode refuses too is
+        # the mode's to fix first, and a security policy's EACCES is no owner's or mode's.
+        self.locked = _mode_grants(status, written)
         use = "a read and write" if written else "a read"
         if self.locked:
             held = (f"its mode, {self.mode:04o}, allows it: it is locked, by an immutable or "
@@ -121,6 +124,18 @@ def _check_mark_kind(path: Path) -> None:
                           f"signed, is {file_kind(status.st_mode)}, not a file: move it away "
                           "(the node writes the file anew from its chain store)",
                           MARK_NOT_A_FILE, path=str(path), mode=status.st_mode)
+
+
+def _mode_grants(status: os.stat_result, written: bool) -> bool:
+    """Whether the owner, group or other bits that apply to this user grant it the use."""
+    if status.st_uid == os.geteuid():
+        read, write = stat.S_IRUSR, stat.S_IWUSR
+    elif status.st_gid == os.getegid() or status.st_gid in os.getgroups():
+        read, write = stat.S_IRGRP, stat.S_IWGRP
+    else:
+        read, write = stat.S_IROTH, stat.S_IWOTH
+    needed = read | (write if written else 0)
+    return status.st_mode & needed == needed
 
 
 def _readable(path: Path) -> bool:

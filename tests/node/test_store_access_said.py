@@ -1,0 +1,77 @@
+"""How node.store_access says a file refused: by its mode (owner, group or other bits, the
+ones that apply to this user) whatever the errno of the refusal. An immutable file (EPERM)
+whose mode refuses too was said 'its mode allows it: it is locked'; a security policy's
+EACCES on a file whose mode allows was said by its owner and mode, which allow it. The
+system's refusals are stood in for by os.open raising them."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from node.signed_mark import SIGNED_MARK_NAME
+from node.store_access import FileRefused, _mode_grants, check_store_access
+
+
+def _opening_refused(monkeypatch: pytest.MonkeyPatch, path: Path, code: int) -> None:
+    real_open: Callable[..., int] = os.open
+
+    def refusing_open(file: str | os.PathLike[str], flags: int, *args: int,
+                      **kwargs: int | None) -> int:
+        if Path(file) == path:
+            raise OSError(code, os.strerror(code), str(file))
+        return real_open(file, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refusing_open)
+
+
+def _refusal(data: Path) -> FileRefused:
+    with pytest.raises(FileRefused) as raised:
+        check_store_access(data, None)
+    return raised.value
+
+
+def test_an_immutable_file_whose_mode_refuses_too_is_said_by_its_owner_and_mode(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mark = tmp_path / SIGNED_MARK_NAME
+    mark.write_bytes(b"")
+    mark.chmod(0o400)  # its owner may read, not write, as the node does
+    _opening_refused(monkeypatch, mark, errno.EPERM)
+    refused = _refusal(tmp_path)
+    assert not refused.locked
+    assert "mode 0400; this user is" in str(refused), str(refused)
+    assert "allows it" not in str(refused), str(refused)
+
+
+def test_a_policy_refusing_a_file_whose_mode_allows_is_said_locked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mark = tmp_path / SIGNED_MARK_NAME
+    mark.write_bytes(b"")
+    mark.chmod(0o600)
+    _opening_refused(monkeypatch, mark, errno.EACCES)
+    refused = _refusal(tmp_path)
+    assert refused.locked
+    assert str(refused).endswith(
+        f"{mark}: Permission denied (its mode, 0600, allows it: it is locked, by an "
+        "immutable or append-only flag or a security policy)"), str(refused)
+
+
+def _status(mode: int, uid: int, gid: int) -> os.stat_result:
+    return os.stat_result((stat.S_IFREG | mode, 0, 0, 1, uid, gid, 0, 0, 0, 0))
+
+
+def test_the_bits_that_apply_to_this_user_decide() -> None:
+    me, my_group = os.geteuid(), os.getegid()
+    other_user = me + 1
+    other_group = max([my_group, *os.getgroups()]) + 1
+    assert _mode_grants(_status(0o600, me, other_group), written=True)
+    assert not _mode_grants(_status(0o466, me, my_group), written=True)  # the owner's apply
+    assert _mode_grants(_status(0o040, other_user, my_group), written=False)
+    assert not _mode_grants(_status(0o604, other_user, my_group), written=False)
+    assert _mode_grants(_status(0o006, other_user, other_group), written=True)
+    assert not _mode_grants(_status(0o660, other_user, other_group), written=False)
