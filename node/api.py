@@ -158,7 +158,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         metrics.http_requests.labels("500").inc()
         return error(500, "internal", "internal error; see the node's log")
     metrics.http_requests.labels(str(response.status)).inc()
-    if response.status < 500:
+    if 200 <= response.status < 400:  # a 4xx may be given before any read (a bad query)
         request.app[UNREADABLE_LOG].answered(request.method, request.path)
     return response
 

@@ -80,8 +80,8 @@ class UnreadableStoreLog:
         self._more_told_at, self._more_unsaid = now, 0
 
     def answered(self, method: str, path: str) -> None:
-        """A request answered: one refused before means the files were fixed, so a refusal
-        after it is news again."""
+        """A request answered (2xx or 3xx): one refused before means the files were fixed,
+        so a refusal after it is news again."""
         if self._refused and f"{method} {path}" in self._refused:
             log.warning("answering %s %s again: the node's files are readable again",
                         method, path)

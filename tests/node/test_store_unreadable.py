@@ -113,6 +113,30 @@ async def test_a_refusal_is_said_again_for_another_file_and_once_the_files_were_
     assert said[3].startswith("not answering GET /v1/blocks/1") and "000005.ldb" in said[3]
 
 
+async def test_a_request_refused_before_it_reads_is_no_sign_the_files_were_fixed(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Any answer under 500 was taken for the files readable again: a 400 the request's
+    own query earns before it reads (or a 429) said them fixed, and the refusal anew."""
+    net = make_consortium()
+    folder = tmp_path / "chain.ldb"
+    kv = LevelDBStore(str(folder))
+    core = api_core(net.ministry, net.genesis, kv)
+    commit(core.chain, [])
+    real = kv._db
+    kv._db = ReadsRefused(real, _refusal(folder, errno.EACCES))
+    try:
+        with caplog.at_level(logging.INFO):
+            async with serving(core) as client:
+                statuses = [(await client.get(path)).status for path in (
+                    "/v1/blocks/1", "/v1/blocks/1?format=raw&format=json", "/v1/blocks/1")]
+    finally:
+        kv._db = real
+        kv.close()
+    assert statuses == [503, 400, 503], statuses
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(said) == 1 and said[0].startswith("not answering GET /v1/blocks/1"), said
+
+
 def test_a_refusal_that_lasts_is_said_again_every_ten_minutes(
         caplog: pytest.LogCaptureFixture) -> None:
     now = [1000.0]
