@@ -12,7 +12,7 @@ import functools
 import gc
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +152,15 @@ async def serve(config: NodeConfig) -> None:
     core.check_signatures = RememberedChecks(signature_workers, good_signatures,
                                              waits_under_way=True)
     # beside the chain store, not in it: a copy put back, or --resync, leaves it be
-    signed_mark = SignedMark(config.data_dir / SIGNED_MARK_NAME, genesis.genesis_hash)
+    try:
+        signed_mark = SignedMark(config.data_dir / SIGNED_MARK_NAME, genesis.genesis_hash)
+    except Exception as exc:  # refused since checked: the store open is closed all the same
+        closing = ClosingFailures()
+        for close in (snapshots.close, signature_workers.close, engine_signature_workers.close,
+                      functools.partial(core.worker.shutdown, wait=True), kv.close):
+            closing.run(close)
+        closing.said_after(exc)
+        raise
     engine = Engine(core.keys, core.chain, core.mempool, validator_sets,
                     EngineConfig(config.view_timeout_ms, config.max_block_txs,
                                  snapshot_interval_blocks=snapshots.interval), wall_clock_ms,
@@ -212,12 +220,13 @@ async def serve(config: NodeConfig) -> None:
         await site.start()
         await serve_https(runner, config)
     except OSError as exc:
-        await network.close()
-        await runner.cleanup()
-        snapshots.close()
-        signature_workers.close()
-        engine_signature_workers.close()
-        kv.close()
+        closing = ClosingFailures()  # a close refused is said after, not instead of, this
+        await closing.wait_for(network.close())
+        await closing.wait_for(runner.cleanup())
+        for close in (signed_mark.close, snapshots.close, signature_workers.close,
+                      engine_signature_workers.close, kv.close):
+            closing.run(close)
+        closing.said_after(exc)
         raise ConfigError("api.listen/p2p.listen", f"cannot listen: {exc}") from exc
     # Now that the node runs, not at the first batch that needs one (a start that fails
     # above never made them).
@@ -247,22 +256,20 @@ async def serve(config: NodeConfig) -> None:
         ticker.cancel()
         refresher.cancel()
         stopped.cancel()
-        await evidence.close()
-        await runner.cleanup()
-        await network.close()
-        await core.stop_admitting()  # what a closed connection's handler left running
-        await loop.run_in_executor(None, thread.shutdown, True)
         # Each closed whatever the others do, the store last (the key filters read it): a
         # store whose write was refused refuses its close's write too, which, raised from
         # here, stood for the engine's failure and was said as a start that failed.
         closing = ClosingFailures()
+        await closing.wait_for(evidence.close())
+        await closing.wait_for(runner.cleanup())
+        await closing.wait_for(network.close())
+        # what a closed connection's handler left running
+        await closing.wait_for(core.stop_admitting())
+        await closing.wait_for(loop.run_in_executor(None, thread.shutdown, True))
         for close in (signed_mark.close, signature_workers.close,
                       engine_signature_workers.close, snapshots.close):
             closing.run(close)
-        try:
-            await loop.run_in_executor(None, key_filters.stop)
-        except Exception as exc:
-            closing.failures.append(exc)
+        await closing.wait_for(loop.run_in_executor(None, key_filters.stop))
         closing.run(kv.close)
         failure = closing.said_after(thread.failure)
         if failure is None:
@@ -287,6 +294,13 @@ class ClosingFailures:
         try:
             close()
         except Exception as exc:  # said once all are closed: said_after
+            self.failures.append(exc)
+
+    async def wait_for(self, closing: Awaitable[object]) -> None:
+        """`run`, for a close that is awaited."""
+        try:
+            await closing
+        except Exception as exc:
             self.failures.append(exc)
 
     def said_after(self, failure: BaseException | None) -> BaseException | None:
