@@ -8,8 +8,8 @@ first, they are the AccessRefused such a refusal is anyway (exit 74, one line wi
 cure: node.store_failures), naming the file, its owner and mode and the node's user, and
 nothing on disk has changed.
 
-A file the node writes is opened for writing (and closed, changing nothing), not only
-asked of os.access: an append-only flag refuses that opening but not access(2), and the
+A file the node writes in place is opened for writing (and closed, changing nothing), not
+only asked of os.access: an append-only flag refuses that opening but not access(2), and the
 errno of the opening tells a read-only disk (EROFS, said where the lock is taken, as
 ever: start_checks.refuse_store_in_use) from a refusal to this user (EACCES, EPERM). A
 refusal is said by the file's owner and mode when its mode refuses this user, else as a
@@ -28,11 +28,14 @@ from storage.bounded_read import file_kind
 from storage.errors import AccessRefused
 from storage.kv import ACCESS_ERRNOS, WRITES_FILE, refusal
 
-# LevelDB's own diary of what it did: renamed and written anew at each opening (the folder's
-# write permission does), never read.
-_UNREAD = frozenset({"LOG", "LOG.old"})
-# Written in place (the write count) or locked for writing (LOCK), not made anew.
-_WRITTEN = frozenset({WRITES_FILE, "LOCK"})
+# Not asked here: LevelDB's own diary of what it did (LOG, LOG.old), renamed and written
+# anew at each opening (the folder's write permission does), never read; and LOCK, opened
+# for writing next, where the lock is taken (start_checks.refuse_store_in_use), which says
+# its refusal in the same words. Opened and closed here, it would drop an fcntl lock this
+# process held on it (any descriptor's close does).
+_NOT_ASKED = frozenset({"LOG", "LOG.old", "LOCK"})
+# Written in place (the write count), not made anew.
+_WRITTEN = frozenset({WRITES_FILE})
 # ConfigError's code for a mark that is no regular file (senim fsck words it)
 MARK_NOT_A_FILE = "mark_not_a_file"
 
@@ -78,7 +81,7 @@ def check_store_access(data_dir: Path, store: Path | None, mark_written: bool = 
             raise refused from exc
         return
     for name in names:
-        if name not in _UNREAD:
+        if name not in _NOT_ASKED:
             _check(store / name, name in _WRITTEN)
 
 

@@ -7,8 +7,11 @@ system's refusals are stood in for by os.open raising them."""
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import stat
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -75,3 +78,24 @@ def test_the_bits_that_apply_to_this_user_decide() -> None:
     assert not _mode_grants(_status(0o604, other_user, my_group), written=False)
     assert _mode_grants(_status(0o006, other_user, other_group), written=True)
     assert not _mode_grants(_status(0o660, other_user, other_group), written=False)
+
+
+def test_asking_the_store_leaves_a_lock_this_process_holds_held(tmp_path: Path) -> None:
+    """LOCK was opened for writing and closed, which drops any fcntl lock this process
+    held on it: a check after the store opened let another process take the store."""
+    store = tmp_path / "chain.ldb"
+    store.mkdir()
+    lock = store / "LOCK"
+    lock.write_bytes(b"")
+    held = os.open(lock, os.O_RDWR)
+    try:
+        fcntl.lockf(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        check_store_access(tmp_path, store)
+        taken = subprocess.run(
+            [sys.executable, "-c", "import fcntl, os, sys; fcntl.lockf(os.open(sys.argv[1], "
+             "os.O_RDWR), fcntl.LOCK_EX | fcntl.LOCK_NB)", str(lock)],
+            capture_output=True, text=True, timeout=60, check=False)
+    finally:
+        os.close(held)
+    assert taken.returncode != 0 and "BlockingIOError" in taken.stderr, taken.stderr
+
