@@ -108,7 +108,9 @@ def _check(path: Path, written: bool) -> None:
     if not stat.S_ISREG(status.st_mode):
         return  # a store file (the mark's kind is asked first): LevelDB's opening says it
     try:
-        os.close(os.open(path, (os.O_RDWR if written else os.O_RDONLY) | os.O_CLOEXEC))
+        # never waiting: a file swapped for a FIFO since its stat would hold the start
+        os.close(os.open(path, (os.O_RDWR if written else os.O_RDONLY) | os.O_CLOEXEC
+                         | os.O_NONBLOCK | os.O_NOCTTY))
     except OSError as exc:
         refused = access_refused(path, written, exc)
         if refused is not None:

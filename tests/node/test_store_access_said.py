@@ -12,6 +12,7 @@ import os
 import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -99,3 +100,33 @@ def test_asking_the_store_leaves_a_lock_this_process_holds_held(tmp_path: Path) 
         os.close(held)
     assert taken.returncode != 0 and "BlockingIOError" in taken.stderr, taken.stderr
 
+
+def test_a_file_swapped_for_a_fifo_since_its_stat_does_not_hold_the_check(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opened for reading without O_NONBLOCK, a FIFO waits for a writer: for ever."""
+    store = tmp_path / "chain.ldb"
+    store.mkdir()
+    fifo = store / "CURRENT"
+    os.mkfifo(fifo)
+    regular = tmp_path / "regular"
+    regular.write_bytes(b"")
+    real_stat, real_access = os.stat, os.access
+
+    def stat_before_the_swap(path: str | os.PathLike[str], *args: object,
+                             **kwargs: bool) -> os.stat_result:
+        return real_stat(regular if Path(path) == fifo else path)
+
+    def mode_refuses(path: str | os.PathLike[str], mode: int, **kwargs: bool) -> bool:
+        return False if Path(path) == fifo else real_access(path, mode, **kwargs)
+
+    monkeypatch.setattr(os, "stat", stat_before_the_swap)
+    monkeypatch.setattr(os, "access", mode_refuses)
+    checking = threading.Thread(target=check_store_access, args=(tmp_path, store),
+                                daemon=True)
+    checking.start()
+    checking.join(timeout=10)
+    held = checking.is_alive()
+    if held:  # a writer lets the reader's opening return, and the thread end
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        checking.join(timeout=10)
+    assert not held, "the check waited on a FIFO"
