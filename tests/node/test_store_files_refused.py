@@ -259,7 +259,7 @@ def test_a_store_on_a_read_only_mount_is_said_read_only(
 
 MARK_A_FOLDER = {"en": "{mark}, which records what this validator last signed, is a folder, "
                        "not a file: move it away",
-                 "kk": "{mark} (осы валидатордың соңғы рет неге қол қойғанын жазатын файл) — "
+                 "kk": "{mark} (осы валидатордың соңғы рет неге қол қойғанын жазатын орын) — "
                        "қалта, файл емес",
                  "ru": "{mark}, где записано, что этот валидатор подписал последним, — папка, "
                        "а не файл"}
