@@ -201,7 +201,7 @@ async def metrics(request: web.Request) -> web.Response:
 
 # Every read is rated (the client's `verify` rate), a transaction's status too
 _RATED = {429: shapes.PUBLIC_ERRORS[429]}
-_GET_ERRORS = {**_RATED, 503: shapes.STORE_DAMAGED}
+_GET_ERRORS = {**_RATED, 503: shapes.STORE_FAULT}
 _PARAM_ERRORS = {400: shapes.BAD_REQUEST, **_GET_ERRORS}
 
 ROUTES: tuple[Route, ...] = (

@@ -85,9 +85,9 @@ SET_CHANGES_AFTER = Param("after", {"type": "integer", "minimum": 0, "maximum": 
 
 # Errors every route may give, and those of the public (rate-limited, pooled) work.
 BAD_REQUEST = error_reply("Bad parameter or body")
-STORE_DAMAGED = error_reply("This node's store is damaged (store_damaged), or its files are "
-                            "not readable by the node's user (store_unreadable); ask another "
-                            "node")
+STORE_FAULT = error_reply("This node's store is damaged (store_damaged), or its files are "
+                          "not readable by the node's user (store_unreadable); ask another "
+                          "node")
 NOT_FOUND = error_reply("Not found")
 PUBLIC_ERRORS = {
     408: error_reply("Body not received in time", ("Connection",)),

@@ -41,7 +41,8 @@ TOLD_MAX = 64
 class UnreadableStoreLog:
     """Tells the node's log that its files are refused to it: each refusal (it names the
     file) once, again after RETOLD_AFTER_S if it lasts, and afresh once a request refused
-    is answered again (the files were fixed), as block-sync serving does. Past TOLD_MAX
+    is answered again (the files were fixed: block-sync serving, too, says a refusal
+    afresh after a read succeeds). Past TOLD_MAX
     files in RETOLD_AFTER_S, the others are said together, in one line."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:

@@ -2,7 +2,8 @@
 chown of a table file, files another user owns) is no damage: the API answered it 503
 `store_damaged`, telling callers the data was damaged, and logged it once a request. It is
 503 `store_unreadable`, whose sentence names the files' owner or mode, and the node's log
-says so once; a read LevelDB finds corrupt is still `store_damaged`."""
+says so once a file (again after RETOLD_AFTER_S while it lasts, at most TOLD_MAX files a
+window); a read LevelDB finds corrupt is still `store_damaged`."""
 
 from __future__ import annotations
 
