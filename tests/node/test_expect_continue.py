@@ -111,8 +111,9 @@ def _told_then_sends(port: int, path: str, body_bytes: int) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=DEADLINE_S) as sock:
         sock.sendall(_head(body_bytes, "Content-Type: application/json", path=path))
         answer = sock.recv(65536)
-        assert answer == b"HTTP/1.1 100 Continue\r\n\r\n", answer
-        sock.sendall(b" " * body_bytes)
+        # The answer may come in the same read: a path of no route needs no body to answer.
+        assert answer.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"), answer
+        sock.sendall(b" " * body_bytes)  # reset here when the node closed at once
         while piece := sock.recv(65536):
             answer += piece
         return answer
