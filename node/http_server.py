@@ -131,9 +131,11 @@ class WordedRequestHandler(RequestHandler):
     not reset before it reads the answer. aiohttp's own lingering close read the rest of
     each such body through its parser, inflating a gzip one (1 MB of it is 1000 MiB of
     zeros, 2.4 s of CPU), and kept the connection for the next request, so a client could
-    send on one refused body after another. A client that waited for 100 Continue and was
-    refused before its body was asked for (`node.http_limits.invite_body`) has none to
-    drain: the connection closes as soon as the refusal is sent."""
+    send on one refused body after another. A client that waited for 100 Continue on an
+    API route (`BODY_HELD`) and was refused before its body was asked for
+    (`node.http_limits.invite_body`) has none to drain: the connection closes as soon as
+    the refusal is sent. Elsewhere aiohttp says 100 Continue as the head comes, and the
+    body drains."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from bench.registrar_exports import DIPLOMA_HEADER, diploma_rows, write_csv
@@ -35,3 +36,18 @@ def left_pending(folder: Path, node: AccreditedNode, indexes: tuple[int, ...] = 
     code, output = issue("--input", "class.csv", "--out", out, "--timeout", "1")
     assert code == 75, output
     node.quorum = True
+
+
+def stopped_once_signed(folder: Path, node: AccreditedNode,
+                        monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Students 0-2 in the job `first`, killed once its batch was signed, before its send."""
+    def stopped_at(name: str) -> None:
+        if name == "prepared":
+            raise SystemExit(137)
+
+    with monkeypatch.context() as patched:
+        patched.setattr("cli.job_folder.crash_point", stopped_at)
+        code, output = issue("--input", str(export(folder / "class.csv", [0, 1, 2])),
+                             "--out", "first")
+    assert code == 137 and not node.mempool and not node.batches, output
+    return (folder / "first").resolve()

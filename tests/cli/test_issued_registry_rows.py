@@ -18,7 +18,13 @@ from cli.issue_words import taken_fix
 from cli.issued_check import IssuedCheck
 from cli.language import Words
 from cli.main import main
-from tests.cli.issued_registry_work import STUDENTS, export, issue, left_pending
+from tests.cli.issued_registry_work import (
+    STUDENTS,
+    export,
+    issue,
+    left_pending,
+    stopped_once_signed,
+)
 from tests.cli.test_issue_job import AccreditedNode
 
 MAY_BE_RIGHT = "The export itself may be right"
@@ -227,17 +233,7 @@ def test_an_iin_changed_under_a_student_id_of_a_job_never_sent_says_delete_it(
     # id with another IIN. "Finish with --resume" would have issued the IIN the registrar
     # now holds wrong: nothing of that job was sent, so its folder may go instead.
     folder, node = work
-
-    def stopped_at(name: str) -> None:
-        if name == "prepared":  # as kill -9 once the batch is signed, before its send
-            raise SystemExit(137)
-
-    with monkeypatch.context() as patched:
-        patched.setattr("cli.job_folder.crash_point", stopped_at)
-        code, output = issue("--input", str(export(folder / "class.csv", [0, 1, 2])),
-                             "--out", "first")
-    assert code == 137 and not node.mempool and not node.batches, output
-    job = (folder / "first").resolve()
+    job = stopped_once_signed(folder, node, monkeypatch)
     changed = with_values(export(folder / "c2.csv", [1]), 0, iin=STUDENTS[4]["iin"])
     for extra in ((), ("--dry-run",), ("--corrections",)):
         code, output = issue("--input", str(changed), "--out", "c2", *extra)

@@ -16,26 +16,11 @@ from pathlib import Path
 import pytest
 
 from cli.job_folder import load_manifest, save_manifest
-from tests.cli.issued_registry_work import STUDENTS, export, issue
+from tests.cli.issued_registry_work import STUDENTS, export, issue, stopped_once_signed
 from tests.cli.test_issue_job import AccreditedNode
 from tests.cli.test_issued_registry_rows import with_values
 
 RUNS = ((), ("--dry-run",), ("--corrections",))
-
-
-def stopped_once_signed(folder: Path, node: AccreditedNode,
-                        monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Students 0-2 in the job `first`, killed once its batch was signed, before its send."""
-    def stopped_at(name: str) -> None:
-        if name == "prepared":
-            raise SystemExit(137)
-
-    with monkeypatch.context() as patched:
-        patched.setattr("cli.job_folder.crash_point", stopped_at)
-        code, output = issue("--input", str(export(folder / "class.csv", [0, 1, 2])),
-                             "--out", "first")
-    assert code == 137 and not node.mempool and not node.batches, output
-    return (folder / "first").resolve()
 
 
 def rows_said(output: str, row: int) -> list[str]:
