@@ -40,6 +40,7 @@ from node.api_chain import (
     state_proofs,
 )
 from node.api_public import (
+    ALONE_BUDGET,
     ANCHOR_BODY_MAX,
     ANCHOR_BYTES,
     CORE,
@@ -67,6 +68,7 @@ from node.api_schema import (
 )
 from node.api_verification import verify_anchor_hash, verify_document
 from node.body_charges import InFlight
+from node.checked_while_busy import AloneBudget
 from node.client_limits import RATE_EXEMPT_ADDRESSES, ClientLimits
 from node.engine_thread import EngineBusy
 from node.governance_view import rules_json
@@ -323,6 +325,7 @@ def make_app(core: NodeCore, node_name: str, provider: StatusProvider | None = N
     app[VERIFY_BYTES] = InFlight()
     app.on_response_prepare.append(add_cors_headers)
     app[VERIFY_WORK] = verify = verify_pool()
+    app[ALONE_BUDGET] = AloneBudget()
     core.metrics.public_jobs.set_function(lambda: core.public_work.jobs + verify.jobs)
 
     async def close_verify_pool(_app: web.Application) -> None:

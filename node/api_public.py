@@ -23,6 +23,7 @@ from ledger.errors import MalformedInput
 from ledger.light_client import SetChangeProof
 from ledger.verification import when
 from node.body_charges import ArrivingBytes, ArrivingRate, InFlight, beyond_burst, no_charge
+from node.checked_while_busy import AloneBudget
 from node.client_limits import RATES, ClientLimits, Decision
 from node.cut_off import cut_off_refusal
 from node.http_limits import ArrivalCharge, http_error, json_error, read_body
@@ -78,6 +79,7 @@ T = TypeVar("T")
 CORE = web.AppKey("core", NodeCore)
 LIMITS = web.AppKey("client_limits", ClientLimits)
 VERIFY_WORK = web.AppKey("verify_work", PublicWork)
+ALONE_BUDGET = web.AppKey("alone_budget", AloneBudget)
 
 
 LONG_POLLS = web.AppKey("long_polls", InFlight)
@@ -140,9 +142,14 @@ async def public(request: web.Request, func: Callable[..., Any], *args: Any,
     try:
         return await (pool or request.app[CORE].public_work).run(func, *args)
     except PublicWorkBusy as exc:
-        request.app[CORE].metrics.public_refusals.labels("busy").inc()
-        raise http_error(web.HTTPServiceUnavailable, "busy", f"{exc}; retry shortly",
-                         headers={"Retry-After": str(RETRY_AFTER_S)}) from exc
+        raise busy_refusal(request, exc) from exc
+
+
+def busy_refusal(request: web.Request, exc: PublicWorkBusy) -> web.HTTPException:
+    """503 + Retry-After for work a full pool refused."""
+    request.app[CORE].metrics.public_refusals.labels("busy").inc()
+    return http_error(web.HTTPServiceUnavailable, "busy", f"{exc}; retry shortly",
+                      headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
 def hex_param(request: web.Request, name: str, size: int) -> bytes:

@@ -17,18 +17,21 @@ from ledger.errors import MalformedInput
 from ledger.rules import load_member
 from ledger.verification import verify_credential
 from node.api_public import (
+    ALONE_BUDGET,
     ANCHOR_BODY_MAX,
     ANCHOR_BYTES,
     CORE,
     VERIFY_BODY_MAX,
     VERIFY_BYTES,
     VERIFY_WORK,
+    busy_refusal,
     large_body,
     public,
     within_byte_rate,
 )
+from node.checked_while_busy import failed_alone
 from node.http_limits import ArrivalCharge, read_body
-from node.public_work import CommittedView, ViewFacts, parse_json
+from node.public_work import CommittedView, PublicWorkBusy, ViewFacts, parse_json
 from node.service import NodeCore
 
 
@@ -45,8 +48,18 @@ async def _verify_document_route(request: web.Request,
                                  charges: tuple[ArrivalCharge, ...]) -> web.Response:
     core: NodeCore = request.app[CORE]
     body = await read_body(request, VERIFY_BODY_MAX, charges)
-    return web.json_response(await public(request, _verify_document, core, body,
-                                          pool=request.app[VERIFY_WORK]))
+    try:
+        verdict = await request.app[VERIFY_WORK].run(_verify_document, core, body)
+    except PublicWorkBusy as exc:
+        # A document altered after issue is told so at once (node.checked_while_busy);
+        # one that needs the chain is busy, as before.
+        failed = failed_alone(request.app[ALONE_BUDGET], body, f"node "
+                              f"{core.keys.member_id.hex()[:12]}, busy: the document's own "
+                              "checks only, no chain fact asked")
+        if failed is None:
+            raise busy_refusal(request, exc) from exc
+        verdict = failed.to_json()
+    return web.json_response(verdict)
 
 
 def _verify_document(core: NodeCore, body: bytes) -> dict[str, Any]:

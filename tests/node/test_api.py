@@ -400,7 +400,10 @@ async def test_a_full_public_pool_gets_503_and_changes_nothing(node: Node) -> No
         assert (await json_of(response, 200))["valid"] is False  # its own pool is free
         verify = node.client.app[VERIFY_WORK]
         verify._jobs = verify.jobs_max
-        response = await node.client.post("/v1/verify", json={"format": "x"})
+        # one that passes its own checks needs the chain (node.checked_while_busy)
+        document = documents_of(make_batch([{"name": "A"}], "diploma", CHAIN_ID,
+                                           node.net.university.member_id, "KazNU"))[0]
+        response = await node.client.post("/v1/verify", json=document)
         assert (await json_of(response, 503))["error"]["code"] == "busy"
         verify._jobs = 0
     finally:
