@@ -104,7 +104,8 @@ AskNode = Callable[[str], NodeVerdict[AnyJudged]]
 @dataclass(frozen=True)
 class Judgement(Generic[AnyJudged]):
     """What `senim verify` shows: the answer chosen, what the other nodes said otherwise,
-    and (several asked) each node's answer for --json, as {"nodes": [...]}."""
+    and (several asked, or the document's own verdict shown for want of any answer) each
+    node's answer for --json, as {"nodes": [...]}."""
     shown: NodeVerdict[AnyJudged]
     notes: list[Sentence] = field(default_factory=list)
     json_fields: dict[str, object] = field(default_factory=dict)
@@ -124,14 +125,16 @@ def judged(ask: AskNode[AnyJudged], nodes: Sequence[str], certified: bool,
         deadline.settle()
         return Judgement(answer)
     answers = ask_nodes(ask, nodes, deadline)
-    # --json lists each node's answer when several were asked, whatever the document: one
-    # node's answer is the verdict's, fallback or not
-    several = len(nodes) > 1
     if fallback is not None and all(answer.answer is None for answer in answers):
+        # --json lists why each node gave none, one node's too: the verdict is the
+        # document's own, and says nothing of the node (the text says it beside it)
         return Judgement(fallback, [
             Sentence("cli.nodes.no_answer", None, node=answer.node, why=answer.failure)
             for answer in answers if answer.failure is not None],
-            {"nodes": _answers_json(answers, None)} if several else {})
+            {"nodes": _answers_json(answers, None)})
+    # --json lists each node's answer when several were asked: one node's answer is the
+    # verdict's
+    several = len(nodes) > 1
     shown = _chosen(answers, certified)
     assert shown.answer is not None
     return Judgement(shown.answer, differences(answers, shown, certified),

@@ -179,9 +179,17 @@ def test_a_presentation_of_a_changed_vc_is_refused_with_its_node_down(
         for node in nodes:
             assert words.t("cli.nodes.no_answer", node=node, why="\x00").split("\x00")[0] \
                 in said, said
-    as_json = json.loads(senim("verify", str(path), "--node", down(), "--json").output)
+    node = down()
+    as_json = json.loads(senim("verify", str(path), "--node", node, "--json").output)
     assert [inner["status"] for inner in as_json["credentials"]] == ["tampered",
                                                                      "chain_unchecked"]
+    # why the node gave no answer, as each of several is listed
+    assert as_json["nodes"] == [{"node": node, "answered": False, "used": False,
+                                 "problem": as_json["nodes"][0]["problem"]}], as_json
+    assert node in as_json["nodes"][0]["problem"], as_json
+    several = json.loads(senim("verify", str(path), "--node", node, "--node", down(),
+                               "--json").output)
+    assert sorted(several) == sorted(as_json), (several, as_json)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
