@@ -255,7 +255,9 @@ ROUTES: tuple[Route, ...] = (
           {200: shapes.json_reply("The proof bundle", shapes.PROOF_BUNDLE), 400: shapes.BAD_REQUEST,
            **shapes.PUBLIC_ERRORS}, body={JSON: shapes.PROOF_REQUEST}, cors_preflight=True),
     Route("POST", "/v1/verify", verify_document, "Verify a credential document (text must "
-          "be valid Unicode). Any origin may call it (CORS)", {
+          "be valid Unicode). Any origin may call it (CORS). A node too busy to check it "
+          "against its chain still answers, 200, a document that fails its own checks "
+          "(tampered, malformed, newer_format); any other is 503 busy", {
               200: shapes.json_reply("The verdict, valid or not", shapes.VERDICT),
               400: shapes.BAD_REQUEST,
               **shapes.PUBLIC_ERRORS}, body={JSON: shapes.DOCUMENT}, cors_preflight=True),

@@ -53,9 +53,10 @@ async def _verify_document_route(request: web.Request,
     except PublicWorkBusy as exc:
         # A document altered after issue is told so at once (node.checked_while_busy);
         # one that needs the chain is busy, as before.
-        failed = failed_alone(request.app[ALONE_BUDGET], body, f"node "
-                              f"{core.keys.member_id.hex()[:12]}, busy: the document's own "
-                              "checks only, no chain fact asked")
+        source = (f"node {core.keys.member_id.hex()[:12]}, busy: the document's own checks "
+                  "only, no chain fact asked")
+        failed = failed_alone(request.app[ALONE_BUDGET], request.remote or "unknown", body,
+                              source)
         if failed is None:
             raise busy_refusal(request, exc) from exc
         verdict = failed.to_json()
