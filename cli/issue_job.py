@@ -50,6 +50,7 @@ from cli.job_folder import (
     save_manifest,
 )
 from cli.language import Words, catalogue
+from cli.node_answers import NO_ROUTE_STATUSES
 from cli.refusals import refusal
 from cli.spoken import Sentence, say
 from ledger.identity import KeyPair, member_id_of
@@ -257,6 +258,12 @@ class IssueJob:
                 result = self.node.transaction_status(self.manifest["tx_id"],
                                                       max(0.0, min(POLL_S, remaining)))
             except ClientError as exc:
+                if exc.bare and exc.status in NO_ROUTE_STATUSES:
+                    # What stands before the node answers for it (NodeClient._proxys_404):
+                    # asked again, it gives the same page to the end of --timeout, and
+                    # only then was the job said pending. The batch was sent, and may
+                    # commit: the folder stays as it is, for --resume.
+                    raise JobPending(_proxy_answered(exc)) from exc
                 result = {"status": "unreachable", "reason": str(exc)}
                 unreached = exc
                 # A busy or unreachable node, or a proxy's bare 404, answers at once, not
@@ -319,6 +326,13 @@ def _not_yet(status: str, english: str, unreached: ClientError | None) -> Senten
         return unreached.sentence or Sentence("issue.node.error", english, why=english)
     key = f"issue.pending.status.{status}"
     return Sentence(key if key in catalogue("en") else "issue.pending.status.other", english)
+
+
+def _proxy_answered(exc: ClientError) -> Sentence:
+    """Where the batch is, unsaid: something between this computer and the node gave
+    the answer (cli.node.not_from_node), as a resume meeting the same answer says it."""
+    return Sentence("issue.pending.lost", f"the node did not say where the batch is: {exc}",
+                    why=exc.sentence or str(exc))
 
 
 def _unconfirmed(exc: ClientError) -> Sentence:
