@@ -51,6 +51,7 @@ from ledger.transactions import CREDENTIAL_TYPES
 from node.files import load_key
 from registrar import titles_said
 from registrar.issued import REGISTRY_NAME, Earlier, RegistryError
+from registrar.plain_spaces import plain_spaces_said
 
 
 def _node_refused(exc: ClientError) -> None:
@@ -126,7 +127,7 @@ def _prepare_alone(key_path: Path, credential_type: str, input_path: Path, out_d
             echo(Sentence("issue.sheet_only", f"read the sheet {result.source.sheet!r} only, "
                           f"the first of {result.source.sheets}", sheet=result.source.sheet,
                           sheets=result.source.sheets))
-        for line in titles_said(result.source):
+        for line in [*titles_said(result.source), *plain_spaces_said(result.plain_spaces)]:
             echo(sentence(line))
         _, schema = load_schema_or_fail(credential_type, options)
         try:

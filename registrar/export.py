@@ -19,6 +19,7 @@ from registrar.cover_page import PeopleRows
 from registrar.jsonfile import json_rows
 from registrar.mapping import IDENTITY, Mapping
 from registrar.phrases import phrase
+from registrar.plain_spaces import PlainSpaced
 from registrar.problems import Problem, ProblemList
 from registrar.rows import MAX_TITLE_ROWS, HeaderSink, RawRow, SourceStats
 from registrar.schema import Schema, SchemaError, load_schema
@@ -71,6 +72,8 @@ class ExportResult:
     problem_count: int = 0
     # the code of every problem found, listed or not
     problem_codes: frozenset[str] = frozenset()
+    # the columns whose values held a no-break space, recorded as a plain space
+    plain_spaces: tuple[PlainSpaced, ...] = ()
 
     @property
     def only_students_taken(self) -> bool:
@@ -236,4 +239,4 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
                         tuple(stats.titles), stats.unread_header, stats.header_top)
     return ExportResult([] if found else validator.records, found, source, validator.sample,
                         0 if found else validator.count, grouping, problems.count,
-                        frozenset(problems.codes))
+                        frozenset(problems.codes), validator.plain_spaces.found())

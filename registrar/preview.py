@@ -14,6 +14,7 @@ from registrar.course_rows import rows_text
 from registrar.csv_header import csv_header_read
 from registrar.export import ExportResult, SourceInfo
 from registrar.phrases import Phrase, phrase
+from registrar.plain_spaces import plain_spaces_said
 from registrar.sheet_header import sheet_header_read
 from registrar.value_characters import shown
 
@@ -101,6 +102,7 @@ def preview_said(result: ExportResult, limit: int = 3) -> list[Phrase | ShownRec
             "above it is no title (it may be a student's row), so the file is read from row "
             "1: put the header on row 1 and every student's row below it", header=header,
             row=row))
+    lines.extend(plain_spaces_said(result.plain_spaces))
     grouping = result.grouping
     for row, record in result.sample[:limit]:
         rows_of = grouping.rows_of.get(row) if grouping is not None else None

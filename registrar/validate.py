@@ -6,8 +6,8 @@ of surrounding whitespace (str.strip), and then an empty string, an empty Excel
 cell and JSON null all mean "absent". An absent required value is a problem; an
 absent optional value leaves the field out of the record. A row whose values are
 all absent is not a record and is skipped. Values are otherwise kept exactly as
-written, in Unicode's composed form (NFC; see registrar.formats for the two other
-documented normalisations).
+written, in Unicode's composed form (NFC; see registrar.formats for the other
+documented normalisations, and registrar.plain_spaces for a no-break space inside).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from registrar.iin import lost_zero
 from registrar.lookalike import FirstHolders, lookalike_phrase
 from registrar.mapping import Mapping
 from registrar.phrases import Phrase, phrase
+from registrar.plain_spaces import PLAIN_SPACED_FORMATS, PlainSpaces
 from registrar.problems import ProblemList
 from registrar.record_problems import record_problems
 from registrar.rows import RawRow, stray_row
@@ -112,6 +113,7 @@ class Validator(Headers):
         # each unique field: its values, each with the first row holding it
         self._seen: dict[str, FirstHolders] = {name: FirstHolders() for name in schema.unique}
         self._unheaded_said: set[int] = set()  # columns whose value was named
+        self.plain_spaces = PlainSpaces()
 
     def header(self, keys: tuple[str, ...], row: int = 1) -> Resolution:
         """Resolve a header, reporting its problems the first time it is seen (a CSV or
@@ -240,6 +242,8 @@ class Validator(Headers):
                 continue
             if not checked:  # a word meaning none ("нет" under honours): as an empty cell
                 continue
+            if target.spec.format in PLAIN_SPACED_FORMATS:
+                checked = self.plain_spaces.plain(number, header, checked)
             wrong = self.mapping.digits_problem(header, checked)
             if wrong is not None:
                 self.problems.add(number, header, "bad-format", wrong)
