@@ -218,12 +218,12 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
                 "reg.file.unreadable", f"cannot read {path}: {why}", path=str(path), why=why))
     grouping = courses.finish() if courses is not None else None
     if stats.visible_sheets > 1 and validator.header_knows_no_column() \
-            and "wrong-mapping" not in problems.codes and not people.holds_iins:
+            and "wrong-mapping" not in problems.codes and people.a_cover:
         # Registrars keep an order's cover page or notes before the list: the problems
         # of its "header" alone would not say the students' sheet was never read, and
         # would ask for a mapping of a page that is no list. A first sheet that is the
-        # list (a mapping hint for its header, or PeopleRows.holds_iins: two IIN rows, or
-        # one standing in a table) needs no moving.
+        # list (a mapping hint for its header, or not PeopleRows.a_cover: two IIN rows,
+        # or a row standing in a table and no list on a later sheet) needs no moving.
         problems.lead_instead_of({"unknown-column", "missing-column"}, None, None,
                                  "no-header", phrase(
             "reg.file.first_sheet_unheaded", f"the first sheet, {stats.sheet!r}, names none "

@@ -34,7 +34,12 @@ import openpyxl
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
-from registrar.cover_page import PeopleRows
+from registrar.cover_page import (
+    LATER_ROWS_LOOKED,
+    LATER_SHEETS_LOOKED,
+    PeopleRows,
+    later_sheet_holds_people,
+)
 from registrar.excel_marks import error_text_phrase, excel_error_name, excel_error_phrase
 from registrar.header_merges import HeaderMerges
 from registrar.header_rows import MAX_HEADER_SEARCH_ROWS, HeaderRefusal, two_row_header
@@ -99,6 +104,17 @@ def cell_text(value: object, number_format: str | None = None) -> str | None:
     if isinstance(value, datetime.date | datetime.time):
         return value.isoformat()
     return str(value)
+
+
+def _later_rows(sheets: list[Any]) -> Iterator[Iterator[list[str]]]:
+    """The first LATER_ROWS_LOOKED rows of each of the first LATER_SHEETS_LOOKED visible
+    sheets, as text: what is looked at for the list a cover page stands before. Each part
+    is bounded as the first sheet's is (check_parts); a damaged later sheet is no list."""
+    visible = [sheet for sheet in sheets if sheet.sheet_state == "visible"]
+    for sheet in visible[:LATER_SHEETS_LOOKED]:
+        sheet.reset_dimensions()  # a stored size may be wrong: read what is there
+        yield (["" if value is None else cell_text(value) or "" for value in row]
+               for row in sheet.iter_rows(max_row=LATER_ROWS_LOOKED, values_only=True))
 
 
 _BOOLEAN = phrase("reg.sheet.boolean", "the cell holds TRUE or FALSE, which Excel shows in "
@@ -290,6 +306,14 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
             else:
                 cells.extend([None] * (width - len(cells)))
                 yield RawRow(number, header_row, keys, cells[:width])
+        if people is not None and on_header is not None and stats.visible_sheets > 1 \
+                and people.may_be_cover:
+            try:
+                people.later_list = later_sheet_holds_people(
+                    _later_rows(workbook.worksheets[1:]), on_header.known_columns)
+            except (ValueError, KeyError, TypeError, SyntaxError, zipfile.BadZipFile,
+                    *DAMAGED_PART):
+                pass  # the sheet read is sound; a damaged later one holds no list to move
     except SheetLimit as exc:
         problems.add(number, None, exc.code, exc.said)
     except (ValueError, KeyError, TypeError, SyntaxError, zipfile.BadZipFile,

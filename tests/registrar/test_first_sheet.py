@@ -18,7 +18,8 @@ PLATONUS_HEADER = ["ФИО", "ИИН", "Образовательная прог�
                    "Дата окончания"]
 
 
-def workbook(path: Path, *sheets: tuple[str, Sequence[Sequence[str | None]], str]) -> Path:
+def workbook(path: Path, *sheets: tuple[str, Sequence[Sequence[str | int | None]], str]
+             ) -> Path:
     """A workbook of (title, rows, Excel's state: visible or hidden) sheets, in order."""
     book = openpyxl.Workbook()
     book.remove(book.worksheets[0])
