@@ -25,6 +25,7 @@ from node.media_types import (
     accepted_types,
     coding_problem,
     media_problem,
+    unsupported_coding,
 )
 from node.vc_problems import CODE_PATTERN, VC_CODES
 
@@ -190,7 +191,8 @@ class Route:
                     "not one this node inflates (" + " or ".join(CODINGS_READ) + ", or none); "
                     "Accept-Encoding names them" + (
                         " (" + " and ".join(CODINGS_NOT_INSTALLED) + ", whose decoders are "
-                        "not installed, are 400 bad_request before any route)"
+                        "not installed, are refused so as the request's head is read, before "
+                        "any route, in the node's own error shape)"
                         if CODINGS_NOT_INSTALLED else ""), ("Accept-Post", "Accept-Encoding")))
         if self.method == "GET" and not self.head:
             op["description"] = HEAD_REFUSED
@@ -260,16 +262,6 @@ def unsupported_media(declared: Mapping[str, Schema], problem: str) -> web.Respo
     accepted = accepted_types(declared)
     refusal = json_error(415, "unsupported_media_type", problem, params={"accepted": accepted},
                          headers={"Accept-Post": accepted.replace(" or ", ", ")})
-    refusal.force_close()
-    return refusal
-
-
-def unsupported_coding(problem: str) -> web.Response:
-    """415 for a body in a content coding the node does not inflate (`node.media_types`),
-    which aiohttp would read as though it were in none; closed as `unsupported_media`."""
-    refusal = json_error(415, "unsupported_media_type", problem,
-                         params={"codings": " or ".join(CODINGS_READ)},
-                         headers={"Accept-Encoding": ", ".join(CODINGS_READ)})
     refusal.force_close()
     return refusal
 

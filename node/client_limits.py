@@ -5,7 +5,9 @@ as its /64). Each has a token bucket per kind of work
 (verification requests, bytes of documents, submitted transactions): `admit`
 takes a cost known beforehand or refuses it with the wait until it fits; `charge`
 takes the pieces of a body sent chunked as they arrive, into debt, its reading held
-back until paid (`node.body_charges`). A source whose submissions
+back until paid (`node.body_charges`); `drained` takes the bytes of a refused body the
+node read and threw away (`node.http_server`), and `spent` says when a source has none
+left. A source whose submissions
 carry invalid signatures collects strikes, which fade with time: past
 STRIKES_TO_SLOW each of its requests waits SLOW_DELAY_S first; past
 STRIKES_TO_REFUSE it is refused for REFUSE_FOR_S. Honest sources never meet
@@ -46,6 +48,9 @@ RATES: dict[str, tuple[float, float]] = {
 # runs it into BODY_READ_TIMEOUT_S (30 s); past either, the sender is refused, 429.
 ARRIVING_WAIT_MAX_S = 10.0
 ARRIVING_HELD_MAX_S = 20.0
+# The byte rate a refused body's drain is charged to: the one a read body is charged to,
+# so that bodies the node refuses cost their sender as much as those it reads.
+DRAINED_BYTES_KIND = "verify_bytes"
 STRIKES_TO_SLOW = 50
 STRIKES_TO_REFUSE = 500
 STRIKES_FORGIVEN_PER_S = 5.0
@@ -144,6 +149,31 @@ class ClientLimits:
                             reason=f"more than {rate:.0f} {kind} per second from this address")
         source.tokens[kind] = tokens - cost
         return Decision(delay_s=wait)
+
+    def drained(self, address: str, size: int) -> bool:
+        """Take `size` bytes of DRAINED_BYTES_KIND from `address` for a refused body's
+        piece the node has read and thrown away, into debt if need be (they were read
+        already); whether the address has any left, so that its drains read on."""
+        if address in self.exempt:
+            return True
+        source = self._source(address_key(address))
+        tokens = source.tokens.get(DRAINED_BYTES_KIND, RATES[DRAINED_BYTES_KIND][1]) - size
+        source.tokens[DRAINED_BYTES_KIND] = tokens
+        return tokens > 0
+
+    def spent(self, address: str) -> Decision | None:
+        """The refusal for `address` when it has no bytes of DRAINED_BYTES_KIND left (its
+        drains, or bodies read, took them), with the wait until it has some again; None
+        while it has some (or is exempt). Takes nothing."""
+        if address in self.exempt:
+            return None
+        source = self._source(address_key(address))
+        rate, burst = RATES[DRAINED_BYTES_KIND]
+        tokens = source.tokens.get(DRAINED_BYTES_KIND, burst)
+        if tokens > 0:
+            return None
+        return Decision(max(1, math.ceil(-tokens / rate)), reason=(
+            f"more than {rate:.0f} {DRAINED_BYTES_KIND} per second from this address"))
 
     def penalise(self, address: str, invalid: int) -> None:
         """Count `invalid` forged or malformed signatures against `address`."""

@@ -23,6 +23,7 @@ from ledger.errors import ConfigError, RulesVersionUnknown
 from ledger.payloads import AddMemberPayload, ProposePayload, RotateKeyPayload, VotePayload
 from node.answer_gate import AnswerGate
 from node.api import make_app
+from node.api_public import LIMITS
 from node.chain_open import join_if_empty, open_core
 from node.channels import (
     CH_BLOCK,
@@ -212,7 +213,7 @@ async def serve(config: NodeConfig) -> None:
     # -----------------------------------------------------------------------------------
 
     runner = LimitedAppRunner(app, handle_signals=False, access_log=None,
-                              exempt=frozenset(config.api_rate_exempt))
+                              exempt=frozenset(config.api_rate_exempt), limits=app[LIMITS])
     await runner.setup()
     try:
         await network.start()

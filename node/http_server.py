@@ -9,11 +9,13 @@ connection that is idle, or trickles a request head (slow-loris), is closed
 once it expires; `tests/node/test_http_limits.py` holds it to that. A body the
 handler left unread (a refusal's) ends its connection: what the client sends on is
 thrown away unparsed after the answer for at most `REFUSED_BODY_DRAIN_S` and
-`REFUSED_BODY_DRAIN_BYTES_MAX` in all, then the connection is closed.
+`REFUSED_BODY_DRAIN_BYTES_MAX` in all, then the connection is closed; what it reads is
+charged to the sender's byte rate (`node.client_limits.ClientLimits.drained`), and an
+address with none left has 429 for such a refusal.
 A cap on open connections (`CONNECTIONS_MAX`, and `CONNECTIONS_PER_SOURCE_MAX` from one
 address, shared between addresses as `node.fair_share` says) closes a connection beyond
 it at once. A malformed request head is answered in the API's JSON and logged once per
-address and kind (`ProtocolLog`).
+address and kind (`node.malformed_heads`).
 """
 
 from __future__ import annotations
@@ -21,20 +23,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
-from aiohttp.http_exceptions import (
-    ContentEncodingError,
-    HttpProcessingError,
-    LineTooLong,
-    PayloadEncodingError,
-)
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
+from node.client_limits import ClientLimits, Decision
 from node.fair_share import (
     CONNECTIONS_DECIDING_MAX,
     CONNECTIONS_MAX,
@@ -42,8 +39,6 @@ from node.fair_share import (
     gives_way,
 )
 from node.http_limits import (
-    BAD_REQUESTS_SOURCES_MAX,
-    BAD_REQUESTS_WINDOW_S,
     BODY_HELD,
     BODY_INVITED,
     HEAD_LINE_BYTES_MAX,
@@ -54,65 +49,13 @@ from node.http_limits import (
     REFUSED_BODY_DRAIN_S,
     json_error,
 )
+from node.malformed_heads import ProtocolLog, head_problem, missing_decoder
+from node.media_types import coding_problem, unsupported_coding
 from p2p.address_keys import address_key
-from p2p.policy import LineBudget, RefusedKeys
 
-
-class ProtocolLog(logging.LoggerAdapter[logging.Logger]):
-    """aiohttp's server log, where a malformed request (NUL bytes or garbage in a header,
-    a bad request line, a body that is not its Content-Encoding) is the client's fault:
-    one line at INFO, not an ERROR with a traceback, and at most one a window per address
-    and kind of fault, the next giving the count since (each was a line: as much log as a
-    client cared to make), and at most STRANGER_LINES_MAX a minute from all addresses
-    together (p2p.policy.LineBudget). Anything else aiohttp reports keeps its traceback."""
-
-    def __init__(self, logger: logging.Logger, extra: Any = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        super().__init__(logger, extra)
-        self._said = RefusedKeys(BAD_REQUESTS_WINDOW_S, BAD_REQUESTS_SOURCES_MAX)
-        self._lines = LineBudget()  # however many addresses send them
-        self._clock = clock
-
-    def _say(self, args: tuple[object, ...], exc: BaseException, line: str) -> None:
-        remote = address_key(str(args[0])) if args else ""
-        now = self._clock()
-        quiet = self._said.note(f"{remote} {type(exc).__name__}".encode(), now)
-        held = None if quiet is None else self._lines.take(now)
-        if quiet is not None and held is not None:
-            self.info("%s%s%s", line, f" ({quiet} more such from it since its last line, "
-                      "not logged)" if quiet else "", self._lines.told(held))
-
-    def exception(self, msg: object, *args: object, exc_info: Any = True,
-                  **kwargs: Any) -> None:
-        said = str(msg) % args if args else str(msg)
-        if isinstance(exc_info, web.RequestPayloadError):
-            self._say(args, exc_info, f"{said}: {exc_info}")
-            return
-        if isinstance(exc_info, HttpProcessingError):  # as the client is told: no bytes
-            self._say(args, exc_info, f"{said}: HTTP {exc_info.code} {head_problem(exc_info)}")
-            return
-        super().exception(msg, *args, exc_info=exc_info, **kwargs)
-
-
-def head_problem(exc: HttpProcessingError) -> str:
-    """Why aiohttp's parser refused a request head, in one line naming the limit it
-    passed; never the bytes it quotes back (its own text echoes up to 100 of them, across
-    lines, for a request that was never HTTP at all)."""
-    if isinstance(exc, LineTooLong):
-        return (f"the request line or a header line is longer than {HEAD_LINE_BYTES_MAX} "
-                "bytes (the limit)")
-    said = " ".join(str(exc.message or "").split())
-    if isinstance(exc, ContentEncodingError) and "content-encoding" not in said.lower():
-        said = f"Can not decode content-encoding: {said}"  # raised with the encoding alone
-    if isinstance(exc, ContentEncodingError) and ". Please install" in said:
-        # aiohttp's advice to the node's own programmer (a decoder not installed here)
-        said = said.split(". Please install", 1)[0] + ": this node reads gzip and deflate"
-    if isinstance(exc, PayloadEncodingError):  # met before the handler read the body
-        return "the request body cannot be read: " + said
-    first = ((exc.message or "").strip().splitlines() or ["bad request"])[0]
-    if first == "Too many headers received":
-        return f"the request has more than {HEADERS_MAX} header lines (the limit)"
-    return "the request is not HTTP/1.1 this node can read: " + first.rstrip(":")[:120]
+# Set on the request of a head aiohttp's parser failed on for want of a decoder (br or zstd
+# without its package): the body, if one follows, is as unread as a refused route's.
+UNREAD_AFTER_HEAD = web.RequestKey("unread_after_head", bool)
 
 
 class WordedRequestHandler(RequestHandler):
@@ -135,33 +78,64 @@ class WordedRequestHandler(RequestHandler):
     API route (`BODY_HELD`) and was refused before its body was asked for
     (`node.http_limits.invite_body`) has none to drain: the connection closes as soon as
     the refusal is sent. Elsewhere aiohttp says 100 Continue as the head comes, and the
-    body drains."""
+    body drains.
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    What a drain reads is charged to the sender's byte rate (`limits`, the one its read
+    bodies are charged to), and the drain ends once the address has none left: so the
+    caps hold for one connection, the rate for all of an address's together, and an
+    address's drains cost no other address anything. An address with none left has 429
+    (Retry-After) in place of such a refusal, as it would for a body the node reads, and
+    its connection is closed then with nothing drained.
+
+    A body in br or zstd, which the node has no decoder for, fails aiohttp's parser as
+    the head is read (aiohttp would inflate it): it is answered with the 415 a route gives
+    a coding it does not read (`node.media_types.unsupported_coding`), and drained so."""
+
+    def __init__(self, *args: Any, limits: ClientLimits | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.gone = asyncio.Event()
+        self._limits = limits
+        self._drain_from = ""  # the address charged for what the drain reads
         self._draining = False
         self._drained_bytes = 0
         self._drain_over = asyncio.Event()  # the client closed, or the cap was passed
 
     async def finish_response(self, request: BaseRequest, resp: web.StreamResponse,
                               start_time: float | None) -> tuple[web.StreamResponse, bool]:
-        unread = not request.content.at_eof()
+        unread = not request.content.at_eof() or request.get(UNREAD_AFTER_HEAD, False)
+        spent = None
         if unread:
+            spent = None if self._limits is None else self._limits.spent(request.remote or "")
+            if spent is not None:
+                resp = self._over_rate(resp, spent)
             resp.force_close()  # Connection: close, unless the answer was already begun
         answered = await super().finish_response(request, resp, start_time)
         if (unread and request.get(BODY_HELD, False)
                 and not request.get(BODY_INVITED, False)):
             self.force_close()  # the client was never told to send its body: none to drain
+        elif unread and spent is not None:
+            self.force_close()  # its sender has no bytes left to drain it with
         elif unread:
-            await self._drain(request.content)
+            await self._drain(request.content, request.remote or "")
         return answered
 
-    async def _drain(self, body: StreamReader) -> None:
-        """Throw away what arrives until the client closes, or the drain's caps."""
+    @staticmethod
+    def _over_rate(refusal: web.StreamResponse, spent: Decision) -> web.StreamResponse:
+        """429 in place of `refusal` (whose body is left unread) for a sender with no
+        bytes left, unless it is one already or was begun."""
+        if refusal.prepared or refusal.status == 429 or spent.retry_after_s is None:
+            return refusal
+        return json_error(429, "rate_limited", spent.reason,
+                          headers={"Retry-After": str(int(spent.retry_after_s))})
+
+    async def _drain(self, body: StreamReader, sender: str) -> None:
+        """Throw away what arrives until the client closes, or the drain's caps, or the
+        sender's byte rate is spent."""
         transport = self.transport
         if transport is None:
             return
+        self._drain_from = sender
         self._draining = True
         if transport.can_write_eof():
             transport.write_eof()  # after the answer: a client reading it sees its end
@@ -180,7 +154,8 @@ class WordedRequestHandler(RequestHandler):
             super().data_received(data)
             return
         self._drained_bytes += len(data)
-        if self._drained_bytes > REFUSED_BODY_DRAIN_BYTES_MAX:
+        within_rate = self._limits is None or self._limits.drained(self._drain_from, len(data))
+        if not within_rate or self._drained_bytes > REFUSED_BODY_DRAIN_BYTES_MAX:
             self._drain_over.set()
             self.force_close()
 
@@ -195,6 +170,13 @@ class WordedRequestHandler(RequestHandler):
 
     def handle_error(self, request: Any, status: int = 500, exc: BaseException | None = None,
                      message: str | None = None) -> web.StreamResponse:
+        coding = missing_decoder(exc) if isinstance(exc, HttpProcessingError) else None
+        if status == 400 and coding is not None:
+            # The 415 a route gives such a coding, unlogged as a route's is.
+            request[UNREAD_AFTER_HEAD] = True
+            refusal = unsupported_coding(coding_problem([coding]) or "")
+            refusal.headers["Connection"] = "close"  # said, though the answer is HTTP/1.0
+            return refusal
         response = super().handle_error(request, status, exc, message)  # logs it too
         if status != 400 or not isinstance(exc, HttpProcessingError):
             return response
@@ -223,8 +205,10 @@ class LimitedServer(web.Server):
 
     def __init__(self, *args: Any, connections_max: int = CONNECTIONS_MAX,
                  per_source_max: int = CONNECTIONS_PER_SOURCE_MAX,
-                 exempt: frozenset[str] = frozenset(), **kwargs: Any) -> None:
+                 exempt: frozenset[str] = frozenset(), limits: ClientLimits | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.limits = limits
         self.connections_max = connections_max
         self.per_source_max = per_source_max
         self.exempt = exempt
@@ -249,7 +233,8 @@ class LimitedServer(web.Server):
                 >= self.connections_max + CONNECTIONS_DECIDING_MAX):
             self.refused_connections += 1
             return _Refused()
-        handler = WordedRequestHandler(self, loop=self._loop, **self._kwargs)
+        handler = WordedRequestHandler(self, loop=self._loop, limits=self.limits,
+                                       **self._kwargs)
         self._opening[handler] = now
         return handler
 
@@ -315,12 +300,14 @@ class LimitedAppRunner(web.AppRunner):
     """An AppRunner whose server caps connections (in all and per address, but for
     `exempt` addresses), times out idle request heads and ends a connection whose
     request's body was refused, draining it only so far (REFUSED_BODY_DRAIN_S,
-    REFUSED_BODY_DRAIN_BYTES_MAX)."""
+    REFUSED_BODY_DRAIN_BYTES_MAX, and the sender's byte rate in `limits`, the app's
+    client limits: without them a drain is charged to no one)."""
 
     def __init__(self, app: web.Application, connections_max: int = CONNECTIONS_MAX,
                  header_timeout_s: float = HEADER_TIMEOUT_S,
                  per_source_max: int = CONNECTIONS_PER_SOURCE_MAX,
-                 exempt: frozenset[str] = frozenset(), **kwargs: Any) -> None:
+                 exempt: frozenset[str] = frozenset(), limits: ClientLimits | None = None,
+                 **kwargs: Any) -> None:
         kwargs.setdefault("keepalive_timeout", header_timeout_s)
         # The handler drains a body left unread (WordedRequestHandler), not aiohttp.
         kwargs["lingering_time"] = 0
@@ -332,6 +319,7 @@ class LimitedAppRunner(web.AppRunner):
         self._connections_max = connections_max
         self._per_source_max = per_source_max
         self._exempt = exempt
+        self._limits = limits
 
     def connections_refused_and_evicted(self) -> tuple[int, int]:
         """What the caps have done since the server started: connections refused, and
@@ -348,5 +336,5 @@ class LimitedAppRunner(web.AppRunner):
                                 handler_cancellation=server.handler_cancellation,
                                 connections_max=self._connections_max,
                                 per_source_max=self._per_source_max, exempt=self._exempt,
-                                **server._kwargs)
+                                limits=self._limits, **server._kwargs)
         return limited

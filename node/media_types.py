@@ -28,10 +28,12 @@ in a list of codings (`gzip, gzip`), as though it were in none, so /v1/verify an
 verdict on bytes the client said were compressed and /v1/verify/anchor hashed them. It
 does the same with a value holding a character that is not ASCII (`gzip` and a no-break
 space), trimming only space and tab from it. Such a body is refused 415 too, before it is
-read (RFC 9110 8.4.1), with Accept-Encoding naming the codings read (RFC 7694). A body in
-br or zstd without its package installed (`CODINGS_NOT_INSTALLED`) never reaches a
-route: aiohttp's parser refuses it 400 as the head is read, saying the codings this node
-reads (`node.http_server.head_problem`).
+read (RFC 9110 8.4.1), with Accept-Encoding naming the codings read (RFC 7694)
+(`unsupported_coding`). A body in br or zstd without its package installed
+(`CODINGS_NOT_INSTALLED`) never reaches a route: aiohttp's parser, which would inflate it,
+fails as the head is read (the decoder is missing). The node's connection handler answers
+that with the same 415 and words (`node.http_server.WordedRequestHandler`), and drains
+the body unparsed as any other refused one; before, it was aiohttp's 400.
 """
 
 from __future__ import annotations
@@ -39,8 +41,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from aiohttp import web
 from aiohttp.compression_utils import HAS_BROTLI, HAS_ZSTD
 from aiohttp.helpers import parse_mimetype
+
+from node.http_limits import json_error
 
 JSON = "application/json"
 ANY_DOCUMENT = "*/*"
@@ -117,3 +122,14 @@ def coding_problem(headers: Iterable[str]) -> str | None:
         "one this node cannot read")
     return (f"the request's body is in content coding {said}; this node reads a body in "
             f"{' or '.join(CODINGS_READ)}, or in none")
+
+
+def unsupported_coding(problem: str) -> web.Response:
+    """415 for a body in a content coding the node does not inflate (`coding_problem`),
+    which aiohttp would read as though it were in none; the connection is closed rather
+    than kept for a next request behind a body the node will not read."""
+    refusal = json_error(415, "unsupported_media_type", problem,
+                         params={"codings": " or ".join(CODINGS_READ)},
+                         headers={"Accept-Encoding": ", ".join(CODINGS_READ)})
+    refusal.force_close()
+    return refusal

@@ -99,7 +99,10 @@ PUBLIC_ERRORS = {
     429: error_reply("Over the client's rate (a body sent chunked or compressed is held "
                      "back to its byte rate as it arrives, refused only past "
                      f"{ARRIVING_WAIT_MAX_S:g} s of that for one piece or "
-                     f"{ARRIVING_HELD_MAX_S:g} s in all)", ("Retry-After",)),
+                     f"{ARRIVING_HELD_MAX_S:g} s in all). What the node reads of a "
+                     "body it refused unread is charged to that byte rate too, and with "
+                     "none left such a refusal (413, 415, ...) is this 429",
+                     ("Retry-After",)),
     503: error_reply("Busy, or the store is damaged or not readable by the node's user",
                      ("Retry-After",)),
 }

@@ -177,7 +177,7 @@ REFUSED_KEYS_MAX = 256  # keys whose last warning is remembered (any stranger pi
 
 class RefusedKeys:
     """When to warn again of a key refused at the handshake (or of anything else said
-    once a window per source: node.http_server.ProtocolLog), and how many were not."""
+    once a window per source: node.malformed_heads.ProtocolLog), and how many were not."""
 
     def __init__(self, window_s: float = REFUSED_KEYS_WINDOW_S,
                  remembered_max: int = REFUSED_KEYS_MAX) -> None:

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-from aiohttp import ClientSession, compression_utils, web
+from aiohttp import ClientSession, web
 
 from ledger.payloads import AnchorPayload
 from node import api_public
@@ -313,24 +313,6 @@ async def test_a_body_that_is_not_its_content_encoding_is_a_400(
         assert message.startswith("the request body cannot be read: Can not decode "
                                   f"content-encoding: {encoding}"), message
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
-
-
-@pytest.mark.parametrize("encoding", ["br", "zstd"])
-async def test_a_content_encoding_the_node_cannot_read_is_said_so(
-        served: Served, encoding: str) -> None:
-    """Without the Brotli or zstd package aiohttp's refusal told the client 'Please
-    install `Brotli`', advice for the node's programmer."""
-    if {"br": compression_utils.HAS_BROTLI, "zstd": compression_utils.HAS_ZSTD}[encoding]:
-        pytest.skip(f"{encoding} is read here")
-    async with ClientSession() as session, session.post(
-            served.url + "/v1/transactions", data=b"x",
-            headers={"Content-Encoding": encoding}) as response:
-        assert response.status == 400, await response.text()
-        message = (await response.json())["error"]["message"]
-    assert "install" not in message.lower(), message
-    assert message.startswith("the request body cannot be read: Can not decode "
-                              "content-encoding: "), message
-    assert f"({encoding}): this node reads gzip and deflate" in message, message
 
 
 async def test_a_crowd_of_addresses_at_the_cap_gives_way_to_a_newcomer(

@@ -1,0 +1,156 @@
+"""What the node reads of a refused body (its drain, `node.http_server`) is charged to the
+sender's byte rate, the one a read body is charged to. Before, a drain was bounded per
+connection only (REFUSED_BODY_DRAIN_S, REFUSED_BODY_DRAIN_BYTES_MAX): an address opening one
+connection after another made the node read up to 1 MiB on each refused body, at will, and
+was answered 415 each time. Now an address out of bytes has 429, and nothing more drained,
+as for a body the node reads; another address is not touched. Clients send from 127.0.0.2
+and 127.0.0.3 (127.0.0.1 is rate-exempt, as the node's own host)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+from aiohttp import web
+
+from node.api import make_app
+from node.api_public import LIMITS
+from node.client_limits import DRAINED_BYTES_KIND, RATES, ClientLimits
+from node.http_server import LimitedAppRunner
+from node.mempool import MempoolLimits
+from node.metrics import NodeMetrics
+from node.service import NodeCore
+from storage.kv import MemoryStore
+from tests.node.conftest import Consortium
+
+ATTACKER, BYSTANDER = "127.0.0.2", "127.0.0.3"
+RATE, BURST = RATES[DRAINED_BYTES_KIND]
+OFFERED_BYTES = 4 * 1024 * 1024
+ROUNDS_MAX = 12
+DEADLINE_S = 60.0
+# The most one read of a socket brings (asyncio's): a drain passes its sender's bytes by
+# at most that before it ends.
+SOCKET_READ_BYTES = 256 * 1024
+
+
+@dataclass
+class Node:
+    port: int
+    drained: dict[str, int] = field(default_factory=dict)  # bytes charged, by address
+
+
+@pytest.fixture
+async def node(net: Consortium) -> AsyncIterator[Node]:
+    core = NodeCore(net.ministry, net.genesis, MemoryStore(), MempoolLimits(100, 1 << 20, 100),
+                    NodeMetrics())
+    app = make_app(core, "charges")
+    limits = app[LIMITS]
+    runner = LimitedAppRunner(app, access_log=None, limits=limits)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    served = Node(runner.addresses[0][1])
+    charge = limits.drained
+
+    def counted(address: str, size: int) -> bool:  # what the drains read, as charged
+        served.drained[address] = served.drained.get(address, 0) + size
+        return charge(address, size)
+
+    limits.drained = counted  # type: ignore[method-assign]
+    try:
+        yield served
+    finally:
+        await runner.cleanup()
+        core.worker.shutdown(wait=True)
+
+
+def _post(port: int, source: str, path: str, content_type: str, length: int,
+          body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+    """POST from `source`, sending the body (`length` bytes of blanks, or `body`) whole
+    before reading, as http.client does, until the node stops it: status, headers, body."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
+        sock.settimeout(DEADLINE_S)
+        sock.bind((source, 0))
+        sock.connect(("127.0.0.1", port))
+        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\n"
+                     f"Content-Length: {length if body is None else len(body)}\r\n\r\n"
+                     .encode())
+        try:
+            if body is not None:
+                sock.sendall(body)
+            else:
+                piece, sent = b" " * 65536, 0
+                while sent < length:
+                    sock.sendall(piece)
+                    sent += len(piece)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        answer = b""
+        try:
+            while data := sock.recv(65536):
+                answer += data
+        except (ConnectionResetError, TimeoutError):
+            pass
+    head, _, rest = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    assert lines[0].startswith("HTTP/1."), answer[:200]
+    headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])}
+    return int(lines[0].split()[1]), headers, rest
+
+
+def _refused(port: int, source: str) -> tuple[int, dict[str, str], bytes]:
+    """A submission whose body is refused unread (its type), 4 MiB of it offered."""
+    return _post(port, source, "/v1/transactions", "text/plain", OFFERED_BYTES)
+
+
+async def test_an_address_sending_refused_bodies_is_held_to_its_byte_rate(node: Node) -> None:
+    started = time.monotonic()
+    statuses: list[int] = []
+    while (len(statuses) < ROUNDS_MAX and statuses[-2:] != [429, 429]
+           and time.monotonic() - started < DEADLINE_S):
+        status, headers, body = await asyncio.to_thread(_refused, node.port, ATTACKER)
+        statuses.append(status)
+    elapsed = time.monotonic() - started
+    assert statuses[0] == 415, statuses
+    assert statuses[-2:] == [429, 429], statuses  # the node's refusal for a rate, and again
+    assert json.loads(body)["error"]["code"] == "rate_limited", body
+    assert int(headers["retry-after"]) >= 1, headers
+    assert headers["connection"] == "close", headers
+    # All its connections' drains together, within its rate: not a mebibyte each.
+    drained = node.drained.get(ATTACKER, 0)
+    assert drained <= BURST + RATE * elapsed + SOCKET_READ_BYTES, (drained, statuses, elapsed)
+    # A body the node would read is refused for its rate too, as when bodies read spent it.
+    status, _, body = await asyncio.to_thread(
+        _post, node.port, ATTACKER, "/v1/verify", "application/json", 0, b'{"format": "x"}')
+    assert status == 429, body
+    # Another address is not touched: its refused body is answered, and drained.
+    status, _, body = await asyncio.to_thread(_refused, node.port, BYSTANDER)
+    assert status == 415, body
+    assert node.drained.get(BYSTANDER, 0) > 0
+
+
+async def test_an_exempt_address_is_never_held_to_a_byte_rate(node: Node) -> None:
+    for _ in range(4):  # 4 MiB offered each: twice the burst in all
+        status, _, body = await asyncio.to_thread(_refused, node.port, "127.0.0.1")
+        assert status == 415, body
+    assert node.drained.get("127.0.0.1", 0) > BURST
+
+
+def test_drained_bytes_are_owed_until_the_rate_pays_them_back() -> None:
+    now = [0.0]
+    limits = ClientLimits(clock=lambda: now[0])
+    assert limits.spent(ATTACKER) is None
+    assert limits.drained(ATTACKER, int(BURST) - 1)
+    assert not limits.drained(ATTACKER, int(RATE) + 1)  # into debt: a second's worth
+    spent = limits.spent(ATTACKER)
+    assert spent is not None and spent.retry_after_s == 1, spent
+    assert f"{RATE:.0f} {DRAINED_BYTES_KIND} per second" in spent.reason
+    assert limits.spent(BYSTANDER) is None
+    now[0] += 1.5
+    assert limits.spent(ATTACKER) is None  # paid back, and more
+    assert limits.spent("127.0.0.1") is None and limits.drained("127.0.0.1", 10 * int(BURST))
