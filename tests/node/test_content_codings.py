@@ -189,3 +189,40 @@ async def test_a_large_body_without_a_decoder_is_drained_and_its_415_read(
     assert json.loads(body)["error"]["code"] == "unsupported_media_type"
     assert sent <= REFUSED_BODY_DRAIN_BYTES_MAX + KERNEL_BUFFERS_BYTES, sent
     assert took_s < REFUSED_BODY_DRAIN_S + SLACK_S, took_s
+
+
+def _exchange(port: int, head: bytes) -> bytes:
+    """`head` (and the two bytes of body it declares) sent whole, and all that is answered."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(DEADLINE_S)
+        sock.connect(("127.0.0.1", port))
+        sock.sendall(head + b"{}")
+        answer = b""
+        try:
+            while data := sock.recv(65536):
+                answer += data
+        except (ConnectionResetError, TimeoutError):
+            pass
+        return answer
+
+
+@pytest.mark.parametrize("fault", [
+    b"X-Note: a\0b\r\nContent-Length: 2\r\n",  # a NUL in a header
+    b"Content-Length: two\r\n",
+    b"Content-Length: -2\r\n",
+    b"Content-Length: 2\r\nContent-Length: 3\r\n",
+    b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n",
+], ids=["nul", "words", "negative", "two-lengths", "length-and-chunked"])
+@pytest.mark.parametrize("coding", WITHOUT_DECODER or ["br"])
+async def test_a_malformed_head_in_a_coding_without_a_decoder_stays_400(
+        live_port: int, coding: str, fault: bytes) -> None:
+    """A head aiohttp's parser refuses for itself is the 400 it always was, whatever coding
+    it names: only a coding wanting its decoder is made the route's 415."""
+    if coding not in WITHOUT_DECODER:
+        pytest.skip(f"{coding} is read here (its package is installed)")
+    head = (b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Encoding: " + coding.encode() + b"\r\n" + fault + b"\r\n")
+    answer = await asyncio.to_thread(_exchange, live_port, head)
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.split()[1:2] == [b"400"], answer[:300]
+    assert json.loads(rest.partition(b"\r\n\r\n")[2])["error"]["code"] == "bad_request", answer
