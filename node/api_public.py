@@ -26,7 +26,7 @@ from node.body_charges import ArrivingBytes, ArrivingRate, InFlight, beyond_burs
 from node.checked_while_busy import AloneBudget
 from node.client_limits import RATES, ClientLimits, Decision
 from node.cut_off import cut_off_refusal
-from node.http_limits import ArrivalCharge, http_error, json_error, read_body
+from node.http_limits import ArrivalCharge, body_too_large, http_error, json_error, read_body
 from node.public_work import (
     RETRY_AFTER_S,
     VERIFY_CPU_SHARE,
@@ -117,9 +117,13 @@ async def within_rate(request: web.Request, kind: str, cost: float = 1.0) -> Non
 async def within_byte_rate(request: web.Request, limit: int) -> ArrivalCharge:
     """The verification rates: one request, and the body's bytes, charged before it is
     read by its declared length (413 past the byte rate's burst: no wait lets it in), or,
-    chunked or compressed, by the bytes read as they arrive: the charge for its reader."""
-    await within_rate(request, "verify")
+    chunked or compressed, by the bytes read as they arrive: the charge for its reader.
+    A body declared past the route's `limit` is refused (413) before anything is charged:
+    admitted first, its bytes were charged once here and again as its refusal drained."""
     declared = request.content_length
+    if declared is not None and declared > limit:
+        raise body_too_large(request, limit, declared)
+    await within_rate(request, "verify")
     limits, path = request.app[LIMITS], request.path
     rate = RATES["verify_bytes"][0]
     # (by its declared length, 3 KB of gzip carried 3 MiB past the burst, at will)

@@ -153,11 +153,17 @@ class ClientLimits:
     def drained(self, address: str, size: int) -> bool:
         """Take `size` bytes of DRAINED_BYTES_KIND from `address` for a refused body's
         piece the node has read and thrown away, into debt if need be (they were read
-        already); whether the address has any left, so that its drains read on."""
+        already) but never more than a burst; whether the address has any left, so that
+        its drains read on."""
         if address in self.exempt:
             return True
         source = self._source(address_key(address))
-        tokens = source.tokens.get(DRAINED_BYTES_KIND, RATES[DRAINED_BYTES_KIND][1]) - size
+        burst = RATES[DRAINED_BYTES_KIND][1]
+        # The debt stops at one burst: a flood is held a burst's worth of seconds after it
+        # ends, not for all it sent, so honest clients behind the same address (a NAT's)
+        # are not kept out long after it. (A debt `charge` made deeper stays as it is.)
+        owed = source.tokens.get(DRAINED_BYTES_KIND, burst)
+        tokens = min(owed, max(-burst, owed - size))
         source.tokens[DRAINED_BYTES_KIND] = tokens
         return tokens > 0
 
@@ -173,7 +179,8 @@ class ClientLimits:
         if tokens > 0:
             return None
         return Decision(max(1, math.ceil(-tokens / rate)), reason=(
-            f"more than {rate:.0f} {DRAINED_BYTES_KIND} per second from this address"))
+            f"this address sent more than {rate:.0f} bytes a second of request bodies, "
+            "refused ones included; this request is refused unread"))
 
     def penalise(self, address: str, invalid: int) -> None:
         """Count `invalid` forged or malformed signatures against `address`."""

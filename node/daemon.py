@@ -49,6 +49,7 @@ from node.gauges import NodeStatus, refresh_metrics
 from node.http_server import LimitedAppRunner
 from node.key_filters import KeyFilterFill
 from node.logs import log_member, setup_logging
+from node.metrics import REFUSED_BODIES_OVER_RATE
 from node.network import Network
 from node.signature_memory import GoodSignatures, RememberedChecks
 from node.signature_workers import SignatureWorkers
@@ -213,7 +214,9 @@ async def serve(config: NodeConfig) -> None:
     # -----------------------------------------------------------------------------------
 
     runner = LimitedAppRunner(app, handle_signals=False, access_log=None,
-                              exempt=frozenset(config.api_rate_exempt), limits=app[LIMITS])
+                              exempt=frozenset(config.api_rate_exempt), limits=app[LIMITS],
+                              over_rate_counted=core.metrics.public_refusals.labels(
+                                  REFUSED_BODIES_OVER_RATE).inc)
     await runner.setup()
     try:
         await network.start()

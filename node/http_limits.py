@@ -106,15 +106,19 @@ async def invite_body(request: web.Request) -> None:
         request.writer.output_size = 0  # as aiohttp does: not the answer's bytes
 
 
+def body_too_large(request: web.Request, limit: int, size: int) -> web.HTTPException:
+    """413 for a body of `size` bytes (declared, or read so far) past the route's `limit`."""
+    return http_error(web.HTTPRequestEntityTooLarge, "body_too_large",
+                      f"request body exceeds {limit} bytes for {request.path}",
+                      params={"limit": limit}, max_size=limit, actual_size=size)
+
+
 async def read_body(request: web.Request, limit: int,
                     charges: Sequence[ArrivalCharge] = ()) -> bytes:
     """The request body, at most `limit` bytes (413 beyond), within BODY_READ_TIMEOUT_S,
     each piece told to `charges` as it arrives (a wait they make counts in the timeout)."""
-    too_large = f"request body exceeds {limit} bytes for {request.path}"
     if request.content_length is not None and request.content_length > limit:
-        raise http_error(web.HTTPRequestEntityTooLarge, "body_too_large", too_large,
-                         params={"limit": limit}, max_size=limit,
-                         actual_size=request.content_length)
+        raise body_too_large(request, limit, request.content_length)
     await invite_body(request)
     body = bytearray()
     try:
@@ -122,9 +126,7 @@ async def read_body(request: web.Request, limit: int,
             async for chunk in request.content.iter_chunked(READ_CHUNK_BYTES):
                 body += chunk
                 if len(body) > limit:
-                    raise http_error(web.HTTPRequestEntityTooLarge, "body_too_large",
-                                     too_large, params={"limit": limit}, max_size=limit,
-                                     actual_size=len(body))
+                    raise body_too_large(request, limit, len(body))
                 for charge in charges:
                     await charge(len(chunk))
     except TimeoutError as exc:

@@ -11,7 +11,7 @@ handler left unread (a refusal's) ends its connection: what the client sends on 
 thrown away unparsed after the answer for at most `REFUSED_BODY_DRAIN_S` and
 `REFUSED_BODY_DRAIN_BYTES_MAX` in all, then the connection is closed; what it reads is
 charged to the sender's byte rate (`node.client_limits.ClientLimits.drained`), and an
-address with none left has 429 for such a refusal.
+address with none left has 429 for such a refusal (a 4xx; any other answer stands).
 A cap on open connections (`CONNECTIONS_MAX`, and `CONNECTIONS_PER_SOURCE_MAX` from one
 address, shared between addresses as `node.fair_share` says) closes a connection beyond
 it at once. A malformed request head is answered in the API's JSON and logged once per
@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -84,18 +85,21 @@ class WordedRequestHandler(RequestHandler):
     bodies are charged to), and the drain ends once the address has none left: so the
     caps hold for one connection, the rate for all of an address's together, and an
     address's drains cost no other address anything. An address with none left has 429
-    (Retry-After) in place of such a refusal, as it would for a body the node reads, and
-    its connection is closed then with nothing drained.
+    (Retry-After) in place of such a refusal (a 4xx), as it would for a body the node
+    reads, and its connection is closed then with nothing drained; an answer that is no
+    refusal stands (its work is done), closed undrained too. A refusal before a body was
+    invited is left as it is: no drain follows, so no rate is asked.
 
     A body in br or zstd, which the node has no decoder for, fails aiohttp's parser as
     the head is read (aiohttp would inflate it): it is answered with the 415 a route gives
     a coding it does not read (`node.media_types.unsupported_coding`), and drained so."""
 
     def __init__(self, *args: Any, limits: ClientLimits | None = None,
-                 **kwargs: Any) -> None:
+                 over_rate_counted: Callable[[], None] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.gone = asyncio.Event()
         self._limits = limits
+        self._over_rate_counted = over_rate_counted  # told of each refusal made a 429
         self._drain_from = ""  # the address charged for what the drain reads
         self._draining = False
         self._drained_bytes = 0
@@ -104,28 +108,34 @@ class WordedRequestHandler(RequestHandler):
     async def finish_response(self, request: BaseRequest, resp: web.StreamResponse,
                               start_time: float | None) -> tuple[web.StreamResponse, bool]:
         unread = not request.content.at_eof() or request.get(UNREAD_AFTER_HEAD, False)
+        # A client waiting for 100 Continue that was never asked for its body sends none:
+        # closing costs the node nothing, so its sender's rate is not asked.
+        never_sent = (unread and request.get(BODY_HELD, False)
+                      and not request.get(BODY_INVITED, False))
         spent = None
+        if unread and not never_sent and self._limits is not None:
+            spent = self._limits.spent(request.remote or "")
         if unread:
-            spent = None if self._limits is None else self._limits.spent(request.remote or "")
             if spent is not None:
                 resp = self._over_rate(resp, spent)
             resp.force_close()  # Connection: close, unless the answer was already begun
         answered = await super().finish_response(request, resp, start_time)
-        if (unread and request.get(BODY_HELD, False)
-                and not request.get(BODY_INVITED, False)):
-            self.force_close()  # the client was never told to send its body: none to drain
-        elif unread and spent is not None:
-            self.force_close()  # its sender has no bytes left to drain it with
+        if never_sent or spent is not None:
+            # Nothing to drain, or its sender has no bytes left to drain it with.
+            self.force_close()
         elif unread:
             await self._drain(request.content, request.remote or "")
         return answered
 
-    @staticmethod
-    def _over_rate(refusal: web.StreamResponse, spent: Decision) -> web.StreamResponse:
-        """429 in place of `refusal` (whose body is left unread) for a sender with no
-        bytes left, unless it is one already or was begun."""
-        if refusal.prepared or refusal.status == 429 or spent.retry_after_s is None:
-            return refusal
+    def _over_rate(self, answer: web.StreamResponse, spent: Decision) -> web.StreamResponse:
+        """429 in place of a refusal (4xx, whose body is left unread) for a sender with no
+        bytes left, unless it is one already or was begun. Any other answer stands: the work
+        is done, and its connection closes undrained all the same."""
+        if (answer.prepared or not 400 <= answer.status < 500 or answer.status == 429
+                or spent.retry_after_s is None):
+            return answer
+        if self._over_rate_counted is not None:
+            self._over_rate_counted()
         return json_error(429, "rate_limited", spent.reason,
                           headers={"Retry-After": str(int(spent.retry_after_s))})
 
@@ -206,9 +216,10 @@ class LimitedServer(web.Server):
     def __init__(self, *args: Any, connections_max: int = CONNECTIONS_MAX,
                  per_source_max: int = CONNECTIONS_PER_SOURCE_MAX,
                  exempt: frozenset[str] = frozenset(), limits: ClientLimits | None = None,
-                 **kwargs: Any) -> None:
+                 over_rate_counted: Callable[[], None] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.limits = limits
+        self.over_rate_counted = over_rate_counted
         self.connections_max = connections_max
         self.per_source_max = per_source_max
         self.exempt = exempt
@@ -234,6 +245,7 @@ class LimitedServer(web.Server):
             self.refused_connections += 1
             return _Refused()
         handler = WordedRequestHandler(self, loop=self._loop, limits=self.limits,
+                                       over_rate_counted=self.over_rate_counted,
                                        **self._kwargs)
         self._opening[handler] = now
         return handler
@@ -301,13 +313,14 @@ class LimitedAppRunner(web.AppRunner):
     `exempt` addresses), times out idle request heads and ends a connection whose
     request's body was refused, draining it only so far (REFUSED_BODY_DRAIN_S,
     REFUSED_BODY_DRAIN_BYTES_MAX, and the sender's byte rate in `limits`, the app's
-    client limits: without them a drain is charged to no one)."""
+    client limits: without them a drain is charged to no one). `over_rate_counted` is
+    called for each refusal made a 429 because its sender's bytes were spent."""
 
     def __init__(self, app: web.Application, connections_max: int = CONNECTIONS_MAX,
                  header_timeout_s: float = HEADER_TIMEOUT_S,
                  per_source_max: int = CONNECTIONS_PER_SOURCE_MAX,
                  exempt: frozenset[str] = frozenset(), limits: ClientLimits | None = None,
-                 **kwargs: Any) -> None:
+                 over_rate_counted: Callable[[], None] | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("keepalive_timeout", header_timeout_s)
         # The handler drains a body left unread (WordedRequestHandler), not aiohttp.
         kwargs["lingering_time"] = 0
@@ -320,6 +333,7 @@ class LimitedAppRunner(web.AppRunner):
         self._per_source_max = per_source_max
         self._exempt = exempt
         self._limits = limits
+        self._over_rate_counted = over_rate_counted
 
     def connections_refused_and_evicted(self) -> tuple[int, int]:
         """What the caps have done since the server started: connections refused, and
@@ -336,5 +350,6 @@ class LimitedAppRunner(web.AppRunner):
                                 handler_cancellation=server.handler_cancellation,
                                 connections_max=self._connections_max,
                                 per_source_max=self._per_source_max, exempt=self._exempt,
-                                limits=self._limits, **server._kwargs)
+                                limits=self._limits,
+                                over_rate_counted=self._over_rate_counted, **server._kwargs)
         return limited

@@ -12,6 +12,10 @@ from prometheus_client import (
     ProcessCollector,
 )
 
+# senim_public_refusals' reason for a refusal the node's server made 429 because its
+# address's refused bodies (or bodies read) spent its byte rate (`node.http_server`).
+REFUSED_BODIES_OVER_RATE = "refused_bodies"
+
 
 class NodeMetrics:
     def __init__(self) -> None:
@@ -104,4 +108,4 @@ class NodeMetrics:
                                  registry=self.registry)
         self.public_refusals = Counter(
             "senim_public_refusals", "Public requests refused or slowed, by reason "
-            "(busy, rate_limited, slowed)", ["reason"], registry=self.registry)
+            "(busy, rate_limited, slowed, refused_bodies)", ["reason"], registry=self.registry)

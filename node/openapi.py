@@ -101,7 +101,8 @@ PUBLIC_ERRORS = {
                      f"{ARRIVING_WAIT_MAX_S:g} s of that for one piece or "
                      f"{ARRIVING_HELD_MAX_S:g} s in all). What the node reads of a "
                      "body it refused unread is charged to that byte rate too, and with "
-                     "none left such a refusal (413, 415, ...) is this 429",
+                     "none left such a refusal (413, 415, ...) is this 429, unless the "
+                     "client waited for 100 Continue and sent no body",
                      ("Retry-After",)),
     503: error_reply("Busy, or the store is damaged or not readable by the node's user",
                      ("Retry-After",)),

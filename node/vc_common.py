@@ -53,6 +53,7 @@ from node.fair_share import (
 from node.http_limits import (
     BODY_READ_TIMEOUT_S,
     ArrivalCharge,
+    body_too_large,
     http_error,
     invite_body,
     payload_problem,
@@ -253,10 +254,7 @@ def _reached(request: web.Request) -> tuple[str, ...]:
 
 def _too_large(request: web.Request, size: int) -> web.HTTPException:
     """413, as the routes declare and as the node's own API answers (it was a 400)."""
-    return http_error(web.HTTPRequestEntityTooLarge, "body_too_large",
-                      f"request body exceeds {MAX_VC_BODY_BYTES} bytes for {request.path}",
-                      params={"limit": MAX_VC_BODY_BYTES},
-                      max_size=MAX_VC_BODY_BYTES, actual_size=size)
+    return body_too_large(request, MAX_VC_BODY_BYTES, size)
 
 
 async def read_body(request: web.Request,

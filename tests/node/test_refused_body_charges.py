@@ -19,11 +19,11 @@ import pytest
 from aiohttp import web
 
 from node.api import make_app
-from node.api_public import LIMITS
-from node.client_limits import DRAINED_BYTES_KIND, RATES, ClientLimits
+from node.api_public import LIMITS, VERIFY_BODY_MAX
+from node.client_limits import DRAINED_BYTES_KIND, RATES, ClientLimits, Decision
 from node.http_server import LimitedAppRunner
 from node.mempool import MempoolLimits
-from node.metrics import NodeMetrics
+from node.metrics import REFUSED_BODIES_OVER_RATE, NodeMetrics
 from node.service import NodeCore
 from storage.kv import MemoryStore
 from tests.node.conftest import Consortium
@@ -41,7 +41,19 @@ SOCKET_READ_BYTES = 256 * 1024
 @dataclass
 class Node:
     port: int
+    limits: ClientLimits
     drained: dict[str, int] = field(default_factory=dict)  # bytes charged, by address
+    admitted: dict[str, float] = field(default_factory=dict)  # verify_bytes admitted
+    metrics: NodeMetrics = field(default_factory=NodeMetrics)
+
+    def refusals_made_429(self) -> float:
+        return self.metrics.registry.get_sample_value(
+            "senim_public_refusals_total", {"reason": REFUSED_BODIES_OVER_RATE}) or 0.0
+
+    def spend(self, address: str) -> None:
+        """Leave `address` no bytes for a second or more, as a flood of drains would."""
+        self.limits.drained(address, 4 * int(BURST))
+        assert self.limits.spent(address) is not None
 
 
 @pytest.fixture
@@ -50,17 +62,25 @@ async def node(net: Consortium) -> AsyncIterator[Node]:
                     NodeMetrics())
     app = make_app(core, "charges")
     limits = app[LIMITS]
-    runner = LimitedAppRunner(app, access_log=None, limits=limits)
+    refused_bodies = core.metrics.public_refusals.labels(REFUSED_BODIES_OVER_RATE)
+    runner = LimitedAppRunner(app, access_log=None, limits=limits,
+                              over_rate_counted=refused_bodies.inc)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
-    served = Node(runner.addresses[0][1])
-    charge = limits.drained
+    served = Node(runner.addresses[0][1], limits, metrics=core.metrics)
+    charge, admit = limits.drained, limits.admit
 
     def counted(address: str, size: int) -> bool:  # what the drains read, as charged
         served.drained[address] = served.drained.get(address, 0) + size
         return charge(address, size)
 
+    def admitted(address: str, kind: str, cost: float = 1.0) -> Decision:
+        if kind == DRAINED_BYTES_KIND:
+            served.admitted[address] = served.admitted.get(address, 0) + cost
+        return admit(address, kind, cost)
+
     limits.drained = counted  # type: ignore[method-assign]
+    limits.admit = admitted  # type: ignore[method-assign]
     try:
         yield served
     finally:
@@ -118,8 +138,12 @@ async def test_an_address_sending_refused_bodies_is_held_to_its_byte_rate(node: 
     elapsed = time.monotonic() - started
     assert statuses[0] == 415, statuses
     assert statuses[-2:] == [429, 429], statuses  # the node's refusal for a rate, and again
-    assert json.loads(body)["error"]["code"] == "rate_limited", body
-    assert int(headers["retry-after"]) >= 1, headers
+    error = json.loads(body)["error"]
+    assert error["code"] == "rate_limited", body
+    # Said for what was refused, not by the node's name for its bucket.
+    assert "request bodies" in error["message"] and "refused" in error["message"], error
+    assert DRAINED_BYTES_KIND not in error["message"], error
+    assert node.refusals_made_429() == statuses.count(429), statuses
     assert headers["connection"] == "close", headers
     # All its connections' drains together, within its rate (each passing it by a read at
     # most): not a mebibyte each.
@@ -151,8 +175,88 @@ def test_drained_bytes_are_owed_until_the_rate_pays_them_back() -> None:
     assert not limits.drained(ATTACKER, int(RATE) + 1)  # into debt: a second's worth
     spent = limits.spent(ATTACKER)
     assert spent is not None and spent.retry_after_s == 1, spent
-    assert f"{RATE:.0f} {DRAINED_BYTES_KIND} per second" in spent.reason
+    assert f"more than {RATE:.0f} bytes a second of request bodies" in spent.reason
     assert limits.spent(BYSTANDER) is None
     now[0] += 1.5
     assert limits.spent(ATTACKER) is None  # paid back, and more
     assert limits.spent("127.0.0.1") is None and limits.drained("127.0.0.1", 10 * int(BURST))
+
+
+def test_a_floods_debt_is_held_to_one_burst() -> None:
+    """Honest clients sharing the flooder's address (a NAT's) are held a burst's worth of
+    seconds after the flood ends, not for all the flood sent."""
+    now = [0.0]
+    limits = ClientLimits(clock=lambda: now[0])
+    for _ in range(20):  # 20 drains of a MiB: ten bursts
+        limits.drained(ATTACKER, 1024 * 1024)
+    spent = limits.spent(ATTACKER)
+    assert spent is not None and spent.retry_after_s == round(BURST / RATE), spent
+    now[0] += BURST / RATE + 0.5
+    assert limits.spent(ATTACKER) is None
+
+
+def _exchange(port: int, source: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """`request` sent from `source` whole, and the answer read to the connection's end:
+    status (the final one, past a 100 Continue), headers, body."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(DEADLINE_S)
+        sock.bind((source, 0))
+        sock.connect(("127.0.0.1", port))
+        sock.sendall(request)
+        answer = b""
+        try:
+            while data := sock.recv(65536):
+                answer += data
+        except (ConnectionResetError, TimeoutError):
+            pass
+    while answer.startswith(b"HTTP/1.1 100 "):
+        answer = answer.partition(b"\r\n\r\n")[2]
+    head, _, rest = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    assert lines[0].startswith("HTTP/1."), answer[:200]
+    headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])}
+    return int(lines[0].split()[1]), headers, rest
+
+
+async def test_an_answer_that_is_no_refusal_stands_for_a_spent_address(node: Node) -> None:
+    """The work is done: a status asked with a body nobody reads is answered, not made 429
+    (the connection still closes, undrained)."""
+    node.spend(ATTACKER)
+    status, headers, body = await asyncio.to_thread(
+        _exchange, node.port, ATTACKER,
+        b"GET /v1/status HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+    assert status == 200, body
+    assert "height" in json.loads(body), body
+    assert headers["connection"] == "close", headers
+    assert node.refusals_made_429() == 0
+
+
+@pytest.mark.parametrize(("path", "content_type", "length", "refused"), [
+    ("/v1/transactions", "text/plain", 1024, 415),
+    ("/v1/verify", "application/json", VERIFY_BODY_MAX + 1, 413),
+])
+async def test_a_body_never_invited_costs_nothing_and_keeps_its_refusal(
+        node: Node, path: str, content_type: str, length: int, refused: int) -> None:
+    """A client waiting for 100 Continue is refused before its body is asked for: it sends
+    none, so the node has nothing to drain and its refusal is not made 429."""
+    node.spend(ATTACKER)
+    status, headers, body = await asyncio.to_thread(
+        _exchange, node.port, ATTACKER,
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {length}\r\nExpect: 100-continue\r\n\r\n".encode())
+    assert status == refused, body
+    assert headers["connection"] == "close", headers
+    assert node.refusals_made_429() == 0
+    assert node.drained.get(ATTACKER, 0) == 4 * int(BURST)  # the spend alone
+
+
+async def test_a_body_declared_past_the_limit_is_refused_before_it_is_charged(
+        node: Node) -> None:
+    """Its bytes are charged once, as its refusal drains: before, the route's limit of them
+    was charged first (admitted by its declared length) and again as the body drained."""
+    status, _, body = await asyncio.to_thread(
+        _post, node.port, BYSTANDER, "/v1/verify", "application/json", VERIFY_BODY_MAX + 1)
+    assert status == 413, body
+    assert json.loads(body)["error"]["params"] == {"limit": VERIFY_BODY_MAX}, body
+    assert node.admitted.get(BYSTANDER, 0) == 0, node.admitted
+    assert node.drained.get(BYSTANDER, 0) > 0
