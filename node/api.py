@@ -257,7 +257,9 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/verify", verify_document, "Verify a credential document (text must "
           "be valid Unicode). Any origin may call it (CORS). A node too busy to check it "
           "against its chain still answers, 200, a document that fails its own checks "
-          "(tampered, malformed, newer_format); any other is 503 busy", {
+          "(tampered, malformed, newer_format), within a share of its time for them (one "
+          "for each client, and a slice only documents of at most 64 KiB may spend); any "
+          "other, and any once that share is spent, is 503 busy", {
               200: shapes.json_reply("The verdict, valid or not", shapes.VERDICT),
               400: shapes.BAD_REQUEST,
               **shapes.PUBLIC_ERRORS}, body={JSON: shapes.DOCUMENT}, cors_preflight=True),

@@ -149,9 +149,10 @@ async def public(request: web.Request, func: Callable[..., Any], *args: Any,
         raise busy_refusal(request, exc) from exc
 
 
-def busy_refusal(request: web.Request, exc: PublicWorkBusy) -> web.HTTPException:
-    """503 + Retry-After for work a full pool refused."""
-    request.app[CORE].metrics.public_refusals.labels("busy").inc()
+def busy_refusal(request: web.Request, exc: PublicWorkBusy,
+                 reason: str = "busy") -> web.HTTPException:
+    """503 + Retry-After for work a full pool refused, counted under `reason`."""
+    request.app[CORE].metrics.public_refusals.labels(reason).inc()
     return http_error(web.HTTPServiceUnavailable, "busy", f"{exc}; retry shortly",
                       headers={"Retry-After": str(RETRY_AFTER_S)})
 

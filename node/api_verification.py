@@ -29,7 +29,7 @@ from node.api_public import (
     public,
     within_byte_rate,
 )
-from node.checked_while_busy import failed_alone
+from node.checked_while_busy import verdict_while_busy
 from node.http_limits import ArrivalCharge, read_body
 from node.public_work import CommittedView, PublicWorkBusy, ViewFacts, parse_json
 from node.service import NodeCore
@@ -53,13 +53,15 @@ async def _verify_document_route(request: web.Request,
     except PublicWorkBusy as exc:
         # A document altered after issue is told so at once (node.checked_while_busy);
         # one that needs the chain is busy, as before.
-        source = (f"node {core.keys.member_id.hex()[:12]}, busy: the document's own checks "
-                  "only, no chain fact asked")
-        failed = failed_alone(request.app[ALONE_BUDGET], request.remote or "unknown", body,
-                              source)
-        if failed is None:
+        verdict_source = (f"node {core.keys.member_id.hex()[:12]}, busy: the document's "
+                          "own checks only, no chain fact asked")
+        found = verdict_while_busy(request.app[ALONE_BUDGET], request.remote or "unknown",
+                                   body, verdict_source)
+        if found == "passed":
             raise busy_refusal(request, exc) from exc
-        verdict = failed.to_json()
+        if found == "unchecked":
+            raise busy_refusal(request, exc, reason="busy_unchecked") from exc
+        verdict = found.to_json()
     return web.json_response(verdict)
 
 

@@ -108,4 +108,6 @@ class NodeMetrics:
                                  registry=self.registry)
         self.public_refusals = Counter(
             "senim_public_refusals", "Public requests refused or slowed, by reason "
-            "(busy, rate_limited, slowed, refused_bodies)", ["reason"], registry=self.registry)
+            "(busy; busy_unchecked: a document the full pool refused, answered busy without "
+            "its own checks, their budget spent or the body beyond any credential; "
+            "rate_limited; slowed; refused_bodies)", ["reason"], registry=self.registry)
