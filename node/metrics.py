@@ -110,4 +110,5 @@ class NodeMetrics:
             "senim_public_refusals", "Public requests refused or slowed, by reason "
             "(busy; busy_unchecked: a document the full pool refused, answered busy without "
             "its own checks, their budget spent or the body beyond any credential; "
-            "rate_limited; slowed; refused_bodies)", ["reason"], registry=self.registry)
+            "rate_limited; slowed; refused_bodies: a refusal answered 429, its address past "
+            "its byte rate)", ["reason"], registry=self.registry)
