@@ -12,6 +12,8 @@ before any node is asked.
   "nothing a node or a proof could say would change that": the chain records it.
 - A password in $SENIM_NODE is printed for a document failing its own checks (--json's
   nodes_not_asked; a presentation's "gave no answer" line), where it was refused hidden.
+- --json's reason counts a held VC no chain records as passing where the text counts it
+  failing, when a node (or --genesis alone) gave the presentation's verdict.
 - A link's document failing its own checks is said "checked against {node} instead" of the
   link's node, beside "neither was consulted": that node was never asked (it is down).
 """
@@ -30,7 +32,10 @@ from click.testing import CliRunner
 from cli.language import Words
 from cli.main import main
 from ledger.anchor_verification import document_hash
+from ledger.identity import KeyPair
 from ledger.payloads import AnchorPayload
+from ledger.vc.canon import CREDENTIALS_V2
+from ledger.vc.didkey import did_key
 from ledger.vc.proofs import add_proof
 from storage.kv import MemoryStore
 from tests.cli.test_verify_document_first import (
@@ -39,6 +44,7 @@ from tests.cli.test_verify_document_first import (
     altered,
     diploma,
     down,
+    genesis_file,
     presentation,
     senim,
     vc_of,
@@ -138,3 +144,23 @@ def test_a_password_in_senim_node_is_not_printed_for_a_changed_document(
         checked = CliRunner().invoke(main, ["verify", str(path), *(["--json"] * as_json)],
                                      env={"SENIM_NODE": node})
         assert "s3cretPass" not in checked.output, checked.output
+
+
+def test_the_json_counts_a_held_vc_no_chain_records_as_the_text_does(tmp_path: Path) -> None:
+    """A presentation holding a changed Senim VC and a VC no chain records (signed by a key
+    of anyone's), --genesis given: the text says '2 of its 2 credential(s) did not pass',
+    --json's reason '1 of 2 credential(s) fail' (the VC no chain records is made
+    unconfirmed by cli.vc_verify.settled after the presentation's reason was written; only
+    the no-answer path, cli.vp._unanswered, counts it). As it was before 7c008742."""
+    anyone = KeyPair.from_seed(b"\x55" * 32)
+    unrecorded = add_proof({"@context": [CREDENTIALS_V2], "type": ["VerifiableCredential"],
+                            "issuer": did_key(anyone.public_key),
+                            "credentialSubject": {"id": "did:example:123"}},
+                           anyone, "2026-07-01T09:00:00Z")
+    changed = json.loads(json.dumps(vc_of(diploma())).replace('"3.41"', '"3.91"'))
+    path = written(tmp_path, "diploma.vp.json", presentation([changed, unrecorded]))
+    given = ["--node", down(), "--genesis", str(genesis_file(tmp_path))]
+    text = senim("verify", str(path), *given, "--lang", "en")
+    assert "2 of its 2 credential(s) did not pass" in text.output, text.output
+    as_json = json.loads(senim("verify", str(path), *given, "--json").output)
+    assert as_json["reason"].startswith("2 of 2 credential(s) fail"), as_json["reason"]
