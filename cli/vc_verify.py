@@ -185,14 +185,23 @@ def nodes_unasked(nodes: Sequence[str], senim: bool) -> tuple[list[Sentence], di
             {"nodes_not_asked": list(nodes)})
 
 
+def by_its_end(verdict: VcVerdict) -> VcVerdict:
+    """A VC outside its validity period named by the end it is past: the VC-API's
+    "expired" stands for either, and one valid only from a later date was said EXPIRED
+    when its own checks failed it before any node was asked. Every verdict an officer is
+    told goes through here, a node's answer (`settled`) or none."""
+    if verdict.status == "expired" and verdict.facts.get("validity") == "not_yet_valid":
+        verdict.status = "not_yet_valid"
+    return verdict
+
+
 def settled(verdict: VcVerdict, document: Any, facts: RemoteFacts, max_age_s: float | None
             ) -> VcVerdict:
     """A VC's verdict as an officer is told it: a VC no chain records is unconfirmed, an
     answer older than `max_age_s` stale."""
     if verdict.valid and "senim" not in document:
         verdict = unconfirmed(verdict)
-    if verdict.status == "expired" and verdict.facts.get("validity") == "not_yet_valid":
-        verdict.status = "not_yet_valid"  # the VC-API's "expired" stands for either end
+    verdict = by_its_end(verdict)
     if facts.header is not None:
         verdict.facts["as_of_height"] = facts.header.height
         verdict.facts["as_of_time"] = when(facts.header.time_ms)
@@ -291,6 +300,7 @@ def own_answer(verdict: VcVerdict, source: Sentence | None = None) -> NodeVerdic
 def print_alone(verdict: VcVerdict, document: Any, shown: str, nodes: Sequence[str],
                 as_json: bool, words: Words, link_notes: Sequence[Sentence]) -> None:
     """A VC failing its own checks (before any node is asked), said with no node's word."""
+    verdict = by_its_end(verdict)
     if as_json:
         click.echo(json.dumps({"file": shown, **verdict.to_json(), "source": DOCUMENT_ALONE,
                                "nodes_not_asked": [str(node) for node in nodes]},

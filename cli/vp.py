@@ -26,6 +26,7 @@ from cli.vc_verify import (
     DOCUMENT_ALONE_UNANSWERED,
     EXIT_INVALID,
     answer_of,
+    by_its_end,
     checked_on_node,
     distrusting,
     nodes_asked,
@@ -189,8 +190,9 @@ def _unanswered(alone: VcVerdict, held: Sequence[Any]) -> VcVerdict:
                  if warning_code(warning)[0] not in _ANSWERED_BY_CHAIN_UNCHECKED],
                 inner.issuer, dict(inner.facts)))
             continue
-        copied = VcVerdict(inner.valid, inner.status, inner.reason, list(inner.checks),
-                           list(inner.warnings), inner.issuer, dict(inner.facts))
+        copied = by_its_end(VcVerdict(inner.valid, inner.status, inner.reason,
+                                      list(inner.checks), list(inner.warnings), inner.issuer,
+                                      dict(inner.facts)))
         own.append(unconfirmed(copied) if inner.valid else copied)
     failed = sorted((inner for inner in own if not inner.valid),
                     key=lambda inner: inner.status in ("chain_unchecked", "unconfirmed"))
