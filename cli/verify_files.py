@@ -102,8 +102,8 @@ def load_json_file(path: Path) -> Any | None:
             # than a check does; any other JSON is an anchored document, checked by its
             # bytes alone (RFC 8259 only asks that keys be unique), and read as it is.
             document = json.loads(data)
-            if isinstance(document, dict) and ("format" in document
-                                               or "@context" in document):
+            if is_credential(document) or (isinstance(document, dict)
+                                            and "@context" in document):
                 refuse(duplicate_key(path, exc), EXIT_BAD_INPUT)
             return document
     except UnfitFile:  # grown past the limit, or swapped for no regular file, since
@@ -150,14 +150,21 @@ def load_checked_json(path: Path) -> Any | None:
 
 
 def is_credential(document: Any) -> bool:
-    return isinstance(document, dict) and "format" in document
+    """A Senim credential: a JSON object whose format names one, of any version (a later
+    one is said to be newer). Any other JSON object is an anchored document however its
+    keys are named: a registrar's export with a "format" of its own was MALFORMED, "nothing
+    a node could say would change that", though the chain recorded it."""
+    return (isinstance(document, dict) and isinstance(document.get("format"), str)
+            and document["format"].startswith(CREDENTIAL_MARK[1:].decode()))
 
 
-def _holds_a_credential(path: Path) -> bool:
+def _holds_a_credential(path: Path, parsed: bool) -> bool:
+    """Whether the file's start looks like a credential's. `parsed`: the file is JSON, so
+    a "format" key alone is no sign of a credential cut short."""
     with path.open("rb") as file:
         start = file.read(CREDENTIAL_START_BYTES).lstrip(b"\xef\xbb\xbf \t\r\n")
-    return ((start.startswith(b"{") and b'"format"' in start) or CREDENTIAL_MARK in start
-            or VC_MARK in start)
+    return ((not parsed and start.startswith(b"{") and b'"format"' in start)
+            or CREDENTIAL_MARK in start or VC_MARK in start)
 
 
 # What people hand over instead of the credential file: a PDF, a photo or a scan of the
@@ -200,7 +207,7 @@ def unreadable_kind(path: Path, document: Any, offline: bool) -> str | None:
         no_document = _no_document_kind(file.read(12))
     if no_document is not None:
         return no_document
-    if not is_credential(document) and _holds_a_credential(path):
+    if not is_credential(document) and _holds_a_credential(path, document is not None):
         return "damaged"
     if offline and not is_credential(document):
         return "malformed"

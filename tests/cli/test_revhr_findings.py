@@ -20,7 +20,6 @@ before any node is asked.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from pathlib import Path
@@ -31,13 +30,10 @@ from click.testing import CliRunner
 
 from cli.language import Words
 from cli.main import main
-from ledger.anchor_verification import document_hash
 from ledger.identity import KeyPair
-from ledger.payloads import AnchorPayload
 from ledger.vc.canon import CREDENTIALS_V2
 from ledger.vc.didkey import did_key
 from ledger.vc.proofs import add_proof
-from storage.kv import MemoryStore
 from tests.cli.test_verify_document_first import (
     LANGUAGES,
     UNIVERSITY,
@@ -50,9 +46,6 @@ from tests.cli.test_verify_document_first import (
     vc_of,
     written,
 )
-from tests.node.api_server import api_core, serving_url
-from tests.node.conftest import commit, make_consortium, make_tx
-from tests.node.engine_node import running_engine
 
 NOT_YET = "2099-01-01T00:00:00Z"
 
@@ -105,26 +98,6 @@ def test_a_changed_link_document_is_not_said_checked_against_a_node_never_asked(
     checked_here = words.t("cli.link.checked_here", origin="https://portal.example.kz",
                            node=node)
     assert checked_here not in checked.output, checked.output
-
-
-async def test_an_anchored_json_file_with_a_format_key_is_found_on_chain(
-        tmp_path: Path) -> None:
-    """A registrar's JSON export anchored as it is, whose top level happens to have a
-    "format" key, is taken for a credential (cli.verify_files.is_credential: any object
-    with "format"), fails the credential's own checks and is MALFORMED, exit 1, "nothing a
-    node or a proof could say would change that, so neither was consulted", though the
-    chain records it. (Before 7c008742 it was MALFORMED too, its source the node; the
-    claim that no node could change it is new.)"""
-    net = make_consortium()
-    core = api_core(net.ministry, net.genesis, MemoryStore())
-    export = tmp_path / "export.json"
-    export.write_text(json.dumps({"format": "registry-export/2", "rows": [["A", "3.41"]]}))
-    commit(core.chain, [make_tx(net.university,
-                                AnchorPayload(document_hash(export.read_bytes())))])
-    async with running_engine(core), serving_url(core) as url:
-        checked = await asyncio.get_running_loop().run_in_executor(
-            None, lambda: senim("verify", str(export), "--node", url))
-    assert checked.exit_code == 0, checked.output
 
 
 @pytest.mark.parametrize("as_json", [True, False])
