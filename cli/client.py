@@ -28,6 +28,7 @@ from cli.node_answers import (
     login_in_url,
     not_from_node,
     read_bounded,
+    shown_node,
     unreachable,
     without_slash,
 )
@@ -109,7 +110,7 @@ class NodeClient:
         data = None if body is None else json.dumps(body).encode()
         if not self.base_url.lower().startswith(("http://", "https://")):
             # e.g. "127.0.0.1:8101", as node configs write addresses
-            raise ClientError(Sentence("cli.node.no_scheme", url=repr(self.base_url),
+            raise ClientError(Sentence("cli.node.no_scheme", url=repr(shown_node(self.base_url)),
                                        example=DEFAULT_NODE), "bad_url")
         login = login_in_url(self.base_url)
         if login is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import ssl
 import time
@@ -86,6 +87,20 @@ def read_bounded(response: Readable, url: str,
     return bytes(data)
 
 
+def shown_node(base_url: str) -> str:
+    """A node URL as it may be printed or put in JSON: a user name or password in it
+    ('http://hr:secret@10.0.0.5:8101', from $SENIM_NODE) shown as 'http://…@10.0.0.5:8101',
+    one with no scheme too. Every line and --json field naming a node goes through here: a
+    password was printed where a node was said not asked, or gave no answer."""
+    scheme, sep, rest = base_url.partition("://")
+    if not sep:
+        scheme, rest = "", base_url
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    if "@" not in authority:
+        return base_url
+    return scheme + sep + "…@" + rest[authority.rindex("@") + 1:]
+
+
 def login_in_url(base_url: str) -> Sentence | None:
     """What is wrong with a node URL that carries a user name or password
     ('http://admin:secret@10.0.0.5:8101', for a proxy that asks for one); None if it
@@ -98,8 +113,7 @@ def login_in_url(base_url: str) -> Sentence | None:
         return None  # a URL that cannot be read is said as that
     if "@" not in netloc:
         return None
-    shown = base_url.replace(netloc, "…@" + netloc.rpartition("@")[2], 1)
-    return Sentence("cli.node.bad_url", url=repr(shown), example=NODE_EXAMPLE,
+    return Sentence("cli.node.bad_url", url=repr(shown_node(base_url)), example=NODE_EXAMPLE,
                     detail=Sentence("cli.node.url_login"))
 
 
@@ -211,7 +225,7 @@ def fetch(base_url: str, path: str, timeout_s: float, deadline: Deadline | None)
     url = base_url + path
     if not base_url.lower().startswith(("http://", "https://")):
         # "127.0.0.1:8101", as node configs write addresses: no node was asked
-        raise RemoteFactsError(Sentence("cli.node.no_scheme", url=repr(base_url),
+        raise RemoteFactsError(Sentence("cli.node.no_scheme", url=repr(shown_node(base_url)),
                                         example=NODE_EXAMPLE))
     login = login_in_url(base_url)
     if login is not None:

@@ -11,7 +11,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from cli.deadline import Deadline
 from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
 from cli.freshness import check_fresh
-from cli.node_answers import RemoteFactsError, login_in_url
+from cli.node_answers import RemoteFactsError, login_in_url, shown_node
 from cli.remote import (
     NODE_RECORD_ERRORS,
     RemoteFacts,
@@ -105,7 +105,7 @@ def node_verdict(document: Any, digest: bytes, is_credential: bool, node_url: st
             verdict.facts.update(exc.verdict_facts(node_url))
             return NodeVerdict(verdict, facts.described(), None, False)
         except RemoteFactsError as exc:
-            raise NodeFailed(reason(exc, "cli.node.other", node=node_url),
+            raise NodeFailed(reason(exc, "cli.node.other", node=shown_node(node_url)),
                              EXIT_UNREACHABLE) from exc
         except NODE_RECORD_ERRORS as exc:
             raise NodeFailed(undecodable(exc, node_url), EXIT_UNREACHABLE) from exc
@@ -165,7 +165,7 @@ def _cut_off(verdict: Verdict, node_url: str, member: str, retired: int) -> Verd
     cut = Verdict(False, "untrusted", f"the node's answer cannot be trusted: {detail}",
                   verdict.source, [*verdict.checks, Check("node_retired", False, detail)])
     cut.facts.update(verdict.facts)
-    cut.facts.update({"untrusted_because": "node_retired", "node": node_url,
+    cut.facts.update({"untrusted_because": "node_retired", "node": shown_node(node_url),
                       "node_member": member, "node_retired_height": retired})
     return cut
 

@@ -22,7 +22,7 @@ import json
 from typing import Any
 
 from cli.deadline import Deadline, DeadlinePassed
-from cli.node_answers import NO_ROUTE_SAID, RemoteFactsError, fetch, without_slash
+from cli.node_answers import NO_ROUTE_SAID, RemoteFactsError, fetch, shown_node, without_slash
 from cli.spoken import Moment, Sentence
 from ledger.blocks import Header, decode_block
 from ledger.errors import MalformedInput
@@ -63,8 +63,8 @@ class UntrustedAnswer(RemoteFactsError):
         said as what it is in every language (not as a disagreement with a genesis file
         the reader may not have given)."""
         if self.sentence is not None and self.sentence.key == "cli.node.proof_false":
-            return {"untrusted_because": "proof_false", "node": node_url}
-        return {"node": node_url}
+            return {"untrusted_because": "proof_false", "node": shown_node(node_url)}
+        return {"node": shown_node(node_url)}
 
 
 class RemoteFacts(StateFacts):
@@ -74,6 +74,7 @@ class RemoteFacts(StateFacts):
                  certified: SetCertificateCheck | None = None, genesis: Genesis | None = None,
                  deadline: Deadline | None = None) -> None:
         self.base_url = without_slash(base_url)
+        self.shown = shown_node(self.base_url)  # as every line and --json names the node
         self.timeout_s = timeout_s
         self.height: int | None = None
         self.state_root: bytes | None = None
@@ -96,27 +97,27 @@ class RemoteFacts(StateFacts):
             return json.loads(self._fetch(path))
         except (ValueError, RecursionError) as exc:
             raise RemoteFactsError(Sentence("cli.node.not_json",
-                                            node=self.base_url)) from exc
+                                            node=self.shown)) from exc
 
     def describe(self) -> str:
         if self.header is not None:
-            return (f"node {self.base_url}, block {self.header.height} "
+            return (f"node {self.shown}, block {self.header.height} "
                     f"({when(self.header.time_ms)}) certified by {self.certifiers}")
         if self.height is None:
             # Nothing of its state was taken: the document failed before any chain lookup,
             # or the node's first answer was refused (it did not check against genesis).
-            return f"node {self.base_url} (no state of its chain was used)"
-        return f"node {self.base_url} at height {self.height} (taken on the node's word)"
+            return f"node {self.shown} (no state of its chain was used)"
+        return f"node {self.shown} at height {self.height} (taken on the node's word)"
 
     def described(self) -> Sentence:
         """`describe` in the reader's language."""
         if self.header is not None:
-            return Sentence("cli.source.node_certified", self.describe(), node=self.base_url,
+            return Sentence("cli.source.node_certified", self.describe(), node=self.shown,
                             height=self.header.height, when=Moment(when(self.header.time_ms)),
                             certifiers=certifiers(self.certified_from, self.set_changes))
         if self.height is None:
-            return Sentence("cli.source.node_unused", self.describe(), node=self.base_url)
-        return Sentence("cli.source.node_word", self.describe(), node=self.base_url,
+            return Sentence("cli.source.node_unused", self.describe(), node=self.shown)
+        return Sentence("cli.source.node_word", self.describe(), node=self.shown,
                         height=self.height)
 
     def _check_certified(self, root: bytes, height: int) -> None:
@@ -213,15 +214,15 @@ class RemoteFacts(StateFacts):
         if not verify_state_proof(root, key, value, proof):
             # the node lied about its own state: an untrusted answer, not one never given
             raise UntrustedAnswer(Sentence(
-                "cli.node.proof_false", f"the node at {self.base_url} sent a proof that does "
+                "cli.node.proof_false", f"the node at {self.shown} sent a proof that does "
                 "not agree with its answer: do not trust this node, and check the document "
-                "against another (a ministry's node, say)", node=self.base_url))
+                "against another (a ministry's node, say)", node=self.shown))
         return value
 
     def _malformed_state(self, exc: Exception) -> Sentence:
-        return Sentence("cli.node.malformed_state", f"the node at {self.base_url} sent a "
+        return Sentence("cli.node.malformed_state", f"the node at {self.shown} sent a "
                         f"malformed state answer ({exc}): is it a Senim node?",
-                        node=self.base_url, why=str(exc))
+                        node=self.shown, why=str(exc))
 
     def get(self, key: bytes) -> bytes | None:
         return self._value(key)
@@ -264,7 +265,7 @@ class RemoteFacts(StateFacts):
 def undecodable(exc: Exception, node_url: str) -> Sentence:
     """A record the node sent (taken on its word) that does not decode, in words."""
     return Sentence("cli.node.record", f"the node sent a record that does not decode: {exc}",
-                    node=node_url)
+                    node=shown_node(node_url))
 
 
 def certifiers(from_height: int, changes: int) -> Sentence:

@@ -34,7 +34,7 @@ import click
 from cli.commands import usable_node_url
 from cli.deadline import Deadline, DeadlinePassed
 from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
-from cli.node_answers import UNNAMED_NODE
+from cli.node_answers import UNNAMED_NODE, shown_node
 from cli.online_verdict import AnyJudged, Judged, NodeFailed, NodeVerdict, answer_alone
 from cli.spoken import Joined, Sentence, refuse
 from ledger.vc.presentation import UNTRUSTED
@@ -91,6 +91,11 @@ class NodeAnswer(Generic[AnyJudged]):
     failure: Sentence | None
 
     @property
+    def shown(self) -> str:
+        """The node as every line and --json names it (cli.node_answers.shown_node)."""
+        return shown_node(self.node)
+
+    @property
     def trusted(self) -> bool:
         return self.answer is not None and not untrusted(self.answer.verdict)
 
@@ -129,7 +134,7 @@ def judged(ask: AskNode[AnyJudged], nodes: Sequence[str], certified: bool,
         # --json lists why each node gave none, one node's too: the verdict is the
         # document's own, and says nothing of the node (the text says it beside it)
         return Judgement(fallback, [
-            Sentence("cli.nodes.no_answer", None, node=answer.node, why=answer.failure)
+            Sentence("cli.nodes.no_answer", None, node=answer.shown, why=answer.failure)
             for answer in answers if answer.failure is not None],
             {"nodes": _answers_json(answers, None)})
     # --json lists each node's answer when several were asked: one node's answer is the
@@ -189,7 +194,8 @@ def _fault(exc: Exception) -> Sentence:
 
 
 def _late(node: str, deadline: Deadline) -> Sentence:
-    return Sentence("cli.error.deadline", None, host=node, seconds=f"{deadline.seconds:g}")
+    return Sentence("cli.error.deadline", None, host=shown_node(node),
+                    seconds=f"{deadline.seconds:g}")
 
 
 def _chosen(answers: Sequence[NodeAnswer[AnyJudged]], certified: bool
@@ -228,34 +234,34 @@ def differences(answers: Sequence[NodeAnswer[AnyJudged]], shown: NodeAnswer[AnyJ
             continue
         if other.answer is None:
             assert other.failure is not None
-            notes.append(Sentence("cli.nodes.no_answer", None, node=other.node,
+            notes.append(Sentence("cli.nodes.no_answer", None, node=other.shown,
                                   why=other.failure))
         elif not other.trusted:
-            notes.append(Sentence("cli.nodes.untrusted", None, node=other.node))
+            notes.append(Sentence("cli.nodes.untrusted", None, node=other.shown))
         elif _verdict(other).status != _verdict(shown).status:
             if other.answer.height is None:  # no block to name: it read none
-                notes.append(Sentence("cli.nodes.differs_unread", None, node=other.node,
-                                      shown=shown.node))
+                notes.append(Sentence("cli.nodes.differs_unread", None, node=other.shown,
+                                      shown=shown.shown))
                 continue
             key = "cli.nodes.differs" if certified else "cli.nodes.differs_uncertified"
-            notes.append(Sentence(key, None, node=other.node, height=_height(other),
-                                  shown=shown.node, shownHeight=height,
+            notes.append(Sentence(key, None, node=other.shown, height=_height(other),
+                                  shown=shown.shown, shownHeight=height,
                                   behind=max(0, height - _height(other))))
         else:
             # one that read no block gave the verdict from the document alone: it lags nothing
             if other.answer.height is not None and _height(other) < height:
                 # uncertified, the higher height may be the lie: a node claiming block
                 # 1,000,000 would have an honest one said to lag and to hide revocations
-                lag = {"node": other.node, "height": _height(other),
+                lag = {"node": other.shown, "height": _height(other),
                        "behind": height - _height(other)}
                 notes.append(Sentence("cli.nodes.behind", None, **lag) if certified else
                              Sentence("cli.nodes.behind_uncertified", None, **lag,
-                                      shown=shown.node))
+                                      shown=shown.shown))
             # certified facts differ by what changed between the two heights, said as a lag
             if not certified and (differing := _facts_differing(other, shown)):
                 which = dict.fromkeys(_FACT_WORDS.get(name, "other") for name in differing)
-                notes.append(Sentence("cli.nodes.facts_differ", None, node=other.node,
-                                      shown=shown.node, which=Joined(
+                notes.append(Sentence("cli.nodes.facts_differ", None, node=other.shown,
+                                      shown=shown.shown, which=Joined(
                                           [Sentence(f"cli.nodes.fact.{word}") for word in which],
                                           ", ")))
     return notes
@@ -296,10 +302,10 @@ def _answers_json(answers: Sequence[NodeAnswer[AnyJudged]],
     listed: list[dict[str, Any]] = []
     for each in answers:
         if each.answer is None:
-            listed.append({"node": each.node, "answered": False, "used": False,
+            listed.append({"node": each.shown, "answered": False, "used": False,
                            "problem": str(each.failure)})
             continue
-        listed.append({"node": each.node, "answered": True, "used": each is shown,
+        listed.append({"node": each.shown, "answered": True, "used": each is shown,
                        "status": each.answer.verdict.status,
                        "valid": each.answer.verdict.valid, "height": each.answer.height,
                        "certified": each.answer.certified,

@@ -23,7 +23,7 @@ from cli.document_lines import contents, native_or_as_is
 from cli.errors import EXIT_UNREACHABLE
 from cli.freshness import check_fresh, old_answer_note
 from cli.language import Words
-from cli.node_answers import RemoteFactsError, read_bounded
+from cli.node_answers import RemoteFactsError, read_bounded, shown_node
 from cli.online_verdict import NodeFailed, NodeVerdict, status_chain_id
 from cli.remote import (
     NODE_RECORD_ERRORS,
@@ -160,8 +160,8 @@ def checked_on_node(node_url: str, genesis: Genesis | None, deadline: Deadline |
         except NODE_RECORD_ERRORS as exc:
             raise NodeFailed(undecodable(exc, node_url), EXIT_UNREACHABLE) from exc
         except RemoteFactsError as exc:
-            why = reason(exc, "cli.node.other", node=node_url)
-            raise NodeFailed(Sentence("cli.vc.chain_unchecked", None, node=node_url,
+            why = reason(exc, "cli.node.other", node=shown_node(node_url))
+            raise NodeFailed(Sentence("cli.vc.chain_unchecked", None, node=shown_node(node_url),
                                       detail=why), EXIT_UNREACHABLE, why) from exc
         return verdict, facts
     raise NodeFailed(Sentence("cli.node.moving"), EXIT_UNREACHABLE)
@@ -181,8 +181,9 @@ def nodes_unasked(nodes: Sequence[str], senim: bool) -> tuple[list[Sentence], di
     dropped unsaid, as if each had been asked and agreed)."""
     if senim or len(nodes) < 2:
         return [], {}
-    return ([Sentence("cli.nodes.not_asked", None, nodes=", ".join(nodes))],
-            {"nodes_not_asked": list(nodes)})
+    shown = [shown_node(node) for node in nodes]
+    return ([Sentence("cli.nodes.not_asked", None, nodes=", ".join(shown))],
+            {"nodes_not_asked": shown})
 
 
 def by_its_end(verdict: VcVerdict) -> VcVerdict:
@@ -303,7 +304,7 @@ def print_alone(verdict: VcVerdict, document: Any, shown: str, nodes: Sequence[s
     verdict = by_its_end(verdict)
     if as_json:
         click.echo(json.dumps({"file": shown, **verdict.to_json(), "source": DOCUMENT_ALONE,
-                               "nodes_not_asked": [str(node) for node in nodes]},
+                               "nodes_not_asked": [shown_node(node) for node in nodes]},
                               indent=2, ensure_ascii=False))
     else:
         answer = own_answer(verdict)

@@ -25,6 +25,7 @@ from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
 from cli.freshness import check_fresh, old_answer_note
 from cli.language import Words, lang_option
 from cli.link_arguments import LinkCommand, shown_briefly
+from cli.node_answers import shown_node
 from cli.online_verdict import as_of_block, node_verdict
 from cli.remote import certifiers
 from cli.several_nodes import VERIFY_NODES_MAX, judged, node_urls
@@ -201,8 +202,8 @@ def verify_command(file: Path | str, nodes: list[str], offline: bool, genesis_pa
             _verify(file, nodes, offline, genesis_path, max_age_s, as_json, timeout_s, words,
                     asked)
     except DeadlinePassed:
-        refuse(Sentence("cli.error.deadline", host=", ".join(nodes), seconds=f"{timeout_s:g}"),
-               EXIT_UNREACHABLE)
+        refuse(Sentence("cli.error.deadline", host=", ".join(map(shown_node, nodes)),
+                        seconds=f"{timeout_s:g}"), EXIT_UNREACHABLE)
 
 
 def _verify_link(value: str, nodes: list[str], offline: bool, genesis_path: Path | None,
@@ -237,7 +238,7 @@ def _verify_link(value: str, nodes: list[str], offline: bool, genesis_path: Path
                                   words=shown_briefly(link.words_after)))
         if elsewhere:
             notes.append(Sentence("cli.link.checked_here", None, origin=link.origin,
-                                  node=", ".join(nodes)))
+                                  node=", ".join(map(shown_node, nodes))))
         if as_json:  # stdout stays the verdict's JSON alone: what was read, on stderr
             for note in notes:
                 if note.key != "cli.link.checked_here":
@@ -292,7 +293,7 @@ def _verify(file: Path, nodes: list[str], offline: bool, genesis_path: Path | No
         verdict, refusal, source = _verify_offline(document, genesis_path, max_age_s)
     elif (failed := failed_alone(document) if is_credential(document) else None) is not None:
         verdict, source = failed, Sentence("cli.source.document_alone")
-        nodes_json = {"nodes_not_asked": [str(node) for node in nodes]}
+        nodes_json = {"nodes_not_asked": [shown_node(node) for node in nodes]}
     else:
         credential = is_credential(document)
         digest = b"" if credential else file_digest(file)  # once, however often asked

@@ -18,6 +18,7 @@ import click
 from cli.commands import lay_out_verdict
 from cli.deadline import Deadline
 from cli.language import Words
+from cli.node_answers import shown_node
 from cli.online_verdict import NodeVerdict
 from cli.several_nodes import judged
 from cli.spoken import Sentence, say
@@ -131,7 +132,7 @@ def verify_vp_file(document: Any, shown: str, nodes: Sequence[str], as_json: boo
         if not alone.valid and not alone.credentials:  # the presentation's own checks
             _print_presentation(alone, held, shown, own_answer(alone), words, as_json,
                                 {"source": DOCUMENT_ALONE,
-                                 "nodes_not_asked": [str(node) for node in nodes]},
+                                 "nodes_not_asked": [shown_node(node) for node in nodes]},
                                 link_notes, said_source=True)
         if not alone.valid:
             # A credential in it fails its own: the nodes are still asked what the chain

@@ -26,10 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from cli.language import Words
-from cli.main import main
 from ledger.identity import KeyPair
 from ledger.vc.canon import CREDENTIALS_V2
 from ledger.vc.didkey import did_key
@@ -98,25 +96,6 @@ def test_a_changed_link_document_is_not_said_checked_against_a_node_never_asked(
     checked_here = words.t("cli.link.checked_here", origin="https://portal.example.kz",
                            node=node)
     assert checked_here not in checked.output, checked.output
-
-
-@pytest.mark.parametrize("as_json", [True, False])
-def test_a_password_in_senim_node_is_not_printed_for_a_changed_document(
-        tmp_path: Path, as_json: bool) -> None:
-    """$SENIM_NODE with a login in it: the node is refused naming it as 'http://…@host'
-    (cli.node_answers.login_in_url). A changed diploma's --json lists it, password and
-    all, as `nodes_not_asked`, and a presentation's verdict names it as the node that gave
-    no answer (before 7c008742 both were refused, exit 2, the password hidden). Several
-    nodes named so were printed whole before (cli.several_nodes); one is new."""
-    node = "http://hr:s3cretPass@" + down().removeprefix("http://")
-    documents = {"diploma.json": altered(diploma()), "diploma.vp.json": presentation(
-        [json.loads(json.dumps(vc_of(diploma())).replace('"3.41"', '"3.91"')),
-         vc_of(diploma())])}
-    for name, document in documents.items():
-        path = written(tmp_path, name, document)
-        checked = CliRunner().invoke(main, ["verify", str(path), *(["--json"] * as_json)],
-                                     env={"SENIM_NODE": node})
-        assert "s3cretPass" not in checked.output, checked.output
 
 
 def test_the_json_counts_a_held_vc_no_chain_records_as_the_text_does(tmp_path: Path) -> None:

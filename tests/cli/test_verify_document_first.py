@@ -249,3 +249,21 @@ def test_a_changed_vc_names_the_issuer_it_claims_as_a_claim(tmp_path: Path,
                      if str(path) in line)
     assert file_line.endswith(claimed), checked.output
     assert words.t("cli.vc.about_issuer", issuer=vc["issuer"]["id"]) not in checked.output
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+def test_a_password_in_senim_node_is_not_printed_for_a_changed_document(
+        tmp_path: Path, as_json: bool) -> None:
+    """$SENIM_NODE with a login in it, for a document failing its own checks: --json's
+    `nodes_not_asked` and a presentation's line saying the node gave no answer name it as
+    'http://…@host' (cli.node_answers.shown_node), as its refusal does, not with its
+    password."""
+    node = "http://hr:s3cretPass@" + down().removeprefix("http://")
+    documents = {"diploma.json": altered(diploma()), "diploma.vp.json": presentation(
+        [json.loads(json.dumps(vc_of(diploma())).replace('"3.41"', '"3.91"')),
+         vc_of(diploma())])}
+    for name, document in documents.items():
+        path = written(tmp_path, name, document)
+        checked = CliRunner().invoke(main, ["verify", str(path), *(["--json"] * as_json)],
+                                     env={"SENIM_NODE": node})
+        assert "s3cretPass" not in checked.output, checked.output

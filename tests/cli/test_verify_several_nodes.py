@@ -7,14 +7,18 @@ what a node serving an old state makes an HR officer believe."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from cli.language import Words
+from cli.main import main
 from cli.several_nodes import VERIFY_NODES_MAX
 from tests.cli.lagging_nodes import first_revoked_on_one_node
 from tests.cli.test_verify_across_set_changes import senim, verdict_of
@@ -150,3 +154,19 @@ async def test_without_genesis_a_lower_height_is_not_said_to_lag(tmp_path: Path)
             assert note in said.output, said.output
             lags = words.t("cli.nodes.behind", node=chain.lagging, height=2, behind=1)
             assert lags not in said.output, said.output
+
+
+async def test_a_password_in_senim_node_is_not_printed_among_the_nodes(nodes: Nodes) -> None:
+    """$SENIM_NODE naming a node with a login in its URL beside one that answers: the node
+    is refused unasked (cli.node_answers.login_in_url) and named as 'http://…@host' in
+    --json's `nodes` and in the line saying it gave no answer, not with its password."""
+    login_node = "http://hr:s3cretPass@" + nodes.down.removeprefix("http://")
+    listed = f"{nodes.fresh}, {login_node}"
+    args = ["verify", str(nodes.diploma), "--genesis", str(nodes.genesis), "--lang", "en"]
+    for given in (args, [*args, "--json"]):
+        checked = await asyncio.get_running_loop().run_in_executor(None, partial(
+            CliRunner().invoke, main, given, env={"SENIM_NODE": listed}))
+        assert checked.exit_code == 1, checked.output
+        assert "s3cretPass" not in checked.output, checked.output
+        assert "http://…@" + nodes.down.removeprefix("http://") in checked.output, \
+            checked.output
