@@ -70,7 +70,7 @@ MISMATCH_WORDS = {code: f"vp.{name}_mismatch" for name, code in MISMATCH_PROBLEM
 def presentation_sentence(verdict: VcVerdict, words: Words) -> str:
     """The presentation's verdict as the portal says it (portal-presentation.js)."""
     f = verdict.facts
-    failed = sum(not inner.valid for inner in verdict.credentials)
+    failed = len(failing(verdict))
     params: dict[str, Any] = {
         "signer": f.get("signer") or f.get("holder", ""), "holder": f.get("holder", ""),
         "count": f.get("credentials", len(verdict.credentials)),
@@ -104,13 +104,31 @@ def presentation_sentence(verdict: VcVerdict, words: Words) -> str:
     return words.t(key, **params)
 
 
-def _fails_as_held(verdict: VcVerdict, inner: VcVerdict) -> None:
-    """A credential the officer is told is not confirmed fails the presentation too, as
-    the node fails it for one its chain refuses."""
-    if verdict.valid and not inner.valid:
-        verdict.checks = [check for check in verdict.checks if check.name != "credentials"]
-        verdict.fail(inner.status, Check("credentials", False,
-                                         f"a credential fails: {inner.reason}"))
+# A held credential's failure that says only what is not known of it (no chain records it,
+# or no node answered): named after one its own checks or its node's answer failed.
+_UNCONFIRMED_ONLY = frozenset({"chain_unchecked", "unconfirmed"})
+
+
+def failing(verdict: VcVerdict) -> list[VcVerdict]:
+    """The credentials a presentation holds that fail as the officer is told them (each
+    settled: one no chain records unconfirmed), the one to name first first: a failure of
+    its own, then a node's answer that cannot be trusted, then what is only not known. The
+    text's count and --json's `credentials` check are both this list's."""
+    return sorted((inner for inner in verdict.credentials if not inner.valid),
+                  key=lambda inner: (inner.status in _UNCONFIRMED_ONLY,
+                                     inner.status == UNTRUSTED))
+
+
+def counted(verdict: VcVerdict) -> VcVerdict:
+    """The presentation's `credentials` check and status counted from its credentials as
+    they are told: verify_presentation counted them before each was settled, and --json said
+    "1 of 2 credential(s) fail" where the text said two did not pass."""
+    failed = failing(verdict)
+    if not failed:
+        return verdict
+    verdict.checks = [check for check in verdict.checks if check.name != "credentials"]
+    return verdict.fail(failed[0].status, credentials_failing(failed,
+                                                              len(verdict.credentials)))
 
 
 def verify_vp_file(document: Any, shown: str, nodes: Sequence[str], as_json: bool,
@@ -152,9 +170,7 @@ def verify_vp_file(document: Any, shown: str, nodes: Sequence[str], as_json: boo
                     credential, facts, max_age_s)
             for number, (inner, credential) in enumerate(zip(verdict.credentials, held,
                                                              strict=False))]
-        for inner in verdict.credentials:
-            _fails_as_held(verdict, inner)
-        return answer_of(refuse_empty(verdict), facts)
+        return answer_of(refuse_empty(counted(verdict)), facts)
 
     judgement = judged(ask, nodes_asked(nodes, senim), genesis is not None, deadline,
                        fallback)
@@ -195,12 +211,8 @@ def _unanswered(alone: VcVerdict, held: Sequence[Any]) -> VcVerdict:
                                       list(inner.checks), list(inner.warnings), inner.issuer,
                                       dict(inner.facts)))
         own.append(unconfirmed(copied) if inner.valid else copied)
-    failed = sorted((inner for inner in own if not inner.valid),
-                    key=lambda inner: inner.status in ("chain_unchecked", "unconfirmed"))
-    verdict = VcVerdict(alone.valid, alone.status, alone.reason,
-                        [check for check in alone.checks if check.name != "credentials"],
-                        list(alone.warnings), alone.issuer, dict(alone.facts), own)
-    return verdict.fail(failed[0].status, credentials_failing(failed, len(own)))
+    return counted(VcVerdict(alone.valid, alone.status, alone.reason, list(alone.checks),
+                             list(alone.warnings), alone.issuer, dict(alone.facts), own))
 
 
 def _print_presentation(verdict: VcVerdict, held: Sequence[Any], shown: str,

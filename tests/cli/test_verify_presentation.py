@@ -195,3 +195,30 @@ def test_challenge_is_for_a_presentation_and_a_cut_file_is_refused(world: World)
     # said as a cut VC file is: damaged, ask for it again
     code, said = world.verify(world.written("cut.vp.json", text[:len(text) // 2]))
     assert code == 1 and said.startswith("MALFORMED") and "cut short" in said, said
+
+
+def test_a_node_answering_counts_the_failing_credentials_alike_in_text_and_json(
+        world: World) -> None:
+    """A changed credential, a genuine one and one no chain records, the node answering:
+    the text and --json's `credentials` check count the same two failing (cli.vp.failing).
+    --json counted them before the one no chain records was settled UNCONFIRMED: "1 of 3"
+    beside the text's two."""
+    altered = copy.deepcopy(world.vcs[1])
+    subject = altered["credentialSubject"]
+    (subject.get("fields", subject))["full_name"] = "Someone Else"
+    foreign = add_proof({"@context": [CREDENTIALS_V2], "type": ["VerifiableCredential"],
+                         "issuer": did_key(STRANGER.public_key),
+                         "credentialSubject": {"id": "did:example:student"}},
+                        STRANGER, "2026-07-01T09:00:00Z")
+    path = world.written("counted.vp.json", presentation([altered, world.vcs[0], foreign]))
+    code, said = world.verify(path, "--lang", "en")
+    assert code == 1, said
+    assert said.startswith(Words("en").t("vp.credential_fails",
+                                         signer=did_key(HOLDER.public_key), failed=2,
+                                         count=3)), said
+    code, said = world.verify(path, "--json")
+    verdict = json.loads(said)
+    assert [inner["status"] for inner in verdict["credentials"]] == [
+        "tampered", "valid", "unconfirmed"], verdict
+    assert verdict["status"] == "tampered", verdict
+    assert verdict["reason"].startswith("2 of 3 credential(s) fail; the first: "), verdict

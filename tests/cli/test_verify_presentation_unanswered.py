@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from cli.language import Words
+from ledger.identity import KeyPair
 from ledger.vc.canon import CREDENTIALS_V2
 from ledger.vc.didkey import did_key
 from ledger.vc.proofs import add_proof
@@ -22,6 +23,7 @@ from tests.cli.test_verify_document_first import (
     LANGUAGES,
     diploma,
     down,
+    genesis_file,
     presentation,
     senim,
     vc_of,
@@ -82,3 +84,24 @@ def test_the_json_counts_the_credentials_as_the_sentence_does(tmp_path: Path) ->
                                         "signature does not match"), held
     assert (verdict["status"], verdict["reason"]) == ("tampered", held[0]["detail"]), verdict
     assert verdict["credentials"][1]["warning_codes"] == [], verdict["credentials"][1]
+
+
+def test_the_json_counts_a_vc_no_chain_records_as_the_text_does_with_genesis(
+        tmp_path: Path) -> None:
+    """A presentation holding a changed Senim VC and a VC no chain records, --genesis
+    given with its node down: no chain is read (the changed VC fails before, the other asks
+    none), so the node's "answer" is the verdict, and --json counts both failing as the
+    text does (cli.vp.failing), not only the one verify_presentation failed before the
+    other was settled unconfirmed."""
+    anyone = KeyPair.from_seed(b"\x55" * 32)
+    unrecorded = add_proof({"@context": [CREDENTIALS_V2], "type": ["VerifiableCredential"],
+                            "issuer": did_key(anyone.public_key),
+                            "credentialSubject": {"id": "did:example:123"}},
+                           anyone, "2026-07-01T09:00:00Z")
+    changed = json.loads(json.dumps(vc_of(diploma())).replace('"3.41"', '"3.91"'))
+    path = written(tmp_path, "diploma.vp.json", presentation([changed, unrecorded]))
+    given = ["--node", down(), "--genesis", str(genesis_file(tmp_path))]
+    text = senim("verify", str(path), *given, "--lang", "en")
+    assert "2 of its 2 credential(s) did not pass" in text.output, text.output
+    as_json = json.loads(senim("verify", str(path), *given, "--json").output)
+    assert as_json["reason"].startswith("2 of 2 credential(s) fail"), as_json["reason"]
