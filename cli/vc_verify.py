@@ -276,6 +276,13 @@ def print_vc_verdict(verdict: VcVerdict, document: Any, shown: str, words: Words
 DOCUMENT_ALONE = Words("en").t("cli.source.document_alone")
 
 
+def no_node_gave(link_notes: Sequence[Sentence]) -> list[Sentence]:
+    """A link's notes for a verdict no node gave (the document's own checks failed it, and
+    no node was asked or none answered): without the one saying the document "was checked
+    against {node} instead" of the link's, said beside "neither was consulted"."""
+    return [note for note in link_notes if note.key != "cli.link.checked_here"]
+
+
 def with_own_checks(verdict: VcVerdict, alone: VcVerdict | None) -> VcVerdict:
     """A node's answer that cannot be trusted, with what the document's own checks found
     before any node was asked (`alone`, when they ran and passed): its signature and its
@@ -309,7 +316,7 @@ def print_alone(verdict: VcVerdict, document: Any, shown: str, nodes: Sequence[s
     else:
         answer = own_answer(verdict)
         print_vc_verdict(verdict, document, shown, words, [
-            *said_after(verdict, document, answer, words, link_notes),
+            *said_after(verdict, document, answer, words, no_node_gave(link_notes)),
             source_line(answer, words)])
     sys.exit(EXIT_INVALID)
 

@@ -32,7 +32,7 @@ from cli.several_nodes import VERIFY_NODES_MAX, judged, node_urls
 from cli.share_links import LinkUnfit, is_link, link_alone, read_link, same_node
 from cli.spoken import Moment, Sentence, echo, printable, refuse, say
 from cli.vc import is_vc_document
-from cli.vc_verify import DOCUMENT_ALONE, verify_vc_file
+from cli.vc_verify import DOCUMENT_ALONE, no_node_gave, verify_vc_file
 from cli.verdict_words import verdict_sentence
 from cli.verify_files import (
     file_digest,
@@ -294,6 +294,7 @@ def _verify(file: Path, nodes: list[str], offline: bool, genesis_path: Path | No
     elif (failed := failed_alone(document) if is_credential(document) else None) is not None:
         verdict, source = failed, Sentence("cli.source.document_alone")
         nodes_json = {"nodes_not_asked": [shown_node(node) for node in nodes]}
+        link_notes = no_node_gave(link_notes)
     else:
         credential = is_credential(document)
         digest = b"" if credential else file_digest(file)  # once, however often asked

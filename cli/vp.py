@@ -30,6 +30,7 @@ from cli.vc_verify import (
     by_its_end,
     checked_on_node,
     distrusting,
+    no_node_gave,
     nodes_asked,
     nodes_unasked,
     own_answer,
@@ -151,7 +152,7 @@ def verify_vp_file(document: Any, shown: str, nodes: Sequence[str], as_json: boo
             _print_presentation(alone, held, shown, own_answer(alone), words, as_json,
                                 {"source": DOCUMENT_ALONE,
                                  "nodes_not_asked": [shown_node(node) for node in nodes]},
-                                link_notes, said_source=True)
+                                no_node_gave(link_notes), said_source=True)
         if not alone.valid:
             # A credential in it fails its own: the nodes are still asked what the chain
             # holds of the others, and none answering leaves that failure the verdict.
@@ -179,7 +180,8 @@ def verify_vp_file(document: Any, shown: str, nodes: Sequence[str], as_json: boo
                         {**judgement.json_fields, **unasked_json,
                          **({"source": DOCUMENT_ALONE_UNANSWERED}
                             if judgement.shown is fallback else {})},
-                        [*link_notes, *judgement.notes, *unasked],
+                        [*(no_node_gave(link_notes) if judgement.shown is fallback
+                           else link_notes), *judgement.notes, *unasked],
                         said_source=judgement.shown is fallback)
 
 

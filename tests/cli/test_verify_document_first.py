@@ -9,6 +9,7 @@ image (a QR code of a link, say) is told what to do with it; each in kk, ru and 
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -267,3 +268,29 @@ def test_a_password_in_senim_node_is_not_printed_for_a_changed_document(
         checked = CliRunner().invoke(main, ["verify", str(path), *(["--json"] * as_json)],
                                      env={"SENIM_NODE": node})
         assert "s3cretPass" not in checked.output, checked.output
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("kind", ["diploma.json", "diploma.vc.json", "diploma.vp.json"])
+def test_a_changed_link_document_is_not_said_checked_against_a_node_never_asked(
+        tmp_path: Path, language: str, kind: str) -> None:
+    """A link's document failing its own checks, its node down: the verdict is the
+    document's own, and no line says it "was checked against {node} instead" of the
+    link's node (cli.vc_verify.no_node_gave): that node was never asked, or never
+    answered."""
+    changed_vc = json.loads(json.dumps(vc_of(diploma())).replace('"3.41"', '"3.91"'))
+    document = {"diploma.json": altered(diploma()), "diploma.vc.json": changed_vc,
+                "diploma.vp.json": presentation([changed_vc, vc_of(diploma())])}[kind]
+    path = written(tmp_path, kind, document)
+    shared = senim("share", str(path), "--node", "https://portal.example.kz")
+    link = re.search(r"https://portal\.example\.kz/\S+", shared.output)
+    assert link is not None, shared.output
+    node = down()
+    checked = senim("verify", link.group(0), "--node", node, "--lang", language)
+    assert checked.exit_code == 1, checked.output
+    words = Words(language)
+    alone = "cli.source.document_alone" + ("_unanswered" if kind.endswith("vp.json") else "")
+    assert words.t(alone) in checked.output, checked.output
+    checked_here = words.t("cli.link.checked_here", origin="https://portal.example.kz",
+                           node=node)
+    assert checked_here not in checked.output, checked.output
