@@ -72,7 +72,7 @@ def _verify_offline(document: Any, genesis_path: Path | None,
     assert genesis is not None
     failed = failed_alone(document)
     if failed is not None:  # altered: said so, whatever its proof is worth
-        return failed, None, Sentence("cli.source.document_alone")
+        return failed, None, alone_source(failed)
     bundle = document.get("proof") if isinstance(document, dict) else None
     try:
         facts = OfflineFacts(bundle, genesis, certifies_by_keys(genesis.chain_id))
@@ -100,7 +100,19 @@ def failed_alone(document: Any) -> Verdict | None:
     ledger.verification.checked_alone), or None when it passes them. Asked before any node
     or proof: a document with a byte changed was called unreachable with the node down."""
     verdict, passed = checked_alone(document, DOCUMENT_ALONE)
-    return None if passed is not None else verdict
+    if passed is not None:
+        return None
+    if verdict.status == "newer_format":
+        verdict.source = str(alone_source(verdict))
+    return verdict
+
+
+def alone_source(verdict: Verdict) -> Sentence:
+    """The source of a verdict from the document's own checks. One in a format newer than
+    this senim reads is not said to be past what any node could change: its reason sends
+    the reader to an updated senim, which can check it."""
+    return Sentence("cli.source.document_newer" if verdict.status == "newer_format" else
+                    "cli.source.document_alone")
 
 
 @dataclass(frozen=True)
@@ -292,7 +304,7 @@ def _verify(file: Path, nodes: list[str], offline: bool, genesis_path: Path | No
     elif offline:
         verdict, refusal, source = _verify_offline(document, genesis_path, max_age_s)
     elif (failed := failed_alone(document) if is_credential(document) else None) is not None:
-        verdict, source = failed, Sentence("cli.source.document_alone")
+        verdict, source = failed, alone_source(failed)
         nodes_json = {"nodes_not_asked": [shown_node(node) for node in nodes]}
         link_notes = no_node_gave(link_notes)
     else:

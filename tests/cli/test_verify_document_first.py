@@ -294,3 +294,20 @@ def test_a_changed_link_document_is_not_said_checked_against_a_node_never_asked(
     checked_here = words.t("cli.link.checked_here", origin="https://portal.example.kz",
                            node=node)
     assert checked_here not in checked.output, checked.output
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_newer_format_is_not_said_past_what_any_node_could_change(
+        tmp_path: Path, language: str) -> None:
+    """A credential in a format newer than this senim reads: its verdict tells the reader
+    to check it with an updated senim, and its source agrees (cli.source.document_newer),
+    where it said nothing a node or a proof could say would change the verdict."""
+    path = written(tmp_path, "diploma.json", {**diploma(), "format": "senim-credential/v9"})
+    checked = senim("verify", str(path), "--node", down(), "--lang", language)
+    assert checked.exit_code == 1, checked.output
+    words = Words(language)
+    assert words.t("cli.source.document_newer") in checked.output, checked.output
+    assert words.t("cli.source.document_alone") not in checked.output, checked.output
+    as_json = json.loads(senim("verify", str(path), "--node", down(), "--json").output)
+    assert (as_json["status"], as_json["source"]) == (
+        "newer_format", Words("en").t("cli.source.document_newer")), as_json
