@@ -1,8 +1,9 @@
 """A unique value (a student id, a diploma number) as a reader of the list sees it.
 
-Two ids that differ only in letter case ("ab-12", "AB-12") or in a Cyrillic letter typed
-for the Latin one it looks like (А/A, В/B, Е/E, К/K, М/M, Н/H, О/O, Р/P, С/C, Т/T, Х/X,
-У/Y, and the Kazakh Ү/Y, І/I, Һ/H, Ә/Ə, Ө/Ɵ) read as one id to the registrar checking the
+Two ids that differ only in letter case ("ab-12", "AB-12"), in a no-break space for a
+plain one (as a copy from a web page brings it), or in a Cyrillic letter typed for the
+Latin one it looks like (А/A, В/B, Е/E, К/K, М/M, Н/H, О/O, Р/P, С/C, Т/T, Х/X, У/Y,
+and the Kazakh Ү/Y, І/I, Һ/H, Ә/Ə, Ө/Ɵ) read as one id to the registrar checking the
 list, and to whoever types it into a verifier: two rows holding them are one student
 twice, which comparing the text as written missed. The comparison goes letter by letter:
 each pair is one letter (after case folding) or a Cyrillic letter and its Latin twin,
@@ -28,6 +29,9 @@ _ONLY_TWIN = str.maketrans({
 })
 # Two Cyrillic letters each look like Y and like H: look_key keeps them as written, since
 # they differ from each other, and a Latin Y or H matches either (_twins).
+# A no-break space (U+00A0, U+202F, U+2007) looks like a space: an id holding one, kept
+# as written (registrar.plain_spaces), is the same id typed with a plain space.
+_PLAIN_SPACE = str.maketrans(dict.fromkeys("\u00a0\u202f\u2007", " "))
 _SHARED_TWIN = {"У": "Y", "Ү": "Y", "Н": "H", "Һ": "H"}
 _SHARED_FOLD = str.maketrans(_SHARED_TWIN)
 _SHARED_LETTERS = frozenset(_SHARED_TWIN) | frozenset(_SHARED_TWIN.values())
@@ -39,9 +43,10 @@ MAX_SHARED_SPELLINGS = 16
 
 def look_key(value: str) -> str:
     """`value` folded to how it looks: capitals, each Cyrillic letter that is the only
-    double of a Latin letter as that Latin letter. Equal keys look alike; unequal keys
-    may still, where one holds Y or H and the other a Cyrillic double of it (_twins)."""
-    return value.upper().translate(_ONLY_TWIN)
+    double of a Latin letter as that Latin letter, a no-break space as a space. Equal
+    keys look alike; unequal keys may still, where one holds Y or H and the other a
+    Cyrillic double of it (_twins)."""
+    return value.upper().translate(_ONLY_TWIN).translate(_PLAIN_SPACE)
 
 
 def _twins(key: str, other: str) -> bool:

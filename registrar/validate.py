@@ -28,7 +28,7 @@ from registrar.iin import lost_zero
 from registrar.lookalike import FirstHolders, lookalike_phrase
 from registrar.mapping import Mapping
 from registrar.phrases import Phrase, phrase
-from registrar.plain_spaces import PLAIN_SPACED_FORMATS, PlainSpaces
+from registrar.plain_spaces import KEPT_FORMATS, PLAIN_SPACED_FORMATS, PlainSpaces
 from registrar.problems import ProblemList
 from registrar.record_problems import record_problems
 from registrar.rows import RawRow, stray_row
@@ -242,7 +242,10 @@ class Validator(Headers):
                 continue
             if not checked:  # a word meaning none ("нет" under honours): as an empty cell
                 continue
-            if target.spec.format in PLAIN_SPACED_FORMATS:
+            if target.field in self.schema.unique or target.spec.format in KEPT_FORMATS:
+                # matched exactly as issued before (registrar.plain_spaces)
+                checked = self.plain_spaces.keep(number, header, checked)
+            elif target.spec.format in PLAIN_SPACED_FORMATS:
                 checked = self.plain_spaces.plain(number, header, checked)
             wrong = self.mapping.digits_problem(header, checked)
             if wrong is not None:
