@@ -266,9 +266,9 @@ class IssueJob:
                     raise JobPending(_proxy_answered(exc)) from exc
                 result = {"status": "unreachable", "reason": str(exc)}
                 unreached = exc
-                # A busy or unreachable node, or a proxy's bare 404, answers at once, not
-                # after the long-poll: asking again straight away would flood it for the
-                # whole --timeout (NodeClient.wait pauses after a busy node too).
+                # A busy or unreachable node answers at once, not after the long-poll:
+                # asking again straight away would flood it for the whole --timeout
+                # (NodeClient.wait pauses after a busy node too).
                 self.sleep(max(0.0, min(READ_RETRY_AFTER_S, deadline - self.clock())))
             status = result["status"]
             if status == "committed":

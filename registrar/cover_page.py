@@ -6,8 +6,11 @@ A cover page's lines hold a title, or a label and its value; but an order may la
 commission or signatories as a table of one, `Должность | Ф.И.О. | ИИН` over one row,
 which looks as a class of one does. What a cover has that a class of one has not is the
 list behind it: a first sheet holding fewer than IIN_ROWS IIN rows is a cover when a later
-visible sheet holds people (`later_sheet_holds_people`), or when none of its rows stands
-in a table; otherwise it is the list, a class of one of two columns too.
+visible sheet holds people (`later_sheet_holds_people`: as many IIN rows, or a header of
+known columns), or when none of its rows stands in a table; otherwise it is the list, a
+class of one of two columns too. Later sheets are looked at only when the first sheet's
+header names no column the schema or mapping knows, and read with a bound
+(registrar.later_sheets).
 """
 
 from __future__ import annotations
@@ -117,12 +120,16 @@ def fills_a_pair(values: list[str], above: list[str]) -> bool:
 def later_sheet_holds_people(sheets: Iterable[Iterable[list[str]]],
                              known_columns: Callable[[tuple[str, ...]], int]) -> bool:
     """Whether any of the later sheets' rows (each sheet's first LATER_ROWS_LOOKED, as
-    text) hold an IIN, or name HEADER_KNOWN_COLUMNS columns the schema or mapping knows:
-    the list a cover page is kept before."""
+    text) hold a list as a first sheet does: IIN_ROWS rows holding an IIN, or a row naming
+    HEADER_KNOWN_COLUMNS columns the schema or mapping knows. One IIN (a curator's, a
+    signatory's) is no list."""
     for rows in sheets:
+        iin_rows = 0
         for values in rows:
-            if any(_is_iin(value.strip()) for value in values) or known_columns(
-                    tuple(values)) >= HEADER_KNOWN_COLUMNS:
+            if known_columns(tuple(values)) >= HEADER_KNOWN_COLUMNS:
+                return True
+            iin_rows += any(_is_iin(value.strip()) for value in values)
+            if iin_rows >= IIN_ROWS:
                 return True
     return False
 

@@ -66,6 +66,8 @@ class HeaderSink(Protocol):
 
     def column_formats(self, keys: tuple[str, ...]) -> tuple[str | None, ...]: ...
 
+    def header_knows_no_column(self) -> bool: ...
+
 
 Numbered = tuple[int, list[str | None]]  # a row's number and its cells as text
 

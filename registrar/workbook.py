@@ -35,7 +35,6 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from registrar.cover_page import (
-    LATER_ROWS_LOOKED,
     LATER_SHEETS_LOOKED,
     PeopleRows,
     later_sheet_holds_people,
@@ -43,6 +42,7 @@ from registrar.cover_page import (
 from registrar.excel_marks import error_text_phrase, excel_error_name, excel_error_phrase
 from registrar.header_merges import HeaderMerges
 from registrar.header_rows import MAX_HEADER_SEARCH_ROWS, HeaderRefusal, two_row_header
+from registrar.later_sheets import first_rows
 from registrar.phrases import Phrase, phrase
 from registrar.problems import ProblemList
 from registrar.rows import HeaderSink, Numbered, RawRow, SourceStats, find_header
@@ -106,15 +106,24 @@ def cell_text(value: object, number_format: str | None = None) -> str | None:
     return str(value)
 
 
-def _later_rows(sheets: list[Any]) -> Iterator[Iterator[list[str]]]:
+def _later_rows(sheets: list[Any]) -> Iterator[list[list[str]]]:
     """The first LATER_ROWS_LOOKED rows of each of the first LATER_SHEETS_LOOKED visible
-    sheets, as text: what is looked at for the list a cover page stands before. Each part
-    is bounded as the first sheet's is (check_parts); a damaged later sheet is no list."""
+    sheets, as text: what is looked at for the list a cover page stands before. Each is
+    read with a bound of its own (registrar.later_sheets), not by openpyxl, which builds a
+    row however wide and reads rows however many; a sheet past it, or damaged, is no
+    list."""
     visible = [sheet for sheet in sheets if sheet.sheet_state == "visible"]
     for sheet in visible[:LATER_SHEETS_LOOKED]:
-        sheet.reset_dimensions()  # a stored size may be wrong: read what is there
-        yield (["" if value is None else cell_text(value) or "" for value in row]
-               for row in sheet.iter_rows(max_row=LATER_ROWS_LOOKED, values_only=True))
+        with sheet._get_source() as source:  # read-only openpyxl: the sheet's zip part
+            yield first_rows(source, sheet._shared_strings, _number_text)
+
+
+def _number_text(value: str) -> str:
+    """A number cell's stored value as Excel shows it (cell_text)."""
+    try:
+        return cell_text(float(value)) or value
+    except (ValueError, OverflowError):
+        return value
 
 
 _BOOLEAN = phrase("reg.sheet.boolean", "the cell holds TRUE or FALSE, which Excel shows in "
@@ -307,7 +316,7 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
                 cells.extend([None] * (width - len(cells)))
                 yield RawRow(number, header_row, keys, cells[:width])
         if people is not None and on_header is not None and stats.visible_sheets > 1 \
-                and people.may_be_cover:
+                and people.may_be_cover and on_header.header_knows_no_column():
             try:
                 people.later_list = later_sheet_holds_people(
                     _later_rows(workbook.worksheets[1:]), on_header.known_columns)
