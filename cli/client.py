@@ -15,7 +15,7 @@ from cli.client_answers import BUSY as BUSY
 from cli.client_answers import MALFORMED_ANSWER as MALFORMED_ANSWER
 from cli.client_answers import ClientError as ClientError
 from cli.client_answers import NotConfirmed as NotConfirmed
-from cli.client_answers import answer_field, check_tx_status
+from cli.client_answers import a_nodes_refusal_code, answer_field, check_tx_status
 from cli.client_answers import node_line as node_line
 from cli.client_answers import not_taken as not_taken
 from cli.client_answers import refusal_params as refusal_params
@@ -245,8 +245,19 @@ class NodeClient:
 
     def submit_encoded(self, data: bytes) -> str:
         """Submit a signed transaction as its exact bytes (a resumed job resends the same)."""
-        answer = self.request("POST", "/v1/transactions", {"tx": data.hex()})
-        return str(answer_field(answer, "tx_id", str, self.base_url + "/v1/transactions"))
+        url = self.base_url + "/v1/transactions"
+        try:
+            answer = self.request("POST", "/v1/transactions", {"tx": data.hex()})
+        except ClientError as exc:
+            if exc.bare or not 400 <= exc.status < 500 or exc.code in (BUSY, "bad_url") \
+                    or a_nodes_refusal_code(exc.code):
+                raise
+            # a 4xx error in the node's shape with a code no node refuses a transaction
+            # with: a gateway's own, which it may answer after passing the POST on, so
+            # nothing shows the node did not take the transaction
+            raise ClientError(not_from_node(url, exc.status), "http", exc.status,
+                              bare=True) from exc
+        return str(answer_field(answer, "tx_id", str, url))
 
     def transaction_status(self, tx_id: str, wait_s: float = 0.0) -> dict[str, Any]:
         """committed (with height, block_hash, time), pending, rejected (code) or unknown."""

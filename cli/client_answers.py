@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from cli.errors import EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_UNREACHABLE
+from cli.language import catalogue
 from cli.spoken import Sentence, printable
 from ledger.errors import SenimError
 
@@ -104,6 +105,15 @@ def not_taken(exc: ClientError) -> bool:
     node's after it did, and no answer or a garbled one proves nothing either way."""
     return (not isinstance(exc, NotConfirmed) and not exc.bare
             and (exc.code == BUSY or 400 <= exc.status < 500))
+
+
+def a_nodes_refusal_code(code: str) -> bool:
+    """Whether `code` is one a Senim node refuses a transaction with: one the words files
+    have a refusal sentence for (`refusal.<code>`), which tests hold to every code the
+    ledger's TxRejected and the transaction route give (tests/cli/test_ministry_words,
+    test_record_words). A gateway's error shaped as the node's (`{"error": {"code":
+    "Forbidden", ...}}`) carries none of them, and may come after the node took it."""
+    return f"refusal.{code}" in catalogue("en")
 
 
 # What reading a node's answer raises when the answer has the wrong shape (a proxy, another

@@ -1,15 +1,15 @@
-"""FAILING DEMONSTRATION (session 65 review, revcli): not a fix, and expected to fail on main.
-
-A gateway before the node that answers an error of its own in JSON shaped as the node's
+"""A gateway before the node that answers an error of its own in JSON shaped as the node's
 (`{"error": {"code": "Forbidden", "message": "..."}}`, as Azure-style gateways word theirs)
-is taken for the node's refusal: cli.client_answers.not_taken trusts any 4xx whose body
-holds a string code and message, so the command removes what it made for the transaction
-and says the node refused it (exit 1). A gateway may give that answer after it forwarded
-the request (a response rule, an outbound policy), and the transaction then commits: tried
-by hand through a proxy that forwards the batch and answers such a 403, `senim issue` said
-"the node refused the batch ... its credential files were removed" while the batch was
-committed at height 77. No code the node's API gives is "Forbidden", so nothing shows the
-node refused; what was made for the transaction should be kept, exit 3."""
+is not taken for the node's refusal. cli.client_answers.not_taken trusted any 4xx whose body
+held a string code and message, so a command removed what it made for the transaction and
+said the node refused it (exit 1). A gateway may give that answer after it forwarded the
+request (a response rule, an outbound policy), and the transaction then commits: tried by
+hand through a proxy that forwards the batch and answers such a 403, `senim issue` said "the
+node refused the batch ... its credential files were removed" while the batch was committed
+at height 77. Only a code a node refuses a transaction with
+(cli.client_answers.a_nodes_refusal_code) is its refusal; any other answered to the POST is
+said as an answer from something between, and what was made for the transaction is kept
+(exit 3; a job stays pending, exit 75)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,13 @@ from pathlib import Path
 
 import pytest
 
+from cli.client import NodeClient
 from cli.errors import EXIT_UNREACHABLE
+from cli.issue_job import IssueJob, JobPending
+from cli.job_folder import credential_files, load_manifest
 from tests.cli.scripted_node import Answer, ScriptedNode
-from tests.cli.test_busy_node import STATUS_OK, anchor_with_file
+from tests.cli.test_busy_node import STATUS_OK, anchor_with_file, revoke_with_note
+from tests.cli.test_issue_job import FakeNode, prepare
 
 GATEWAYS_403: Answer = (403, {"error": {"code": "Forbidden",
                                         "message": "Access denied by the gateway"}})
@@ -32,3 +36,29 @@ def test_a_gateways_json_403_to_the_post_keeps_what_was_made_for_it(
     code, said, written = anchor_with_file(node_stub, tmp_path, capsys)
     assert written.exists(), said  # removed: "anchor refused: ... (Forbidden)"
     assert code == EXIT_UNREACHABLE, said
+    assert "refused" not in said and "Forbidden" not in said, said
+    assert "not from the node itself" in said, said
+
+
+def test_a_gateways_json_403_to_a_batch_keeps_its_credential_files(
+        node_stub: ScriptedNode, tmp_path: Path) -> None:
+    job_dir, _ = prepare(tmp_path, FakeNode())
+    files = credential_files(job_dir)
+    node_stub.answers = lambda method, path: (
+        STATUS_OK if path.startswith("/v1/status") else GATEWAYS_403)
+    with pytest.raises(JobPending) as raised:
+        IssueJob(job_dir, NodeClient(node_stub.url, timeout_s=5), print).run(1.0)
+    assert "refused" not in str(raised.value), raised.value
+    assert files and all(path.exists() for path in files)
+    assert load_manifest(job_dir)["state"] == "submitted"
+
+
+@pytest.mark.parametrize("lang", ["en", "kk", "ru"])
+def test_a_gateways_json_403_to_a_revocation_keeps_its_note(
+        node_stub: ScriptedNode, tmp_path: Path, lang: str) -> None:
+    node_stub.answers = lambda method, path: (
+        STATUS_OK if path.startswith("/v1/status") else GATEWAYS_403)
+    code, output, left = revoke_with_note(node_stub, tmp_path, lang)
+    assert code == EXIT_UNREACHABLE, output
+    assert "Forbidden" not in output, output
+    assert len(left) == 1 and left[0].parent.name == "revocation-notes", left
