@@ -21,7 +21,7 @@ from cli.client import (
 from cli.errors import EXIT_BAD_INPUT, EXIT_PENDING, EXIT_REFUSED, EXIT_UNREACHABLE, fail
 from cli.language import catalogue, language_chosen
 from cli.node_answers import UNNAMED_NODE, login_in_url
-from cli.refusals import malformed, node_said, refusal, transaction_kind
+from cli.refusals import malformed, node_said, refusal, refused_why, transaction_kind
 from cli.spoken import Sentence, printable, problem_said
 from cli.spoken import echo as echo_said
 from cli.spoken import refuse as refuse_said
@@ -237,7 +237,7 @@ class Ending:
                         + (f"; this key ({rotated[0]}…) is no longer the member's: since a "
                            f"key rotation the member signs with {rotated[1]}…, so use that "
                            "key's file" if rotated else ""),
-                        what=self.said, why=node_said(exc), code=exc.code,
+                        what=self.said, why=refused_why(exc), code=exc.code,
                         old=rotated[0] if rotated else "", current=rotated[1] if rotated else ""),
                EXIT_REFUSED)
 

@@ -24,6 +24,16 @@ def node_said(exc: ClientError) -> Sentence:
     return reason(exc, "issue.node.error", why=str(exc))
 
 
+def refused_why(exc: ClientError) -> Sentence:
+    """Why the node refused, for a line that names the refusal's code beside it
+    (`tx.refused`, `revoke.refused`): the code's sentence, or for a code this release has
+    no words for, only that (`coded`), where `node_said` would name the node refusing and
+    its code again ("узел … отказал в запросе (X) (X)")."""
+    if exc.code != BUSY and not exc.bare and 400 <= exc.status < 500:
+        return coded(exc.code, str(exc), exc.params)
+    return node_said(exc)
+
+
 def refusal(code: str, english: str, params: Mapping[str, str | int]) -> Sentence:
     """A refusal `code` (one the catalogue has, `refusal.<code>`) as a sentence: of its
     sentences (`refusal.<code>.<what it names>`), the one naming the most of what the

@@ -16,7 +16,7 @@ from cli.client import COMMIT_WAIT_S, ClientError, NodeClient
 from cli.commands import Ending, committed, key_option, key_refusal, node_option
 from cli.errors import EXIT_BAD_INPUT, EXIT_PENDING, EXIT_REFUSED, EXIT_UNREACHABLE
 from cli.language import lang_option
-from cli.refusals import node_said
+from cli.refusals import refused_why
 from cli.spoken import Sentence, echo, reason, refuse
 from cli.supersede_job import supersede_job
 from cli.vc import is_vc_document
@@ -280,7 +280,7 @@ class _RevocationEnding(Ending):
         refuse(Sentence("revoke.refused_retired" if retired else "revoke.refused",
                         f"revocation refused: {exc} ({exc.code})"
                         + (RETIRED_ISSUER_HINT if retired else ""),
-                        why=node_said(exc), code=exc.code), EXIT_REFUSED)
+                        why=refused_why(exc), code=exc.code), EXIT_REFUSED)
 
     def not_confirmed(self, english: str, why: Sentence) -> NoReturn:
         """Ends the command for a revocation that may still commit, its note kept (exit 3)."""
