@@ -180,8 +180,13 @@ class NodeClient:
                                                message=Sentence("cli.node.said", err["message"]),
                                                status=exc.code, example=DEFAULT_NODE),
                                       "bad_url", exc.code) from exc
-                raise ClientError(Sentence("cli.node.refused", err["message"], node=self.base_url,
-                                           code=err["code"]), err["code"], exc.code,
+                said = (Sentence("cli.node.refused", err["message"], node=self.base_url,
+                                 code=err["code"]) if exc.code < 500 else
+                        # a failure (the node's `internal`, a gateway's JSON 502), no refusal:
+                        # after a POST it is said inside "not confirmed" or "pending"
+                        Sentence("cli.node.failed", url=url, status=exc.code,
+                                 message=err["message"]))
+                raise ClientError(said, err["code"], exc.code,
                                   refusal_params(err.get("params"))) from exc
             except RemoteFactsError as body_exc:  # too large, or too slow: whose it was is
                 # not known, so only its status is said (a busy one as busy)
