@@ -246,7 +246,17 @@ class NodeClient:
                                  status["height"] + EXPIRY_WINDOW_BLOCKS)
 
     def submit(self, tx: Transaction) -> str:
-        return self.submit_encoded(tx.encode())
+        """Send `tx`; its id, once the answer names it. An answer naming another
+        transaction (a proxy's `202 {"tx_id": "00…"}`) is none of the node's: waited on,
+        it would be said unknown while `tx` commits, so it is said as an answer not read
+        (exit 3, what was made for `tx` kept)."""
+        answered = self.submit_encoded(tx.encode())
+        own = tx.tx_id.hex()
+        if answered.lower() != own:
+            raise ClientError(Sentence("cli.node.other_tx", url=f"{self.base_url}/v1/transactions",
+                                       answered=node_line(answered[:16]), sent=own[:16]),
+                              "malformed")
+        return own
 
     def submit_encoded(self, data: bytes) -> str:
         """Submit a signed transaction as its exact bytes (a resumed job resends the same)."""
