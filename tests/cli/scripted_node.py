@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from ledger.transactions import decode_transaction
+
 # What a request is answered: (status, a JSON body, or text when a str)
 Answer = tuple[int, object]
 # The answer to a request by its method and path (its query included)
@@ -24,17 +26,25 @@ class ScriptedNode(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.answers: Answers = lambda _method, _path: NOT_SCRIPTED
         self.asked: list[str] = []  # "METHOD /path", without the query
+        self.posted: list[bytes] = []  # each POST's body, as sent
+        self.headers: dict[str, str] = {}  # sent with every answer (a redirect's Location)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def last_tx_id(self) -> str:
+        """The id of the transaction last POSTed, as a node that took it answers it."""
+        return decode_transaction(bytes.fromhex(json.loads(self.posted[-1])["tx"])).tx_id.hex()
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: ScriptedNode
 
     def _answer(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body_sent = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.command == "POST":
+            self.server.posted.append(body_sent)
         self.server.asked.append(f"{self.command} {self.path.split('?')[0]}")
         status, body = self.server.answers(self.command, self.path)
         text = isinstance(body, str)
@@ -44,6 +54,8 @@ class _Handler(BaseHTTPRequestHandler):
         if status in (429, 503):
             self.send_header("Retry-After", "1")
         self.send_header("Content-Length", str(len(data)))
+        for name, value in self.server.headers.items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
 

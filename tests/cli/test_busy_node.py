@@ -84,7 +84,7 @@ def test_a_transaction_taken_by_a_node_then_busy_is_pending_and_its_file_kept(
         if path.startswith("/v1/status"):
             return STATUS_OK
         if method == "POST":
-            return 202, {"tx_id": TX_ID}
+            return 202, {"tx_id": node_stub.last_tx_id()}
         return 503, "<h1>Service Unavailable</h1>"
 
     node_stub.answers = answers
@@ -93,7 +93,8 @@ def test_a_transaction_taken_by_a_node_then_busy_is_pending_and_its_file_kept(
     assert "not committed yet (pending)" in said and "refused" not in said, said
     assert written.exists()  # it may still commit: the file is what it would be valid in
     # asked after again while busy, not once
-    assert node_stub.asked.count(f"GET /v1/transactions/{TX_ID}") > 1, node_stub.asked
+    taken = node_stub.last_tx_id()
+    assert node_stub.asked.count(f"GET /v1/transactions/{taken}") > 1, node_stub.asked
 
 
 def test_the_client_names_a_busy_answer_by_its_code(node_stub: ScriptedNode) -> None:

@@ -112,8 +112,8 @@ def test_a_transaction_the_node_still_does_not_know_is_said_as_the_nodes_word(
         if path.startswith("/v1/status"):
             return STATUS_OK
         if method == "POST":
-            return 202, {"tx_id": TX_ID, "status": "pending"}
-        return 404, {"tx_id": TX_ID, "status": "unknown"}
+            return 202, {"tx_id": node_stub.last_tx_id(), "status": "pending"}
+        return 404, {"tx_id": node_stub.last_tx_id(), "status": "unknown"}
 
     node_stub.answers = answers
     code, said, written = anchor_with_file(node_stub, tmp_path, capsys)
@@ -149,12 +149,13 @@ def test_a_wait_a_proxy_answers_404_ends_at_its_first_answer_saying_so(
     def answers(method: str, path: str) -> Answer:
         if path.startswith("/v1/status"):
             return STATUS_OK
-        return (202, {"tx_id": TX_ID}) if method == "POST" else PROXYS_404
+        return (202, {"tx_id": node_stub.last_tx_id()}) if method == "POST" else PROXYS_404
 
     node_stub.answers = answers
     code, said, written = anchor_with_file(node_stub, tmp_path, capsys)
     assert code == EXIT_UNREACHABLE, said
-    assert node_stub.asked.count(f"GET /v1/transactions/{TX_ID}") == 1, node_stub.asked
+    taken = node_stub.last_tx_id()
+    assert node_stub.asked.count(f"GET /v1/transactions/{taken}") == 1, node_stub.asked
     assert SAID["en"] in said and "not confirmed" in said, said
     assert written.exists()  # the node took it: it may still commit
 
