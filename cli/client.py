@@ -46,7 +46,11 @@ COMMIT_WAIT_S = 60.0
 class _PostsNotRedirected(urllib.request.HTTPRedirectHandler):
     """Follows a redirect of a GET (a proxy sending http to https, say), but not of a
     POST: urllib would send it on as a GET without its body, and whatever answered that
-    GET would pass for the node's answer to the POST."""
+    GET would pass for the node's answer to the POST. `went_to`: where the last redirect
+    it followed sent the request, to be named when nothing answers there, not --node,
+    which did answer (with the redirect)."""
+
+    went_to: str | None = None
 
     def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int,
                          msg: str, headers: http.client.HTTPMessage, newurl: str
@@ -54,13 +58,15 @@ class _PostsNotRedirected(urllib.request.HTTPRedirectHandler):
         if req.get_method() != "GET":
             raise ClientError(Sentence("cli.node.redirect", url=req.full_url, to=newurl),
                               "http", code)
+        self.went_to = newurl
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-def _opener(deadline: float) -> urllib.request.OpenerDirector:
+def _opener(deadline: float) -> tuple[urllib.request.OpenerDirector, _PostsNotRedirected]:
     """An opener whose request ends by `deadline` (time.monotonic), however slowly the
-    node answers (cli/deadline_http.py)."""
-    return deadline_opener(deadline, _PostsNotRedirected)
+    node answers (cli/deadline_http.py), and its redirect handler."""
+    redirects = _PostsNotRedirected()
+    return deadline_opener(deadline, redirects), redirects
 
 
 # A request made once a command's time for the node is spent still gets this long: a
@@ -148,11 +154,12 @@ class NodeClient:
 
     def _ask(self, request: urllib.request.Request, url: str, path: str, limit_s: float
              ) -> dict[str, Any]:
+        # bounded in size and time: urllib's timeout is per socket read, so a node
+        # sending a byte at a time would hold the command for ever; the opener's
+        # deadline covers the headers too
+        opener, redirects = _opener(time.monotonic() + limit_s)
         try:
-            # bounded in size and time: urllib's timeout is per socket read, so a node
-            # sending a byte at a time would hold the command for ever; the opener's
-            # deadline covers the headers too
-            with _opener(time.monotonic() + limit_s).open(request, timeout=limit_s) as response:
+            with opener.open(request, timeout=limit_s) as response:
                 try:
                     body = read_bounded(response, url, deadline_s=limit_s)
                 except TimeoutError as exc:  # the opener's deadline, between two drips
@@ -213,12 +220,14 @@ class NodeClient:
             raise ClientError(Sentence("cli.node.p2p_port", node=self.base_url,
                                        kind=type(exc).__name__), "malformed") from exc
         except (urllib.error.URLError, OSError) as exc:
+            # what did not answer: where --node redirected to, if it did
+            silent = self.base_url if redirects.went_to is None else redirects.went_to
             if isinstance(getattr(exc, "reason", exc), TimeoutError):  # reached or not,
                 # it said nothing in time: 'cannot reach' would send the operator to
                 # check an address that may well be right
-                raise ClientError(Sentence("cli.node.silent", node=self.base_url,
+                raise ClientError(Sentence("cli.node.silent", node=silent,
                                            seconds=f"{round(limit_s, 1):g}")) from exc
-            raise ClientError(unreachable(self.base_url, exc)) from exc
+            raise ClientError(unreachable(silent, exc)) from exc
         except (ValueError, RecursionError) as exc:  # not JSON (or nested past what
             # Python's decoder takes): not a Senim node
             raise ClientError(Sentence("cli.node.answer_not_json", url=url)) from exc
