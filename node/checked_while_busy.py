@@ -13,10 +13,12 @@ of wall time held (not CPU time: a check waiting on the interpreter behind the p
 threads held the loop 4 to 63 ms for 4 to 8 ms of CPU), `ALONE_WALL_SHARE` of wall time
 in all, a fifth of it for one address (its `p2p.address_keys.address_key`: an IPv6 /64
 is one client). Of the whole, `ALONE_SMALL_SHARE` only documents of at most
-`ALONE_SMALL_BODY_MAX` bytes may spend, and only once the rest is spent: a diploma as
-issued is 1.5 KB, and a transcript of 200 courses (the most fields a credential has)
-named in 100 Cyrillic letters each (the longest name a field may have) 54 KB, so every
-credential but one with long text values (a field may hold 10,000 letters) is small.
+`ALONE_SMALL_BODY_MAX` bytes may spend, and only once the rest is spent, one address a
+twentieth of it (`ALONE_ADDRESS_SMALL_PART`; an officer's check a second needs a fifth
+of that twentieth). A diploma as issued is 1.5 KB, and a transcript of 200 courses (the
+most fields a credential has) named in 100 Cyrillic letters each (the longest name a
+field may have) 54 KB, so every credential but one with long text values (a field may
+hold 10,000 letters) is small.
 Before parsing, a body with more than `ALONE_SEPARATORS_MAX` commas and opening
 brackets, more than any credential holds (one of 200 fields has 616), is answered busy
 unchecked: the count runs at C speed, and the costliest body to parse (16,384 empty
@@ -25,9 +27,13 @@ arrays) is no longer parsed here.
 What a flood still does. One address spends its fifth and no more. Addresses together
 sending large or costly bodies spend the part of the budget any document may take, and
 then large documents are answered busy unchecked, but not the small slice: an HR
-officer's altered diploma is still told tampered. Many addresses sending small documents
-spend both parts, and then every document is answered busy unchecked, as before this
-path existed; what stays bounded is the share of the loop they take from consensus.
+officer's altered diploma is still told tampered. Addresses sending small documents
+spend the small slice only when there are about twenty of them: on a simulated clock,
+addresses each sending 60 KB bodies (2 ms a check) as fast as they may leave an officer
+all her checks up to thirteen addresses, half at seventeen, none at twenty
+(tests/node/test_checked_while_busy.py). Then every document is answered busy unchecked,
+as before this path existed; what stays bounded is the share of the loop they take from
+consensus.
 
 What one holds the loop, the least of several tries on a loaded 2-core machine
 (tests/node/test_checked_while_busy.py measures it again; any one try may take longer):
@@ -57,6 +63,9 @@ ALONE_SMALL_SHARE = 0.02
 ALONE_BURST_S = 0.05
 ALONE_ADDRESS_SHARE = 0.01
 ALONE_ADDRESS_BURST_S = 0.01
+# Of the small slice, what one address may spend: a twentieth, so that it takes twenty
+# addresses to spend the slice, and an officer's 0.2 ms check a second still fits (1 ms).
+ALONE_ADDRESS_SMALL_PART = 1 / 20
 # A body this large or smaller may spend the small slice (see the module's doc).
 ALONE_SMALL_BODY_MAX = 64 * 1024
 # More commas and opening brackets than any credential holds (200 fields: 616).
@@ -85,17 +94,27 @@ class WallBucket:
         return self.left_s > 0
 
 
+class AddressBuckets:
+    """One address's seconds: what it may spend in all, and of the small slice."""
+
+    __slots__ = ("own", "small")
+
+    def __init__(self, own: WallBucket, small: WallBucket) -> None:
+        self.own, self.small = own, small
+
+
 class AloneBudget:
     """Wall seconds for checks made while the pool is busy: a part any document may
     spend, a slice only small ones may, once that part is spent; and for each address
-    its own, so that one address flooding the node spends its share, not the checks of
-    an HR officer elsewhere. `take` says which bucket a check may spend, `spend` charges
-    it."""
+    its own, and its own part of the slice, so that addresses flooding the node spend
+    their shares, not the checks of an HR officer elsewhere. `take` says which bucket a
+    check may spend, `spend` charges it."""
 
     def __init__(self, share: float = ALONE_WALL_SHARE, burst_s: float = ALONE_BURST_S,
                  small_share: float = ALONE_SMALL_SHARE,
                  address_share: float = ALONE_ADDRESS_SHARE,
                  address_burst_s: float = ALONE_ADDRESS_BURST_S,
+                 address_small_part: float = ALONE_ADDRESS_SMALL_PART,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         now = clock()
@@ -103,37 +122,44 @@ class AloneBudget:
         self._any = WallBucket(share - small_share, burst_s - small_burst_s, now)
         self._small = WallBucket(small_share, small_burst_s, now)
         self._address_share, self._address_burst_s = address_share, address_burst_s
-        self._addresses: OrderedDict[str, WallBucket] = OrderedDict()
+        self._address_small_share = small_share * address_small_part
+        self._address_small_burst_s = small_burst_s * address_small_part
+        self._addresses: OrderedDict[str, AddressBuckets] = OrderedDict()
 
-    def _of_address(self, address: str, now: float) -> WallBucket:
+    def _of_address(self, address: str, now: float) -> AddressBuckets:
         key = address_key(address)
-        bucket = self._addresses.get(key)
-        if bucket is None:
-            bucket = self._addresses[key] = WallBucket(self._address_share,
-                                                    self._address_burst_s, now)
+        buckets = self._addresses.get(key)
+        if buckets is None:
+            buckets = self._addresses[key] = AddressBuckets(
+                WallBucket(self._address_share, self._address_burst_s, now),
+                WallBucket(self._address_small_share, self._address_small_burst_s, now))
             while len(self._addresses) > ALONE_ADDRESSES_MAX:
                 self._addresses.popitem(last=False)
         else:
             self._addresses.move_to_end(key)
-        return bucket
+        return buckets
 
     def take(self, address: str, body_size: int) -> WallBucket | None:
         """The whole's bucket a check of a `body_size`-byte body from `address` may
         spend, or None when it may not be made."""
         now = self._clock()
-        own = self._of_address(address, now).refill(now)
+        buckets = self._of_address(address, now)
+        own, own_small = buckets.own.refill(now), buckets.small.refill(now)
         any_left, small_left = self._any.refill(now), self._small.refill(now)
         if not own:
             return None
         if any_left:
             return self._any
-        return self._small if small_left and body_size <= ALONE_SMALL_BODY_MAX else None
+        small = small_left and own_small and body_size <= ALONE_SMALL_BODY_MAX
+        return self._small if small else None
 
     def spend(self, address: str, bucket: WallBucket, seconds: float) -> None:
         bucket.left_s -= seconds
-        own = self._addresses.get(address_key(address))
-        if own is not None:
-            own.left_s -= seconds
+        buckets = self._addresses.get(address_key(address))
+        if buckets is not None:
+            buckets.own.left_s -= seconds
+            if bucket is self._small:
+                buckets.small.left_s -= seconds
 
 
 def verdict_while_busy(budget: AloneBudget, client_address: str, body: bytes,

@@ -188,6 +188,31 @@ def test_a_flood_of_large_bodies_from_many_addresses_leaves_small_ones_a_slice()
     assert budget.take("10.0.0.99", large) is not None
 
 
+def officer_checks_among(flooders: int) -> int:
+    """Of 30 altered diplomas (0.2 ms each) an officer sends a second apart, how many are
+    checked while `flooders` addresses each send 17 bodies of 60 KB (2 ms each) a second:
+    under the small-body bound, as many as 1 MiB/s lets in. On a simulated clock."""
+    now = [0.0]
+    budget = AloneBudget(clock=lambda: now[0])
+    events = [(k / 17 + flooder * 0.0031, f"10.0.{flooder}.1", 60_000, 0.002)
+              for flooder in range(flooders) for k in range(17 * 30)]
+    events += [(second + 0.5, "192.0.2.7", 1_500, 0.0002) for second in range(30)]
+    checked = 0
+    for at, address, size, seconds in sorted(events):
+        now[0] = at
+        if spend(budget, address, seconds, size) and address == "192.0.2.7":
+            checked += 1
+    return checked
+
+
+def test_a_flood_of_small_bodies_needs_twenty_addresses_to_spend_the_slice() -> None:
+    """Each address may spend only a twentieth of the small slice: eight flooding
+    addresses (before, five) no longer spend it, nor thirteen; twenty still do."""
+    assert officer_checks_among(8) == 30
+    assert officer_checks_among(13) == 30
+    assert officer_checks_among(20) == 0  # what the module's doc says a flood still does
+
+
 def test_addresses_in_one_ipv6_64_share_one_share() -> None:
     now = [100.0]
     budget = AloneBudget(clock=lambda: now[0])
