@@ -8,7 +8,10 @@ a few rows of a later sheet are looked at, so it is read here with expat, events
 the first sheet's marks are (registrar.sheet_xml: no DTD, a token at most
 MAX_XML_TOKEN_BYTES), stopping after LATER_ROWS_LOOKED rows, and holding no list when
 it is larger than anything those rows of a list could be: more than MAX_LATER_CELLS
-cells or MAX_LATER_BYTES bytes of XML read before them.
+cells, MAX_LATER_ELEMENTS elements of any name or MAX_LATER_BYTES bytes of XML read
+before them. Every element costs a call into Python, so the elements are bounded, not
+only the cells: 2 MiB of empty elements (`<x/>`) before or inside the rows took a
+second a sheet.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ from registrar.cover_page import LATER_ROWS_LOOKED
 # A list's first LATER_ROWS_LOOKED rows hold some tens of cells each; a sheet whose rows
 # looked at hold more is no list exported by a records system.
 MAX_LATER_CELLS = 4096
+# Elements of any name read at most, the header's (columns, views) and the rows' own: a
+# cell of those rows is at most some ten (rich text's runs and their fonts), so a list's
+# fall far below this.
+MAX_LATER_ELEMENTS = 65_536
 # Bytes of a later sheet's XML read at most, its header part included (column widths,
 # views): Excel writes those rows in some tens of kilobytes.
 MAX_LATER_BYTES = 2 * 1024 * 1024
@@ -50,11 +57,15 @@ class _FirstRows:
         self.number_text = number_text
         self.rows: list[list[str]] = []
         self.cells = 0
+        self.elements = 0
         self.kind = "n"
         self.text: list[str] | None = None  # the characters of a <v> or <t> being read
         self.value = ""
 
     def start(self, name: str, attributes: dict[str, str]) -> None:
+        self.elements += 1
+        if self.elements > MAX_LATER_ELEMENTS:
+            raise _PastLimit
         local = name[len(_NS):] if name.startswith(_NS) else ""
         if local == "row":
             if len(self.rows) == LATER_ROWS_LOOKED:
@@ -97,8 +108,8 @@ class _FirstRows:
 def first_rows(source: IO[bytes], shared: Sequence[object],
                number_text: Callable[[str], str]) -> list[list[str]]:
     """The first LATER_ROWS_LOOKED rows of the sheet read from `source`, each cell as
-    text; none for a sheet past MAX_LATER_CELLS or MAX_LATER_BYTES before them, one
-    declaring a DTD, or one that is no well-formed XML."""
+    text; none for a sheet past MAX_LATER_CELLS, MAX_LATER_ELEMENTS or MAX_LATER_BYTES
+    before them, one declaring a DTD, or one that is no well-formed XML."""
     reader = _FirstRows(shared, number_text)
     parser = pyexpat.ParserCreate(namespace_separator="}")
 
