@@ -20,9 +20,10 @@ most fields a credential has) named in 100 Cyrillic letters each (the longest na
 field may have) 54 KB, so every credential but one with long text values (a field may
 hold 10,000 letters) is small.
 Before parsing, a body with more than `ALONE_SEPARATORS_MAX` commas and opening
-brackets, more than any credential holds (one of 200 fields has 616), is answered busy
-unchecked: the count runs at C speed, and the costliest body to parse (16,384 empty
-arrays) is no longer parsed here.
+brackets, more than any credential's structure holds (one of 200 fields has 616), is
+answered busy unchecked: the count runs at C speed, and the costliest body to parse
+(16,384 empty arrays) is no longer parsed here. Commas inside text count too, so a
+genuine credential with long prose values may be answered busy unchecked this way.
 
 What a flood still does. One address spends its fifth and no more. Addresses together
 sending large or costly bodies spend the part of the budget any document may take, and
@@ -68,7 +69,10 @@ ALONE_ADDRESS_BURST_S = 0.01
 ALONE_ADDRESS_SMALL_PART = 1 / 20
 # A body this large or smaller may spend the small slice (see the module's doc).
 ALONE_SMALL_BODY_MAX = 64 * 1024
-# More commas and opening brackets than any credential holds (200 fields: 616).
+# More commas and opening brackets than any credential's structure holds (200 fields:
+# 616). Those inside text count too, so a genuine credential whose values are long
+# prose may pass it: it is answered busy unchecked, as when the budget is spent, never
+# given a wrong verdict.
 ALONE_SEPARATORS_MAX = 1_024
 # Addresses whose spending is remembered; beyond it the longest unseen is forgotten.
 ALONE_ADDRESSES_MAX = 4_096
