@@ -6,11 +6,12 @@ screen, in the dry run too, but is not what anyone typing the name writes. Hashe
 the credential as written, the name then differed from the same name typed. A value of
 a text field is recorded with a plain space for each.
 
-A code field's value (a student id, a diploma number) is recorded, hashed and matched
-exactly as written (registrar.lookalike): the issuer's registry keeps the keyed hash of
-each unique one (registrar.issued), so an id issued with a no-break space before must
-be found again, as written, or its student would be refused as another one, and a
-correction could never reach them. Such a value is kept as written and said; the
+A code field's value (a student id, a diploma number), and the value of any field the
+schema lists as unique, is recorded, hashed and matched exactly as written
+(registrar.lookalike): the issuer's registry keeps the keyed hash of each unique one
+(registrar.issued), so an id issued with a no-break space before must be found again,
+as written, or its student would be refused as another one, and a correction could
+never reach them. Such a value is kept as written and said; the
 duplicate check inside a file still sees it as the same id typed (lookalike.look_key).
 The dry run and the real run say both by column: how many values, the first row
 (`PlainSpaces`).
