@@ -149,13 +149,23 @@ def load_checked_json(path: Path) -> Any | None:
     return value
 
 
+# The keys every Senim credential must hold (ledger.credential_documents.parse_document).
+CREDENTIAL_KEYS = frozenset({"issuer", "batch", "fields", "chain_id", "type"})
+
+
 def is_credential(document: Any) -> bool:
     """A Senim credential: a JSON object whose format names one, of any version (a later
-    one is said to be newer). Any other JSON object is an anchored document however its
-    keys are named: a registrar's export with a "format" of its own was MALFORMED, "nothing
-    a node could say would change that", though the chain recorded it."""
-    return (isinstance(document, dict) and isinstance(document.get("format"), str)
-            and document["format"].startswith(CREDENTIAL_MARK[1:].decode()))
+    one is said to be newer), or that holds all of a credential's own keys whatever its
+    format says. Without the keys, a diploma whose format was edited ("x", upper case, a
+    leading space) was looked up by its bytes as an anchored document, and anyone who
+    anchored them had it said VALID; it is a credential that fails its own checks. Any
+    other JSON object is an anchored document however its keys are named: a registrar's
+    export with a "format" of its own was MALFORMED, "nothing a node could say would change
+    that", though the chain recorded it."""
+    return isinstance(document, dict) and (
+        (isinstance(document.get("format"), str)
+         and document["format"].startswith(CREDENTIAL_MARK[1:].decode()))
+        or document.keys() >= CREDENTIAL_KEYS)
 
 
 def _holds_a_credential(path: Path, parsed: bool) -> bool:
