@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import re
 import socket
 import ssl
 import time
@@ -87,18 +86,28 @@ def read_bounded(response: Readable, url: str,
     return bytes(data)
 
 
+def _login_end(base_url: str) -> tuple[str, str] | None:
+    """A node URL cut after its login: (its scheme and '://', what follows the login's last
+    '@'); None if it carries no login. The login runs to the last '@' of the whole URL, not
+    of an authority cut at the first '/', '?' or '#': a password may hold them
+    ('http://hr:pa#ss@10.0.0.5:8101' to urllib is host 'hr', fragment 'ss@10.0.0.5:8101'),
+    and was printed whole. An '@' in a base URL's path is no node's, so over-hiding a host
+    before one costs nothing."""
+    scheme, sep, rest = base_url.partition("://")
+    if not sep:
+        scheme, rest = "", base_url
+    if "@" not in rest:
+        return None
+    return scheme + sep, rest[rest.rindex("@") + 1:]
+
+
 def shown_node(base_url: str) -> str:
     """A node URL as it may be printed or put in JSON: a user name or password in it
     ('http://hr:secret@10.0.0.5:8101', from $SENIM_NODE) shown as 'http://…@10.0.0.5:8101',
     one with no scheme too. Every line and --json field naming a node goes through here: a
     password was printed where a node was said not asked, or gave no answer."""
-    scheme, sep, rest = base_url.partition("://")
-    if not sep:
-        scheme, rest = "", base_url
-    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    if "@" not in authority:
-        return base_url
-    return scheme + sep + "…@" + rest[authority.rindex("@") + 1:]
+    cut = _login_end(base_url)
+    return base_url if cut is None else cut[0] + "…@" + cut[1]
 
 
 def login_in_url(base_url: str) -> Sentence | None:
@@ -107,11 +116,7 @@ def login_in_url(base_url: str) -> Sentence | None:
     carries none. urllib took 'admin:secret@10.0.0.5' for the host name, so the command
     said "the host name is unknown: check its spelling", and printed the password back in
     the line. senim logs in to no node: it is refused unasked, shown without the login."""
-    try:
-        netloc = urllib.parse.urlsplit(base_url).netloc
-    except ValueError:
-        return None  # a URL that cannot be read is said as that
-    if "@" not in netloc:
+    if _login_end(base_url) is None:
         return None
     return Sentence("cli.node.bad_url", url=repr(shown_node(base_url)), example=NODE_EXAMPLE,
                     detail=Sentence("cli.node.url_login"))
