@@ -273,12 +273,13 @@ class NodeClient:
         try:
             answer = self.request("POST", "/v1/transactions", {"tx": data.hex()})
         except ClientError as exc:
-            if exc.bare or not 400 <= exc.status < 500 or exc.code in (BUSY, "bad_url") \
+            if exc.bare or not 400 <= exc.status < 500 or exc.code == BUSY \
                     or a_nodes_refusal_code(exc.code):
-                raise
+                raise  # a --node that is no URL has status 0: it was never sent
             # a 4xx error in the node's shape with a code no node refuses a transaction
             # with: a gateway's own, which it may answer after passing the POST on, so
-            # nothing shows the node did not take the transaction
+            # nothing shows the node did not take the transaction; its JSON `not_found`
+            # too (said as no route, "bad_url"), which removed a batch the node may hold
             raise ClientError(not_from_node(url, exc.status), "http", exc.status,
                               bare=True) from exc
         return str(answer_field(answer, "tx_id", str, url))

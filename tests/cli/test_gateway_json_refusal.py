@@ -62,3 +62,22 @@ def test_a_gateways_json_403_to_a_revocation_keeps_its_note(
     assert code == EXIT_UNREACHABLE, output
     assert "Forbidden" not in output, output
     assert len(left) == 1 and left[0].parent.name == "revocation-notes", left
+
+
+# A JSON `not_found` to the POST: read as no route of the API ("check --node"), it was let
+# through as a --node that is no URL, and a batch's files were removed though the gateway
+# may have passed the POST on.
+GATEWAYS_404: Answer = (404, {"error": {"code": "not_found",
+                                        "message": "upstream returned nothing"}})
+
+
+def test_a_gateways_json_not_found_to_a_batch_keeps_its_credential_files(
+        node_stub: ScriptedNode, tmp_path: Path) -> None:
+    job_dir, _ = prepare(tmp_path, FakeNode())
+    files = credential_files(job_dir)
+    node_stub.answers = lambda method, path: (
+        STATUS_OK if path.startswith("/v1/status") else GATEWAYS_404)
+    with pytest.raises(JobPending):
+        IssueJob(job_dir, NodeClient(node_stub.url, timeout_s=5), print).run(1.0)
+    assert files and all(path.exists() for path in files)
+    assert load_manifest(job_dir)["state"] == "submitted"
