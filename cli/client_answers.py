@@ -109,10 +109,12 @@ def not_taken(exc: ClientError) -> bool:
 
 def a_nodes_refusal_code(code: str) -> bool:
     """Whether `code` is one a Senim node refuses a transaction with: one the words files
-    have a refusal sentence for (`refusal.<code>`), which tests hold to every code the
-    ledger's TxRejected and the transaction route give (tests/cli/test_ministry_words,
-    test_record_words). A gateway's error shaped as the node's (`{"error": {"code":
-    "Forbidden", ...}}`) carries none of them, and may come after the node took it."""
+    have a refusal sentence for (`refusal.<code>`). Tests hold the words files to every
+    code the ledger's TxRejected gives and every refusal node/'s API routes make, read
+    from the source (tests/cli/test_ministry_words.route_refusal_codes, test_record_words).
+    A gateway's error shaped as the node's (`{"error": {"code": "Forbidden", ...}}`)
+    carries none of them, and may come after the node took it: a code with no sentence
+    keeps what was made for the transaction."""
     return f"refusal.{code}" in catalogue("en")
 
 

@@ -4,6 +4,7 @@ no line of theirs written as an English literal."""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -49,11 +50,53 @@ def ministry_keys() -> set[str]:
         codes |= set(pair)
     assert {"unknown_replacement", "replacement_not_in_batch"} <= codes
     assert len(codes) > 50
-    keys |= {f"refusal.{code}" for code in codes}
+    keys |= {f"refusal.{code}" for code in codes | route_refusal_codes()}
     commands: list[click.Command] = [accredit, suspend, add_member, members,
                                      *governance_group.commands.values(),
                                      *evidence_group.commands.values()]
     return keys | help_keys(commands)
+
+
+# The API's error helpers (node.http_limits; node.api's middleware calls json_error `error`).
+NODE_ERROR_MAKERS = {"json_error", "http_error", "error"}
+# Codes of the node's own that are no refusal of a request: failures (5xx), said as such
+# (cli.node.failed, cli.node_answers.STORE_FAULTS); an answer to a client that has already
+# closed its connection, which no command reads; and a GET's 404 saying what was asked for
+# is not there, read by the command that asked (cli.client.batch, block).
+NOT_REFUSALS = {"internal", "store_damaged", "connection_lost", "no_such_batch",
+                "no_such_block", "block_not_held"}
+
+
+def route_refusal_codes() -> set[str]:
+    """The codes the node's routes refuse a request with (a body that came too slowly, of
+    a type the route does not read, a bad head or parameter), read from every call making
+    the API's JSON error in node/ and every {"code": ...} written there by hand; the VC
+    routes (node/vc_*.py), to which no command sends a transaction, aside. Each needs a
+    `refusal.<code>` sentence: a code without one is no node's refusal to the client
+    (cli.client_answers.a_nodes_refusal_code), and a command said body_timeout,
+    unsupported_media_type or missing_body came from something between."""
+    codes: set[str] = set()
+    for path in sorted((ROOT / "node").glob("*.py")):
+        if path.name.startswith("vc_"):
+            continue
+        for found in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if (isinstance(found, ast.Call) and len(found.args) >= 2
+                    and getattr(found.func, "id", getattr(found.func, "attr", None))
+                    in NODE_ERROR_MAKERS):
+                codes |= _text(found.args[1])
+            elif isinstance(found, ast.Dict):
+                for key, value in zip(found.keys, found.values, strict=True):
+                    if key is not None and _text(key) == {"code"}:
+                        codes |= _text(value)
+    assert {"body_timeout", "unsupported_media_type", "missing_body", "bad_request",
+            "expectation_failed", "bad_parameter"} <= codes, codes
+    return codes - NOT_REFUSALS
+
+
+def _text(expression: ast.expr) -> set[str]:
+    """A string written as it is, as a set of it; empty for any other expression."""
+    value = expression.value if isinstance(expression, ast.Constant) else None
+    return {value} if isinstance(value, str) else set()
 
 
 def help_keys(commands: list[click.Command]) -> set[str]:
