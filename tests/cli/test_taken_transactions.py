@@ -42,12 +42,15 @@ AFTER_TAKEN = {
 }
 
 
-def taken_then(later: Answer) -> Answers:
-    """A node that takes the transaction, then answers `later` whenever asked after it."""
+def taken_then(node: ScriptedNode, later: Answer) -> Answers:
+    """`node` takes the transaction (answering the id of the one POSTed, as a node does:
+    another id is not the node's answer), then answers `later` whenever asked after it."""
     def answers(method: str, path: str) -> Answer:
         if path.startswith("/v1/status"):
             return STATUS_OK
-        return (202, {"tx_id": TX_ID, "status": "pending"}) if method == "POST" else later
+        if method == "POST":
+            return 202, {"tx_id": node.last_tx_id(), "status": "pending"}
+        return later
     return answers
 
 
@@ -64,7 +67,7 @@ def short_waits(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_taken_transaction_keeps_its_file_whatever_the_wait_meets(
         node_stub: ScriptedNode, tmp_path: Path, capsys: pytest.CaptureFixture[str],
         later: Answer) -> None:
-    node_stub.answers = taken_then(later)
+    node_stub.answers = taken_then(node_stub, later)
     code, said, written = anchor_with_file(node_stub, tmp_path, capsys)
     assert code == EXIT_UNREACHABLE, said
     assert "not confirmed" in said and "is kept" in said and "refused" not in said, said
@@ -74,7 +77,7 @@ def test_a_taken_transaction_keeps_its_file_whatever_the_wait_meets(
 @pytest.mark.parametrize("later", list(AFTER_TAKEN.values()), ids=list(AFTER_TAKEN))
 def test_a_taken_revocation_keeps_its_note_whatever_the_wait_meets(
         node_stub: ScriptedNode, tmp_path: Path, later: Answer) -> None:
-    node_stub.answers = taken_then(later)
+    node_stub.answers = taken_then(node_stub, later)
     code, output, left = revoke_with_note(node_stub, tmp_path)
     assert code == EXIT_UNREACHABLE, output
     assert "revocation not confirmed" in output and "is kept" in output, output
@@ -88,7 +91,7 @@ def test_a_taken_revocation_keeps_its_note_whatever_the_wait_meets(
     ("kk", "кері қайтару әлі тізбекке жазылған жоқ (кезекте тұр); ")])
 def test_a_revocation_still_busy_at_the_wait_s_end_is_pending_and_its_note_kept(
         node_stub: ScriptedNode, tmp_path: Path, lang: str, said: str) -> None:
-    node_stub.answers = taken_then(PROXY_BUSY)
+    node_stub.answers = taken_then(node_stub, PROXY_BUSY)
     code, output, left = revoke_with_note(node_stub, tmp_path, lang)
     assert code == EXIT_PENDING, output
     assert said in output, output
@@ -98,7 +101,7 @@ def test_a_revocation_still_busy_at_the_wait_s_end_is_pending_and_its_note_kept(
 def test_a_rejected_revocation_is_refused_and_its_note_removed(
         node_stub: ScriptedNode, tmp_path: Path) -> None:
     """The one answer after the POST that shows it will never commit."""
-    node_stub.answers = taken_then((200, REJECTED))
+    node_stub.answers = taken_then(node_stub, (200, REJECTED))
     code, output, left = revoke_with_note(node_stub, tmp_path)
     assert code == EXIT_REFUSED, output
     assert "revocation not committed" in output and not left, (output, left)
@@ -122,7 +125,7 @@ def test_an_issue_job_asks_a_busy_node_after_its_batch_at_the_pace_it_asks(
     (cli.client.READ_RETRY_AFTER_S) before asking again, rather than asking it some
     hundred thousand times in two seconds."""
     job_dir, _ = prepare(tmp_path, FakeNode())
-    node_stub.answers = taken_then(answer)
+    node_stub.answers = taken_then(node_stub, answer)
     timeout_s = 2.0
     started = time.monotonic()
     with pytest.raises(JobPending):

@@ -42,7 +42,9 @@ def diploma(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("SENIM_NODE", raising=False)
     monkeypatch.setattr(cli.node_answers, "deadline_opener",
                         lambda *_args: _NothingListens())
-    monkeypatch.setattr(cli.client, "_opener", lambda *_args: _NothingListens())
+    # cli.client's opener comes with the redirect handler that says where a redirect led.
+    monkeypatch.setattr(cli.client, "_opener", lambda *_args: (
+        _NothingListens(), cli.client._PostsNotRedirected()))
     batch = make_batch([{"full_name": "Әлия Сәрсенбаева", "gpa": "3.71"}], "diploma",
                        CHAIN_ID, b"\x11" * 20, "KazNU")
     path = tmp_path / "diploma.json"
