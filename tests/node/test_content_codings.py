@@ -32,6 +32,7 @@ from node.service import NodeCore
 from storage.kv import MemoryStore
 from tests.node.api_server import serving_on_disk
 from tests.node.conftest import Consortium
+from tests.node.raw_answers import read_to_close
 
 Client = TestClient[web.Request, web.Application]
 DOCUMENT = b'{"format": "x"}'  # JSON that /v1/verify answers 200 (a malformed verdict)
@@ -167,12 +168,7 @@ def _send_refused_body(port: int, coding: str) -> tuple[int, float, bytes]:
                 sent += len(piece)
         except (BrokenPipeError, ConnectionResetError):
             pass
-        answer = b""
-        try:
-            while data := sock.recv(65536):
-                answer += data
-        except (ConnectionResetError, TimeoutError):
-            pass
+        answer = read_to_close(sock)
         return sent, time.monotonic() - started, answer
 
 
@@ -197,12 +193,7 @@ def _exchange(port: int, head: bytes) -> bytes:
         sock.settimeout(DEADLINE_S)
         sock.connect(("127.0.0.1", port))
         sock.sendall(head + b"{}")
-        answer = b""
-        try:
-            while data := sock.recv(65536):
-                answer += data
-        except (ConnectionResetError, TimeoutError):
-            pass
+        answer = read_to_close(sock)
         return answer
 
 

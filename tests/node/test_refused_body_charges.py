@@ -27,6 +27,7 @@ from node.metrics import REFUSED_BODIES_OVER_RATE, NodeMetrics
 from node.service import NodeCore
 from storage.kv import MemoryStore
 from tests.node.conftest import Consortium
+from tests.node.raw_answers import read_to_close, status_headers_body
 
 ATTACKER, BYSTANDER = "127.0.0.2", "127.0.0.3"
 RATE, BURST = RATES[DRAINED_BYTES_KIND]
@@ -110,17 +111,8 @@ def _post(port: int, source: str, path: str, content_type: str, length: int,
                     sent += len(piece)
         except (BrokenPipeError, ConnectionResetError):
             pass
-        answer = b""
-        try:
-            while data := sock.recv(65536):
-                answer += data
-        except (ConnectionResetError, TimeoutError):
-            pass
-    head, _, rest = answer.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    assert lines[0].startswith("HTTP/1."), answer[:200]
-    headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])}
-    return int(lines[0].split()[1]), headers, rest
+        answer = read_to_close(sock)
+    return status_headers_body(answer)
 
 
 def _refused(port: int, source: str) -> tuple[int, dict[str, str], bytes]:
@@ -203,19 +195,10 @@ def _exchange(port: int, source: str, request: bytes) -> tuple[int, dict[str, st
         sock.bind((source, 0))
         sock.connect(("127.0.0.1", port))
         sock.sendall(request)
-        answer = b""
-        try:
-            while data := sock.recv(65536):
-                answer += data
-        except (ConnectionResetError, TimeoutError):
-            pass
+        answer = read_to_close(sock)
     while answer.startswith(b"HTTP/1.1 100 "):
         answer = answer.partition(b"\r\n\r\n")[2]
-    head, _, rest = answer.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    assert lines[0].startswith("HTTP/1."), answer[:200]
-    headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])}
-    return int(lines[0].split()[1]), headers, rest
+    return status_headers_body(answer)
 
 
 async def test_an_answer_that_is_no_refusal_stands_for_a_spent_address(node: Node) -> None:

@@ -33,6 +33,7 @@ from node.metrics import NodeMetrics
 from node.service import NodeCore
 from storage.kv import MemoryStore
 from tests.node.conftest import Consortium
+from tests.node.raw_answers import read_to_close
 
 VERIFY = "/v1/verify"  # VERIFY_BODY_MAX: a larger Content-Length is refused 413 unread
 OFFERED_BYTES = 64 * 1024 * 1024
@@ -122,12 +123,7 @@ def _send_until_cut_off(port: int, framing: str, pause_s: float,
                     time.sleep(pause_s)
         except (BrokenPipeError, ConnectionResetError):
             pass
-        answer = b""
-        try:
-            while data := sock.recv(65536):
-                answer += data
-        except (ConnectionResetError, TimeoutError):
-            pass
+        answer = read_to_close(sock)
         return sent, time.monotonic() - started, answer
 
 
