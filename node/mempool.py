@@ -36,7 +36,9 @@ class MempoolLimits:
 class Mempool:
     def __init__(self, limits: MempoolLimits) -> None:
         self.limits = limits
-        self._txs: OrderedDict[bytes, tuple[Transaction, int]] = OrderedDict()
+        # Each with its size and its encoding, so that taking it out again reads neither
+        # from the transaction (the engine removes every transaction a block commits).
+        self._txs: OrderedDict[bytes, tuple[Transaction, int, bytes]] = OrderedDict()
         # The same transactions by their encoding (signature included; the key is the
         # transaction's own bytes, not a copy): a proposal's are found by their bytes,
         # where finding them by id hashed each one (0.6-0.85 µs a transaction on every
@@ -93,6 +95,9 @@ class Mempool:
         with self._lock:
             if tx.tx_id in self._txs:
                 raise TxRejected("duplicate", "transaction is already pending")
+            refusal = self._refusal_locked(tx, size)
+            if refusal is not None:
+                raise refusal
             self._add_locked(tx, size)
 
     def add_many(self, entries: list[tuple[Transaction, int]]
@@ -102,32 +107,54 @@ class Mempool:
         and how many were added."""
         outcomes: list[TxRejected | None] = []
         added = 0
+        max_txs, max_bytes, max_per_sender = (self.limits.max_txs, self.limits.max_bytes,
+                                              self.limits.max_per_sender)
         for start in range(0, len(entries), ADD_PER_LOCK_MAX):
             with self._lock:
+                # `_add_locked` written out: every node adds every transaction here, on
+                # the event loop, and its call and attribute reads were about a fifth of
+                # an entry's cost (1.6-1.9 against 1.3-1.4 µs, measured at 256 an add).
+                txs, by_encoding = self._txs, self._by_encoding
+                per_sender, per_kind = self._per_sender, self._per_kind
                 for tx, size in entries[start:start + ADD_PER_LOCK_MAX]:
-                    if tx.tx_id in self._txs:
+                    tx_id = tx.tx_id
+                    if tx_id in txs:
                         outcomes.append(None)
                         continue
-                    try:
-                        self._add_locked(tx, size)
-                    except TxRejected as exc:
-                        outcomes.append(exc)
+                    sender = tx.sender
+                    held_by_sender = per_sender.get(sender, 0)
+                    if (len(txs) >= max_txs or self._bytes + size > max_bytes
+                            or held_by_sender >= max_per_sender):
+                        outcomes.append(self._refusal_locked(tx, size))
                         continue
+                    encoding, kind = tx.encode(), tx.payload.KIND  # nothing after raises
+                    txs[tx_id] = (tx, size, encoding)
+                    by_encoding[encoding] = tx
+                    self._bytes += size
+                    per_sender[sender] = held_by_sender + 1
+                    per_kind[kind] = per_kind.get(kind, 0) + 1
+                    if tx.expires_at < self._expiry_floor:
+                        self._expiry_floor = tx.expires_at
                     outcomes.append(None)
                     added += 1
         return outcomes, added
 
-    def _add_locked(self, tx: Transaction, size: int) -> None:
+    def _refusal_locked(self, tx: Transaction, size: int) -> TxRejected | None:
+        """Why a limit refuses `tx` now, if one does."""
         if len(self._txs) >= self.limits.max_txs:
-            raise TxRejected("mempool_full", f"mempool holds {self.limits.max_txs} "
-                             "transactions; retry later")
+            return TxRejected("mempool_full", f"mempool holds {self.limits.max_txs} "
+                              "transactions; retry later")
         if self._bytes + size > self.limits.max_bytes:
-            raise TxRejected("mempool_full", "mempool byte limit reached; retry later")
+            return TxRejected("mempool_full", "mempool byte limit reached; retry later")
         if self._per_sender.get(tx.sender, 0) >= self.limits.max_per_sender:
-            raise TxRejected("sender_limit", f"sender has {self.limits.max_per_sender} "
-                             "pending transactions; wait for some to commit")
-        encoding, kind = tx.encode(), tx.kind  # before the first write: nothing after it raises
-        self._txs[tx.tx_id] = (tx, size)
+            return TxRejected("sender_limit", f"sender has {self.limits.max_per_sender} "
+                              "pending transactions; wait for some to commit")
+        return None
+
+    def _add_locked(self, tx: Transaction, size: int) -> None:
+        """Add `tx`, which no limit refuses (`_refusal_locked`)."""
+        encoding, kind = tx.encode(), tx.payload.KIND  # before the first write: none raises
+        self._txs[tx.tx_id] = (tx, size, encoding)
         self._by_encoding[encoding] = tx
         self._bytes += size
         self._per_sender[tx.sender] = self._per_sender.get(tx.sender, 0) + 1
@@ -140,7 +167,7 @@ class Mempool:
         with self._lock:
             picked: list[Transaction] = []
             total = 0
-            for tx, size in self._txs.values():
+            for tx, size, _ in self._txs.values():
                 if len(picked) >= max_txs or total + size > max_bytes:
                     break
                 picked.append(tx)
@@ -153,7 +180,7 @@ class Mempool:
         with self._lock:
             if not self._per_kind.get(kind):
                 return []
-            return list(islice((tx for tx, _ in self._txs.values() if tx.kind == kind),
+            return list(islice((tx for tx, _, _ in self._txs.values() if tx.kind == kind),
                                max_txs))
 
     def take_expired(self, height: int) -> list[Transaction]:
@@ -162,9 +189,9 @@ class Mempool:
         with self._lock:
             if height <= self._expiry_floor:
                 return []
-            expired = [tx for tx, _ in self._txs.values() if tx.expires_at < height]
+            expired = [tx for tx, _, _ in self._txs.values() if tx.expires_at < height]
             self._remove_locked([tx.tx_id for tx in expired])
-            self._expiry_floor = min((tx.expires_at for tx, _ in self._txs.values()),
+            self._expiry_floor = min((tx.expires_at for tx, _, _ in self._txs.values()),
                                      default=_NO_EXPIRY)
             return expired
 
@@ -173,20 +200,23 @@ class Mempool:
             self._remove_locked(tx_ids)
 
     def _remove_locked(self, tx_ids: list[bytes]) -> None:
+        txs, by_encoding = self._txs, self._by_encoding
+        per_sender, per_kind = self._per_sender, self._per_kind
         for tx_id in tx_ids:
-            entry = self._txs.pop(tx_id, None)
+            entry = txs.pop(tx_id, None)
             if entry is None:
                 continue
-            tx, size = entry
-            del self._by_encoding[tx.encode()]
+            tx, size, encoding = entry
+            del by_encoding[encoding]
             self._bytes -= size
-            left = self._per_sender[tx.sender] - 1
+            sender, kind = tx.sender, tx.payload.KIND
+            left = per_sender[sender] - 1
             if left:
-                self._per_sender[tx.sender] = left
+                per_sender[sender] = left
             else:
-                del self._per_sender[tx.sender]
-            left = self._per_kind[tx.kind] - 1
+                del per_sender[sender]
+            left = per_kind[kind] - 1
             if left:
-                self._per_kind[tx.kind] = left
+                per_kind[kind] = left
             else:
-                del self._per_kind[tx.kind]
+                del per_kind[kind]

@@ -354,8 +354,9 @@ class NodeCore(SubmissionChecks):
         block = report.execution.block
         self._remember_header(block.header)  # just executed and committed here
         self.refuse(report.refused)
-        for tx in block.transactions:
-            self._settle(tx.tx_id)
+        if self._waiters:  # most blocks have no transaction anyone long-polls on
+            for tx in block.transactions:
+                self._settle(tx.tx_id)
         self.metrics.height.set(block.header.height)
         self.metrics.txs_committed.inc(len(block.transactions))
         self.metrics.block_seconds.observe(max(0.0, time.time() - block.header.time_ms / 1000))

@@ -153,7 +153,11 @@ class RememberedChecks:
                ) -> tuple[list[Hashable], list[bool], list[SignatureCheck]]:
         """Each check as remembered, whether it is remembered good, and those that are
         not."""
-        remembered = [_remembered_as(check) for check in checks]
+        # `_remembered_as` written out for the usual check (a tuple, its message short):
+        # a call a check, on admission's and the engine's paths alike.
+        remembered = [check if type(check) is tuple
+                      and len(check[1]) <= REMEMBERED_MESSAGE_BYTES_MAX
+                      else _remembered_as(check) for check in checks]
         known = self._memory.known(remembered)
         return remembered, known, _not_known(checks, known)
 

@@ -21,6 +21,11 @@ class ListedAnswer:
     forged: int  # refused for a bad signature: what the source is penalised for
 
 
+# An admitted transaction's entry as json.dumps writes it (a hex id needs no escaping),
+# written without building the dict it would encode: most entries are these.
+_PENDING = '{"tx_id": "%s", "status": "pending"}'
+
+
 def _entry(tx_id: bytes | None, refusal: TxRejected | None) -> dict[str, Any]:
     if refusal is None:
         return {"tx_id": tx_id.hex() if tx_id else None, "status": "pending"}
@@ -44,7 +49,9 @@ async def listed_answer(results: list[tuple[bytes | None, TxRejected | None]]
                 accepted += 1
             elif refusal.code == "bad_signature":
                 forged += 1
-        parts.append(json.dumps([_entry(tx_id, refusal) for tx_id, refusal in step])[1:-1])
+        parts.append(", ".join([_PENDING % tx_id.hex() if refusal is None and tx_id
+                                else json.dumps(_entry(tx_id, refusal))
+                                for tx_id, refusal in step]))
     text = (f'{{"accepted": {accepted}, "rejected": {len(results) - accepted}, '
             f'"results": [{", ".join(parts)}]}}')
     return ListedAnswer(text, accepted, forged)

@@ -18,12 +18,12 @@ from tests.node.test_engine import Clock, engine_for
 from tests.node.test_evidence_submit import conflicting_prepares
 
 
-class WalksCounted(OrderedDict[bytes, tuple[Transaction, int]]):
+class WalksCounted(OrderedDict[bytes, tuple[Transaction, int, bytes]]):
     """The mempool's table, counting the walks through every pending transaction."""
 
     walks = 0
 
-    def values(self) -> ValuesView[tuple[Transaction, int]]:  # type: ignore[override]
+    def values(self) -> ValuesView[tuple[Transaction, int, bytes]]:  # type: ignore[override]
         self.walks += 1
         return super().values()
 
