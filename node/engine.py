@@ -85,6 +85,8 @@ log = logging.getLogger("senim.engine")
 
 BLOCK_SPACE_BYTES = MAX_BLOCK_BYTES - 64 * 1024  # room for the header, last commit, framing
 EXECUTIONS_KEPT_MAX = 64  # executed proposals awaiting commit (one per view at most)
+_DURABLE = Persist | CommitBlock  # actions after which the step's state is on disk
+_SENT = Broadcast | Send  # actions whose frames leave only once that state is durable
 
 class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsStalledWork,
              SettlesPendingWork, SkipsQuietTicks, KeepsSigningMark):
@@ -204,16 +206,27 @@ class Engine(EngineStatus, FollowsValidatorSets, AppliesSyncedBlocks, ForwardsSt
         self._follow_role()
 
     def _perform(self, actions: list[Action], events: deque[Event]) -> None:
-        persist = next((a.data for a in reversed(actions) if isinstance(a, Persist)), None)
-        commit = next((a for a in actions if isinstance(a, CommitBlock)), None)
+        # One look through the step's actions before any is done: the last safety state,
+        # the first commit, and whether anything is sent. (A loop, not three generator
+        # scans: this runs for every input a validator takes.)
+        persist: bytes | None = None
+        commit: CommitBlock | None = None
+        sends = False
+        for action in actions:
+            if isinstance(action, Persist):
+                persist = action.data
+            elif isinstance(action, CommitBlock):
+                if commit is None:
+                    commit = action
+            elif isinstance(action, _SENT):
+                sends = True
         durable = False
         for action in actions:
-            if isinstance(action, Persist | CommitBlock):
+            if isinstance(action, _DURABLE):
                 if not durable:  # everything durable at the first of them, in one write
                     durable = True
                     if commit is not None:
-                        self._commit_decided(commit, persist, events, sync=any(
-                            isinstance(other, Broadcast | Send) for other in actions))
+                        self._commit_decided(commit, persist, events, sync=sends)
                     elif persist is not None:
                         self.chain.kv.write({REPLICA_STATE_KEY: persist}, sync=True)
                     self._save_mark(persist)  # before anything it signed leaves

@@ -257,8 +257,10 @@ class EngineThread:
 
     def _main(self) -> None:
         try:
+            engine = self.engine
+            assert engine is not None  # set by `start`, before this thread starts
             while (step := self._next()) is not None:
-                height = self._head_height()
+                height = engine.chain.height
                 step()
                 self._run_small_inputs_waiting(height)
                 self._flush()
@@ -292,6 +294,11 @@ class EngineThread:
         (BATCHED_INPUT_BYTES_MAX and the rest), while the head is still at `height`."""
         started = time.monotonic()
         for _ in range(BATCHED_INPUTS_MAX):
+            # Looked at without the lock first, as most steps end with nothing waiting: an
+            # input queued just after this look waits for the next step, as one queued just
+            # after the look under the lock would.
+            if not self._inputs:
+                return
             if self._head_height() != height or time.monotonic() - started > BATCH_S_MAX:
                 return
             with self._cond:
