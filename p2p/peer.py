@@ -61,7 +61,9 @@ class _Inbox:
         self._bytes_max = bytes_max
         self._messages: deque[bytes] = deque()
         self._bytes = 0
-        self._ready = asyncio.Event()
+        # The consumer's wait while the inbox is empty. A bare future, not an
+        # asyncio.Event: its set, clear and wait were four calls a message.
+        self._waiter: asyncio.Future[None] | None = None
         self.dropped = 0
 
     def offer(self, payload: bytes) -> bool:
@@ -74,13 +76,15 @@ class _Inbox:
             return False
         self._messages.append(payload)
         self._bytes += len(payload)
-        self._ready.set()
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
         return True
 
     async def take(self) -> bytes:
         while not self._messages:
-            self._ready.clear()
-            await self._ready.wait()
+            self._waiter = asyncio.get_running_loop().create_future()
+            await self._waiter
         payload = self._messages.popleft()
         self._bytes -= len(payload)
         return payload
@@ -111,7 +115,10 @@ class Peer:
             cid: _Inbox(channel.queue_capacity, INBOX_BYTES_MAX)
             for cid, channel in channels.items()
         }
-        self._wake = asyncio.Event()
+        # The writer's wait for work or a keepalive: a bare future and a flag, as the
+        # inbox's (`_Inbox._waiter`), which an asyncio.Event made three calls more a frame.
+        self._wake_waiter: asyncio.Future[None] | None = None
+        self._woken = False
         self._keepalive_interval_s = keepalive_interval_s
         self._keepalive_timer: asyncio.TimerHandle | None = None
         self._keepalive_wanted = False
@@ -155,8 +162,14 @@ class Peer:
             return False
         queue.append(payload)
         self._written_all.clear()
-        self._wake.set()
+        self._wake_writer()
         return True
+
+    def _wake_writer(self) -> None:
+        self._woken = True
+        waiter = self._wake_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def status(self) -> PeerStatus:
         return PeerStatus(
@@ -247,8 +260,10 @@ class Peer:
                 batch = self._take_batch()
                 while not batch:  # each turn awaits new work or a keepalive falling due
                     self._written_all.set()
-                    await self._wake.wait()
-                    self._wake.clear()
+                    if not self._woken:
+                        self._wake_waiter = loop.create_future()
+                        await self._wake_waiter
+                    self._woken = False
                     batch = self._take_batch()
                     if not batch and self._keepalive_wanted:
                         batch = [(KEEPALIVE_CHANNEL, b"")]
@@ -263,7 +278,7 @@ class Peer:
         quiet_s = loop.time() - self._written_at
         if quiet_s >= self._keepalive_interval_s:
             self._keepalive_wanted = True
-            self._wake.set()
+            self._wake_writer()
             quiet_s = 0.0
         self._keepalive_timer = loop.call_later(self._keepalive_interval_s - quiet_s,
                                                 self._keepalive_due, loop)
