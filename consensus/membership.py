@@ -1,6 +1,7 @@
 """Who may sign what: signature checks against the validator set of a height."""
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from consensus.certificate import Verifier
 from consensus.messages import SignedMessage, message_signing_bytes
@@ -20,11 +21,12 @@ class Membership:
     validators: tuple[ValidatorId, ...]
     verifier: Verifier
 
-    @property
+    # Worked out once a set (it is frozen): asked for at every vote.
+    @cached_property
     def quorum(self) -> int:
         return quorum_size(len(self.validators))
 
-    @property
+    @cached_property
     def weak_quorum(self) -> int:
         return weak_quorum_size(len(self.validators))
 

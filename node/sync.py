@@ -150,6 +150,8 @@ class BlockSync:
             # every turn, and blocks a certified message said exist would never be asked.
             # One at a time, as questions for blocks are: a relay asked again and again
             # waits behind the others asked for.
+            if not self._height_asks:  # as every tick while nothing is to be fetched
+                return None
             peer = next((key for key in self._height_asks if key in free), None)
             if peer is None or self._height_open is not None:
                 return None

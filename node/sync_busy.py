@@ -156,6 +156,8 @@ class BusyPeers(Generic[Left]):
 
     def free(self, peers: Sequence[bytes], now_ms: int) -> list[bytes]:
         """`peers`, in their order, without those still busy at `now_ms`."""
+        if not self._until:  # as at every tick while no peer has said it is busy
+            return list(peers)
         for peer in [p for p, until in self._until.items() if until <= now_ms]:
             del self._until[peer]
         return [peer for peer in peers if peer not in self._until]

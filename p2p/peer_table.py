@@ -56,8 +56,8 @@ class PeerTable:
 
     def connected(self) -> frozenset[bytes]:
         """Keys of the peers with a live authenticated connection (not one being dropped)."""
-        return frozenset(key for key, peer in self._peers.items()
-                         if not peer.closed.is_set() and not peer.leaving)
+        return frozenset([key for key, peer in self._peers.items()
+                          if not peer.closed.is_set() and not peer.leaving])
 
     def drop_unless(self, allowed: Collection[bytes]) -> None:
         """Drop every peer whose key is not in `allowed`: heard no more at once, closed
