@@ -93,7 +93,7 @@ class Block:
         return self.header.block_hash
 
     def encode(self) -> bytes:
-        return encode([self.header.to_array(), [tx.encode() for tx in self.transactions],
+        return encode([self.header.to_array(), [tx.encoded for tx in self.transactions],
                        self.last_commit])
 
     @cached_property
@@ -116,7 +116,7 @@ def last_commit_hash(last_commit: bytes) -> bytes:
 def transactions_root(transactions: tuple[Transaction, ...] | list[Transaction]) -> bytes:
     """Commits to each transaction's full encoding, signature included: a block hash
     (and so a certificate) must not survive a swapped signature."""
-    return tree_root([tx.encode() for tx in transactions])
+    return tree_root([tx.encoded for tx in transactions])
 
 
 def decode_block(data: bytes,
@@ -137,7 +137,9 @@ def decode_block(data: bytes,
         raise MalformedInput(f"block holds more than {MAX_BLOCK_TXS} transactions")
     header = Header.from_array(value[0])
     encodings: list[bytes] = value[1]
-    if not all(isinstance(raw, bytes) for raw in encodings):
+    # Checked with no call a transaction (a generator's is resumed once an item): msgpack
+    # gives byte strings as bytes itself, never a subclass.
+    if not {bytes}.issuperset(map(type, encodings)):
         raise MalformedInput("block transactions must be byte strings")
     known = held(encodings) if held is not None else [None] * len(encodings)
     txs = [decode_transaction(raw) if tx is None else tx

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 
 from ledger.bft_time import MAX_STALE_MS, CommitTimes, next_block_time
+from ledger.block_state import BlockState
 from ledger.blocks import (
     ZERO_HASH,
     Block,
@@ -44,14 +45,21 @@ from ledger.light_client import (
     stored_proof_key,
     stored_proof_value,
 )
-from ledger.rules import BlockContext, apply_transaction, block_context, check_envelope
+from ledger.rules import (
+    BlockContext,
+    apply_transaction,
+    block_context,
+    check_before_signature,
+    check_envelope,
+    check_signature,
+)
 from ledger.rules_version import require_known_rules
 from ledger.transactions import Transaction
 from ledger.validator_sets import set_change_heights
 from storage.errors import CorruptStateError
 from storage.key_filter import KEY_FILTER_BITS, KeyFilter
 from storage.kv import KeyValueStore
-from storage.state_tree import EMPTY_ROOT, STATE_NODES_CACHED_MAX, StateOverlay, StateTree
+from storage.state_tree import EMPTY_ROOT, STATE_NODES_CACHED_MAX, StateTree
 
 log = logging.getLogger("senim.chain")
 
@@ -172,12 +180,13 @@ class Chain(ChainReads):
         # Absences are checked by overlay.root() below, before the header is made: a
         # refusal resting on a value lost on disk fails the build there.
         overlay = self.state.overlay(defer_absence=True)
+        block_state = BlockState(overlay)
         accepted: list[Transaction] = []
         rejected: list[tuple[Transaction, TxRejected]] = []
         seen: set[bytes] = set()
         for tx in txs:
             try:
-                self._execute_one(overlay, tx, ctx, seen, tx.tx_id in verified)
+                self._execute_one(block_state, tx, ctx, seen, tx.tx_id in verified)
             except TxRejected as exc:
                 rejected.append((tx, exc))
                 continue
@@ -253,9 +262,10 @@ class Chain(ChainReads):
         ctx = BlockContext(self.chain_id, header.height, header.time_ms, rules_version,
                            self.evidence_check)
         seen: set[bytes] = set() if run is None else run.seen
+        block_state = BlockState(overlay)
         for tx in block.transactions:
             try:
-                self._execute_one(overlay, tx, ctx, seen, tx.tx_id in verified)
+                self._execute_one(block_state, tx, ctx, seen, tx.tx_id in verified)
             except TxRejected as exc:
                 # A refusal may rest on an absence not checked yet: damage here is a
                 # CorruptStateError from root(), not a verdict on the block.
@@ -282,13 +292,15 @@ class Chain(ChainReads):
         sender = check_envelope(overlay, tx, ctx, self.is_committed, signature_ok)
         apply_transaction(overlay, tx, sender, ctx)
 
-    def _execute_one(self, overlay: StateOverlay, tx: Transaction, ctx: BlockContext,
+    def _execute_one(self, state: BlockState, tx: Transaction, ctx: BlockContext,
                      seen: set[bytes], signature_ok: bool) -> None:
         tx_id = tx.tx_id
         if tx_id in seen:
             raise TxRejected("replayed", "transaction appears twice")
-        sender = check_envelope(overlay, tx, ctx, self.is_committed, signature_ok)
-        apply_transaction(overlay, tx, sender, ctx)
+        # check_envelope's two checks, called here: a call fewer a transaction
+        sender = check_before_signature(state, tx, ctx, self.is_committed)
+        check_signature(sender, tx, ctx, signature_ok)
+        apply_transaction(state, tx, sender, ctx)
         seen.add(tx_id)
 
     # ---- commit ------------------------------------------------------------------------
@@ -350,7 +362,7 @@ class Chain(ChainReads):
         if also_write:
             writes.update(also_write)
         for execution, _ in blocks:  # before the store holds them: storage.key_filter
-            self.committed_id_filter.add(tx.tx_id for tx in execution.block.transactions)
+            self.committed_id_filter.add([tx.tx_id for tx in execution.accepted])
         self.kv.write(writes, sync=sync)
         self.state.committed(overlay)
         self.head_header = last

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol, assert_never
 
 from ledger.admission import check_admission_proof
+from ledger.block_state import BlockState
 from ledger.equivocation import EvidenceCheck, apply_submit_evidence
 from ledger.errors import BadSignature, TxRejected
 from ledger.governance import (
@@ -169,7 +170,8 @@ def check_before_signature(state: StateReader, tx: Transaction, ctx: BlockContex
                            is_committed: Callable[[bytes], bool]) -> Member:
     """The envelope's checks that come before its signature (cheap, and free of any
     key), in their order; returns the sender whose key the signature is checked by."""
-    sender = load_member(state, tx.sender)
+    sender = (state.member(tx.sender) if type(state) is BlockState
+              else load_member(state, tx.sender))
     if sender is None:
         raise TxRejected("unknown_sender", f"sender {tx.sender.hex()} is not a consortium member",
                          member_id=tx.sender.hex())
@@ -307,7 +309,8 @@ def _suspend(state: StateAccess, payload: SuspendPayload, sender: Member,
 def _issue_batch(state: StateAccess, payload: IssueBatchPayload, tx: Transaction,
                  sender: Member, ctx: BlockContext) -> None:
     credential_type = payload.credential_type
-    accreditation = load_accreditation(state, tx.sender)
+    accreditation = (state.accreditation(tx.sender) if type(state) is BlockState
+                     else load_accreditation(state, tx.sender))
     if accreditation.grant_covering(credential_type, ctx.height, ctx.time_ms) is None:
         code, why = accreditation.why_not(credential_type, ctx.height, ctx.time_ms)
         raise TxRejected(code, f"{sender.name} may not issue {credential_type} now: {why}",

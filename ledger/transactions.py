@@ -60,7 +60,9 @@ class Transaction:
     payload: Payload
     signature: bytes = b""
 
-    @property
+    # Cached, not a property: a decoded transaction holds it from the start, so the
+    # mempool's several reads of it a transaction are no calls.
+    @cached_property
     def kind(self) -> str:
         return self.payload.KIND
 
@@ -82,11 +84,13 @@ class Transaction:
         return _tx_id(self._unsigned)
 
     @cached_property
-    def _encoded(self) -> bytes:
+    def encoded(self) -> bytes:
+        """`encode()`, read as an attribute: once known, reading it is no call (a block's
+        transactions root and its encoding read every transaction's)."""
         return encode([*self.unsigned_array(), self.signature])
 
     def encode(self) -> bytes:
-        return self._encoded
+        return self.encoded
 
 
 def build_transaction(keys: KeyPair, chain_id: str, payload: Payload, expires_at: int
@@ -166,8 +170,8 @@ def decode_transaction(data: bytes, id_of_data: bytes | None = None) -> Transact
     tx: Transaction = _new_object(Transaction)
     _set_attribute(tx, "__dict__", {
         "sender": sender_id, "nonce": nonce_bytes, "expires_at": expiry, "payload": typed,
-        "signature": signature_bytes,
-        "_unsigned": unsigned, "_encoded": data,
+        "signature": signature_bytes, "kind": typed.KIND,
+        "_unsigned": unsigned, "encoded": data,
         "tx_id": _tx_id(unsigned) if id_of_data is None else id_of_data})
     return tx
 
