@@ -2,10 +2,12 @@
 
 Every transaction of a block reads its sender's member record and, to issue, the
 issuer's accreditation: a block of thousands from one registrar read and decoded the
-same two records thousands of times, six Python calls each through the overlay.
-`BlockState` keeps each decoded once per block. Any write to a record's key through it
-drops that record, so a transaction sees every change made earlier in its block (a
-rotated key, a grant added or suspended) exactly as a read of the overlay would.
+same two records thousands of times, six Python calls each through the overlay, and
+looked for the grant that covers the issuance in each. `BlockState` reads and decodes
+a sender's record once a block, and finds an issuer's grant for a type once. Any write
+to a member's key through it drops that member's record, and any write to an
+accreditation every grant found, so a transaction sees every change made earlier in its
+block (a rotated key, a grant added or suspended) exactly as a read of the overlay would.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ class BlockState:
     any state (`get`, `set`); every write of the block must go through it, or a record
     kept here would be stale. Made anew for each block: nothing is kept across blocks."""
 
-    __slots__ = ("_accreditations", "_members", "_set_on_overlay", "get")
+    __slots__ = ("_covered", "_members", "_set_on_overlay", "get")
 
     def __init__(self, overlay: StateOverlay) -> None:
         # The overlay's own bound method: a read that is not kept here costs no more
@@ -27,12 +29,14 @@ class BlockState:
         self.get = overlay.get
         self._set_on_overlay = overlay.set
         self._members: dict[bytes, Member] = {}  # by state key
-        self._accreditations: dict[bytes, Accreditation] = {}  # by state key
+        # (accreditation's state key, credential type, height, time) a grant covers
+        self._covered: set[tuple[bytes, str, int, int]] = set()
 
     def set(self, key: bytes, value: bytes) -> None:
         self._set_on_overlay(key, value)
         self._members.pop(key, None)
-        self._accreditations.pop(key, None)
+        if key.startswith(PREFIX_ACCREDITATION):  # rare: any grant may have changed
+            self._covered.clear()
 
     def member(self, member: bytes) -> Member | None:
         """`rules.load_member(self, member)`, its record decoded once a block."""
@@ -45,13 +49,18 @@ class BlockState:
             record = self._members[key] = Member.decode(data)
         return record
 
-    def accreditation(self, member: bytes) -> Accreditation:
-        """`rules.load_accreditation(self, member)`, its record decoded once a block."""
+    def may_issue(self, member: bytes, credential_type: str, height: int, time_ms: int
+                  ) -> bool:
+        """Whether a grant of the member's accreditation covers an issuance of the type at
+        the height and time (`Accreditation.grant_covering`), found once a block. False
+        is not kept (a refusal is rare, and the rules then read the record for why)."""
         key = PREFIX_ACCREDITATION + member
-        record = self._accreditations.get(key)
-        if record is None:
-            data = self.get(key)
-            if data is None:
-                return Accreditation(())  # not kept, as `member` keeps no absence
-            record = self._accreditations[key] = Accreditation.decode(data)
-        return record
+        issuance = (key, credential_type, height, time_ms)
+        if issuance in self._covered:
+            return True
+        data = self.get(key)
+        if data is None or Accreditation.decode(data).grant_covering(
+                credential_type, height, time_ms) is None:
+            return False
+        self._covered.add(issuance)
+        return True

@@ -28,6 +28,7 @@ from ledger.chain_layout import (
     STATE_PREFIX,
     TX_INDEX_PREFIX,
     height_key,
+    index_encodings,
     load_base,
 )
 from ledger.chain_reads import (
@@ -316,7 +317,7 @@ class Chain(ChainReads):
         # and the index's, joined without a call of the encoder per transaction.
         head = b"\x92" + encode(height)
         writes.update(zip([TX_INDEX_PREFIX + tx.tx_id for tx in block.transactions],
-                          map(head.__add__, _index_encodings(len(block.transactions))),
+                          map(head.__add__, index_encodings(len(block.transactions))),
                           strict=False))
         return writes
 
@@ -380,21 +381,6 @@ class Chain(ChainReads):
             while len(self._tx_ids) >= TX_IDS_REMEMBERED_BLOCKS:
                 del self._tx_ids[next(iter(self._tx_ids))]
             self._tx_ids[execution.header.height] = tuple([tx.tx_id for tx in execution.accepted])
-
-
-# encode(index) for the indexes a block has held so far (no more than the transactions
-# ledger.blocks.MAX_BLOCK_BYTES lets a block hold), replaced whole when a bigger block
-# comes: another thread's chain reads the old tuple or the new one, both right.
-_index_bytes: tuple[bytes, ...] = ()
-
-
-def _index_encodings(count: int) -> tuple[bytes, ...]:
-    global _index_bytes
-    known = _index_bytes
-    if len(known) < count:
-        known = known + tuple(encode(index) for index in range(len(known), count))
-        _index_bytes = known
-    return known
 
 
 def _check_proposal(block: Block, rules: ProposalRules) -> None:

@@ -31,6 +31,23 @@ BASE_KEY = b"meta:base"
 SET_CHANGE_BLOCK_PREFIX = b"H"
 
 
+# encode(index) for the indexes a block has held so far (no more than the transactions
+# ledger.blocks.MAX_BLOCK_BYTES lets a block hold), replaced whole when a bigger block
+# comes: another thread's chain reads the old tuple or the new one, both right.
+_index_bytes: tuple[bytes, ...] = ()
+
+
+def index_encodings(count: int) -> tuple[bytes, ...]:
+    """encode(index) for each index of a block's `count` transactions, as the
+    transaction index's entries hold them (the tuple may hold more: zip it)."""
+    global _index_bytes
+    known = _index_bytes
+    if len(known) < count:
+        known = known + tuple(encode(index) for index in range(len(known), count))
+        _index_bytes = known
+    return known
+
+
 def height_key(prefix: bytes, height: int) -> bytes:
     return prefix + struct.pack(">Q", height)
 

@@ -309,12 +309,13 @@ def _suspend(state: StateAccess, payload: SuspendPayload, sender: Member,
 def _issue_batch(state: StateAccess, payload: IssueBatchPayload, tx: Transaction,
                  sender: Member, ctx: BlockContext) -> None:
     credential_type = payload.credential_type
-    accreditation = (state.accreditation(tx.sender) if type(state) is BlockState
-                     else load_accreditation(state, tx.sender))
-    if accreditation.grant_covering(credential_type, ctx.height, ctx.time_ms) is None:
-        code, why = accreditation.why_not(credential_type, ctx.height, ctx.time_ms)
-        raise TxRejected(code, f"{sender.name} may not issue {credential_type} now: {why}",
-                         member=sender.name, type=credential_type)
+    if not (type(state) is BlockState
+            and state.may_issue(tx.sender, credential_type, ctx.height, ctx.time_ms)):
+        accreditation = load_accreditation(state, tx.sender)
+        if accreditation.grant_covering(credential_type, ctx.height, ctx.time_ms) is None:
+            code, why = accreditation.why_not(credential_type, ctx.height, ctx.time_ms)
+            raise TxRejected(code, f"{sender.name} may not issue {credential_type} now: "
+                             f"{why}", member=sender.name, type=credential_type)
     key = batch_key(tx.sender, payload.root)  # read and written: made once
     stored = state.get(key)
     if stored is not None:

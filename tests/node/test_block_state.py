@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 
+from ledger.block_state import BlockState
 from ledger.chain import Chain
 from ledger.credentials import make_batch
 from ledger.errors import TxRejected
 from ledger.identity import KeyPair
 from ledger.key_events import prove_possession
 from ledger.payloads import IssueBatchPayload, RotateKeyPayload, SuspendPayload
+from ledger.records import Accreditation, accreditation_key
 from ledger.rules import apply_transaction, block_context, check_envelope
 from ledger.transactions import Transaction
 from tests.node.conftest import (
@@ -118,3 +120,22 @@ def test_blocks_of_many_issuers_agree_with_the_straightforward_execution(
     # the employer's first, before its grant; the outsider's
     assert [(i, v) for i, v in enumerate(verdicts) if v] == [
         (2, "type_not_accredited"), (len(txs) - 1, "unknown_sender")]
+
+
+def test_any_write_to_an_accreditation_drops_the_grants_found(chain: Chain,
+                                                             net: Consortium) -> None:
+    """No rule of today takes a grant away within its block (a suspension is in force
+    from the next), so the block state is written here as a later rule might write it."""
+    university = net.university
+    commit(chain, [accredit(net, university, ["certificate"])])
+    state = BlockState(chain.state.overlay())
+    key = accreditation_key(university.member_id)
+    stored = chain.state.get(key)
+    assert stored is not None
+    at = (chain.height + 1, chain.head_header.time_ms + 1)
+    assert state.may_issue(university.member_id, "certificate", *at)
+    state.set(key, Accreditation(()).encode())
+    assert not state.may_issue(university.member_id, "certificate", *at)
+    state.set(key, stored)
+    assert state.may_issue(university.member_id, "certificate", *at)
+    assert not state.may_issue(university.member_id, "diploma", *at)
