@@ -10,6 +10,7 @@ import contextlib
 import errno
 import os
 import threading
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -253,11 +254,14 @@ class LevelDBStore:
             count = self._writes + 1
             with _leveldb_failures_reported("a write"), self._db.write_batch(
                     transaction=True, sync=sync and not sync_logs) as batch:
-                for key, value in puts.items():
-                    if value is None:
-                        batch.delete(key)
-                    else:
-                        batch.put(key, value)
+                if None in puts.values():
+                    for key, value in puts.items():
+                        if value is None:
+                            batch.delete(key)
+                        else:
+                            batch.put(key, value)
+                else:  # a block's usual batch, put by one loop in C
+                    deque(map(batch.put, puts.keys(), puts.values()), maxlen=0)
                 batch.put(WRITE_COUNT_KEY, count.to_bytes(8, "big"))
             if not sync or sync_logs:
                 log = self._log_written(size)

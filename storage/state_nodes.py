@@ -194,6 +194,12 @@ class CommittedNodes:
         self._capacity = capacity
         # Dropped first to last (see the class's text).
         self._cache: dict[Position, Node] = {}
+        # depth -> (the prefix and depth of `key` as an integer, the shift that puts the
+        # bits between them, the key's length): a commit writes ~7-11 nodes a transaction
+        self._write_layout = tuple(
+            ((int.from_bytes(node_prefix, "big") << ((width + 2) * 8)) | int.from_bytes(
+                suffix, "big"), shift + 16, len(node_prefix) + width + 2)
+            for width, shift, suffix in _KEY_LAYOUT)
 
     @property
     def cache(self) -> dict[Position, Node]:
@@ -211,10 +217,11 @@ class CommittedNodes:
     def writes(self, written: dict[Position, Node | None], into: dict[bytes, bytes | None]
                ) -> None:
         """Add to `into` the store writes of `written` (None: the node is removed)."""
-        prefix, layout = self.node_prefix, _KEY_LAYOUT
+        layout = self._write_layout
         for (depth, bits), node in written.items():
-            width, shift, suffix = layout[depth]
-            into[prefix + (bits << shift).to_bytes(width, "big") + suffix] = (
+            above, shift, length = layout[depth]
+            # `key`'s bytes as one integer: the prefix and depth laid in `above`
+            into[(above | (bits << shift)).to_bytes(length, "big")] = (
                 None if node is None else node[:RECORD_BYTES])
 
     def read(self, position: Position, expected_hash: bytes, remember: bool = True) -> Node:

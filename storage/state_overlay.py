@@ -219,15 +219,21 @@ class StateOverlay(SubtreeWriter):
         left: Node | Unread | None = UNREAD
         right: Node | Unread | None = UNREAD
         left_hash, right_hash = old_left, old_right
+        cache = self._cache
         if lo < mid:
             left_at = (below, bits << 1)
-            left = self._read(left_at, old_left)
+            # `_read`'s cache hit written out, as in `_update_alone`
+            left = cache.get(left_at)
+            if left is None or left[RECORD_BYTES:] != old_left:
+                left = self._read(left_at, old_left)
             left = (self._update_alone(left_at, lo, left) if mid - lo == 1
                     else self._update(left_at, lo, mid, left))
             left_hash = EMPTY_HASH if left is None else left[RECORD_BYTES:]
         if mid < hi:
             right_at = (below, (bits << 1) | 1)
-            right = self._read(right_at, old_right)
+            right = cache.get(right_at)
+            if right is None or right[RECORD_BYTES:] != old_right:
+                right = self._read(right_at, old_right)
             right = (self._update_alone(right_at, mid, right) if hi - mid == 1
                      else self._update(right_at, mid, hi, right))
             right_hash = EMPTY_HASH if right is None else right[RECORD_BYTES:]
@@ -267,7 +273,7 @@ class StateOverlay(SubtreeWriter):
             old_int = int.from_bytes(below[FIRST_HALF], "big")
             record = LEAF_TAG + change[1] + change[2]  # leaf_node, written out
             new = record + sha256(record).digest()
-            self._written[at] = None
+            # `_pair` writes a branch at `at`, where the old leaf was: no removal to note
             if path < old_int:
                 new = self._pair(at, path, new, old_int, below)
             else:
@@ -277,24 +283,29 @@ class StateOverlay(SubtreeWriter):
             if new is below:
                 return node  # nothing changed at the bottom, so nothing above it either
         written = self._written
+        bits = at[1]  # the child's bits; its parent's drop the last
+        new_hash = EMPTY_HASH if new is None else new[RECORD_BYTES:]
         for branch in reversed(passed):
-            bits = path >> (PATH_BITS - depth)  # the child's bits; its parent's drop the last
             depth -= 1
-            new_hash = EMPTY_HASH if new is None else new[RECORD_BYTES:]
             if bits & 1:
                 other = branch[FIRST_HALF]
+                bits >>= 1
                 if new_hash != EMPTY_HASH and other != EMPTY_HASH:  # the common case, at once
                     record = BRANCH_TAG + other + new_hash  # branch_node, written out
-                    new = written[(depth, bits >> 1)] = record + sha256(record).digest()
-                else:
-                    new = self._join((depth, bits >> 1), (other, UNREAD), (new_hash, new))
+                    new_hash = sha256(record).digest()
+                    new = written[(depth, bits)] = record + new_hash
+                    continue
+                new = self._join((depth, bits), (other, UNREAD), (new_hash, new))
             else:
                 other = branch[SECOND_HALF]
+                bits >>= 1
                 if new_hash != EMPTY_HASH and other != EMPTY_HASH:
                     record = BRANCH_TAG + new_hash + other
-                    new = written[(depth, bits >> 1)] = record + sha256(record).digest()
-                else:
-                    new = self._join((depth, bits >> 1), (new_hash, new), (other, UNREAD))
+                    new_hash = sha256(record).digest()
+                    new = written[(depth, bits)] = record + new_hash
+                    continue
+                new = self._join((depth, bits), (new_hash, new), (other, UNREAD))
+            new_hash = EMPTY_HASH if new is None else new[RECORD_BYTES:]
         return new
 
     def _update_bottom(
