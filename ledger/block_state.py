@@ -45,7 +45,7 @@ class BlockState:
         if record is None:
             data = self.get(key)
             if data is None:
-                return None  # not kept: rare, and a later admission may add it
+                return None  # nothing to keep for a member the state does not hold
             record = self._members[key] = Member.decode(data)
         return record
 

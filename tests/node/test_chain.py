@@ -92,6 +92,7 @@ def test_reopen_from_leveldb_without_replay(tmp_path: Path, net: Consortium,
 
     monkeypatch.setattr(ledger.chain, "apply_transaction", no_replay)
     monkeypatch.setattr(ledger.chain, "check_envelope", no_replay)
+    monkeypatch.setattr(ledger.chain, "check_before_signature", no_replay)
     kv = LevelDBStore(path)
     try:
         reopened = Chain(kv, net.genesis)
