@@ -260,7 +260,7 @@ class LevelDBStore:
                             batch.delete(key)
                         else:
                             batch.put(key, value)
-                else:  # a block's usual batch, put by one loop in C
+                else:  # a batch with no deletions, put by one loop in C
                     deque(map(batch.put, puts.keys(), puts.values()), maxlen=0)
                 batch.put(WRITE_COUNT_KEY, count.to_bytes(8, "big"))
             if not sync or sync_logs:

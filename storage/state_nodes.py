@@ -195,7 +195,9 @@ class CommittedNodes:
         # Dropped first to last (see the class's text).
         self._cache: dict[Position, Node] = {}
         # depth -> (the prefix and depth of `key` as an integer, the shift that puts the
-        # bits between them, the key's length): a commit writes ~7-11 nodes a transaction
+        # bits between them, the key's length): a commit writes ~7-11 nodes a transaction.
+        # A position's bits are below 2**depth (from a path, `child` or `_pair`); out of
+        # range they would carry into the prefix here, where `key` raises.
         self._write_layout = tuple(
             ((int.from_bytes(node_prefix, "big") << ((width + 2) * 8)) | int.from_bytes(
                 suffix, "big"), shift + 16, len(node_prefix) + width + 2)

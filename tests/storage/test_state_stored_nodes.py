@@ -63,6 +63,8 @@ def _random_blocks(kv: KeyValueStore, seed: int) -> int:
             value = rng.randbytes(rng.randint(0, 50))
             overlay.set(key, value)
             staged[key] = value
+        # A root mid-block: the updates below then walk nodes this overlay wrote already.
+        assert overlay.root() == oracle_root(staged)
         held = list(model)
         for key in rng.sample(held, min(len(held), rng.choice([0, 3, 30]))):
             value = rng.randbytes(rng.randint(0, 50))
