@@ -33,6 +33,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from ledger.block_state import KeptRecords
 from ledger.chain import Chain
 from ledger.chain_layout import HEAD_KEY, TX_INDEX_PREFIX
 from ledger.codec import decode
@@ -165,6 +166,9 @@ class CommittedView:
             raise CorruptStateError("the store has no head record")
         self.height: int = decode(head)[0]
         self.state: StateView = chain.state.view(self._snapshot, key_filter)
+        # What admission's trials in this view read of members and grants, decoded once
+        # (ledger.block_state): the snapshot never changes under them.
+        self.kept = KeptRecords()
 
     def is_committed(self, tx_id: bytes) -> bool:
         ids = self._committed_id_filter

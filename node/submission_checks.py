@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 
+from ledger.block_state import BlockState
 from ledger.chain import Chain
 from ledger.errors import BadSignature, MalformedInput, TxRejected
 from ledger.records import Member
@@ -66,11 +67,14 @@ class SubmissionChecks:
     def _trial(tx: Transaction, ctx: BlockContext, view: CommittedView,
                scratch: ScratchState, signature_checked: bool = False,
                sender: Member | None = None) -> None:
+        # The records this trial reads of the snapshot are the view's, decoded once for
+        # every trial in it, until its first write.
+        state = BlockState(scratch, view.kept)
         if sender is None:
-            sender = check_envelope(scratch, tx, ctx, view.is_committed, signature_checked)
+            sender = check_envelope(state, tx, ctx, view.is_committed, signature_checked)
         else:
             check_signature(sender, tx, ctx, signature_checked)
-        apply_transaction(scratch, tx, sender, ctx)
+        apply_transaction(state, tx, sender, ctx)
 
     def _refused_now(self, txs: list[Transaction]) -> list[TxRejected | None]:
         """Public pool: why the state as committed now refuses each of `txs`, or None;
@@ -149,13 +153,15 @@ class SubmissionChecks:
         that rotated."""
         senders: list[Member | TxRejected | None] = [None] * len(txs)
         good = [False] * len(txs)
+        # Never written: its senders' records are kept for the whole view.
+        records = BlockState(ScratchState(view.state), view.kept)
         checks: list[SignatureCheck] = []
         positions: list[int] = []
         for position, tx in enumerate(txs):
             if isinstance(tx, TxRejected):
                 continue
             try:
-                sender = check_before_signature(view.state, tx, ctx, view.is_committed)
+                sender = check_before_signature(records, tx, ctx, view.is_committed)
             except TxRejected as refusal:
                 senders[position] = refusal
                 continue
