@@ -61,7 +61,7 @@ class ForwardsStalledWork:
         txs = self.mempool.take(FORWARD_TXS_MAX, GOSSIP_BATCH_BYTES)
         if not txs:
             return
-        payload = encode([tx.encode() for tx in txs])
+        payload = encode([tx.encoded for tx in txs])
         for key in self._connected:
             if key in self._validator_keys:
                 self.outbox.send(key, CH_TXS, payload)

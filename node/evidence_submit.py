@@ -142,7 +142,7 @@ class EvidenceSubmitter:
                 return
             tx = build_transaction(core.keys, core.chain_id, payload,
                                    core.chain.height + EVIDENCE_TX_LIFETIME_BLOCKS)
-            [(_, refusal)] = await core.submit([tx.encode()])
+            [(_, refusal)] = await core.submit([tx.encoded])
         except (EngineBusy, MalformedInput, TxRejected) as exc:
             log.warning("evidence of %s not submitted on chain: %s", slot.describe(), exc)
             return

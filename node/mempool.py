@@ -127,7 +127,7 @@ class Mempool:
                             or held_by_sender >= max_per_sender):
                         outcomes.append(self._refusal_locked(tx, size))
                         continue
-                    encoding, kind = tx.encode(), tx.payload.KIND  # nothing after raises
+                    encoding, kind = tx.encoded, tx.payload.KIND  # nothing after raises
                     txs[tx_id] = (tx, size, encoding)
                     by_encoding[encoding] = tx
                     self._bytes += size
@@ -153,7 +153,7 @@ class Mempool:
 
     def _add_locked(self, tx: Transaction, size: int) -> None:
         """Add `tx`, which no limit refuses (`_refusal_locked`)."""
-        encoding, kind = tx.encode(), tx.payload.KIND  # before the first write: none raises
+        encoding, kind = tx.encoded, tx.payload.KIND  # before the first write: none raises
         self._txs[tx.tx_id] = (tx, size, encoding)
         self._by_encoding[encoding] = tx
         self._bytes += size

@@ -112,7 +112,7 @@ async def _commit(core: NodeCore, issuer: KeyPair, payload: Payload) -> TxStatus
     """Sign, submit and wait (bounded) for `payload`; a refusal is an IssueRefused."""
     tx = build_transaction(issuer, core.chain_id, payload,
                            core.chain.height + ISSUE_TX_EXPIRY_BLOCKS)
-    [(_, refusal)] = await core.submit([tx.encode()])
+    [(_, refusal)] = await core.submit([tx.encoded])
     if refusal is not None:
         status = 429 if refusal.code in RETRY_CODES else (
             409 if refusal.code == "already_revoked" else 403)
