@@ -284,6 +284,23 @@ def test_a_long_message_is_remembered_by_its_hash_and_never_taken_for_another() 
     assert len(inner.batches) == 2
 
 
+@pytest.mark.parametrize("path", ["call", "start"])
+def test_a_message_over_the_bound_is_remembered_hashed_and_one_at_it_whole(path: str) -> None:
+    keys = KeyPair.generate()
+    at_bound, over = (os.urandom(signature_memory.REMEMBERED_MESSAGE_BYTES_MAX + extra)
+                      for extra in (0, 1))
+    whole, long = ((keys.public_key, message, keys.sign_raw(message))
+                   for message in (at_bound, over))
+    hashed = (keys.public_key, hashlib.sha256(over).digest(), long[2],
+              signature_memory._LONG_MESSAGE)
+    memory = GoodSignatures()
+    checks = RememberedChecks(CountingChecks(), memory)
+    answers = checks([whole, long]) if path == "call" else checks.start([whole, long])()
+    assert answers == [True, True]
+    assert memory.known([whole, long, hashed]) == [True, False, True]
+    assert len(memory) == 2
+
+
 def test_admission_waits_only_so_long_for_a_check_that_hangs(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(signature_memory, "UNDER_WAY_WAIT_S_MAX", 0.05)
