@@ -21,6 +21,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
+from functools import lru_cache
 from hashlib import sha256
 from itertools import islice, repeat
 from typing import cast
@@ -136,6 +137,20 @@ def prove_from(top: Node | None, read: Callable[[Position, bytes], Node], key: b
 _KEY_LAYOUT: tuple[tuple[int, int, bytes], ...] = tuple(
     ((depth + 7) // 8, ((depth + 7) // 8) * 8 - depth, depth.to_bytes(2, "big"))
     for depth in range(PATH_BITS + 1))
+WRITE_LAYOUTS_KEPT = 8  # node prefixes whose write layout is kept: a store has one or two
+
+
+@lru_cache(maxsize=WRITE_LAYOUTS_KEPT)
+def _write_layout(node_prefix: bytes) -> tuple[tuple[int, int, int], ...]:
+    """depth -> (the prefix and depth of `CommittedNodes.key` as an integer, the shift that
+    puts the bits between them, the key's length), for `CommittedNodes.writes`: a commit
+    writes ~7-11 nodes a transaction. Worked out once a prefix, not once a
+    `CommittedNodes`: every state view makes one, and the 257 big integers cost ~150 µs.
+    A position's bits are below 2**depth (from a path, `child` or `_pair`); out of range
+    they would carry into the prefix here, where `key` raises."""
+    above = int.from_bytes(node_prefix, "big")
+    return tuple(((above << ((width + 2) * 8)) | int.from_bytes(suffix, "big"), shift + 16,
+                  len(node_prefix) + width + 2) for width, shift, suffix in _KEY_LAYOUT)
 
 
 def split_point(position: Position) -> int:
@@ -194,14 +209,6 @@ class CommittedNodes:
         self._capacity = capacity
         # Dropped first to last (see the class's text).
         self._cache: dict[Position, Node] = {}
-        # depth -> (the prefix and depth of `key` as an integer, the shift that puts the
-        # bits between them, the key's length): a commit writes ~7-11 nodes a transaction.
-        # A position's bits are below 2**depth (from a path, `child` or `_pair`); out of
-        # range they would carry into the prefix here, where `key` raises.
-        self._write_layout = tuple(
-            ((int.from_bytes(node_prefix, "big") << ((width + 2) * 8)) | int.from_bytes(
-                suffix, "big"), shift + 16, len(node_prefix) + width + 2)
-            for width, shift, suffix in _KEY_LAYOUT)
 
     @property
     def cache(self) -> dict[Position, Node]:
@@ -219,7 +226,7 @@ class CommittedNodes:
     def writes(self, written: dict[Position, Node | None], into: dict[bytes, bytes | None]
                ) -> None:
         """Add to `into` the store writes of `written` (None: the node is removed)."""
-        layout = self._write_layout
+        layout = _write_layout(self.node_prefix)
         for (depth, bits), node in written.items():
             above, shift, length = layout[depth]
             # `key`'s bytes as one integer: the prefix and depth laid in `above`
