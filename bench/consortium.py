@@ -168,8 +168,8 @@ def accredited_network(root: Path, validators: int, view_timeout_ms: int,
                            overrides={"consensus": {"view_timeout_ms": view_timeout_ms}},
                            pinned=pinned)
     network.lay_out()
-    network.start_all()
-    try:
+    try:  # a node late to start leaves the others running otherwise, loading what follows
+        network.start_all()
         accredit(network)
         wait_quiet(network)
     except BaseException:
