@@ -24,6 +24,8 @@ from ledger.records import PREFIX_ACCREDITATION, PREFIX_MEMBER, Accreditation, M
 
 
 class ReadWrite(Protocol):
+    """`ledger.rules.StateAccess`'s shape, repeated: rules imports this module."""
+
     def get(self, key: bytes) -> bytes | None: ...
     def set(self, key: bytes, value: bytes) -> None: ...
 

@@ -15,7 +15,7 @@ from ledger.errors import TxRejected
 from ledger.identity import KeyPair
 from ledger.key_events import prove_possession
 from ledger.payloads import IssueBatchPayload, RotateKeyPayload, SuspendPayload
-from ledger.records import member_key
+from ledger.records import Accreditation, Grant, accreditation_key, member_key
 from ledger.rules import apply_transaction, check_envelope
 from ledger.transactions import Transaction
 from node.mempool import MempoolLimits
@@ -109,5 +109,12 @@ def test_a_trial_s_own_write_reaches_no_other_trial(net: Consortium) -> None:
             assert first.member(net.university.member_id) == renamed  # its own write
             second = BlockState(ScratchState(view.state), kept)
             assert second.member(net.university.member_id) == committed
+            # A grant the first trial wrote, found by it after the write, is its own too.
+            university = net.university.member_id
+            assert not first.may_issue(university, "attestat", 1, 5)
+            first.set(accreditation_key(university), Accreditation((Grant(
+                ("attestat",), 0, 10, net.ministry.member_id, 1),)).encode())
+            assert first.may_issue(university, "attestat", 1, 5)
+            assert not second.may_issue(university, "attestat", 1, 5)
     finally:
         core.worker.shutdown(wait=True)
