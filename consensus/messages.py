@@ -34,6 +34,11 @@ from consensus.config import (
 )
 from consensus.types import DIGEST_BYTES, Digest, Height, ValidatorId, View
 
+# The lengths an envelope's sender and signature may have. `_Decoder.signed` and the
+# vote fast path (`_decoded_vote_or_none`) both read these, so they cannot disagree.
+SENDER_BYTES_MIN, SENDER_BYTES_MAX = 1, MAX_VALIDATOR_ID_BYTES
+SIGNATURE_BYTES_MIN, SIGNATURE_BYTES_MAX = 1, MAX_SIGNATURE_BYTES
+
 
 @dataclass(frozen=True)
 class PrePrepare:
@@ -195,18 +200,21 @@ def decode_signed(data: bytes, *, max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES
 @lru_cache(maxsize=SMALL_DECODED_KEPT)
 def _decode_small_signed(data: bytes) -> SignedMessage:
     value = unpack_canonical(data, "signed message")
-    return _well_formed_vote(value) or _Decoder(len(data)).signed(value, None)
+    return _decoded_vote_or_none(value) or _Decoder(len(data)).signed(value, None)
 
 
-def _well_formed_vote(value: object) -> SignedMessage | None:
-    """A Prepare or Commit envelope, checked here in one piece; None for any other
-    message and for anything `_Decoder` refuses, which it then says why. The same checks
-    as `_Decoder.signed`'s, without its dozen calls a vote: most messages are votes."""
+def _decoded_vote_or_none(value: object) -> SignedMessage | None:
+    """`value` decoded as a Prepare or Commit envelope, checked in one piece; None for
+    any other message and for anything `_Decoder` refuses, which it then says why. The
+    same checks as `_Decoder.signed`'s, against the same limits (SENDER_BYTES_*,
+    SIGNATURE_BYTES_*, codec.MAX_UINT, DIGEST_BYTES), without its dozen calls a vote:
+    most messages are votes. tests/consensus/test_vote_decoding.py pins each limit."""
     if type(value) is not list or len(value) != 3:
         return None
     sender, fields, signature = value
-    if (type(sender) is not bytes or not 1 <= len(sender) <= MAX_VALIDATOR_ID_BYTES
-            or type(signature) is not bytes or not 1 <= len(signature) <= MAX_SIGNATURE_BYTES
+    if (type(sender) is not bytes or not SENDER_BYTES_MIN <= len(sender) <= SENDER_BYTES_MAX
+            or type(signature) is not bytes
+            or not SIGNATURE_BYTES_MIN <= len(signature) <= SIGNATURE_BYTES_MAX
             or type(fields) is not list or len(fields) not in (4, 5)):
         return None
     kind, view, height, digest = fields[:4]
@@ -236,9 +244,10 @@ class _Decoder:
 
     def signed(self, value: object, expected: Kind | None) -> SignedMessage:
         fields = as_list(value, "signed message", length=3)
-        sender = ValidatorId(as_bytes(fields[0], "sender", 1, MAX_VALIDATOR_ID_BYTES))
+        sender = ValidatorId(as_bytes(fields[0], "sender", SENDER_BYTES_MIN, SENDER_BYTES_MAX))
         message = self.message(fields[1], expected)
-        signature = as_bytes(fields[2], "signature", 1, MAX_SIGNATURE_BYTES)
+        signature = as_bytes(fields[2], "signature", SIGNATURE_BYTES_MIN,
+                             SIGNATURE_BYTES_MAX)
         return SignedMessage(sender, message, signature)
 
     def message(self, value: object, expected: Kind | None = None) -> Message:
