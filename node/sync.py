@@ -150,7 +150,9 @@ class BlockSync:
             # every turn, and blocks a certified message said exist would never be asked.
             # One at a time, as questions for blocks are: a relay asked again and again
             # waits behind the others asked for.
-            if not self._height_asks:  # as every tick while nothing is to be fetched
+            # Only to save time: most ticks come here with no height question waiting,
+            # and the lines below would then scan for a peer to ask and return None too.
+            if not self._height_asks:
                 return None
             peer = next((key for key in self._height_asks if key in free), None)
             if peer is None or self._height_open is not None:
