@@ -97,8 +97,15 @@ class BenchNetwork:
                 self.wait_ready(member, deadline_s)
 
     def wait_ready(self, member: BenchMember, deadline_s: float) -> None:
+        """Until the node answers its status; RuntimeError once its deadline passes or
+        at once if its process has exited (a bad config, a port taken): a run used to
+        wait out the whole deadline for a node that was already gone."""
         deadline = time.monotonic() + deadline_s
         while time.monotonic() < deadline:
+            exit_code = member.process.poll() if member.process is not None else None
+            if exit_code is not None:
+                raise RuntimeError(f"node {member.slug} exited with code {exit_code} while "
+                                   f"starting; see {self.root / (member.slug + '.log')}")
             try:
                 with urllib.request.urlopen(member.api + "/v1/status", timeout=2):
                     return

@@ -17,13 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from cli.client import NodeClient
 from cli.errors import EXIT_UNREACHABLE
-from cli.issue_job import IssueJob, JobPending
-from cli.job_folder import credential_files, load_manifest
 from tests.cli.scripted_node import Answer, ScriptedNode
 from tests.cli.test_busy_node import STATUS_OK, anchor_with_file, revoke_with_note
-from tests.cli.test_issue_job import FakeNode, prepare
+from tests.cli.test_taken_transactions import batch_kept_pending
 
 GATEWAYS_403: Answer = (403, {"error": {"code": "Forbidden",
                                         "message": "Access denied by the gateway"}})
@@ -42,15 +39,8 @@ def test_a_gateways_json_403_to_the_post_keeps_what_was_made_for_it(
 
 def test_a_gateways_json_403_to_a_batch_keeps_its_credential_files(
         node_stub: ScriptedNode, tmp_path: Path) -> None:
-    job_dir, _ = prepare(tmp_path, FakeNode())
-    files = credential_files(job_dir)
-    node_stub.answers = lambda method, path: (
-        STATUS_OK if path.startswith("/v1/status") else GATEWAYS_403)
-    with pytest.raises(JobPending) as raised:
-        IssueJob(job_dir, NodeClient(node_stub.url, timeout_s=5), print).run(1.0)
-    assert "refused" not in str(raised.value), raised.value
-    assert files and all(path.exists() for path in files)
-    assert load_manifest(job_dir)["state"] == "submitted"
+    pending = batch_kept_pending(node_stub, tmp_path, GATEWAYS_403)
+    assert "refused" not in str(pending), pending
 
 
 @pytest.mark.parametrize("lang", ["en", "kk", "ru"])
@@ -73,11 +63,4 @@ GATEWAYS_404: Answer = (404, {"error": {"code": "not_found",
 
 def test_a_gateways_json_not_found_to_a_batch_keeps_its_credential_files(
         node_stub: ScriptedNode, tmp_path: Path) -> None:
-    job_dir, _ = prepare(tmp_path, FakeNode())
-    files = credential_files(job_dir)
-    node_stub.answers = lambda method, path: (
-        STATUS_OK if path.startswith("/v1/status") else GATEWAYS_404)
-    with pytest.raises(JobPending):
-        IssueJob(job_dir, NodeClient(node_stub.url, timeout_s=5), print).run(1.0)
-    assert files and all(path.exists() for path in files)
-    assert load_manifest(job_dir)["state"] == "submitted"
+    batch_kept_pending(node_stub, tmp_path, GATEWAYS_404)

@@ -134,17 +134,25 @@ def test_an_issue_job_asks_a_busy_node_after_its_batch_at_the_pace_it_asks(
     assert asked <= (time.monotonic() - started) / READ_RETRY_AFTER_S + 2, asked
 
 
+def batch_kept_pending(node: ScriptedNode, tmp_path: Path, answer: Answer) -> JobPending:
+    """Run an issue job whose batch `node` answers `answer` to when it is sent; check that
+    the job stays pending with its credential files and its `submitted` state kept, and
+    return the JobPending it raised."""
+    job_dir, _ = prepare(tmp_path, FakeNode())
+    files = credential_files(job_dir)
+    node.answers = lambda method, path: (
+        STATUS_OK if path.startswith("/v1/status") else answer)
+    with pytest.raises(JobPending) as raised:
+        IssueJob(job_dir, NodeClient(node.url, timeout_s=5), print).run(1.0)
+    assert all(path.exists() for path in files) and files
+    assert load_manifest(job_dir)["state"] == "submitted"
+    return raised.value
+
+
 @pytest.mark.parametrize("answer", [(502, "<h1>Bad Gateway</h1>"), PROXY_BUSY],
                          ids=["proxy_502", "proxy_503"])
 def test_an_issue_job_a_proxy_answered_when_sent_keeps_its_files(
         node_stub: ScriptedNode, tmp_path: Path, answer: Answer) -> None:
     """The batch may have reached the node: its credential files are what it would be
     valid in, so the job stays resumable rather than being removed as refused."""
-    job_dir, _ = prepare(tmp_path, FakeNode())
-    files = credential_files(job_dir)
-    node_stub.answers = lambda method, path: (
-        STATUS_OK if path.startswith("/v1/status") else answer)
-    with pytest.raises(JobPending):
-        IssueJob(job_dir, NodeClient(node_stub.url, timeout_s=5), print).run(1.0)
-    assert all(path.exists() for path in files) and files
-    assert load_manifest(job_dir)["state"] == "submitted"
+    batch_kept_pending(node_stub, tmp_path, answer)

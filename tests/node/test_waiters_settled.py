@@ -29,9 +29,7 @@ async def test_a_waiter_hears_its_transactions_commit_at_once(
         await asyncio.sleep(0.01)
     execution = commit_execution(core.chain, [other, waited])
     core.mempool.remove([other.tx_id, waited.tx_id])
-    started = time.monotonic()
     core.after_commit(CommitReport(execution, [], "consensus"))
     status = await asyncio.wait_for(waiting, ANSWERED_WITHIN_S)
-    assert time.monotonic() - started < ANSWERED_WITHIN_S
     assert (status.status, status.height, status.index) == ("committed", core.chain.height, 1)
     assert not core._waiters
