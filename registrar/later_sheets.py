@@ -17,7 +17,8 @@ second a sheet.
 from __future__ import annotations
 
 import pyexpat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import IO
 
 from openpyxl.xml.constants import SHEET_MAIN_NS
@@ -39,6 +40,17 @@ _CHUNK_BYTES = 64 * 1024
 _NS = SHEET_MAIN_NS + "}"
 
 
+@dataclass(frozen=True)
+class SharedString:
+    """A cell naming the workbook's shared string at `index`: looked up once the sheets
+    looked at are read, in one pass over the shared strings (registrar.sheet_parts)."""
+
+    index: int
+
+
+Cell = str | SharedString
+
+
 class _Done(Exception):
     """The rows looked at are read: parsing stops."""
 
@@ -48,14 +60,13 @@ class _PastLimit(Exception):
 
 
 class _FirstRows:
-    """The text of each cell of a sheet's first LATER_ROWS_LOOKED rows, as expat reads
-    them: shared strings looked up, inline strings and values as written, numbers as
-    `number_text` says them."""
+    """Each cell of a sheet's first LATER_ROWS_LOOKED rows, as expat reads them: a shared
+    string's index, inline strings and values as written, numbers as `number_text` says
+    them."""
 
-    def __init__(self, shared: Sequence[object], number_text: Callable[[str], str]) -> None:
-        self.shared = shared
+    def __init__(self, number_text: Callable[[str], str]) -> None:
         self.number_text = number_text
-        self.rows: list[list[str]] = []
+        self.rows: list[list[Cell]] = []
         self.cells = 0
         self.elements = 0
         self.kind = "n"
@@ -93,24 +104,23 @@ class _FirstRows:
         elif local == "sheetData":
             raise _Done
 
-    def _cell_text(self) -> str:
+    def _cell_text(self) -> Cell:
         if self.kind == "s":
             try:
-                shared = self.shared[int(self.value)]
-            except (ValueError, IndexError):
+                return SharedString(int(self.value))
+            except ValueError:
                 return ""
-            return shared if isinstance(shared, str) else str(shared or "")
         if self.kind == "n" and self.value:
             return self.number_text(self.value)
         return self.value
 
 
-def first_rows(source: IO[bytes], shared: Sequence[object],
-               number_text: Callable[[str], str]) -> list[list[str]]:
+def first_rows(source: IO[bytes], number_text: Callable[[str], str]) -> list[list[Cell]]:
     """The first LATER_ROWS_LOOKED rows of the sheet read from `source`, each cell as
-    text; none for a sheet past MAX_LATER_CELLS, MAX_LATER_ELEMENTS or MAX_LATER_BYTES
-    before them, one declaring a DTD, or one that is no well-formed XML."""
-    reader = _FirstRows(shared, number_text)
+    text or a shared string's index; none for a sheet past MAX_LATER_CELLS,
+    MAX_LATER_ELEMENTS or MAX_LATER_BYTES before them, one declaring a DTD, or one that
+    is no well-formed XML."""
+    reader = _FirstRows(number_text)
     parser = pyexpat.ParserCreate(namespace_separator="}")
 
     def doctype(*_: object) -> None:
@@ -136,3 +146,16 @@ def first_rows(source: IO[bytes], shared: Sequence[object],
     except (_PastLimit, pyexpat.ExpatError):
         return []
     return reader.rows
+
+
+def shared_indices(sheets: Iterable[list[list[Cell]]]) -> set[int]:
+    """The shared strings the cells of `sheets` name."""
+    return {cell.index for rows in sheets for row in rows for cell in row
+            if isinstance(cell, SharedString)}
+
+
+def as_text(rows: list[list[Cell]], strings: Mapping[int, str]) -> list[list[str]]:
+    """`rows` with each shared string's text in place of its index (none, for an index
+    the workbook holds no string at)."""
+    return [[strings.get(cell.index, "") if isinstance(cell, SharedString) else cell
+             for cell in row] for row in rows]

@@ -15,7 +15,10 @@ unseen. So are cells merged with a cell before them (a programme merged down its
 group's rows: only the first row holds it) and a formula whose result was never saved
 (files written by programs rather than Excel): such cells read empty.
 What a workbook may cost, and the order of rows and cells Excel keeps, are held to
-before and while openpyxl reads it: registrar.sheet_xml.
+before and while openpyxl reads it: registrar.sheet_xml, and registrar.sheet_sizes for
+the sheets storing no size, which openpyxl reads whole as it opens the workbook. The
+sheets' parts and shared strings are found in the package (registrar.sheet_parts), not
+through read-only openpyxl's private attributes.
 """
 
 from __future__ import annotations
@@ -42,11 +45,13 @@ from registrar.cover_page import (
 from registrar.excel_marks import error_text_phrase, excel_error_name, excel_error_phrase
 from registrar.header_merges import HeaderMerges
 from registrar.header_rows import MAX_HEADER_SEARCH_ROWS, HeaderRefusal, two_row_header
-from registrar.later_sheets import first_rows
+from registrar.later_sheets import as_text, first_rows, shared_indices
 from registrar.phrases import Phrase, phrase
 from registrar.problems import ProblemList
 from registrar.rows import HeaderSink, Numbered, RawRow, SourceStats, find_header
 from registrar.sheet_header import SheetForm
+from registrar.sheet_parts import SheetPart, WorkbookParts, shared_strings_at, workbook_parts
+from registrar.sheet_sizes import check_sheet_sizes
 from registrar.sheet_xml import DAMAGED_PART, SheetLimit, check_parts, sheet_marks
 from registrar.sniff import not_a_workbook, strict_open_xml
 
@@ -106,16 +111,42 @@ def cell_text(value: object, number_format: str | None = None) -> str | None:
     return str(value)
 
 
-def _later_rows(sheets: list[Any]) -> Iterator[list[list[str]]]:
+def _later_rows(path: Path, listed: WorkbookParts) -> Iterator[list[list[str]]]:
     """The first LATER_ROWS_LOOKED rows of each of the first LATER_SHEETS_LOOKED visible
-    sheets, as text: what is looked at for the list a cover page stands before. Each is
-    read with a bound of its own (registrar.later_sheets), not by openpyxl, which builds a
-    row however wide and reads rows however many; a sheet past it, or damaged, is no
-    list."""
-    visible = [sheet for sheet in sheets if sheet.sheet_state == "visible"]
-    for sheet in visible[:LATER_SHEETS_LOOKED]:
-        with sheet._get_source() as source:  # read-only openpyxl: the sheet's zip part
-            yield first_rows(source, sheet._shared_strings, _number_text)
+    later sheets, as text: what is looked at for the list a cover page stands before. Each
+    is read with a bound of its own (registrar.later_sheets), not by openpyxl, which builds
+    a row however wide and reads rows however many; a sheet past it, or damaged, is no
+    list. The shared strings their cells name are then read in one pass, keeping only
+    those."""
+    visible = [sheet for sheet in listed.sheets[1:] if sheet.state == "visible"]
+    with zipfile.ZipFile(path) as archive:
+        sheets = []
+        for sheet in visible[:LATER_SHEETS_LOOKED]:
+            with archive.open(sheet.part) as source:
+                sheets.append(first_rows(source, _number_text))
+        strings = shared_strings_at(archive, listed.shared_strings, shared_indices(sheets))
+    for rows in sheets:
+        yield as_text(rows, strings)
+
+
+def _listed_sheets(path: Path) -> WorkbookParts:
+    """The workbook's sheets as its package lists them, once the sheets storing no size
+    are found within the limits (registrar.sheet_sizes): openpyxl reads those whole as
+    it opens the workbook. None listed for a file that is no zip: openpyxl's refusal
+    says what it is."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            listed = workbook_parts(archive)
+            check_sheet_sizes(archive, listed.sheets)
+            return listed
+    except zipfile.BadZipFile:
+        return WorkbookParts([], None)
+
+
+def _same_sheets(listed: list[SheetPart], opened: list[str]) -> bool:
+    """Whether openpyxl found the worksheets the package lists (`opened`: their titles),
+    in the same order: the parts read here are then the sheets it reads."""
+    return [sheet.title for sheet in listed] == opened
 
 
 def _number_text(value: str) -> str:
@@ -147,6 +178,7 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
     warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl\.")
     try:
         check_parts(path)
+        listed = _listed_sheets(path)
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except SheetLimit as exc:
         problems.add(None, None, exc.code, exc.said)
@@ -179,6 +211,12 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
                 "reg.sheet.none", "the workbook holds no worksheet (only a chart sheet, or a "
                 "damaged file): export it again"))
             return
+        if not _same_sheets(listed.sheets, [str(ws.title) for ws in workbook.worksheets]):
+            problems.add(None, None, "malformed", phrase(
+                "reg.xlsx.sheets_disagree", "the workbook lists its sheets in two ways that "
+                "disagree, which Excel never writes: the file was made or altered by "
+                "another program; open it in Excel and save it again"))
+            return
         sheet = workbook.worksheets[0]
         stats.sheet, stats.sheets = str(sheet.title), len(workbook.worksheets)
         stats.visible_sheets = sum(ws.sheet_state == "visible" for ws in workbook.worksheets)
@@ -189,10 +227,14 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
                 "and only the first sheet is read: delete it, or move the sheet to issue from "
                 "to the front", sheet=str(sheet.title)))
             return
-        with sheet._get_source() as source:  # read-only openpyxl keeps no marks
-            marks = sheet_marks(source, sheet._worksheet_path)
-        # Without a stored size openpyxl would scan the whole sheet first; rows are
-        # then as long as their last cell, and padded below.
+        first = listed.sheets[0].part
+        with zipfile.ZipFile(path) as archive, archive.open(first) as source:
+            marks = sheet_marks(source, first)  # read-only openpyxl keeps no marks
+        # The stored size is dropped: one claiming more than the sheet holds
+        # (A1:XFD1048576) has openpyxl build every row that wide and empty rows to its
+        # last. Without it, rows are as long as their last cell, and padded below;
+        # nothing more is read (openpyxl read the size as it opened the workbook,
+        # whole where none is stored: registrar.sheet_sizes).
         sheet.reset_dimensions()
         unseen: dict[int, tuple[int, Phrase]] = {}  # a row's first cell read otherwise
         # a row's cells Excel marks as errors: a text cell may hold an error's name too
@@ -319,7 +361,7 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
                 and people.may_be_cover and on_header.header_knows_no_column():
             try:
                 people.later_list = later_sheet_holds_people(
-                    _later_rows(workbook.worksheets[1:]), on_header.known_columns)
+                    _later_rows(path, listed), on_header.known_columns)
             except (ValueError, KeyError, TypeError, SyntaxError, zipfile.BadZipFile,
                     *DAMAGED_PART):
                 pass  # the sheet read is sound; a damaged later one holds no list to move

@@ -132,7 +132,7 @@ class _Endless:
 ])
 def test_an_endless_sheet_is_read_within_the_bound(head: str, piece: str) -> None:
     source = _Endless(head, piece)
-    assert first_rows(source, [], str) == []  # type: ignore[arg-type]
+    assert first_rows(source, str) == []  # type: ignore[arg-type]
     assert source.read_bytes <= MAX_LATER_BYTES + len(source.piece), source.read_bytes
 
 
@@ -145,7 +145,7 @@ def test_a_sheet_of_empty_elements_is_read_within_the_bound(head: str, piece: st
     the bytes' bound, took a second a sheet."""
     source = _Endless(head, piece)
     cpu = time.thread_time()
-    assert first_rows(source, [], str) == []  # type: ignore[arg-type]
+    assert first_rows(source, str) == []  # type: ignore[arg-type]
     cpu = time.thread_time() - cpu
     # the elements' bound and the chunk read when it was passed, not the bytes' bound
     within = len(head) + MAX_LATER_ELEMENTS * len(piece) + len(source.piece)
