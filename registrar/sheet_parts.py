@@ -8,7 +8,9 @@ type in [Content_Types].xml, the sheets as the <sheet> elements of the workbook 
 each tied by its relationship id to a target in the workbook's own relationships
 (every one but a chart sheet is opened as a worksheet). registrar.workbook compares the
 sheets openpyxl lists with these, by title and order, and refuses a file where they
-differ. Every part read here was first scanned by registrar.sheet_xml.check_parts: no
+differ; a package whose relationships openpyxl could resolve otherwise than here (an
+id given twice, a sheet outside the package, more of them than the limit) is refused
+before. Every part read here was first scanned by registrar.sheet_xml.check_parts: no
 DTD, no token past its limit, a size within bounds.
 """
 
@@ -31,7 +33,8 @@ from openpyxl.xml.constants import (
     XLTX,
 )
 
-from registrar.sheet_xml import MAX_XLSX_PARTS
+from registrar.phrases import phrase
+from registrar.sheet_xml import MAX_XLSX_PARTS, SheetLimit
 
 _TYPES_NS = "http://schemas.openxmlformats.org/package/2006/content-types}"
 _WORKBOOK_TYPES = (XLTM, XLTX, XLSM, XLSX)  # in the order openpyxl looks for them
@@ -52,6 +55,9 @@ class SheetPart:
 
 @dataclass(frozen=True)
 class WorkbookParts:
+    """What of a workbook's package openpyxl reads: its worksheets (chart sheets left
+    out), in the order the workbook lists them, and the part of its shared strings."""
+
     sheets: list[SheetPart]  # worksheets only, in the workbook's order
     shared_strings: str | None  # the part, if the workbook has one
 
@@ -68,23 +74,57 @@ def _parse(archive: zipfile.ZipFile, part: str,
         raise SyntaxError(f"{part}: {exc}") from exc
 
 
-def _relationships(archive: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
-    """Relationship id -> (type, target part), targets resolved as openpyxl resolves them:
-    from the folder of the part the relationships belong to, or the package root."""
-    found: dict[str, tuple[str, str]] = {}
+_REWRITE = "the file was made or altered by another program; open it in Excel and save it again"
+
+
+def _refused(key: str, english: str, **params: str | int) -> SheetLimit:
+    return SheetLimit(phrase(key, f"{english}, which Excel never writes: {_REWRITE}",
+                             **params), code="malformed")
+
+
+@dataclass(frozen=True)
+class _Related:
+    """A workbook's relationships: id -> (type, target part) of those inside the
+    package, and the ids of those naming something outside it."""
+
+    inside: dict[str, tuple[str, str]]
+    external: set[str]
+
+
+def _relationships(archive: zipfile.ZipFile, part: str) -> _Related:
+    """The relationships of `part`, targets resolved as openpyxl resolves them: from the
+    folder of the part the relationships belong to, or the package root. Where openpyxl
+    would read them otherwise than this does, the workbook is refused (SheetLimit): an
+    id given twice (openpyxl keeps the last, an External one too, its target as
+    written), or more of them than MAX_XLSX_PARTS. Excel, LibreOffice and Google Sheets
+    write neither; a file that did could have the sheets checked here be others than
+    the ones openpyxl reads the rows of."""
+    related = _Related({}, set())
     folder = posixpath.dirname(posixpath.dirname(part))  # "xl/_rels/x.rels" -> "xl"
 
     def start(name: str, attributes: dict[str, str]) -> None:
-        if name == _RELS_NS + "Relationship" and attributes.get("TargetMode") != "External" \
-                and len(found) < MAX_XLSX_PARTS:
-            target = attributes.get("Target", "")
-            target = target[1:] if target.startswith("/") else \
-                posixpath.normpath(posixpath.join(folder, target))
-            found[attributes.get("Id", "")] = (attributes.get("Type", ""), target)
+        if name != _RELS_NS + "Relationship":
+            return
+        key = attributes.get("Id", "")
+        if key in related.inside or key in related.external:
+            raise _refused("reg.xlsx.relationship_repeated", f"the workbook's part {part} "
+                           f"gives the relationship id {key!r} more than once",
+                           part=part, id=key)
+        if len(related.inside) + len(related.external) >= MAX_XLSX_PARTS:
+            raise _refused("reg.xlsx.too_many_relationships", f"the workbook's part {part} "
+                           f"holds more than {MAX_XLSX_PARTS} relationships", part=part,
+                           max=MAX_XLSX_PARTS)
+        if attributes.get("TargetMode") == "External":
+            related.external.add(key)
+            return
+        target = attributes.get("Target", "")
+        target = target[1:] if target.startswith("/") else \
+            posixpath.normpath(posixpath.join(folder, target))
+        related.inside[key] = (attributes.get("Type", ""), target)
 
     if part in archive.NameToInfo:
         _parse(archive, part, start)
-    return found
+    return related
 
 
 def _content_types(archive: zipfile.ZipFile) -> tuple[dict[str, str], set[str]]:
@@ -107,7 +147,9 @@ def _content_types(archive: zipfile.ZipFile) -> tuple[dict[str, str], set[str]]:
 
 def workbook_parts(archive: zipfile.ZipFile) -> WorkbookParts:
     """The worksheets openpyxl opens and its shared strings part; none when the package
-    names no workbook part, or not one the zip holds (openpyxl's refusal says why)."""
+    names no workbook part, or not one the zip holds (openpyxl's refusal says why).
+    SheetLimit when its relationships could be read otherwise by openpyxl
+    (_relationships) or a sheet is a file outside the package."""
     overrides, defaults = _content_types(archive)
     found = [overrides[kind] for kind in _WORKBOOK_TYPES if kind in overrides]
     workbook = found[0] if found else ARC_WORKBOOK if defaults & set(_WORKBOOK_TYPES) \
@@ -121,7 +163,12 @@ def workbook_parts(archive: zipfile.ZipFile) -> WorkbookParts:
     def start(element: str, attributes: dict[str, str]) -> None:
         if element != _NS + "sheet" or len(sheets) >= MAX_XLSX_PARTS:
             return
-        kind, target = related.get(attributes.get(_ID, ""), ("", ""))
+        key = attributes.get(_ID, "")
+        if key in related.external:
+            raise _refused("reg.xlsx.sheet_external", f"the sheet "
+                           f"{attributes.get('name', '')!r} is a file outside the workbook",
+                           sheet=attributes.get("name", ""))
+        kind, target = related.inside.get(key, ("", ""))
         # openpyxl passes over a sheet of no relationship, a chart sheet, and a target
         # the zip does not hold
         if "chartsheet" not in kind and target in archive.NameToInfo:

@@ -110,9 +110,10 @@ def _check_part(archive: zipfile.ZipFile, sheet: SheetPart, counts: _Counts) -> 
                     parser.Parse(chunk, False)
                 except _Sized:
                     return
-                # the rows, or XML expat does not read that libxml2 under openpyxl may
-                # (a multi-byte encoding not UTF-8 or UTF-16, refused by a ValueError):
-                # counted
+                # the rows begin, or the head is XML expat does not read (malformed, or
+                # a multi-byte encoding but UTF-8 and UTF-16, refused by a ValueError;
+                # openpyxl parses sheets with expat too, and refuses such a sheet as it
+                # opens the workbook): the rest is counted all the same
                 except (_Unsized, pyexpat.ExpatError, ValueError):
                     parsing = False
                 else:
