@@ -74,22 +74,19 @@ class _Counts:
 
 
 def _too_large(sheet: str, before: _Counts, own: _Counts) -> SheetLimit | None:
-    if before.cells + own.cells > MAX_SHEET_CELLS:
-        return SheetLimit(phrase(
-            "reg.xlsx.unsized_too_many_cells", f"the sheet {sheet!r} stores no size (no "
-            "<dimension>), so opening the workbook reads it to its end, and with the sheets "
-            f"before it that store none it holds more than {MAX_SHEET_CELLS} cells, more "
-            "than an export of the rows an issue may hold: open the workbook in Excel and "
-            "save it again (Excel stores each sheet's size), or delete the sheet",
-            sheet=sheet, max=MAX_SHEET_CELLS))
-    if before.elements + own.elements > MAX_SHEET_ELEMENTS:
-        return SheetLimit(phrase(
-            "reg.xlsx.unsized_too_many_elements", f"the sheet {sheet!r} stores no size (no "
-            "<dimension>), so opening the workbook reads it to its end, and with the sheets "
-            f"before it that store none it holds more than {MAX_SHEET_ELEMENTS} XML "
-            "elements, more than an export of the rows an issue may hold: open the workbook "
-            "in Excel and save it again (Excel stores each sheet's size), or delete the sheet",
-            sheet=sheet, max=MAX_SHEET_ELEMENTS))
+    for key, counted, limit, what in (
+            ("reg.xlsx.unsized_too_many_cells", before.cells + own.cells, MAX_SHEET_CELLS,
+             "cells"),
+            ("reg.xlsx.unsized_too_many_elements", before.elements + own.elements,
+             MAX_SHEET_ELEMENTS, "XML elements")):
+        if counted > limit:
+            return SheetLimit(phrase(
+                key, f"the sheet {sheet!r} stores no size (no <dimension>), so opening the "
+                "workbook reads it to its end, and with the sheets before it that store none "
+                f"it holds more than {limit} {what}, more than an export of the rows an issue "
+                "may hold: open the workbook in Excel and save it again (Excel stores each "
+                "sheet's size), or delete the sheet",
+                sheet=sheet, max=limit))
     return None
 
 
