@@ -16,6 +16,7 @@ DTD, no token past its limit, a size within bounds.
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 import pyexpat
 import zipfile
@@ -63,10 +64,17 @@ class WorkbookParts:
 
 
 def _parse(archive: zipfile.ZipFile, part: str,
-           start: Callable[[str, dict[str, str]], None]) -> None:
-    """Feed `part` to `start`'s element events; a malformed part raises SyntaxError."""
+           start: Callable[[str, dict[str, str]], None],
+           end: Callable[[str], None] | None = None,
+           data: Callable[[str], None] | None = None) -> None:
+    """Feed `part` to the handlers' events; a malformed part raises SyntaxError."""
     parser = pyexpat.ParserCreate(namespace_separator="}")
     parser.StartElementHandler = start
+    if end is not None:
+        parser.EndElementHandler = end
+    if data is not None:  # a text's pieces joined, not split where the reader's buffer ends
+        parser.CharacterDataHandler = data
+        parser.buffer_text = True
     try:
         with archive.open(part) as source:
             parser.ParseFile(source)
@@ -228,16 +236,6 @@ def shared_strings_at(archive: zipfile.ZipFile, part: str | None,
     if part is None or not wanted:
         return {}
     reader = _Strings(wanted)
-    parser = pyexpat.ParserCreate(namespace_separator="}")
-    parser.StartElementHandler = reader.start
-    parser.EndElementHandler = reader.end
-    parser.CharacterDataHandler = reader.data
-    parser.buffer_text = True
-    try:
-        with archive.open(part) as source:
-            parser.ParseFile(source)
-    except _Enough:
-        pass
-    except pyexpat.ExpatError as exc:
-        raise SyntaxError(f"{part}: {exc}") from exc
+    with contextlib.suppress(_Enough):  # the last wanted string read: the rest is not
+        _parse(archive, part, reader.start, reader.end, reader.data)
     return reader.found
