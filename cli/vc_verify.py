@@ -40,7 +40,7 @@ from ledger.vc.canon import remembering_loader
 from ledger.vc.presentation import UNTRUSTED, HeldCheck
 from ledger.vc.status_checks import StatusLookup
 from ledger.vc.verify import VcVerdict, claimed_issuer, verify_vc
-from ledger.vc.warning_codes import warning_code
+from ledger.vc.warning_codes import NOT_ON_CHAIN, warning_code
 from ledger.verification import Check, when
 from node.validators import certifies_by_keys
 
@@ -93,7 +93,8 @@ WARNING_KEYS = {"status_list_unchecked": "cli.vc.list_unchecked",
                 "status_list_not_issuers": "cli.vc.list_not_issuers",
                 "chain_not_checked": "cli.vc.chain_not_checked",
                 "key_not_tied": "cli.vc.key_not_tied", "status_type_unknown": "cli.vc.status_type",
-                "list_only": "cli.vc.list_only", "holder_not_subject": "cli.vc.holder_not_subject"}
+                "list_only": "cli.vc.list_only", "holder_not_subject": "cli.vc.holder_not_subject",
+                "not_on_chain": "cli.vc.not_on_chain"}
 
 
 def vc_warning(warning: str) -> Sentence:
@@ -109,12 +110,14 @@ def vc_warning(warning: str) -> Sentence:
 def unconfirmed(verdict: VcVerdict) -> VcVerdict:
     """A VC with a good signature that no Senim chain records is no confirmed credential:
     anyone can sign one, naming any university, with a key of their own. The VC-API still
-    says it verifies (that is all a W3C verifier promises); an employer is told otherwise,
-    as the portal tells it, and gets exit 1."""
+    says it verifies (that is all a W3C verifier promises), with the warning not_on_chain;
+    an employer is told it is unconfirmed, as the portal tells it, and gets exit 1."""
     detail = ("not recorded on the Senim network: only its signature was checked, and anyone "
               "can sign a credential with a key of their own, so neither its issuer nor its "
               "contents are confirmed")
     verdict.checks.append(Check("senim", False, detail))
+    # the verdict says it now, and a note saying it again under it would be noise
+    verdict.warnings = [warning for warning in verdict.warnings if warning != NOT_ON_CHAIN]
     verdict.valid, verdict.status = False, "unconfirmed"
     verdict.reason = f"valid signature by {verdict.issuer[:40]}…, but {detail}"
     return verdict

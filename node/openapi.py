@@ -259,14 +259,18 @@ VC_STATUS_UPDATED: Schema = obj({"credentialId": STRING, "revoked": {
 VC_CHECK_PROBLEM: Schema = obj({
     "type": {"type": "string", "format": "uri"},
     "code": code_schema(RESULT_CODES, "another verdict status (the verdict's status)")},
-    {"title": STRING, "detail": STRING})
+    {"title": STRING, "detail": STRING,
+     "credential": {"type": "integer", "minimum": 0, "description": (
+         "of a presentation's not_on_chain warning: the credential's index in its "
+         "verifiableCredential, from 0")}})
 # The verdict beside the VC-API's result (ledger.vc.verify.VcVerdict): what a reader words
 # it from in its own language, without parsing the English `reason` and `warnings`.
 WARNING_CODES: Schema = {"type": "string", "enum": sorted(
     {*FIXED.values(), STATUS_LIST_UNCHECKED, STATUS_LIST_NOT_ISSUERS, OTHER}),
     "description": "each warning's code, in the order of `warnings` "
                    "(ledger/vc/warning_codes.py); challenge_not_checked: a presentation "
-                   "checked with no challenge, which could be a replay"}
+                   "checked with no challenge, which could be a replay; not_on_chain: a "
+                   "credential no Senim chain records, which anyone could have signed"}
 MOMENT: Schema = {"type": "string", "description": "YYYY-MM-DD HH:MM:SS UTC"}
 # A challenge or domain the verifier asked for that the proof does not carry fails its
 # own check (`challenge`, `domain`, whose `problem` is vp_challenge_mismatch or

@@ -1,7 +1,8 @@
 """The W3C VC-API on every node, and the Bitstring Status Lists of the chain's batches.
 
 - `POST /credentials/verify`, `POST /presentations/verify`: any VC 2.0 with an
-  `eddsa-rdfc-2022` proof by a did:key; Senim VCs also get the chain checks.
+  `eddsa-rdfc-2022` proof by a did:key; Senim VCs also get the chain checks, and any
+  other verified is warned of as one no chain records (`not_on_chain`).
 - `POST /credentials/issue`: only on a node configured with an issuer key
   (`[vc] issuer_key`), only for a caller with its token (`[vc] issue_token_file`);
   each credential is anchored on chain first (`node.vc_issuing`).
@@ -64,7 +65,7 @@ from node.vc_common import (
     verifying_for,
 )
 from node.vc_issuing import ISSUING, IssuingState, issue_credential_route, update_status_route
-from node.vc_problems import SENIM_PROBLEMS, params_of, problem, problem_type
+from node.vc_problems import params_of, problem, problem_type, result_warnings
 from node.vc_work import (
     MAX_STATUS_LOOKUPS,
     BodyRefused,
@@ -196,8 +197,7 @@ def _vc_api_result(verdict: VcVerdict) -> web.Response:
     body = {
         "verified": verdict.valid,
         "checks": [c.name for c in verdict.checks if c.ok],
-        "warnings": [{"type": SENIM_PROBLEMS + "not_checked", "code": "not_checked",
-                      "title": "not checked", "detail": w} for w in verdict.warnings],
+        "warnings": result_warnings(verdict),
         "errors": [] if verdict.valid else [problem],
         "verdict": verdict.to_json(),
     }

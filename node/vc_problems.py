@@ -16,6 +16,9 @@ is one JSON object with:
   its own language, as the node's own API gives them;
 - `error`, the node's own `{"code", "message", "params"}` as every other route gives it,
   so a client of the node's API reads a VC-API refusal as it reads any other.
+
+A verification result's `errors` and `warnings` are ProblemDetails too, coded from
+`RESULT_CODES` (its warnings by `result_warnings`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from typing import Any
 from aiohttp import web
 
 from ledger.errors import InvalidDocument
+from ledger.vc.verify import VcVerdict
+from ledger.vc.warning_codes import FIXED, NOT_ON_CHAIN
 
 VC_PATHS = ("/credentials/", "/presentations/")
 # ProblemDetails types: the specifications' error URLs where they name one.
@@ -83,6 +88,8 @@ RESULT_CODES: Mapping[str, str] = {
     "original_unchecked": "a recognition whose original could not be checked",
     "inconsistent": "an employment record that disagrees with the chain",
     "not_checked": "(a warning) something the verification did not check",
+    "not_on_chain": "(a warning) a credential whose proof holds but that no Senim chain "
+                    "records: anyone can sign one with a key of their own",
 }
 # A code as the codes above are written: what a ledger refusal's code is too.
 CODE_PATTERN = "^[a-z][a-z0-9_]*$"
@@ -128,6 +135,25 @@ def problem_details(status: int, error: Mapping[str, Any]) -> dict[str, Any]:
         body["params"] = error["params"]
     body["error"] = dict(error)
     return body
+
+
+def result_warnings(verdict: VcVerdict) -> list[dict[str, object]]:
+    """A verification result's `warnings` (ProblemDetails): the verdict's own, and, of a
+    presentation, one for each credential it holds that no chain records, naming it by its
+    index in `verifiableCredential` (`credential`): a client reading the result alone, not
+    the verdict beside it, was told that a credential anyone could have signed verified,
+    and nothing else."""
+    said = [_result_warning(warning) for warning in verdict.warnings]
+    said += [{**_result_warning(NOT_ON_CHAIN), "credential": index}
+             for index, held in enumerate(verdict.credentials) if NOT_ON_CHAIN in held.warnings]
+    return said
+
+
+def _result_warning(warning: str) -> dict[str, object]:
+    # "not_on_chain" is more than a check not made: a client may refuse on its code alone
+    code = FIXED[NOT_ON_CHAIN] if warning == NOT_ON_CHAIN else "not_checked"
+    return {"type": SENIM_PROBLEMS + code, "code": code, "title": code.replace("_", " "),
+            "detail": warning}
 
 
 def _reworded(status: int, text: str | None, headers: Mapping[str, str]

@@ -3,7 +3,8 @@
 Any credential with an `eddsa-rdfc-2022` proof by a `did:key` issuer verifies
 here, not only Senim's. A Senim VC (one with a `senim` section) also gets the
 native chain checks: on chain, issuer accredited for the type at that height,
-not revoked.
+not revoked. Any other is valid on its signature (and its issuer's status list) alone,
+with the warning not_on_chain: anyone can sign one with a did:key of their own.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from ledger.vc.status_checks import StatusLookup, check_status, outside_validity
 from ledger.vc.warning_codes import CHAIN_NOT_CHECKED as CHAIN_NOT_CHECKED
 from ledger.vc.warning_codes import KEY_NOT_TIED as KEY_NOT_TIED
 from ledger.vc.warning_codes import LIST_ONLY as LIST_ONLY
+from ledger.vc.warning_codes import NOT_ON_CHAIN, warning_code
 from ledger.vc.warning_codes import UNKNOWN_STATUS_TYPE as UNKNOWN_STATUS_TYPE
-from ledger.vc.warning_codes import warning_code
 from ledger.verification import (
     ChainFacts,
     Check,
@@ -243,6 +244,7 @@ def verify_vc(document: Any, now: datetime, facts: ChainFacts | None = None,
         return check_senim(verdict, document, facts, chain_id)
     verdict.valid, verdict.status = True, "valid"
     verdict.reason = f"valid credential signed by {issuer[:40]}…"
+    verdict.warnings.append(NOT_ON_CHAIN)
     return verdict
 
 

@@ -21,13 +21,20 @@ CHALLENGE_NOT_CHECKED = ("no challenge was checked: this presentation could be a
                          "made for someone else")
 KEY_NOT_TIED = ("the issuer's did:key is not the member's first key: only the chain's key "
                 "history can tell whether the member held it")
+# A credential with no `senim` section, which no chain can record: its verdict is its
+# signature's (and its issuer's status list's), and anyone can make a did:key and sign a
+# credential naming any university. A VC-API client reading only `verified` was told
+# nothing of it.
+NOT_ON_CHAIN = ("no Senim chain records this credential: only its signature was checked, and "
+                "anyone can sign a credential with a key of their own")
 
 # The codes, one a warning: each reader has words of its own for each.
 STATUS_LIST_UNCHECKED = "status_list_unchecked"
 STATUS_LIST_NOT_ISSUERS = "status_list_not_issuers"
 FIXED = {UNKNOWN_STATUS_TYPE: "status_type_unknown", LIST_ONLY: "list_only",
          CHAIN_NOT_CHECKED: "chain_not_checked", HOLDER_NOT_SUBJECT: "holder_not_subject",
-         CHALLENGE_NOT_CHECKED: "challenge_not_checked", KEY_NOT_TIED: "key_not_tied"}
+         CHALLENGE_NOT_CHECKED: "challenge_not_checked", KEY_NOT_TIED: "key_not_tied",
+         NOT_ON_CHAIN: "not_on_chain"}
 # A warning none of these made (none does now): said as one the reader cannot word,
 # never dropped, so that a caution is not lost on its way to a reader.
 OTHER = "other"

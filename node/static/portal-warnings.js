@@ -11,6 +11,11 @@ import { $, has, mark, state, t } from './portal-language.js';
 // sentence is said once, and at most this many of them.
 const MAX_WARNINGS = 12;
 
+// Warnings the verdict's own sentence already says: a VC no chain records (not_on_chain)
+// is headed "not confirmed: recorded on no Senim chain" (status.valid_vc), and the same
+// words again under it said nothing more. Still counted by toneWith.
+const SAID_BY_SENTENCE = new Set(['not_on_chain']);
+
 // [code, English text] of each warning; a code the page has no words for (a newer
 // node's, say) is said as one it cannot word, never dropped.
 function warningsOf(verdict) {
@@ -33,6 +38,7 @@ export function renderWarnings(verdict) {
   const list = $('warnings');
   const said = new Set();
   warningsOf(verdict || {}).forEach(([code, text]) => {
+    if (SAID_BY_SENTENCE.has(code)) return;
     // The node's own English for a warning the page cannot word, on the English page;
     // elsewhere a sentence saying that there is one.
     const sentence = code === 'other' && state.lang === 'en' && text ? text : t('warning.' + code);

@@ -75,13 +75,15 @@ def test_a_vcs_unchecked_revocation_list_is_said_as_a_warning(
     vc = foreign_vc()
     _code, answer = credentials.node.post_json("/credentials/verify",
                                                {"verifiableCredential": vc})
-    assert answer["verdict"]["warning_codes"] == ["status_list_unchecked"], answer
+    assert answer["verdict"]["warning_codes"] == ["status_list_unchecked", "not_on_chain"], (
+        answer)
     open_portal(browser, credentials.node.url + "/", lang)
     status, sentence = paste_and_check(browser, json.dumps(vc))
     assert status == "valid" and sentence == said(lang, "status.valid_vc").replace(
         "{issuer}", vc["issuer"]), sentence
     found = shown(browser)
     assert not found["hidden"] and found["tone"] == "warn", found
+    # not_on_chain is what the sentence above says: not said again as a row
     assert found["rows"] == [{"code": "status_list_unchecked",
                               "text": "⚠ " + said(lang, "warning.status_list_unchecked"),
                               "mark": "⚠ ", "label": said(lang, "warnings.mark"),

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from cli.vc_verify import DOCUMENT_ALONE
 from ledger.identity import KeyPair
+from ledger.vc.warning_codes import NOT_ON_CHAIN
 from tests.cli import test_verify_across_set_changes as set_changes
 from tests.cli.test_verify_across_set_changes import senim, verdict_of
 from tests.vc.test_export_verify import foreign_vc
@@ -116,6 +117,10 @@ async def test_a_vc_no_chain_records_is_not_called_valid(node_url: str, tmp_path
     assert as_json.exit_code == 1
     verdict = verdict_of(as_json)
     assert (verdict["valid"], verdict["status"]) == (False, "unconfirmed"), verdict
+    # the verification's warning not_on_chain (what the VC-API says beside "verified") is
+    # what the verdict says now: not said again as a note under it
+    assert verdict["warning_codes"] == [], verdict
+    assert NOT_ON_CHAIN not in result.output, result.output
     # in Russian it opened "the signature … is valid", its check line a filler
     russian = await senim("verify", str(forged), "--node", node_url, "--lang", "ru")
     assert russian.exit_code == 1, russian.output

@@ -19,7 +19,7 @@ from ledger.vc.didkey import did_key
 from ledger.vc.proofs import add_proof
 from ledger.vc.status import status_entry, status_list_credential
 from ledger.vc.verify import VcVerdict, verify_vc
-from ledger.vc.warning_codes import list_unchecked, warning_code
+from ledger.vc.warning_codes import NOT_ON_CHAIN, list_unchecked, warning_code
 from tests.vc.conftest import NOW
 
 ISSUER = KeyPair.from_seed(b"\x61" * 32)
@@ -102,8 +102,9 @@ def test_a_usable_list_is_still_read() -> None:
 def test_each_warning_comes_with_its_code_in_order() -> None:
     unread = verify_vc(_vc(status_entry(URL, 3)), NOW)  # no lookup: the list is not read
     body = unread.to_json()
-    assert body["warnings"] == [list_unchecked(URL)]
-    assert body["warning_codes"] == ["status_list_unchecked"]
+    # a VC with no senim section: no chain records it, said last
+    assert body["warnings"] == [list_unchecked(URL), NOT_ON_CHAIN]
+    assert body["warning_codes"] == ["status_list_unchecked", "not_on_chain"]
     assert warning_code(list_unchecked("http://a b\nc")) == ("status_list_unchecked",
                                                             "http://a b\nc")
     assert warning_code("something no verifier said") == ("other", None)
