@@ -167,7 +167,9 @@ class FileOrLink(WordedPath):
               help="URL of a node's HTTP API. Give --node again (or several URLs in "
                    "$SENIM_NODE, separated by commas or spaces), up to "
                    f"{VERIFY_NODES_MAX}, to ask them all at once: the verdict is read from the "
-                   "newest certified state among them, and where they differ it is said.")
+                   "newest certified state among them, and where they differ it is said. "
+                   "Not with --offline, which asks no node: a --node given with it is "
+                   "refused (one left in $SENIM_NODE is not asked).")
 @click.option("--offline", is_flag=True,
               help="Use the proof inside the document (see `senim prove`); no node needed.")
 @click.option("--genesis", "genesis_path", type=WordedPath(exists=True, path_type=Path),
@@ -200,6 +202,8 @@ def verify_command(file: Path | str, nodes: list[str], offline: bool, genesis_pa
     LINK: a link from `senim share` or the holder's page; the document it carries is
     checked against --node (or offline), never against the node the link opens, which
     whoever sent the link chose."""
+    if offline:
+        refuse_node_given_offline(click.get_current_context(), nodes)
     words = Words(language)
     asked = Asked(challenge, domain)
     read_from = None  # the file a link was read out of
@@ -216,6 +220,19 @@ def verify_command(file: Path | str, nodes: list[str], offline: bool, genesis_pa
     except DeadlinePassed:
         refuse(Sentence("cli.error.deadline", host=", ".join(map(shown_node, nodes)),
                         seconds=f"{timeout_s:g}"), EXIT_UNREACHABLE)
+
+
+def refuse_node_given_offline(ctx: click.Context, nodes: list[str]) -> None:
+    """--node typed beside --offline, refused before anything is read: the node was left
+    unasked and named nowhere, so a credential revoked since its proof was made was said
+    VALID to an officer who had named the node that records the revocation. A node left
+    in $SENIM_NODE is not refused: set once for every command, it would make --offline
+    unusable, and no one named it for this check. --timeout given with --offline stays
+    ignored, as its help says: it only bounds a wait there is none of, and misleads no one
+    about what the verdict rests on."""
+    if ctx.get_parameter_source("nodes") is click.core.ParameterSource.COMMANDLINE:
+        refuse(Sentence("cli.usage.offline_node", None,
+                        node=", ".join(map(shown_node, nodes))), EXIT_BAD_INPUT)
 
 
 def _verify_link(value: str, nodes: list[str], offline: bool, genesis_path: Path | None,

@@ -1,0 +1,102 @@
+"""`senim verify FILE --offline --node URL`: the node the officer named was left unasked and
+named nowhere, so a credential revoked after its proof was made was said VALID (exit 0)
+while that node records the revocation. --node typed beside --offline is now refused, exit
+2, before anything is read, saying what each option does; $SENIM_NODE left set is not."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import main
+from ledger.credentials import make_batch
+from ledger.payloads import CredentialRef, IssueBatchPayload, RevokePayload
+from storage.kv import MemoryStore
+from tests.cli.test_ministry_languages import senim
+from tests.node.api_server import api_core, serving_url
+from tests.node.conftest import (
+    CHAIN_ID,
+    accredit,
+    commit,
+    documents_of,
+    make_consortium,
+    make_tx,
+)
+
+NODE = "http://127.0.0.1:9"  # asked by nothing here: the command ends before any request
+
+
+async def test_a_revoked_credential_is_not_said_valid_by_a_node_left_unasked(
+        tmp_path: Path) -> None:
+    net = make_consortium()
+    kv = MemoryStore()
+    core = api_core(net.ministry, net.genesis, kv)
+    commit(core.chain, [accredit(net, net.university, ["diploma"])])
+    batch = make_batch([{"full_name": "Dana Bekova", "gpa": "2.10"}], "diploma", CHAIN_ID,
+                       net.university.member_id, "KazNU")
+    commit(core.chain, [make_tx(net.university, IssueBatchPayload("diploma", batch.root, 1))])
+    diploma, proved = tmp_path / "diploma.json", tmp_path / "proved.json"
+    diploma.write_text(json.dumps(documents_of(batch)[0]), encoding="utf-8")
+    genesis = tmp_path / "genesis.json"
+    genesis.write_text(json.dumps(net.genesis.to_json()), encoding="utf-8")
+    path = tuple(bytes.fromhex(step) for step in documents_of(batch)[0]["batch"]["path"])
+    try:
+        async with serving_url(core) as url:
+            made = await senim("prove", str(diploma), "--out", str(proved), "--node", url)
+            assert made.exit_code == 0, made.output
+            commit(core.chain, [make_tx(net.university, RevokePayload(
+                CredentialRef(batch.root, batch.target_hashes[0], 0, path),
+                "court_decision"))])
+            online = await senim("verify", str(proved), "--node", url, "--genesis",
+                                 str(genesis), "--lang", "en")
+            assert online.exit_code == 1 and "REVOKED" in online.output, online.output
+            for extra in ((), ("--json",)):
+                both = await senim("verify", str(proved), "--offline", "--node", url,
+                                   "--genesis", str(genesis), "--lang", "en", *extra)
+                assert both.exit_code == 2, both.output
+                assert "VALID" not in both.output and "valid" not in both.output
+                assert url in both.output, both.output
+                assert "--offline checks the file's own proof without asking any node" in (
+                    both.output), both.output
+                assert f"To ask {url}, drop --offline" in both.output, both.output
+            # the proof alone still says what it proves (as of its block), the node unnamed
+            alone = await senim("verify", str(proved), "--offline", "--genesis", str(genesis),
+                                "--lang", "en")
+            assert alone.exit_code == 0, alone.output
+    finally:
+        kv.close()
+
+
+@pytest.mark.parametrize("language, said", [
+    ("en", "--offline and --node do not go together"),
+    ("kk", "--offline пен --node бірге берілмейді"),
+    ("ru", "--offline и --node вместе не задаются"),
+])
+def test_refused_before_the_file_or_the_genesis_is_read(tmp_path: Path, language: str,
+                                                        said: str) -> None:
+    """A file that is no JSON and no --genesis: each would be refused by its own words;
+    the options are said first, in the reader's language, naming every node given."""
+    garbage = tmp_path / "garbage.json"
+    garbage.write_bytes(b"\x00 not json")
+    other = "http://127.0.0.2:9"
+    result = CliRunner().invoke(main, ["verify", str(garbage), "--offline", "--node", NODE,
+                                       "--node", other, "--lang", language])
+    assert result.exit_code == 2, result.output
+    assert said in result.output, result.output
+    assert f"{NODE}, {other}" in result.output, result.output
+    assert "--genesis" not in result.output and "JSON" not in result.output
+
+
+def test_a_node_left_in_the_environment_is_not_refused(tmp_path: Path) -> None:
+    """$SENIM_NODE, set once for every command, is no node named for this check: --offline
+    goes on to its own needs (here --genesis), the node unasked."""
+    document = tmp_path / "diploma.json"
+    document.write_text('{"format": "senim-credential/v2"}')
+    result = CliRunner().invoke(main, ["verify", str(document), "--offline", "--lang", "en"],
+                                env={"SENIM_NODE": NODE})
+    assert result.exit_code == 2, result.output
+    assert "--offline needs --genesis" in result.output, result.output
+    assert "do not go together" not in result.output
