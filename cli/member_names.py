@@ -37,6 +37,12 @@ def _spaced(name: str) -> str:
     return " ".join(unicodedata.normalize("NFC", name).split()).casefold()
 
 
+def same_name(one: str, other: str) -> bool:
+    """Whether two names are one as a reader takes them: ignoring case and how the spaces
+    in them run (a letter of another script drawn alike is another name)."""
+    return _spaced(one) == _spaced(other)
+
+
 # Letters of Cyrillic and Greek drawn as a Latin letter is (each case its own: Cyrillic
 # lower "н" looks like no "h"), for telling names that read alike but match nowhere: a
 # ministry admitting "Каѕрі" (all Cyrillic) beside "Kaspi", or "ΕΝU" (Greek) beside "ENU".

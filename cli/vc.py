@@ -20,6 +20,7 @@ from cli.deadline import DeadlinePassed, overall_deadline, timeout_seconds
 from cli.errors import EXIT_UNREACHABLE
 from cli.job_folder import CREDENTIALS_DIR, credential_files
 from cli.language import Words, lang_option
+from cli.member_names import same_name
 from cli.node_answers import RemoteFactsError
 from cli.online_verdict import verify_online
 from cli.private_files import write_private_json
@@ -199,6 +200,7 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, force: bool,
                 said = verdict_sentence(verdict, Words(language))
                 refuse(Sentence("cli.vc.not_valid", f"{file} is not exported as a W3C VC: "
                                 f"{said}", path=file, verdict=said), EXIT_INVALID)
+            issuer_name = _chain_name(file, parsed.issuer_name, verdict.facts)
             batch = client.request(
                 "GET", f"/v1/batches/{parsed.issuer.hex()}/{parsed.batch_root.hex()}")
             height = int(batch["height"])
@@ -217,7 +219,7 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, force: bool,
     try:
         check_export_key(keys, parsed.issuer, signer_key, current_key)
         credential = to_vc(document, keys, status_base or node_url, height, block_time_ms,
-                           int(time.time() * 1000))
+                           int(time.time() * 1000), issuer_name=issuer_name)
     except InvalidDocument as exc:
         refuse(Sentence("cli.vc.not_exported_why", str(exc), path=file,
                         why=document_problem(exc)), EXIT_USAGE)
@@ -234,6 +236,21 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, force: bool,
         # a VC handed to an employer abroad, whose revocation no one there can look up
         click.secho(say(Sentence("cli.vc.status_local", None, url=status_base or node_url)),
                     fg="yellow", err=True)
+
+
+def _chain_name(file: Path, written: str, facts: dict[str, Any]) -> str:
+    """The issuer's name as the chain records it (the verdict's "issued by", read from the
+    node with the batch), which the VC carries under the issuer's signature; a file naming
+    its issuer otherwise is refused. The file's name is in no hash: a holder's "Harvard
+    University" in a KazNU diploma still verified, and was signed into the VC other wallets
+    show. `senim issue` writes the chain's name and a member's name never changes on chain,
+    so a registrar's own file never differs; one that does was edited, which the registrar
+    about to sign it is told, rather than given a VC quietly unlike the file."""
+    name = str(facts.get("issuer", ""))
+    if not same_name(written, name):
+        refuse(Sentence("cli.vc.issuer_name_differs", None, path=file,
+                        written=repr(written), name=name), EXIT_USAGE)
+    return name
 
 
 def _unfit(file: Path, exc: UnfitFile) -> Sentence:

@@ -58,8 +58,14 @@ def status_list_url(base_url: str, issuer: bytes, batch_root: bytes) -> str:
 
 
 def to_vc(document: Any, issuer: KeyPair, status_base_url: str, block_height: int,
-          issued_ms: int, created_ms: int, loader: Loader | None = None) -> dict[str, Any]:
-    """Sign a native credential (as the holder disclosed it) as a VC 2.0."""
+          issued_ms: int, created_ms: int, loader: Loader | None = None, *,
+          issuer_name: str | None = None) -> dict[str, Any]:
+    """Sign a native credential (as the holder disclosed it) as a VC 2.0.
+
+    `issuer_name`: the VC's issuer.name, the chain's name of the issuer member. The
+    document's own `issuer.name` is in no hash, so anyone holding the file may have
+    rewritten it; it is used only when None, for documents their issuer has just made
+    (`senim issue --format vc`'s job files, tests, bench)."""
     doc = parse_document(document)
     if issuer.member_id != doc.issuer:
         raise InvalidDocument("this key is not the credential's issuer: only the issuer "
@@ -73,7 +79,8 @@ def to_vc(document: Any, issuer: KeyPair, status_base_url: str, block_height: in
         "@context": [CREDENTIALS_V2, SENIM_CONTEXT],
         "id": f"urn:senim:credential:{doc.target_hash.hex()}",
         "type": ["VerifiableCredential", VC_TYPE],
-        "issuer": {"id": did_key(issuer.public_key), "name": doc.issuer_name},
+        "issuer": {"id": did_key(issuer.public_key),
+                   "name": doc.issuer_name if issuer_name is None else issuer_name},
         "validFrom": xsd_time(issued_ms),
         "credentialSubject": {"type": SUBJECT_TYPE, "credentialType": doc.credential_type,
                               "fields": dict(doc.revealed)},
