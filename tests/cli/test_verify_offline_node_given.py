@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
+from cli.language import Words
 from cli.main import main
 from ledger.credentials import make_batch
 from ledger.payloads import CredentialRef, IssueBatchPayload, RevokePayload
@@ -100,3 +102,26 @@ def test_a_node_left_in_the_environment_is_not_refused(tmp_path: Path) -> None:
     assert result.exit_code == 2, result.output
     assert "--offline needs --genesis" in result.output, result.output
     assert "do not go together" not in result.output
+
+
+@pytest.mark.parametrize("language, said", [
+    ("en", "Not with --offline, which asks no node: a --node given with it is refused"),
+    ("kk", "--offline параметрімен бірге берілмейді, ол ешбір түйіннен сұрамайды"),
+    ("ru", "Не задаётся вместе с --offline, который ни к одному узлу не обращается"),
+])
+def test_help_says_node_is_not_for_offline(language: str, said: str) -> None:
+    """--help says the refusal in every language (kk and ru from the catalogue, which said
+    nothing of it while the English help did)."""
+    result = CliRunner().invoke(main, ["verify", "--help", "--lang", language],
+                                terminal_width=10_000)
+    assert result.exit_code == 0, result.output
+    assert said in " ".join(result.output.split()), result.output
+
+
+def test_the_catalogues_english_node_help_is_the_one_shown() -> None:
+    """en.json's copy of --node's help, the one kk and ru translate, is what English shows."""
+    command = main.get_command(click.Context(main), "verify")
+    assert command is not None
+    shown = next(param.help for param in command.params
+                 if isinstance(param, click.Option) and param.name == "nodes")
+    assert Words("en").t("cli.help.verify.nodes") == shown
