@@ -20,6 +20,7 @@ from cli.deadline import DeadlinePassed, overall_deadline, timeout_seconds
 from cli.errors import EXIT_UNREACHABLE
 from cli.job_folder import CREDENTIALS_DIR, credential_files
 from cli.language import Words, lang_option
+from cli.link_arguments import shown_briefly
 from cli.member_names import same_name
 from cli.node_answers import RemoteFactsError
 from cli.online_verdict import verify_online
@@ -200,7 +201,7 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, force: bool,
                 said = verdict_sentence(verdict, Words(language))
                 refuse(Sentence("cli.vc.not_valid", f"{file} is not exported as a W3C VC: "
                                 f"{said}", path=file, verdict=said), EXIT_INVALID)
-            issuer_name = _chain_name(file, parsed.issuer_name, verdict.facts)
+            issuer_name = _chain_name(file, document["issuer"].get("name"), verdict.facts)
             batch = client.request(
                 "GET", f"/v1/batches/{parsed.issuer.hex()}/{parsed.batch_root.hex()}")
             height = int(batch["height"])
@@ -238,18 +239,24 @@ def export_vc_command(file: Path, key_path: Path, out_file: Path, force: bool,
                     fg="yellow", err=True)
 
 
-def _chain_name(file: Path, written: str, facts: dict[str, Any]) -> str:
+def _chain_name(file: Path, written: object, facts: dict[str, Any]) -> str:
     """The issuer's name as the chain records it (the verdict's "issued by", read from the
     node with the batch), which the VC carries under the issuer's signature; a file naming
     its issuer otherwise is refused. The file's name is in no hash: a holder's "Harvard
     University" in a KazNU diploma still verified, and was signed into the VC other wallets
     show. `senim issue` writes the chain's name and a member's name never changes on chain,
     so a registrar's own file never differs; one that does was edited, which the registrar
-    about to sign it is told, rather than given a VC quietly unlike the file."""
+    about to sign it is told, rather than given a VC quietly unlike the file.
+
+    `written`: the file's issuer.name as it is there; one that is no text, empty or absent
+    is said to name no issuer (not as "None" or ''), and a long or unprintable one is
+    shown briefly, as a line repeats what it was given."""
     name = str(facts.get("issuer", ""))
+    if not isinstance(written, str) or not written.strip():
+        refuse(Sentence("cli.vc.issuer_unnamed", None, path=file, name=name), EXIT_USAGE)
     if not same_name(written, name):
         refuse(Sentence("cli.vc.issuer_name_differs", None, path=file,
-                        written=repr(written), name=name), EXIT_USAGE)
+                        written=repr(shown_briefly(written)), name=name), EXIT_USAGE)
     return name
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from cli.link_arguments import EXTRA_SHOWN_MAX
 from ledger.credentials import make_batch
 from ledger.payloads import IssueBatchPayload
 from node.files import save_key
@@ -55,7 +56,7 @@ async def issued(net: Consortium, tmp_path: Path) -> AsyncIterator[tuple[str, di
         kv.close()
 
 
-def named(document: dict[str, Any], name: str, folder: Path) -> Path:
+def named(document: dict[str, Any], name: object, folder: Path) -> Path:
     renamed = copy.deepcopy(document)
     renamed["issuer"]["name"] = name
     path = folder / "diploma.json"
@@ -101,3 +102,41 @@ async def test_the_vc_carries_the_chains_name(issued: tuple[str, dict[str, Any]]
         assert json.loads(out.read_text())["issuer"]["name"] == CHAIN_NAME
         checked = await senim("verify", str(out), "--node", url, "--lang", "en")
         assert checked.exit_code == 0, checked.output
+
+
+async def test_a_long_name_is_shown_briefly(issued: tuple[str, dict[str, Any]],
+                                            tmp_path: Path) -> None:
+    """A 5,000-character name was printed whole, and one with a terminal's escape as it was."""
+    url, document = issued
+    for forged in ("x" * 5000, "Kaz\x1b[31mNU"):
+        result, out = await export(named(document, forged, tmp_path), url, tmp_path,
+                                   "--lang", "en")
+        assert result.exit_code == 2, result.output
+        assert "was edited after it was issued" in result.output, result.output
+        assert "x" * (EXTRA_SHOWN_MAX + 1) not in result.output and "\x1b" not in (
+            result.output), result.output
+        assert not out.exists()
+
+
+@pytest.mark.parametrize("language, said", [
+    ("en", "it names no issuer, but the chain's name of that member is KazNU"),
+    ("kk", "онда құжатты берген ұйымның атауы жоқ"),
+    ("ru", "в нём не названа выдавшая организация"),
+])
+async def test_a_file_naming_no_issuer_is_said_to(issued: tuple[str, dict[str, Any]],
+                                                  tmp_path: Path, language: str,
+                                                  said: str) -> None:
+    """A name null, empty, blank or not text, or none at all, was shown as 'None', '' or
+    '123': the file names no issuer, and is refused saying so."""
+    url, document = issued
+    unnamed = copy.deepcopy(document)
+    del unnamed["issuer"]["name"]
+    (tmp_path / "unnamed.json").write_text(json.dumps(unnamed), encoding="utf-8")
+    for name in (None, "", "  ", 123, "absent"):
+        path = (tmp_path / "unnamed.json" if name == "absent"
+                else named(document, name, tmp_path))
+        result, out = await export(path, url, tmp_path, "--lang", language)
+        assert result.exit_code == 2, result.output
+        assert said in " ".join(result.output.split()), result.output
+        assert "None" not in result.output and "''" not in result.output, result.output
+        assert not out.exists()
