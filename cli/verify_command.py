@@ -25,7 +25,7 @@ from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
 from cli.freshness import check_fresh, old_answer_note
 from cli.language import Words, lang_option
 from cli.link_arguments import LinkCommand, shown_briefly
-from cli.node_answers import shown_node
+from cli.node_answers import UnnamedNode, shown_node
 from cli.online_verdict import as_of_block, node_verdict
 from cli.remote import certifiers
 from cli.several_nodes import VERIFY_NODES_MAX, judged, node_urls
@@ -229,10 +229,18 @@ def refuse_node_given_offline(ctx: click.Context, nodes: list[str]) -> None:
     in $SENIM_NODE is not refused: set once for every command, it would make --offline
     unusable, and no one named it for this check. --timeout given with --offline stays
     ignored, as its help says: it only bounds a wait there is none of, and misleads no one
-    about what the verdict rests on."""
-    if ctx.get_parameter_source("nodes") is click.core.ParameterSource.COMMANDLINE:
-        refuse(Sentence("cli.usage.offline_node", None,
-                        node=", ".join(map(shown_node, nodes))), EXIT_BAD_INPUT)
+    about what the verdict rests on.
+
+    Each option is said as what it does for a Senim credential file, whose proof --offline
+    checks: a W3C VC carries none, and advice to drop --node led it to a second refusal
+    (cli.usage.offline_vc). A --node typed with no URL in it (`--node ''`) named none: the
+    default it stands for is not offered as a node to ask, as the user never named it."""
+    if ctx.get_parameter_source("nodes") is not click.core.ParameterSource.COMMANDLINE:
+        return
+    if all(isinstance(node, UnnamedNode) for node in nodes):
+        refuse(Sentence("cli.usage.offline_node_unnamed"), EXIT_BAD_INPUT)
+    refuse(Sentence("cli.usage.offline_node", None, node=", ".join(map(shown_node, nodes))),
+           EXIT_BAD_INPUT)
 
 
 def _verify_link(value: str, nodes: list[str], offline: bool, genesis_path: Path | None,

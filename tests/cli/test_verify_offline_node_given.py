@@ -12,6 +12,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from cli.client import DEFAULT_NODE
 from cli.language import Words
 from cli.main import main
 from ledger.credentials import make_batch
@@ -61,9 +62,11 @@ async def test_a_revoked_credential_is_not_said_valid_by_a_node_left_unasked(
                 assert both.exit_code == 2, both.output
                 assert "VALID" not in both.output and "valid" not in both.output
                 assert url in both.output, both.output
-                assert "--offline checks the file's own proof without asking any node" in (
-                    both.output), both.output
+                assert ("--offline checks the proof a Senim credential file carries (senim "
+                        "prove) without asking any node") in both.output, both.output
                 assert f"To ask {url}, drop --offline" in both.output, both.output
+                assert "to check a credential file's own proof, drop --node" in (
+                    both.output), both.output
             # the proof alone still says what it proves (as of its block), the node unnamed
             alone = await senim("verify", str(proved), "--offline", "--genesis", str(genesis),
                                 "--lang", "en")
@@ -125,3 +128,50 @@ def test_the_catalogues_english_node_help_is_the_one_shown() -> None:
     shown = next(param.help for param in command.params
                  if isinstance(param, click.Option) and param.name == "nodes")
     assert Words("en").t("cli.help.verify.nodes") == shown
+
+
+@pytest.mark.parametrize("language, said, advice", [
+    ("en", "--offline checks the proof a Senim credential file carries (senim prove)",
+     "To ask {node}, drop --offline; to check a credential file's own proof, drop --node"),
+    ("kk", "--offline ешбір түйіннен сұрамай Senim құжаты файлындағы дәлелді (senim prove)",
+     "{node} түйінінен сұрау үшін --offline параметрін алып тастаңыз; құжат файлының өз "
+     "дәлелін тексеру үшін --node параметрін алып тастаңыз"),
+    ("ru", "--offline проверяет доказательство в файле документа Senim (senim prove)",
+     "Чтобы обратиться к {node}, уберите --offline; чтобы проверить собственное "
+     "доказательство файла документа, уберите --node"),
+])
+def test_a_vc_is_not_told_to_drop_node_alone(tmp_path: Path, language: str, said: str,
+                                             advice: str) -> None:
+    """A W3C VC has no proof of its own to check offline: "to check the proof alone, drop
+    --node" led it to a second refusal (cli.usage.offline_vc). The refusal now says whose
+    proof --offline checks, and drops --node only for that."""
+    vc = tmp_path / "diploma.vc.json"
+    vc.write_text(json.dumps({"@context": ["https://www.w3.org/ns/credentials/v2"],
+                              "type": ["VerifiableCredential"]}), encoding="utf-8")
+    result = CliRunner().invoke(main, ["verify", str(vc), "--offline", "--node", NODE,
+                                       "--lang", language], terminal_width=10_000)
+    assert result.exit_code == 2, result.output
+    said_once = " ".join(result.output.split())
+    assert said in said_once and advice.format(node=NODE) in said_once, result.output
+
+
+@pytest.mark.parametrize("typed", ["", ",", " , "])
+@pytest.mark.parametrize("language, said", [
+    ("en", "--node names the node to ask, and here names none. To check a credential "
+           "file's own proof, drop --node"),
+    ("kk", "бұл жерде ешбірін атамаған. Құжат файлының өз дәлелін тексеру үшін --node "
+           "параметрін алып тастаңыз"),
+    ("ru", "но здесь не называет ни одного. Чтобы проверить собственное доказательство "
+           "файла документа, уберите --node"),
+])
+def test_a_node_typed_with_no_url_is_not_offered_to_ask(tmp_path: Path, typed: str,
+                                                        language: str, said: str) -> None:
+    """`--node ''` (or only commas) names no node: the refusal offered to ask the default
+    node, which the user never typed ("To ask http://127.0.0.1:8101, drop --offline")."""
+    document = tmp_path / "diploma.json"
+    document.write_text('{"format": "senim-credential/v2"}')
+    result = CliRunner().invoke(main, ["verify", str(document), "--offline", "--node", typed,
+                                       "--lang", language], terminal_width=10_000)
+    assert result.exit_code == 2, result.output
+    assert said in " ".join(result.output.split()), result.output
+    assert DEFAULT_NODE not in result.output and "127.0.0.1" not in result.output
