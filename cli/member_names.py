@@ -11,6 +11,10 @@ A new member's name (`add-member`) is checked here too, before anything is signe
 the ledger takes any text, but a name it already holds makes every later name of it
 ambiguous (in `--member`, `senim governance list`, a verifier's "issued by"), and a
 stray space or an invisible mark pasted with it makes a name nobody can type back.
+
+`senim export-vc` compares a credential file's issuer name with the chain's name of
+that member the same way (`same_name`): the file's name is in no hash, and one a reader
+would not take for the chain's was edited after issue.
 """
 
 from __future__ import annotations
@@ -120,7 +124,7 @@ def resolve_member(client: NodeClient, value: str, option: str) -> MemberId:
     if not found:
         found = [m for m in members if m["name"].casefold() == wanted.casefold()]
     if not found:
-        found = [m for m in members if _spaced(m["name"]) == _spaced(wanted)]
+        found = [m for m in members if same_name(m["name"], wanted)]
     if len(found) == 1:
         return MemberId(bytes.fromhex(found[0]["member_id"]))
     if found:
@@ -170,7 +174,7 @@ def new_member_name(client: NodeClient, name: str) -> str:
         refuse(Sentence("min.names.mixed", f"--name {tidy!r}: {mixed}", name=repr(tidy),
                         why=mixed), EXIT_BAD_INPUT)
     registry = _registry(client, new=True)
-    same = [m for m in registry if _spaced(m["name"]) == _spaced(tidy)]
+    same = [m for m in registry if same_name(m["name"], tidy)]
     if same:
         named = _named(same)
         refuse(Sentence("min.names.taken", f"--name {tidy!r} is already a member's name: "
@@ -179,7 +183,7 @@ def new_member_name(client: NodeClient, name: str) -> str:
                         "new one a name of its own, e.g. with its city", name=repr(tidy),
                         named=named), EXIT_BAD_INPUT)
     alike = [m for m in registry
-             if as_read(m["name"]) == as_read(tidy) and _spaced(m["name"]) != _spaced(tidy)]
+             if as_read(m["name"]) == as_read(tidy) and not same_name(m["name"], tidy)]
     if alike:
         named = _named(alike)
         refuse(Sentence("min.names.alike", f"--name {tidy!r} reads as the name of {named}, "
