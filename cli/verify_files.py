@@ -99,19 +99,36 @@ def load_json_file(path: Path) -> Any | None:
             return json_objects.loads(data)
         except DuplicateKey as exc:
             # Refused in a credential or a VC, whose fields a reader would see otherwise
-            # than a check does; any other JSON is an anchored document, checked by its
-            # bytes alone (RFC 8259 only asks that keys be unique), and read as it is.
-            document = json.loads(data)
-            if is_credential(document) or (isinstance(document, dict)
-                                            and "@context" in document):
+            # than a check does, read by its first key or its last, and in a file whose
+            # "issuer" reads otherwise by its first key than by its last (the one compared
+            # with its recorder's name, cli.named_issuer, need not be the one shown); any
+            # other JSON is an anchored document, checked by its bytes alone (RFC 8259 only
+            # asks that keys be unique), and read as it is.
+            last_wins = json.loads(data)
+            first_wins = json.loads(data, object_pairs_hook=_first_key_wins)
+            if (_credential_or_vc(first_wins) or _credential_or_vc(last_wins)
+                    or _issuer_of(first_wins) != _issuer_of(last_wins)):
                 refuse(duplicate_key(path, exc), EXIT_BAD_INPUT)
-            return document
+            return last_wins
     except UnfitFile:  # grown past the limit, or swapped for no regular file, since
         return None
     except OSError as exc:
         _unreadable(path, exc)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return None
+
+
+def _first_key_wins(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object read keeping the first value of a key given twice (json keeps the last)."""
+    return dict(reversed(pairs))
+
+
+def _credential_or_vc(document: Any) -> bool:
+    return is_credential(document) or (isinstance(document, dict) and "@context" in document)
+
+
+def _issuer_of(document: Any) -> Any:
+    return document.get("issuer") if isinstance(document, dict) else None
 
 
 def file_digest(path: Path) -> bytes:
@@ -151,21 +168,47 @@ def load_checked_json(path: Path) -> Any | None:
 
 # The keys every Senim credential must hold (ledger.credential_documents.parse_document).
 CREDENTIAL_KEYS = frozenset({"issuer", "batch", "fields", "chain_id", "type"})
+# How many of a credential's own structures (`_credential_structures`) make a JSON object
+# one, whatever its format and keys say.
+CREDENTIAL_STRUCTURES_MIN = 2
 
 
 def is_credential(document: Any) -> bool:
     """A Senim credential: a JSON object whose format names one, of any version (a later
-    one is said to be newer), or that holds all of a credential's own keys whatever its
-    format says. Without the keys, a diploma whose format was edited ("x", upper case, a
-    leading space) was looked up by its bytes as an anchored document, and anyone who
-    anchored them had it said VALID; it is a credential that fails its own checks. Any
-    other JSON object is an anchored document however its keys are named: a registrar's
-    export with a "format" of its own was MALFORMED, "nothing a node could say would change
-    that", though the chain recorded it."""
+    one is said to be newer), that holds all of a credential's own keys, or that holds
+    CREDENTIAL_STRUCTURES_MIN of the structures only a credential has, whatever its format
+    and keys say. Each of these is a credential failing its own checks (MALFORMED), not an
+    anchored document: any member may anchor any bytes, so a diploma with its format edited
+    and a key deleted, anchored by an employer, was said VALID, "recorded by" it.
+
+    No generic key name makes a file a credential: a registrar's export with a "format", an
+    "issuer" or "fields" of its own is an anchored document, looked up by its bytes (it was
+    MALFORMED, "nothing a node could say would change that", though the chain recorded
+    it). Two structures are asked for, not one, so that an export sharing one by chance
+    (a "target_hash" column, "fields" whose entries each give a "hash", another Merkle
+    proof's "root" and "path", the format of another Senim file such as an issue job's
+    manifest) stays one; a diploma keeps at least two with its format edited and any one
+    key deleted or renamed."""
     return isinstance(document, dict) and (
         (isinstance(document.get("format"), str)
          and document["format"].startswith(CREDENTIAL_MARK[1:].decode()))
-        or document.keys() >= CREDENTIAL_KEYS)
+        or document.keys() >= CREDENTIAL_KEYS
+        or _credential_structures(document) >= CREDENTIAL_STRUCTURES_MIN)
+
+
+def _credential_structures(document: dict[str, Any]) -> int:
+    """How many of a Senim credential's own structures `document` holds: a "format" naming
+    Senim in any case or spacing, salted or hashed fields ("fields" an object with an
+    object holding a "salt" or a "hash"), an audit path ("batch" an object with a "root"
+    and a "path") and a "target_hash"."""
+    fields, batch, format_ = (document.get(key) for key in ("fields", "batch", "format"))
+    return sum((
+        isinstance(format_, str) and format_.strip().casefold().startswith("senim"),
+        isinstance(fields, dict) and any(isinstance(entry, dict) and ("salt" in entry
+                                                                     or "hash" in entry)
+                                         for entry in fields.values()),
+        isinstance(batch, dict) and batch.keys() >= {"root", "path"},
+        "target_hash" in document))
 
 
 def _holds_a_credential(path: Path, parsed: bool) -> bool:

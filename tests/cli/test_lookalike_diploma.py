@@ -1,0 +1,85 @@
+"""A diploma with its format edited and any one of its keys deleted is still a credential
+(cli.verify_files.is_credential: it keeps two structures only a credential has), and fails
+its own checks, MALFORMED, exit 1, asked of one node or two. Without one of the five keys
+a credential must hold, it was an anchored document: another member (an employer) that
+anchored its bytes had it said VALID, "recorded by" the employer, of a file reading as a
+university's diploma with its GPA raised. Honest JSON exports stay anchored documents."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import Result
+
+from cli.verify_files import CREDENTIAL_KEYS, is_credential
+from ledger.anchor_verification import document_hash
+from ledger.payloads import AnchorPayload
+from storage.kv import MemoryStore
+from tests.cli.test_verify_document_first import altered, diploma, senim, written
+from tests.node.api_server import api_core, serving_url
+from tests.node.conftest import commit, make_consortium, make_tx
+from tests.node.engine_node import running_engine
+
+
+def lookalike(deleted: str) -> dict[str, Any]:
+    """The diploma with its GPA raised, its format edited and `deleted` taken out."""
+    document = altered(diploma())
+    document["format"] = "x"
+    del document[deleted]
+    return document
+
+
+@pytest.mark.parametrize("deleted", sorted(CREDENTIAL_KEYS))
+async def test_a_lookalike_diploma_anchored_by_an_employer_is_malformed(
+        tmp_path: Path, deleted: str) -> None:
+    net = make_consortium()
+    core = api_core(net.ministry, net.genesis, MemoryStore())
+    path = written(tmp_path, "diploma.json", lookalike(deleted))
+    commit(core.chain, [make_tx(net.employer, AnchorPayload(document_hash(path.read_bytes())))])
+    loop = asyncio.get_running_loop()
+    async with (running_engine(core), serving_url(core, "first") as first,
+                serving_url(core, "second") as second):
+        for nodes in ([first], [first, second]):
+            verify = ["verify", str(path), *(arg for node in nodes for arg in ("--node", node))]
+            as_json = [*verify, "--json"]
+            checked: Result = await loop.run_in_executor(None, senim, *as_json)
+            assert checked.exit_code == 1, checked.output
+            assert json.loads(checked.output)["status"] == "malformed", checked.output
+            said = await loop.run_in_executor(None, senim, *verify)
+            assert said.exit_code == 1 and "MALFORMED" in said.output, said.output
+            assert "Kaspi" not in said.output, said.output
+
+
+@pytest.mark.parametrize("deleted", ["target_hash", "batch", "fields", "labels"])
+def test_a_diploma_with_its_format_edited_and_any_key_deleted_is_a_credential(
+        deleted: str) -> None:
+    assert is_credential(lookalike(deleted))
+
+
+@pytest.mark.parametrize("export", [
+    {"format": "registry-export/2", "rows": [["A", "3.41"]]},
+    {"format": "registry-export/2", "issuer": "KazNU", "fields": {"gpa": "3.41"}},
+    {"issuer": {"name": "KazNU"}, "fields": {"gpa": {"value": "3.41"}}, "type": "order"},
+    {"format": "senim-issue-job/v1", "issuer": "ab" * 20, "type": "diploma",
+     "chain_id": "senim-test"},  # an issue job's manifest
+    {"target_hash": "ab" * 32, "rows": []},
+    {"batch": {"root": "ab" * 32, "path": []}, "fields": ["a", "b"]},
+])
+def test_an_export_sharing_at_most_one_structure_of_a_credential_is_none(
+        export: dict[str, Any]) -> None:
+    assert not is_credential(export)
+
+
+def test_a_duplicated_issuer_read_otherwise_first_and_last_is_refused(tmp_path: Path) -> None:
+    """An issuer given twice: the one compared with the recorder (json keeps the last)
+    need not be the one a reader sees, so the file is refused, exit 2, as a credential
+    with a key given twice is."""
+    path = tmp_path / "order.json"
+    path.write_text('{"issuer": "KazNU", "rows": [], "issuer": "Kaspi"}')
+    refused = senim("verify", str(path), "--node", "http://127.0.0.1:9")
+    assert refused.exit_code == 2, refused.output
+    assert "issuer" in refused.output, refused.output
