@@ -15,6 +15,7 @@ from typing import Any
 
 from cli.commands import Judged, lay_out_verdict
 from cli.language import Words
+from cli.named_issuer import ISSUER_CHECK
 from cli.spoken import problem_of
 from cli.verdict_words import (
     facts_of,
@@ -145,8 +146,9 @@ def check_words(check: Check, verdict: Judged, words: Words, document: Any) -> s
     f = facts_of(verdict)
     kind = f.get("type") or (document.get("type") if isinstance(document, dict) else None)
     recognition = check.name == "lines" and kind == "recognition"
-    name = (words.t("check.recognised") if recognition else words.t(f"check.{check.name}")
-            if words.has(f"check.{check.name}") else words.t("check.other"))
+    named = next((key for key in (f"check.{check.name}", f"cli.check.{check.name}")
+                  if words.has(key)), "check.other")  # the portal's, or the command line's
+    name = words.t("check.recognised") if recognition else words.t(named)
     shown, hidden = _counts(document, r".")
     lines_shown, lines_hidden = _counts(document, r"^(course|recognised)\.\d+$")
     batch = document.get("batch") if isinstance(document, dict) else None
@@ -189,6 +191,9 @@ def check_words(check: Check, verdict: Judged, words: Words, document: Any) -> s
     elif check.name == "anchored" and not check.ok and "key_compromised_from" in f:
         detail = words.t("cli.anchored.stolen_key", author=f.get("author", ""),
                          height=f.get("height", ""), fromHeight=f["key_compromised_from"])
+    elif check.name == ISSUER_CHECK and not check.ok:
+        detail = words.t("cli.detail.issuer_not_recorder", named=f.get("named_issuer", ""),
+                         author=f.get("author", ""))
     elif check.name == "node_retired":
         detail = words.t("cli.detail.node_retired", member=f.get("node_member", ""),
                          height=f.get("node_retired_height", ""))

@@ -11,6 +11,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from cli.deadline import Deadline
 from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
 from cli.freshness import check_fresh
+from cli.named_issuer import issuer_checked
 from cli.node_answers import RemoteFactsError, login_in_url, shown_node
 from cli.remote import (
     NODE_RECORD_ERRORS,
@@ -95,7 +96,7 @@ def node_verdict(document: Any, digest: bytes, is_credential: bool, node_url: st
             status = facts.get_json("/v1/status")
             chain_id = genesis.chain_id if genesis else status_chain_id(status)
             verdict = (verify_credential(document, facts, chain_id) if is_credential
-                       else verify_anchored_digest(digest, facts))
+                       else issuer_checked(verify_anchored_digest(digest, facts), document))
             retired = _node_retired(facts, status)
         except StateMoved:
             continue

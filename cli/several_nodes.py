@@ -50,7 +50,8 @@ _ANSWER_FACTS = frozenset({"as_of_height", "as_of_time", "answer_age_s", "old_an
 # The record's facts a reader is told of, each as cli.nodes.fact.<word>; any other is
 # said as cli.nodes.fact.other.
 _FACT_WORDS = {"issuer": "issuer", "issuer_id": "issuer", "issued_at": "issued_at",
-               "type": "type", "author": "author", "recorded_at": "recorded_at",
+               "type": "type", "author": "author", "author_id": "author",
+               "recorded_at": "recorded_at",
                "height": "height", "course_lines": "course_lines"}
 # How $SENIM_NODE and each --node may list several: commas or white space, as a shell
 # variable or a config line writes a list.

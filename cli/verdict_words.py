@@ -13,6 +13,7 @@ from typing import Any
 
 from cli.commands import Judged
 from cli.language import Words
+from cli.named_issuer import ISSUER_NOT_RECORDER
 from ledger.vc.status import LIST_UNUSABLE
 
 # What of a status the catalogue has no sentence for is repeated: enough to report it.
@@ -135,6 +136,9 @@ def verdict_sentence(verdict: Judged, words: Words, *, unreadable: str | None = 
             return words.t("status.admission_compromised", issuer=f.get("author", ""),
                            ministry=f.get("admitted_by", ""),
                            fromHeight=f.get("key_compromised_from", ""))
+        if status == ISSUER_NOT_RECORDER:
+            return words.t("cli.status.issuer_not_recorder", named=f.get("named_issuer", ""),
+                           author=f.get("author", ""))
         if verdict.valid:
             return words.t("cli.status.anchored", author=f.get("author", ""),
                            when=words.datetime(f.get("recorded_at")))

@@ -34,7 +34,10 @@ def verify_anchored_digest(digest: bytes, facts: ChainFacts) -> Verdict:
                             f"no record of this document (sha256 {digest.hex()}) on chain"))
     author = facts.member(anchor.member)
     name = author.name if author else anchor.member.hex()
-    verdict.facts.update({"author": name, "height": anchor.height,
+    # the member's id beside its name: a file may name its issuer by either, and a verifier
+    # compares that with who recorded it
+    verdict.facts.update({"author": name, "author_id": anchor.member.hex(),
+                          "height": anchor.height,
                           "recorded_at": when(anchor.time_ms), "sha256": digest.hex()})
     try:
         stolen = stolen_key_at(facts, anchor.member, anchor.height)
@@ -53,5 +56,9 @@ def verify_anchored_digest(digest: bytes, facts: ChainFacts) -> Verdict:
     if by_thief is not None:
         return by_thief
     verdict.valid, verdict.status = True, "valid"
-    verdict.reason = f"document existed by {when(anchor.time_ms)}, recorded by {name}"
+    # whatever the file says (an issuer, a grade), only its bytes and their recorder are on
+    # chain: any member may anchor any file
+    verdict.reason = (f"document existed by {when(anchor.time_ms)}, recorded by {name}: the "
+                      f"chain vouches only that {name} recorded this very file then, not for "
+                      "anything it says")
     return verdict

@@ -1,0 +1,177 @@
+"""An anchored JSON file naming an issuer other than the member who recorded it is not
+valid (cli.named_issuer): any member may anchor any bytes, and an employer that anchored a
+file naming a university as its issuer had it said VALID, "recorded by" the employer, exit
+0. Now the verdict is ISSUER_NOT_RECORDER, exit 1, saying who the file names and who
+recorded it, in every language and asked of one node or two. The same file anchored by
+the university it names is valid, as are honest exports naming their recorder or no
+issuer; and every valid anchored verdict says the chain vouches only for who recorded
+the file, not for what it says, a file too large to read as JSON included."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import Result
+
+from cli.language import Words
+from cli.verify_files import DOCUMENT_FILE_BYTES_MAX
+from ledger.anchor_verification import document_hash
+from ledger.identity import KeyPair
+from ledger.payloads import AnchorPayload
+from storage.kv import MemoryStore
+from tests.cli.test_verify_document_first import LANGUAGES, senim
+from tests.node.api_server import api_core, serving_url
+from tests.node.conftest import Consortium, commit, make_consortium, make_tx
+from tests.node.engine_node import running_engine
+
+UNIVERSITY = "KazNU"  # tests.node.conftest.make_consortium's university, and its employer:
+EMPLOYER = "Kaspi"
+ORDER = {"title": "Order 17: graduates of 2026", "rows": [["Aigerim Sarsenova", "3.91"]]}
+
+
+@dataclass(frozen=True)
+class Chain:
+    """Two URLs of one node, and how to anchor a file on it as a member."""
+    net: Consortium
+    urls: tuple[str, str]
+    anchor: Callable[[KeyPair, Path], None]
+
+
+@pytest.fixture
+async def chain() -> AsyncIterator[Chain]:
+    net = make_consortium()
+    kv = MemoryStore()
+    core = api_core(net.ministry, net.genesis, kv)
+
+    def anchor(member: KeyPair, path: Path) -> None:
+        commit(core.chain, [make_tx(member, AnchorPayload(document_hash(path.read_bytes())))])
+
+    try:
+        async with (running_engine(core), serving_url(core, "first") as first,
+                    serving_url(core, "second") as second):
+            yield Chain(net, (first, second), anchor)
+    finally:
+        kv.close()
+
+
+async def verified(path: Path, *args: str, nodes: int = 1, urls: tuple[str, str]) -> Result:
+    verify = ["verify", str(path), *(arg for url in urls[:nodes] for arg in ("--node", url)),
+              *args]
+    return await asyncio.get_running_loop().run_in_executor(None, senim, *verify)
+
+
+def written(tmp_path: Path, document: Any, name: str = "order.json") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=1))
+    return path
+
+
+@pytest.mark.parametrize("issuer", [UNIVERSITY, {"name": UNIVERSITY},
+                                    {"name": UNIVERSITY, "id": "https://kaznu.kz"}])
+async def test_a_file_naming_a_university_anchored_by_an_employer_is_not_valid(
+        tmp_path: Path, chain: Chain, issuer: Any) -> None:
+    path = written(tmp_path, {"issuer": issuer, **ORDER})
+    chain.anchor(chain.net.employer, path)
+    for nodes in (1, 2):
+        as_json = await verified(path, "--json", nodes=nodes, urls=chain.urls)
+        assert as_json.exit_code == 1, as_json.output
+        verdict = json.loads(as_json.output)
+        assert (verdict["valid"], verdict["status"]) == (False, "issuer_not_recorder")
+        assert verdict["facts"]["named_issuer"] == UNIVERSITY, verdict
+        assert verdict["reason"] == (
+            f"this file names {UNIVERSITY} as its issuer, but it was recorded on the chain "
+            f"by {EMPLOYER}: nothing on the chain shows {UNIVERSITY} vouched for it")
+        for language in LANGUAGES:
+            said = await verified(path, "--lang", language, nodes=nodes, urls=chain.urls)
+            assert said.exit_code == 1, said.output
+            if language != "en":  # English says the reason after the status's name
+                words = Words(language)
+                assert words.t("cli.status.issuer_not_recorder", named=UNIVERSITY,
+                               author=EMPLOYER) in said.output, said.output
+                assert words.t("cli.detail.issuer_not_recorder", named=UNIVERSITY,
+                               author=EMPLOYER) in said.output, said.output
+            else:
+                assert f"ISSUER_NOT_RECORDER: {verdict['reason']}" in said.output, said.output
+
+
+async def test_a_file_naming_another_members_id_is_not_valid(tmp_path: Path,
+                                                             chain: Chain) -> None:
+    """By id alone, or with the recorder's own name beside another member's id: every name
+    the issuer gives must be its recorder's."""
+    university_id = chain.net.university.member_id.hex()
+    for issuer in ({"member_id": university_id}, {"id": university_id.upper()},
+                   {"name": EMPLOYER, "member_id": university_id}):
+        path = written(tmp_path, {"issuer": issuer, **ORDER})
+        chain.anchor(chain.net.employer, path)
+        checked = await verified(path, "--json", urls=chain.urls)
+        assert checked.exit_code == 1, checked.output
+        assert json.loads(checked.output)["status"] == "issuer_not_recorder", checked.output
+
+
+@pytest.mark.parametrize("issuer", [
+    UNIVERSITY, "  kaznu\n", {"name": UNIVERSITY}, {"name": "KAZNU", "id": "https://kaznu.kz"},
+    {"member_id": "university-id"}, {"name": UNIVERSITY, "member_id": "university-id"}])
+async def test_the_same_file_anchored_by_the_university_it_names_is_valid(
+        tmp_path: Path, chain: Chain, issuer: Any) -> None:
+    university_id = chain.net.university.member_id.hex()
+    if isinstance(issuer, dict):
+        issuer = {key: university_id if value == "university-id" else value
+                  for key, value in issuer.items()}
+    path = written(tmp_path, {"issuer": issuer, **ORDER})
+    chain.anchor(chain.net.university, path)
+    for nodes in (1, 2):
+        checked = await verified(path, "--json", nodes=nodes, urls=chain.urls)
+        assert checked.exit_code == 0, checked.output
+        assert json.loads(checked.output)["status"] == "valid", checked.output
+
+
+@pytest.mark.parametrize("export", [
+    {"format": "registry-export/2", "rows": [["A", "3.41"]]},  # test_verify_json_anchored's
+    {"issuer": EMPLOYER, **ORDER},
+    {"issuer": {"name": EMPLOYER, "id": "https://kaspi.kz"}, **ORDER},
+    {"format": "hr-export/1", "fields": {"full_name": "Aigerim Sarsenova", "gpa": "3.91"}},
+    {"issuer": "", **ORDER},  # names no one
+])
+async def test_honest_exports_stay_valid_and_say_what_the_chain_vouches_for(
+        tmp_path: Path, chain: Chain, export: dict[str, Any]) -> None:
+    path = written(tmp_path, export)
+    chain.anchor(chain.net.employer, path)
+    for nodes in (1, 2):
+        checked = await verified(path, "--json", nodes=nodes, urls=chain.urls)
+        assert checked.exit_code == 0, checked.output
+        assert json.loads(checked.output)["status"] == "valid", checked.output
+    for language in LANGUAGES:
+        said = await verified(path, "--lang", language, urls=chain.urls)
+        assert said.exit_code == 0, said.output
+        vouched(language, said)
+
+
+def vouched(language: str, said: Result) -> None:
+    """The valid verdict says the chain vouches only that the employer recorded the file."""
+    if language == "en":
+        assert (f"recorded by {EMPLOYER}: the chain vouches only that {EMPLOYER} recorded "
+                "this very file then, not for anything it says") in said.output, said.output
+        return
+    sentence = Words(language).t("cli.status.anchored", author=EMPLOYER, when="{when}")
+    before, after = sentence.split("{when}")
+    assert before in said.output and after in said.output, said.output
+
+
+async def test_a_file_too_large_to_read_as_json_is_said_to_be_vouched_for_by_its_recorder_alone(
+        tmp_path: Path, chain: Chain) -> None:
+    """Past DOCUMENT_FILE_BYTES_MAX a file is hashed, never parsed: its issuer cannot be
+    read, and the verdict says the chain vouches for none of what it says."""
+    padded = json.dumps({"issuer": UNIVERSITY, **ORDER}) + " " * DOCUMENT_FILE_BYTES_MAX
+    path = tmp_path / "padded.json"
+    path.write_text(padded)
+    chain.anchor(chain.net.employer, path)
+    for language in LANGUAGES:
+        said = await verified(path, "--lang", language, urls=chain.urls)
+        assert said.exit_code == 0, said.output
+        vouched(language, said)
