@@ -35,7 +35,7 @@ from ledger.payload_fields import MAX_TEXT_CHARS, require_text
 MAX_CANDIDATES_NAMED = 8
 
 
-def _spaced(name: str) -> str:
+def spaced(name: str) -> str:
     """`name` as read: composed (NFC), case folded, spaces trimmed and each run of them
     one space."""
     return " ".join(unicodedata.normalize("NFC", name).split()).casefold()
@@ -44,7 +44,7 @@ def _spaced(name: str) -> str:
 def same_name(one: str, other: str) -> bool:
     """Whether two names are one as a reader takes them: ignoring case and how the spaces
     in them run (a letter of another script drawn alike is another name)."""
-    return _spaced(one) == _spaced(other)
+    return spaced(one) == spaced(other)
 
 
 # Letters of Cyrillic and Greek drawn as a Latin letter is (each case its own: Cyrillic
@@ -57,8 +57,8 @@ _DRAWN_AS_LATIN = str.maketrans(
 
 def as_read(name: str) -> str:
     """`name` as an eye reads it: each letter drawn as a Latin one taken for it, then as
-    `_spaced` reads it."""
-    return _spaced(unicodedata.normalize("NFC", name).translate(_DRAWN_AS_LATIN))
+    `spaced` reads it."""
+    return spaced(unicodedata.normalize("NFC", name).translate(_DRAWN_AS_LATIN))
 
 
 def look_alike(name: str) -> Sentence | None:
@@ -205,7 +205,7 @@ def tell_apart(client: NodeClient, answer: Any) -> None:
     are (the answer itself was read already)."""
     try:
         members = client.request("GET", "/v1/members")["members"]
-        counts = Counter(_spaced(str(m["name"])) for m in members)
+        counts = Counter(spaced(str(m["name"])) for m in members)
     except (ClientError, *MALFORMED_ANSWER):
         return
     shared = {name for name, count in counts.items() if count > 1}
@@ -217,7 +217,7 @@ def tell_apart(client: NodeClient, answer: Any) -> None:
         if isinstance(node, dict):
             name, member_id = node.get("name"), node.get("member_id")
             if (isinstance(name, str) and isinstance(member_id, str)
-                    and _spaced(name) in shared):
+                    and spaced(name) in shared):
                 node["name"] = f"{name} ({member_id[:ID_CHARS_SHOWN]}…)"
             pending.extend(node.values())
         elif isinstance(node, list):

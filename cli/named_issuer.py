@@ -1,13 +1,19 @@
-"""An anchored JSON file that names an issuer other than the member who recorded it.
+"""Who an anchored JSON file names as its issuer, beside the member who recorded it.
 
 Any member may anchor any bytes (ledger.rules), first come first served, and the chain
 records only who did and when. So an employer that anchored a JSON file reading as a
 university's diploma had `senim verify` say VALID, "recorded by" the employer, of a file
-naming the university as its issuer, which vouched for nothing. As OpenCerts checks a
-document's issuer identity against who recorded it, a file whose top-level "issuer"
-names someone other than its anchor's author is not valid (ISSUER_NOT_RECORDER): a
-failing check says who it names and who recorded it. A file that names its recorder, or
-no issuer, is judged by its anchor alone.
+naming the university as its issuer, which vouched for nothing.
+
+A name in a file is no identity: an honest organisation writes its own name in another
+language or form ("Әл-Фараби атындағы ҚазҰУ", "Kaspi Bank JSC"), or as a web address or
+a DID, none of which the chain can tie to a member. Only a member id (40 hex digits, as
+ledger.identity gives it, "0x" before it or not) names a member for certain. So a file
+whose top-level "issuer" gives a member id (itself, or an object's "member_id" or "id")
+other than its recorder's is not valid (ISSUER_NOT_RECORDER); any other name that is not
+its recorder's, "issuer" given as a list of names or an object's "name" as a language
+map ({"en": ...}) included, leaves it valid with a caution saying whom it names and that
+the chain shows only who recorded it (the fact `named_issuer`).
 
 The ledger stays out of it: it does not read what a file says. The comparison is made
 where the command line has the parsed file (cli.online_verdict.node_verdict)."""
@@ -16,60 +22,115 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
+from dataclasses import dataclass
 
+from cli.commands import Judged
+from cli.member_names import spaced
+from cli.spoken import Sentence
 from ledger.verification import Check, Verdict
 
 ISSUER_NOT_RECORDER = "issuer_not_recorder"
 ISSUER_CHECK = "issuer_named"
 # The most of a name the verdict repeats: the file's "issuer" may be megabytes long.
 NAMED_CHARS_MAX = 120
-# A member id as a file gives it: 20 bytes in hex (ledger.identity).
-_MEMBER_ID = re.compile(r"\s*[0-9a-fA-F]{40}\s*")
+# A member id as a file gives it: 20 bytes in hex (ledger.identity), maybe as 0x….
+_MEMBER_ID = re.compile(r"(?:0[xX])?([0-9a-fA-F]{40})")
 
 
-def names_of_issuer(document: Any) -> list[str]:
-    """The names a JSON object's top-level "issuer" gives: itself, a string; of an object,
-    its "name" and "member_id", and its "id" when it gives neither or the id is a member
-    id (an "id" beside a name is most often a web address or a DID, which no member is
-    recorded by). [] for anything else, and for names that are empty or all space."""
-    issuer = document.get("issuer") if isinstance(document, dict) else None
-    if isinstance(issuer, str):
-        named = [issuer]
-    elif isinstance(issuer, dict):
-        named = [issuer[key] for key in ("name", "member_id")
-                 if isinstance(issuer.get(key), str)]
-        given_id = issuer.get("id")
-        if isinstance(given_id, str) and (not named or _MEMBER_ID.fullmatch(given_id)):
-            named.append(given_id)
-    else:
-        return []
-    return [name for name in named if _comparable(name)]
+@dataclass(frozen=True)
+class NamedIssuer:
+    """What a file's top-level "issuer" names. `member_ids`: member ids (lower-case hex)
+    where a file names its issuer's id ("issuer" itself, an object's "member_id" or
+    "id"); `names`: anything else it names, as written."""
+    member_ids: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+
+
+def _member_id(text: str) -> str | None:
+    found = _MEMBER_ID.fullmatch(text.strip())
+    return found[1].lower() if found else None
 
 
 def _comparable(name: str) -> str:
-    """`name` as names are compared: compatibility forms and case ignored, and white space
-    around and between words counted as one space."""
-    return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
+    """`name` as names are compared: as cli.member_names reads a member's name, with
+    invisible format characters (a zero-width space, a bidi mark) dropped, and a member
+    id as its lower-case hex."""
+    visible = "".join(c for c in name if unicodedata.category(c) != "Cf")
+    return _member_id(visible) or spaced(visible)
 
 
-def issuer_checked(verdict: Verdict, document: Any) -> Verdict:
-    """`verdict`, an anchored document's, made ISSUER_NOT_RECORDER when it was valid and
-    `document` (the file parsed; None when it is no JSON) names an issuer that is neither
-    the anchor's author's name nor its member id. Every name the issuer gives must name
-    the author: a file giving the author's id beside another's name reads as the other's.
-    Any other verdict is returned as it is."""
+def names_of_issuer(document: object) -> NamedIssuer:
+    """What a JSON object's top-level "issuer" names: a string, or a list of them; of an
+    object, its "member_id", its "name" (a language map's every value), and its "id" when
+    that is a member id or it gives no name (an "id" beside a name is most often a web
+    address or a DID of the same issuer). Names that are empty or all space are none."""
+    issuer = document.get("issuer") if isinstance(document, dict) else None
+    ids: list[str] = []
+    names: list[str] = []
+
+    def named(value: object, id_place: bool) -> None:
+        if not isinstance(value, str):
+            return
+        member_id = _member_id(value) if id_place else None
+        if member_id is not None:
+            ids.append(member_id)
+        elif _comparable(value):
+            names.append(value)
+
+    if isinstance(issuer, str):
+        named(issuer, True)
+    elif isinstance(issuer, list):
+        for each in issuer:
+            named(each, False)
+    elif isinstance(issuer, dict):
+        named(issuer.get("member_id"), True)
+        name = issuer.get("name")
+        for each in name.values() if isinstance(name, dict) else [name]:
+            named(each, False)
+        given_id = issuer.get("id")
+        if isinstance(given_id, str) and (_member_id(given_id) or not names):
+            named(given_id, True)
+    return NamedIssuer(tuple(ids), tuple(names))
+
+
+def _shown(name: str) -> str:
+    """`name` as a verdict repeats it: its words, invisible characters left out, cut short."""
+    words = " ".join("".join(c for c in name if unicodedata.category(c) != "Cf").split())
+    return words if len(words) <= NAMED_CHARS_MAX else words[:NAMED_CHARS_MAX] + "…"
+
+
+def issuer_checked(verdict: Verdict, document: object) -> Verdict:
+    """`verdict`, an anchored document's, as `document` (the file parsed; None when it is
+    no JSON) bears on it when it was valid: ISSUER_NOT_RECORDER when the file names a
+    member id other than the anchor's author's; still valid, with the first other name
+    it gives in its facts (`named_issuer`, for `caution`), when it names anyone but its
+    author by name or id. Any other verdict is returned as it is."""
     if not (verdict.valid and any(c.name == "anchored" and c.ok for c in verdict.checks)):
         return verdict
     author = str(verdict.facts.get("author", ""))
-    recorders = {_comparable(author), _comparable(str(verdict.facts.get("author_id", "")))}
-    other = next((name for name in names_of_issuer(document)
-                  if _comparable(name) not in recorders), None)
-    if other is None:
+    author_id = str(verdict.facts.get("author_id", "")).lower()
+    named = names_of_issuer(document)
+    other_id = next((given for given in named.member_ids if given != author_id), None)
+    if other_id is not None:
+        verdict.facts["named_issuer"] = other_id
+        verdict.fail(ISSUER_NOT_RECORDER, Check(
+            ISSUER_CHECK, False, f"names member {other_id} as its issuer; recorded by {author}"))
+        verdict.reason = (f"this file names member {other_id} as its issuer, but it was "
+                          f"recorded on the chain by {author}: nothing on the chain shows "
+                          f"{other_id} vouched for it")
         return verdict
-    named = " ".join(other.split())
-    named = named if len(named) <= NAMED_CHARS_MAX else named[:NAMED_CHARS_MAX] + "…"
-    verdict.facts["named_issuer"] = named
-    return verdict.fail(ISSUER_NOT_RECORDER, Check(
-        ISSUER_CHECK, False, f"this file names {named} as its issuer, but it was recorded "
-        f"on the chain by {author}: nothing on the chain shows {named} vouched for it"))
+    recorders = {_comparable(author), author_id}
+    other = next((name for name in named.names if _comparable(name) not in recorders), None)
+    if other is not None:
+        verdict.facts["named_issuer"] = _shown(other)
+    return verdict
+
+
+def caution(verdict: Judged) -> Sentence | None:
+    """What a valid verdict says of a file naming an issuer other than its recorder."""
+    named = verdict.facts.get("named_issuer")
+    if not verdict.valid or not isinstance(named, str):
+        return None
+    author = verdict.facts.get("author", "")
+    return Sentence("cli.named_issuer.caution", f"This file names {named} as its issuer; the "
+                    f"chain shows only that {author} recorded it.", named=named, author=author)

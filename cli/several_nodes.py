@@ -51,6 +51,7 @@ _ANSWER_FACTS = frozenset({"as_of_height", "as_of_time", "answer_age_s", "old_an
 # said as cli.nodes.fact.other.
 _FACT_WORDS = {"issuer": "issuer", "issuer_id": "issuer", "issued_at": "issued_at",
                "type": "type", "author": "author", "author_id": "author",
+               "named_issuer": "author",  # there or not by who the author is
                "recorded_at": "recorded_at",
                "height": "height", "course_lines": "course_lines"}
 # How $SENIM_NODE and each --node may list several: commas or white space, as a shell

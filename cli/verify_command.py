@@ -25,6 +25,7 @@ from cli.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE
 from cli.freshness import check_fresh, old_answer_note
 from cli.language import Words, lang_option
 from cli.link_arguments import LinkCommand, shown_briefly
+from cli.named_issuer import caution
 from cli.node_answers import UnnamedNode, shown_node
 from cli.online_verdict import as_of_block, node_verdict
 from cli.remote import certifiers
@@ -351,7 +352,9 @@ def _verify(file: Path, nodes: list[str], offline: bool, genesis_path: Path | No
             kind = unreadable_kind(file, document, False)
             verdict = unreadable(file, document, False, verdict.source) or verdict
     old = old_answer_note(verdict.facts)
-    noted = [say(note) for note in [*link_notes, *node_notes, *([old] if old else [])]]
+    named = caution(verdict)  # a file naming another issuer than its recorder
+    noted = [say(note) for note in [*link_notes, *node_notes, *([old] if old else []),
+                                    *([named] if named else [])]]
     if as_json:
         click.echo(json.dumps({"file": shown, **verdict.to_json(), **nodes_json}, indent=2,
                               ensure_ascii=False))
