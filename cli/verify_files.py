@@ -15,12 +15,15 @@ from typing import Any, NoReturn
 
 from cli.consortium_words import genesis_refusal
 from cli.errors import EXIT_BAD_INPUT
+from cli.named_issuer import names_of_issuer
 from cli.node_answers import MAX_ANSWER_BYTES
 from cli.spoken import Sentence, kind_of, os_reason, refuse
 from ledger import json_objects
+from ledger.credential_shapes import SALT_BYTES
 from ledger.errors import ConfigError
 from ledger.genesis import Genesis
 from ledger.json_objects import DuplicateKey
+from ledger.payload_fields import HASH_BYTES
 from ledger.verification import Check, Verdict
 from node.files import UnfitFile, load_genesis, not_regular, read_bounded
 
@@ -100,15 +103,21 @@ def load_json_file(path: Path) -> Any | None:
         except DuplicateKey as exc:
             # Refused in a credential or a VC, whose fields a reader would see otherwise
             # than a check does, read by its first key or its last, and in a file whose
-            # "issuer" reads otherwise by its first key than by its last (the one compared
-            # with its recorder's name, cli.named_issuer, need not be the one shown); any
-            # other JSON is an anchored document, checked by its bytes alone (RFC 8259 only
-            # asks that keys be unique), and read as it is.
-            last_wins = json.loads(data)
+            # "issuer" names another by its first key than by its last (the one compared
+            # with its recorder, cli.named_issuer, need not be the one shown); any other
+            # JSON is an anchored document, checked by its bytes alone (RFC 8259 only asks
+            # that keys be unique), and read as json reads it, by its last key. One reading
+            # is held at a time: a file near DOCUMENT_FILE_BYTES_MAX takes gigabytes.
             first_wins = json.loads(data, object_pairs_hook=_first_key_wins)
-            if (_credential_or_vc(first_wins) or _credential_or_vc(last_wins)
-                    or _issuer_of(first_wins) != _issuer_of(last_wins)):
+            if _credential_or_vc(first_wins):
                 refuse(duplicate_key(path, exc), EXIT_BAD_INPUT)
+            named_first = names_of_issuer(first_wins)
+            del first_wins
+            last_wins = json.loads(data)
+            if _credential_or_vc(last_wins):
+                refuse(duplicate_key(path, exc), EXIT_BAD_INPUT)
+            if names_of_issuer(last_wins) != named_first:
+                refuse(duplicate_key(path, DuplicateKey("issuer")), EXIT_BAD_INPUT)
             return last_wins
     except UnfitFile:  # grown past the limit, or swapped for no regular file, since
         return None
@@ -123,12 +132,8 @@ def _first_key_wins(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(reversed(pairs))
 
 
-def _credential_or_vc(document: Any) -> bool:
+def _credential_or_vc(document: object) -> bool:
     return is_credential(document) or (isinstance(document, dict) and "@context" in document)
-
-
-def _issuer_of(document: Any) -> Any:
-    return document.get("issuer") if isinstance(document, dict) else None
 
 
 def file_digest(path: Path) -> bytes:
@@ -197,18 +202,27 @@ def is_credential(document: Any) -> bool:
 
 
 def _credential_structures(document: dict[str, Any]) -> int:
-    """How many of a Senim credential's own structures `document` holds: a "format" naming
-    Senim in any case or spacing, salted or hashed fields ("fields" an object with an
-    object holding a "salt" or a "hash"), an audit path ("batch" an object with a "root"
-    and a "path") and a "target_hash"."""
+    """How many of a Senim credential's own structures `document` holds, each counted only
+    when shaped as a credential's is (a key of that name alone is any export's): a "format"
+    naming Senim in any case or spacing, salted or hashed fields ("fields" an object with
+    an object holding a "salt" of SALT_BYTES or a "hash" of 32 bytes, in hex), an audit
+    path ("batch" an object with a 32-byte hex "root" and a list "path") and a 32-byte hex
+    "target_hash"."""
     fields, batch, format_ = (document.get(key) for key in ("fields", "batch", "format"))
     return sum((
         isinstance(format_, str) and format_.strip().casefold().startswith("senim"),
-        isinstance(fields, dict) and any(isinstance(entry, dict) and ("salt" in entry
-                                                                     or "hash" in entry)
-                                         for entry in fields.values()),
-        isinstance(batch, dict) and batch.keys() >= {"root", "path"},
-        "target_hash" in document))
+        isinstance(fields, dict) and any(
+            isinstance(entry, dict) and (_hex_of(entry.get("salt"), SALT_BYTES)
+                                         or _hex_of(entry.get("hash"), HASH_BYTES))
+            for entry in fields.values()),
+        isinstance(batch, dict) and _hex_of(batch.get("root"), HASH_BYTES)
+        and isinstance(batch.get("path"), list),
+        _hex_of(document.get("target_hash"), HASH_BYTES)))
+
+
+def _hex_of(value: object, size: int) -> bool:
+    """Whether `value` is `size` bytes in hex."""
+    return isinstance(value, str) and re.fullmatch(f"[0-9a-fA-F]{{{2 * size}}}", value) is not None
 
 
 def _holds_a_credential(path: Path, parsed: bool) -> bool:

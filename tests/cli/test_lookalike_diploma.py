@@ -68,6 +68,12 @@ def test_a_diploma_with_its_format_edited_and_any_key_deleted_is_a_credential(
      "chain_id": "senim-test"},  # an issue job's manifest
     {"target_hash": "ab" * 32, "rows": []},
     {"batch": {"root": "ab" * 32, "path": []}, "fields": ["a", "b"]},
+    # a key of a credential's name, its value no credential's shape: counted as none
+    {"format": "senim-bench/1", "target_hash": "x"},
+    {"target_hash": "ab" * 32, "fields": {"f1": {"hash": "cd"}}},
+    {"target_hash": "ab" * 32, "batch": {"root": "not hex", "path": []}},
+    {"target_hash": "ab" * 32, "batch": {"root": "ab" * 32, "path": "ab"}},
+    {"target_hash": "ab" * 32, "fields": {"f1": {"salt": 17}}},
 ])
 def test_an_export_sharing_at_most_one_structure_of_a_credential_is_none(
         export: dict[str, Any]) -> None:
@@ -82,4 +88,38 @@ def test_a_duplicated_issuer_read_otherwise_first_and_last_is_refused(tmp_path: 
     path.write_text('{"issuer": "KazNU", "rows": [], "issuer": "Kaspi"}')
     refused = senim("verify", str(path), "--node", "http://127.0.0.1:9")
     assert refused.exit_code == 2, refused.output
-    assert "issuer" in refused.output, refused.output
+    assert 'gives the key "issuer" twice' in refused.output, refused.output
+
+
+def test_a_diploma_whose_format_is_a_credentials_by_its_first_key_is_refused(
+        tmp_path: Path) -> None:
+    """Its format given first as a credential's, then as "x", and its batch and target
+    hash deleted: json's reading (the last key) is no credential, the first is, and a
+    reader may see either. Refused, exit 2, before any node is asked."""
+    document = altered(diploma())
+    del document["batch"], document["target_hash"]
+    body = json.dumps(document).replace('"format": "senim-credential/v2"',
+                                        '"format": "senim-credential/v2", "format": "x"')
+    assert body.count('"format"') == 2
+    path = tmp_path / "diploma.json"
+    path.write_text(body)
+    refused = senim("verify", str(path), "--node", "http://127.0.0.1:9")
+    assert refused.exit_code == 2, refused.output
+    assert 'gives the key "format" twice' in refused.output, refused.output
+
+
+def test_an_issuer_read_alike_by_both_keys_is_no_refusal(tmp_path: Path) -> None:
+    """Another key given twice, an issuer (NaN, which equals nothing) given once: an
+    anchored document, looked up (no node answers here: exit 3), not refused."""
+    path = tmp_path / "order.json"
+    path.write_text('{"issuer": NaN, "x": 1, "x": 1}')
+    asked = senim("verify", str(path), "--node", "http://127.0.0.1:9")
+    assert asked.exit_code == 3, asked.output
+
+
+def test_a_refusal_for_an_issuer_read_otherwise_names_the_issuer(tmp_path: Path) -> None:
+    path = tmp_path / "order.json"
+    path.write_text('{"x": 1, "x": 2, "issuer": "KazNU", "issuer": "Kaspi"}')
+    refused = senim("verify", str(path), "--node", "http://127.0.0.1:9")
+    assert refused.exit_code == 2, refused.output
+    assert 'gives the key "issuer" twice' in refused.output, refused.output
