@@ -35,9 +35,9 @@ ORIGIN = re.compile(r"(?i)(https?)://([^/?#]*)")
 # no node's, and a link's sender would otherwise fill the verdict with it.
 ORIGIN_SHOWN_MAX = 300
 DEFAULT_PORTS = {"http": 80, "https": 443}
-# The most a link's document may inflate to: as much as `senim verify` reads from a file
-# (cli.verify_files.DOCUMENT_FILE_BYTES_MAX is 4 MiB), so that a small link cannot make it
-# allocate gigabytes.
+# The most a link's document may inflate to, so that a small link cannot make `senim
+# verify` allocate gigabytes: a credential or a VC with its proof is far less (a file it
+# parses may be larger, up to cli.verify_files.DOCUMENT_FILE_BYTES_MAX, 64 MiB).
 LINK_DOCUMENT_BYTES_MAX = 4 << 20
 # Around a link copied out of a letter or a chat: <…>, (…), quotes (a Kazakh or Russian
 # letter's «…» and „…“ among them), and a full stop after it (none of which a link's
