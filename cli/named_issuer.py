@@ -9,8 +9,8 @@ A name in a file is no identity: an honest organisation writes its own name in a
 language or form ("Әл-Фараби атындағы ҚазҰУ", "Kaspi Bank JSC"), or as a web address or
 a DID, none of which the chain can tie to a member. Only a member id (40 hex digits, as
 ledger.identity gives it, "0x" before it or not) names a member for certain. So a file
-whose top-level "issuer" gives a member id (itself, or an object's "member_id" or "id")
-other than its recorder's is not valid (ISSUER_NOT_RECORDER); any other name that is not
+whose top-level "issuer" gives a member id other than its recorder's, wherever it gives
+it, is not valid (ISSUER_NOT_RECORDER); any other name that is not
 its recorder's, "issuer" given as a list of names or an object's "name" as a language
 map ({"en": ...}) included, leaves it valid with a caution saying whom it names and that
 the chain shows only who recorded it (the fact `named_issuer`).
@@ -46,50 +46,56 @@ class NamedIssuer:
     names: tuple[str, ...] = ()
 
 
+def _visible(text: str) -> str:
+    """`text` with its invisible format characters (a zero-width space, a bidi mark) dropped."""
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
+
+
 def _member_id(text: str) -> str | None:
-    found = _MEMBER_ID.fullmatch(text.strip())
+    found = _MEMBER_ID.fullmatch(_visible(text).strip())
     return found[1].lower() if found else None
 
 
 def _comparable(name: str) -> str:
     """`name` as names are compared: as cli.member_names reads a member's name, with
-    invisible format characters (a zero-width space, a bidi mark) dropped, and a member
-    id as its lower-case hex."""
-    visible = "".join(c for c in name if unicodedata.category(c) != "Cf")
-    return _member_id(visible) or spaced(visible)
+    invisible format characters dropped, and a member id as its lower-case hex."""
+    return _member_id(name) or spaced(_visible(name))
 
 
 def names_of_issuer(document: object) -> NamedIssuer:
     """What a JSON object's top-level "issuer" names: a string, or a list of them; of an
     object, its "member_id", its "name" (a language map's every value), and its "id" when
     that is a member id or it gives no name (an "id" beside a name is most often a web
-    address or a DID of the same issuer). Names that are empty or all space are none."""
+    address or a DID of the same issuer). Any string of these that is a member id, an
+    invisible character in it or not, is taken as one wherever it stands: a member id
+    written as a name or in a list names that member no less. Names that are empty or all
+    space are none."""
     issuer = document.get("issuer") if isinstance(document, dict) else None
     ids: list[str] = []
     names: list[str] = []
 
-    def named(value: object, id_place: bool) -> None:
+    def named(value: object) -> None:
         if not isinstance(value, str):
             return
-        member_id = _member_id(value) if id_place else None
+        member_id = _member_id(value)
         if member_id is not None:
             ids.append(member_id)
         elif _comparable(value):
             names.append(value)
 
     if isinstance(issuer, str):
-        named(issuer, True)
+        named(issuer)
     elif isinstance(issuer, list):
         for each in issuer:
-            named(each, False)
+            named(each)
     elif isinstance(issuer, dict):
-        named(issuer.get("member_id"), True)
+        named(issuer.get("member_id"))
         name = issuer.get("name")
         for each in name.values() if isinstance(name, dict) else [name]:
-            named(each, False)
+            named(each)
         given_id = issuer.get("id")
         if isinstance(given_id, str) and (_member_id(given_id) or not names):
-            named(given_id, True)
+            named(given_id)
     return NamedIssuer(tuple(ids), tuple(names))
 
 

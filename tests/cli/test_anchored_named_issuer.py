@@ -115,13 +115,19 @@ async def test_a_file_naming_a_university_by_name_anchored_by_an_employer_is_cau
 
 @pytest.mark.parametrize("issuer", [
     "university-id", "0xuniversity-id", {"member_id": "university-id"},
-    {"id": "UNIVERSITY-ID"}, {"name": EMPLOYER, "member_id": "university-id"}])
+    {"id": "UNIVERSITY-ID"}, {"name": EMPLOYER, "member_id": "university-id"},
+    ["university-id"], {"name": "university-id"}, "0xunivers\u200bity-id",
+    {"member_id": "\u2060university-id"}])
 async def test_a_file_naming_another_members_id_is_not_valid(
         tmp_path: Path, chain: Chain, issuer: Any) -> None:
     """By id alone, or with the recorder's own name beside another member's id: an id
-    names a member for certain, and every id the issuer gives must be its recorder's."""
+    names a member for certain, and every id the issuer gives must be its recorder's,
+    wherever it gives it (in a list, as a name) and with an invisible character inside."""
     university_id = chain.net.university.member_id.hex()
-    issuer = json.loads(json.dumps(issuer).replace("university-id", university_id)
+    issuer = json.loads(json.dumps(issuer, ensure_ascii=False)
+                        .replace("univers\u200bity-id",
+                                 university_id[:8] + "\u200b" + university_id[8:])
+                        .replace("university-id", university_id)
                         .replace("UNIVERSITY-ID", university_id.upper()))
     path = written(tmp_path, {"issuer": issuer, **ORDER})
     chain.anchor(chain.net.employer, path)
