@@ -105,7 +105,8 @@ async def verified_valid(path: Path, chain: Chain, named: str | None, author: st
 
 @pytest.mark.parametrize("issuer", [
     UNIVERSITY, {"name": UNIVERSITY}, {"name": UNIVERSITY, "id": "https://kaznu.kz"},
-    [UNIVERSITY], {"name": {"en": UNIVERSITY}}, {"id": UNIVERSITY}])
+    [UNIVERSITY], {"name": {"en": UNIVERSITY}}, {"id": UNIVERSITY}, [{"name": UNIVERSITY}],
+    [EMPLOYER, {"id": "https://kaznu.kz", "name": UNIVERSITY}]])
 async def test_a_file_naming_a_university_by_name_anchored_by_an_employer_is_cautioned(
         tmp_path: Path, chain: Chain, issuer: Any) -> None:
     path = written(tmp_path, {"issuer": issuer, **ORDER})
@@ -117,7 +118,8 @@ async def test_a_file_naming_a_university_by_name_anchored_by_an_employer_is_cau
     "university-id", "0xuniversity-id", {"member_id": "university-id"},
     {"id": "UNIVERSITY-ID"}, {"name": EMPLOYER, "member_id": "university-id"},
     ["university-id"], {"name": "university-id"}, "0xunivers\u200bity-id",
-    {"member_id": "\u2060university-id"}])
+    {"member_id": "\u2060university-id"}, [{"member_id": "university-id", "name": UNIVERSITY}],
+    [{"name": EMPLOYER}, {"id": "university-id"}]])
 async def test_a_file_naming_another_members_id_is_not_valid(
         tmp_path: Path, chain: Chain, issuer: Any) -> None:
     """By id alone, or with the recorder's own name beside another member's id: an id
@@ -159,7 +161,7 @@ async def test_a_file_naming_another_members_id_is_not_valid(
     UNIVERSITY, "  kaznu\n", "Kaz\u200bNU", {"name": UNIVERSITY},
     {"name": "KAZNU", "id": "https://kaznu.kz"}, {"member_id": "university-id"},
     {"name": UNIVERSITY, "member_id": "university-id"}, "0xuniversity-id",
-    {"id": "university-id"}])
+    {"id": "university-id"}, [{"name": UNIVERSITY, "member_id": "university-id"}]])
 async def test_the_same_file_anchored_by_the_university_it_names_is_valid(
         tmp_path: Path, chain: Chain, issuer: Any) -> None:
     university_id = chain.net.university.member_id.hex()
