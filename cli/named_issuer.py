@@ -66,11 +66,11 @@ def names_of_issuer(document: object) -> NamedIssuer:
     """What a JSON object's top-level "issuer" names, read in these shapes alone: a
     string; an object; a list of strings and objects, each read as if it stood alone. Of
     an object, its "member_id", its "name" (a string, or a language map's every value),
-    and its "id" when that is a member id or the object gives no name (an "id" beside a
-    name is most often a web address or a DID of the same issuer). Any string of these
-    that is a member id, an invisible character in it or not, is taken as one wherever it
-    stands: a member id written as a name or in a list names that member no less. Names
-    that are empty or all space are none."""
+    and its "id" when that is a member id or the object gives no name or member id (an
+    "id" beside them is most often a web address or a DID of the same issuer). Any
+    string of these that is a member id, an invisible character in it or not, is taken
+    as one wherever it stands: a member id written as a name or in a list names that
+    member no less. Names that are empty or all space are none."""
     issuer = document.get("issuer") if isinstance(document, dict) else None
     ids: list[str] = []
     names: list[str] = []
@@ -85,13 +85,14 @@ def names_of_issuer(document: object) -> NamedIssuer:
             names.append(value)
 
     def named_by_object(issuer: dict[str, object]) -> None:
+        named_before = len(ids) + len(names)
         named(issuer.get("member_id"))
         name = issuer.get("name")
-        given_names = len(names)
         for each in name.values() if isinstance(name, dict) else [name]:
             named(each)
         given_id = issuer.get("id")
-        if isinstance(given_id, str) and (_member_id(given_id) or len(names) == given_names):
+        gave_no_other = len(ids) + len(names) == named_before
+        if isinstance(given_id, str) and (_member_id(given_id) or gave_no_other):
             named(given_id)
 
     if isinstance(issuer, str):

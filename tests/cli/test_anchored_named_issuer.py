@@ -161,7 +161,8 @@ async def test_a_file_naming_another_members_id_is_not_valid(
     UNIVERSITY, "  kaznu\n", "Kaz\u200bNU", {"name": UNIVERSITY},
     {"name": "KAZNU", "id": "https://kaznu.kz"}, {"member_id": "university-id"},
     {"name": UNIVERSITY, "member_id": "university-id"}, "0xuniversity-id",
-    {"id": "university-id"}, [{"name": UNIVERSITY, "member_id": "university-id"}]])
+    {"id": "university-id"}, [{"name": UNIVERSITY, "member_id": "university-id"}],
+    {"member_id": "university-id", "id": "https://kaznu.kz"}])
 async def test_the_same_file_anchored_by_the_university_it_names_is_valid(
         tmp_path: Path, chain: Chain, issuer: Any) -> None:
     university_id = chain.net.university.member_id.hex()
