@@ -107,16 +107,20 @@ def load_json_file(path: Path) -> Any | None:
             # with its recorder, cli.named_issuer, need not be the one shown); any other
             # JSON is an anchored document, checked by its bytes alone (RFC 8259 only asks
             # that keys be unique), and read as json reads it, by its last key. One reading
-            # is held at a time: a file near DOCUMENT_FILE_BYTES_MAX takes gigabytes.
-            first_wins = json.loads(data, object_pairs_hook=_first_key_wins)
-            if _credential_or_vc(first_wins):
-                refuse(duplicate_key(path, exc), EXIT_BAD_INPUT)
-            named_first = names_of_issuer(first_wins)
-            del first_wins
+            # is held at a time: a file near DOCUMENT_FILE_BYTES_MAX takes gigabytes, and
+            # seconds, the first-key reading most (a Python hook on every object); so it is
+            # made only when it could differ from the last-key one in what is asked of it.
+            named_first = None
+            if _may_read_otherwise_by_first_key(data):
+                first_wins = json.loads(data, object_pairs_hook=_first_key_wins)
+                if _credential_or_vc(first_wins):
+                    refuse(duplicate_key(path, exc), EXIT_BAD_INPUT)
+                named_first = names_of_issuer(first_wins)
+                del first_wins
             last_wins = json.loads(data)
             if _credential_or_vc(last_wins):
                 refuse(duplicate_key(path, exc), EXIT_BAD_INPUT)
-            if names_of_issuer(last_wins) != named_first:
+            if named_first is not None and names_of_issuer(last_wins) != named_first:
                 refuse(duplicate_key(path, DuplicateKey("issuer")), EXIT_BAD_INPUT)
             return last_wins
     except UnfitFile:  # grown past the limit, or swapped for no regular file, since
@@ -125,6 +129,27 @@ def load_json_file(path: Path) -> Any | None:
         _unreadable(path, exc)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return None
+
+
+# The top-level keys that decide whether a JSON object is a credential or a VC
+# (`_credential_or_vc`) and whom it names as its issuer (cli.named_issuer), as UTF-8
+# text holds them; a file holding none reads alike in those by its first key and its last.
+_KEYS_ASKED_OF_A_READING = (b'"issuer"', b'"format"', b'"@context"', b'"fields"', b'"batch"',
+                            b'"target_hash"')
+# An ASCII letter, "@" or "_" written as an escape ("\u0069ssuer"): a key spelt so is
+# not found by its bytes.
+_ESCAPED_KEY_CHARACTER = re.compile(rb"\\u00[4-7]")
+
+
+def _may_read_otherwise_by_first_key(data: bytes) -> bool:
+    """Whether `data`, JSON with a key given twice, may be a credential or a VC, or name
+    another issuer, by its first key than by its last: when it holds one of the keys
+    those are told by, spells a key's letter as an escape, or is text json reads in
+    UTF-16 or UTF-32, where the keys' UTF-8 bytes are not looked for."""
+    if not json.detect_encoding(data).startswith("utf-8"):
+        return True
+    return (any(key in data for key in _KEYS_ASKED_OF_A_READING)
+            or _ESCAPED_KEY_CHARACTER.search(data) is not None)
 
 
 def _first_key_wins(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

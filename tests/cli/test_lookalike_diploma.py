@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from click.testing import Result
 
+from cli import verify_files
 from cli.verify_files import CREDENTIAL_KEYS, is_credential
 from ledger.anchor_verification import document_hash
 from ledger.payloads import AnchorPayload
@@ -120,6 +121,43 @@ def test_an_issuer_read_alike_by_both_keys_is_no_refusal(tmp_path: Path) -> None
 def test_a_refusal_for_an_issuer_read_otherwise_names_the_issuer(tmp_path: Path) -> None:
     path = tmp_path / "order.json"
     path.write_text('{"x": 1, "x": 2, "issuer": "KazNU", "issuer": "Kaspi"}')
+    refused = senim("verify", str(path), "--node", "http://127.0.0.1:9")
+    assert refused.exit_code == 2, refused.output
+    assert 'gives the key "issuer" twice' in refused.output, refused.output
+
+
+def test_a_file_with_a_key_given_twice_and_none_of_those_read_by_the_first_is_read_once_more(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large export with a duplicated key and no "issuer", "format", "@context" or
+    credential structure is read by its last key without a first-key reading, each of
+    which takes seconds and gigabytes near DOCUMENT_FILE_BYTES_MAX."""
+    first_key_readings: list[int] = []
+
+    def counted(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        first_key_readings.append(len(pairs))
+        return dict(reversed(pairs))
+
+    monkeypatch.setattr(verify_files, "_first_key_wins", counted)
+    path = tmp_path / "rows.json"
+    path.write_text('{"title": "Order 17", "rows": [{"a": 1, "a": 2}]}')
+    assert verify_files.load_json_file(path) == {"title": "Order 17", "rows": [{"a": 2}]}
+    assert first_key_readings == []
+    path.write_text('{"issuer": "Kaspi", "rows": [{"a": 1, "a": 2}]}')
+    assert verify_files.load_json_file(path) == {"issuer": "Kaspi", "rows": [{"a": 2}]}
+    assert first_key_readings != []
+
+
+@pytest.mark.parametrize(("body", "encoding"), [
+    ('{"\\u0069ssuer": "KazNU", "rows": [], "issuer": "Kaspi"}', "utf-8"),
+    ('{"issuer": "KazNU", "rows": [], "issuer": "Kaspi"}', "utf-16"),
+    ('{"issuer": "KazNU", "rows": [], "issuer": "Kaspi"}', "utf-32-le"),
+])
+def test_a_duplicated_issuer_spelt_otherwise_is_refused_too(
+        tmp_path: Path, body: str, encoding: str) -> None:
+    """A key written with an escape, or a file in UTF-16 or UTF-32 (which json reads),
+    does not hold the key's UTF-8 bytes: such a file is read by its first key all the same."""
+    path = tmp_path / "order.json"
+    path.write_bytes(body.encode(encoding))
     refused = senim("verify", str(path), "--node", "http://127.0.0.1:9")
     assert refused.exit_code == 2, refused.output
     assert 'gives the key "issuer" twice' in refused.output, refused.output
