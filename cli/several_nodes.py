@@ -51,7 +51,10 @@ _ANSWER_FACTS = frozenset({"as_of_height", "as_of_time", "answer_age_s", "old_an
 # said as cli.nodes.fact.other.
 _FACT_WORDS = {"issuer": "issuer", "issuer_id": "issuer", "issued_at": "issued_at",
                "type": "type", "author": "author", "author_id": "author",
-               "named_issuer": "author",  # there or not by who the author is
+               # whether a file is said to name an issuer other than its recorder
+               # (cli.named_issuer) changes with who recorded it alone: nodes differing on
+               # it differ on the author, and are said to, not on "other details" as well
+               "named_issuer": "author",
                "recorded_at": "recorded_at",
                "height": "height", "course_lines": "course_lines"}
 # How $SENIM_NODE and each --node may list several: commas or white space, as a shell

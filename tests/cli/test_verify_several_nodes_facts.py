@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from cli.language import Words
+from ledger.anchor_verification import document_hash
 from ledger.credentials import make_batch
-from ledger.payloads import IssueBatchPayload
+from ledger.payloads import AnchorPayload, IssueBatchPayload
 from storage.kv import MemoryStore
 from tests.cli.test_verify_across_set_changes import senim, verdict_of
 from tests.node.api_server import api_core, serving_url
@@ -97,3 +98,40 @@ async def test_one_chain_served_twice_differs_on_nothing(forks: Forks) -> None:
                          forks.same, "--json")
     assert [n["facts_differ"] for n in verdict_of(listed)["nodes"]] == [[], []]
 
+
+
+async def test_nodes_whose_anchors_differ_by_author_say_so_once_for_the_issuer_named_too(
+        tmp_path: Path) -> None:
+    """One file naming KazNU as its issuer, anchored by Kaspi on one chain and by KazNU on
+    another: besides the author, the one says the file names another issuer
+    (`named_issuer`) and the other does not. That follows from who recorded it alone, so
+    the reader is told the nodes differ on who recorded it, not on "other details" too."""
+    net = make_consortium()
+    order = tmp_path / "order.json"
+    order.write_text(json.dumps({"issuer": "KazNU", "title": "Order 17: graduates"}))
+    stores = [MemoryStore() for _ in range(2)]
+    try:
+        by_employer, by_university = (api_core(net.ministry, net.genesis, kv) for kv in stores)
+        for core, member in ((by_employer, net.employer), (by_university, net.university)):
+            commit(core.chain, [make_tx(member, AnchorPayload(document_hash(
+                order.read_bytes())))])
+        async with (serving_url(by_employer, "employer") as employer_url,
+                    serving_url(by_university, "university") as university_url):
+            listed = await senim("verify", str(order), "--node", university_url, "--node",
+                                 employer_url, "--json")
+            assert listed.exit_code == 0, listed.output
+            nodes = verdict_of(listed)["nodes"]
+            assert [(n["valid"], n["facts_differ"]) for n in nodes] == [
+                (True, []), (True, ["author", "author_id", "named_issuer"])], nodes
+            for language in ("en", "kk", "ru"):
+                words = Words(language)
+                said = await senim("verify", str(order), "--node", university_url, "--node",
+                                   employer_url, "--lang", language)
+                assert said.exit_code == 0, said.output
+                expected = words.t("cli.nodes.facts_differ", node=employer_url,
+                                   shown=university_url,
+                                   which=words.t("cli.nodes.fact.author"))
+                assert expected in said.output, said.output
+    finally:
+        for kv in stores:
+            kv.close()
