@@ -129,8 +129,9 @@ def issuer_checked(verdict: Verdict, document: object) -> Verdict:
     if other_id is not None:
         verdict.facts["named_issuer"] = other_id
         verdict.fail(ISSUER_NOT_RECORDER, Check(
-            ISSUER_CHECK, False, f"names member {other_id} as its issuer; recorded by {author}"))
-        verdict.reason = (f"this file names member {other_id} as its issuer, but it was "
+            ISSUER_CHECK, False,
+            f"names member id {other_id} as its issuer; recorded by {author}"))
+        verdict.reason = (f"this file names member id {other_id} as its issuer, but it was "
                           f"recorded on the chain by {author}: nothing on the chain shows "
                           f"{other_id} vouched for it")
         return verdict

@@ -143,18 +143,22 @@ async def test_a_file_naming_another_members_id_is_not_valid(
         said = await verified(path, "--lang", language, urls=chain.urls)
         assert said.exit_code == 1, said.output
         if language == "en":
-            reason = (f"this file names member {university_id} as its issuer, but it was "
+            reason = (f"this file names member id {university_id} as its issuer, but it was "
                       f"recorded on the chain by {EMPLOYER}: nothing on the chain shows "
                       f"{university_id} vouched for it")
             assert f"ISSUER_NOT_RECORDER: {reason}" in said.output, said.output
             assert said.output.count("vouched for it") == 1, said.output  # said once
-            assert (f"names member {university_id} as its issuer; recorded by "
+            assert (f"names member id {university_id} as its issuer; recorded by "
                     f"{EMPLOYER}") in said.output, said.output
         else:
             words = Words(language)
             for key in ("cli.status.issuer_not_recorder", "cli.detail.issuer_not_recorder"):
                 assert words.t(key, named=university_id,
                                author=EMPLOYER) in said.output, said.output
+            # it says what the file gives, a member's id, not that a member is named
+            member_id_words = {"kk": "мүше идентификаторы", "ru": "идентификатор участника"}
+            assert said.output.count(f"{member_id_words[language]} {university_id}") == 2, \
+                said.output
 
 
 @pytest.mark.parametrize("issuer", [
