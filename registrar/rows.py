@@ -21,6 +21,11 @@ MAX_TITLE_CELLS = 2
 # A wider title row is judged by what it holds under these columns of the header
 # below it, where a student's row holds its IIN and dates (find_header).
 IDENTIFYING_FORMATS = frozenset({"iin", "date"})
+# The columns a header may span, to its last named one: a record holds at most 200
+# fields (registrar.schema.MAX_RECORD_FIELDS), and a transcript's course lines some
+# parts each, with room for the columns a mapping reads past. Each row below is read
+# this wide, so a header of thousands would make every short row cost thousands.
+MAX_HEADER_COLUMNS = 1024
 # A cell with this many digits, and no more letters than digits, is a number however
 # written: an IIN mistyped, "30 июня 2026", Excel's day number 46203.
 NUMBER_DIGITS = 4
@@ -144,6 +149,14 @@ def stray_row(values: list[str], iin: list[bool]) -> Phrase | None:
     return phrase("reg.row.stray", f"the row holds only {shown!r} and no IIN: a heading, "
                   "total or signature? Delete it from the export (a person's row, a student's "
                   "or an employee's, needs the rest filled in)", text=shown)
+
+
+def too_wide(width: int) -> Phrase:
+    """A header spanning `width` columns, past MAX_HEADER_COLUMNS."""
+    return phrase("reg.header.too_wide", f"the header spans {width} columns, to its last "
+                  f"named one; a header here may span at most {MAX_HEADER_COLUMNS}: delete "
+                  "the columns the documents do not need", width=width,
+                  max=MAX_HEADER_COLUMNS)
 
 
 def title_text(cells: list[str | None]) -> str:

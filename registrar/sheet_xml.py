@@ -12,9 +12,11 @@ A to XFD in order, a cell's text at most 32,767 characters, no DTD).
 
 from __future__ import annotations
 
+import bisect
 import pyexpat
 import zipfile
 import zlib
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -234,7 +236,15 @@ class SheetMarks:
     top: list[Merge] = field(default_factory=list)  # starting at most at row 11
     # hidden columns as ranges of column numbers (from 1, as <col min max> gives them)
     hidden_columns: list[tuple[int, int]] = field(default_factory=list)
+    # each row holding a value (ascending), and the column (from 1) of its last one:
+    # whether any row below the header holds one past it (registrar.far_values)
+    valued_rows: array[int] = field(default_factory=lambda: array("I"))
+    last_valued: array[int] = field(default_factory=lambda: array("H"))
     _sweep: MergeSweep | None = None
+
+    def widest_below(self, row: int) -> int:
+        """The last column (from 1) holding a value in any row below `row`; 0 if none."""
+        return max(self.last_valued[bisect.bisect_right(self.valued_rows, row):], default=0)
 
     def column_hidden(self, index: int) -> bool:
         """Whether the column at `index` (from 0) is hidden."""
@@ -284,6 +294,7 @@ class _SheetReader:
         self.has_formula = self.has_value = self.empty_number = False
         self.kind = "n"
         self.text_chars = 0
+        self.last_valued = 0  # in the row being read
 
     def start(self, name: str, attributes: dict[str, str]) -> None:
         self.elements += 1
@@ -300,7 +311,7 @@ class _SheetReader:
             if not self.row < row <= EXCEL_ROWS:
                 raise ValueError(f"row {row} after row {self.row}: Excel saves rows 1 to "
                                  f"{EXCEL_ROWS}, in order")
-            self.row, self.column, self.unsaved = row, 0, []
+            self.row, self.column, self.unsaved, self.last_valued = row, 0, [], 0
             if attributes.get("hidden") in ("1", "true") or _zero(attributes.get("ht")):
                 self.marks.hidden.add(row)  # a row of no height is as unseen as a hidden one
         elif local == "c":
@@ -319,6 +330,8 @@ class _SheetReader:
             self.has_formula = self.has_value = self.empty_number = False
         elif local == "f":
             self.has_formula = True
+        elif local == "is":
+            self.last_valued = self.column  # an inline string, whatever it holds
         elif local == "v":
             self.has_value = True
             self.empty_number = True  # until it shows text
@@ -346,14 +359,19 @@ class _SheetReader:
         self.text_chars = 0
         if name == _NS + "v":
             self.in_value = False
+            self.last_valued = self.column
         elif name == _NS + "c":
             # no result, or an empty one in a number cell (as openpyxl writes them);
             # a formula giving "" is saved as an empty text result (t="str")
             if self.has_formula and len(self.unsaved) < MAX_UNSAVED_NOTED and \
                     (not self.has_value or (self.empty_number and self.kind == "n")):
                 self.unsaved.append(self.column - 1)
-        elif name == _NS + "row" and self.unsaved:
-            self.marks.unsaved[self.row] = self.unsaved
+        elif name == _NS + "row":
+            if self.unsaved:
+                self.marks.unsaved[self.row] = self.unsaved
+            if self.last_valued:
+                self.marks.valued_rows.append(self.row)
+                self.marks.last_valued.append(self.last_valued)
 
 
 def _zero(size: str | None) -> bool:

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
+from openpyxl.cell.read_only import EMPTY_CELL
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
@@ -43,12 +44,21 @@ from registrar.cover_page import (
     later_sheet_holds_people,
 )
 from registrar.excel_marks import error_text_phrase, excel_error_name, excel_error_phrase
+from registrar.far_values import FarValues, far_values
 from registrar.header_merges import HeaderMerges
 from registrar.header_rows import MAX_HEADER_SEARCH_ROWS, HeaderRefusal, two_row_header
 from registrar.later_sheets import as_text, first_rows, shared_indices
 from registrar.phrases import Phrase, phrase
 from registrar.problems import ProblemList
-from registrar.rows import HeaderSink, Numbered, RawRow, SourceStats, find_header
+from registrar.rows import (
+    MAX_HEADER_COLUMNS,
+    HeaderSink,
+    Numbered,
+    RawRow,
+    SourceStats,
+    find_header,
+    too_wide,
+)
 from registrar.sheet_header import SheetForm
 from registrar.sheet_parts import SheetPart, WorkbookParts, shared_strings_at, workbook_parts
 from registrar.sheet_sizes import check_sheet_sizes
@@ -255,10 +265,12 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
             return said
 
         recent: dict[int, list[str | None]] = {}  # the rows a header may stand in
+        last_read = [0]  # the rows read as wide as they are: the header's, those above it
 
         def kept(number: int, cells: list[str | None]) -> Numbered:
             if number <= MAX_HEADER_SEARCH_ROWS:
                 recent[number] = cells
+            last_read[0] = number
             return number, cells
 
         rows = (kept(n, texts(n, cells)) for n, cells in enumerate(sheet.iter_rows(), start=1))
@@ -286,6 +298,9 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
             return
         keys = tuple(c or "" for c in header_cells)
         width = len(keys)
+        if width > MAX_HEADER_COLUMNS:
+            problems.add(header_row, get_column_letter(width), "too-large", too_wide(width))
+            return
         merges = HeaderMerges(marks, header_row, width, joined)
         problem = merges.problem()
         if problem is not None:
@@ -301,14 +316,26 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
                    and on_header.ignores(key)}
         # a hidden column is read like any other: named at its first value, as its row is
         hidden = [i for i in range(width) if i not in skipped and marks.column_hidden(i)]
+        # The rows below are read no wider than the header (registrar.far_values), nor
+        # than their last value: openpyxl fills each row to the width it is asked for
+        widest = marks.widest_below(last_read[0])
+        far = far_values(path, first, listed.shared_strings, width, last_read[0]) \
+            if widest > width else FarValues()
+        below = enumerate(sheet.iter_rows(min_row=last_read[0] + 1,
+                                          max_col=max(1, min(width, widest))),
+                          start=last_read[0] + 1)
+        rows = (kept(n, texts(n, cells) if any(c is not EMPTY_CELL for c in cells) else [])
+                for n, cells in below)  # a row missing from the sheet: `width` fillers
         for number, cells in itertools.chain(ahead, rows):
-            if all(c is None or not c.strip() for c in cells):
+            far_column = far.first(number)
+            if far_column is None and all(c is None or not c.strip() for c in cells):
                 continue
             stats.rows += 1
             if people is not None:
                 people.row(cells)
             beyond = [i for i, c in enumerate(cells[width:], start=width)
-                      if c is not None and c.strip()]
+                      if c is not None and c.strip()] or (
+                [] if far_column is None else [far_column])
             marked = failed.pop(number, set())
             errors = [i for i, c in enumerate(cells[:width]) if i not in skipped and (
                 i in marked or (c is not None and excel_error_name(c)))]

@@ -1,0 +1,164 @@
+"""Values standing past the header's last column in a workbook's first sheet, found
+without building its rows that wide.
+
+openpyxl builds each row as wide as its last cell: a row of one cell in column XFD is
+16,384 cells, and a sheet of such rows cost some 6 ms a row to read (15 ms with a value
+in that cell) in a file of a few bytes a row. registrar.workbook reads the rows below
+the header no wider than the header, and asks here for the first value of each row past
+it, which it refuses as before (reg.sheet.beyond_header). This second reading of the
+sheet's XML, with expat and events only, is made only when the first one
+(registrar.sheet_xml.SheetMarks.widest_below) saw a value there, and that reading held
+the part to its limits already.
+
+A value is what a cell reads as once trimmed, as the rows' own are: a number, a truth
+value, an error or a date as written, and text (shared, inline, a formula's) only when
+it holds more than whitespace.
+"""
+
+from __future__ import annotations
+
+import bisect
+import pyexpat
+import zipfile
+from array import array
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+from openpyxl.xml.constants import SHEET_MAIN_NS
+
+_NS = SHEET_MAIN_NS + "}"
+_TEXT_KINDS = ("s", "str", "inlineStr")
+
+
+class FarValues:
+    """Each row below the header holding a value past it, with that value's column
+    (from 0)."""
+
+    def __init__(self, rows: array[int] | None = None, columns: array[int] | None = None
+                 ) -> None:
+        self._rows = rows if rows is not None else array("I")
+        self._columns = columns if columns is not None else array("H")
+
+    def first(self, row: int) -> int | None:
+        """The column (from 0) of row `row`'s first value past the header, or None."""
+        at = bisect.bisect_left(self._rows, row)
+        if at < len(self._rows) and self._rows[at] == row:
+            return self._columns[at] - 1
+        return None
+
+    def add(self, row: int, column: int) -> None:
+        """Row `row`'s first value past the header is in column `column` (from 1)."""
+        self._rows.append(row)
+        self._columns.append(column)
+
+
+class _BlankStrings:
+    """The shared strings holding nothing but whitespace (their runs' text, not a
+    phonetic guide's), by index."""
+
+    def __init__(self) -> None:
+        self.index = -1
+        self.blank: set[int] = set()
+        self.parts: list[str] = []
+        self.in_text = self.in_phonetic = False
+
+    def start(self, name: str, _attributes: dict[str, str]) -> None:
+        if name == _NS + "si":
+            self.index += 1
+            self.parts = []
+        elif name == _NS + "rPh":
+            self.in_phonetic = True
+        elif name == _NS + "t":
+            self.in_text = not self.in_phonetic
+
+    def end(self, name: str) -> None:
+        if name == _NS + "si" and not "".join(self.parts).strip():
+            self.blank.add(self.index)
+        elif name == _NS + "rPh":
+            self.in_phonetic = False
+        elif name == _NS + "t":
+            self.in_text = False
+
+    def text(self, data: str) -> None:
+        if self.in_text:
+            self.parts.append(data)
+
+
+class _FarCells:
+    """The first value past `width` of each row below `after`, as expat reads them."""
+
+    def __init__(self, width: int, after: int, blank: set[int]) -> None:
+        self.width, self.after, self.blank = width, after, blank
+        self.found = FarValues()
+        self.row = self.column = 0
+        self.kind = "n"
+        self.far = False  # the cell read is past the header, in a row yet to hold a value
+        self.parts: list[str] = []  # its <v>'s or <t>'s characters
+        self.reading = self.in_phonetic = False
+        self.said = 0  # the last row whose far value is found
+
+    def start(self, name: str, attributes: dict[str, str]) -> None:
+        if name == _NS + "row":
+            reference = attributes.get("r")
+            self.row = self.row + 1 if reference is None else int(reference)
+            self.column = 0
+        elif name == _NS + "c":
+            reference = attributes.get("r")
+            self.column = self.column + 1 if reference is None else \
+                column_index_from_string(coordinate_from_string(reference)[0])
+            self.kind = attributes.get("t", "n")
+            self.far = self.row > self.after and self.column > self.width \
+                and self.said != self.row
+            self.parts = []
+        elif name == _NS + "rPh":
+            self.in_phonetic = True
+        elif name in (_NS + "v", _NS + "t"):
+            self.reading = self.far and not self.in_phonetic
+
+    def data(self, data: str) -> None:
+        if self.reading:
+            self.parts.append(data)
+
+    def end(self, name: str) -> None:
+        if name in (_NS + "v", _NS + "t"):
+            self.reading = False
+        elif name == _NS + "rPh":
+            self.in_phonetic = False
+        elif name == _NS + "c" and self.far and self._valued("".join(self.parts)):
+            self.found.add(self.row, self.column)
+            self.said = self.row
+
+    def _valued(self, written: str) -> bool:
+        if self.kind == "s":
+            index = written.strip()
+            return index != "" and not (index.isdecimal() and int(index) in self.blank)
+        if self.kind in _TEXT_KINDS:
+            return written.strip() != ""
+        return written != ""
+
+
+def far_values(path: Path, sheet: str, shared_strings: str | None, width: int,
+               after: int) -> FarValues:
+    """The first value past column `width` of each row below row `after`, in the part
+    `sheet` of the workbook at `path` (its shared strings in `shared_strings`)."""
+    with zipfile.ZipFile(path) as archive:
+        blank = _BlankStrings()
+        if shared_strings is not None:
+            with archive.open(shared_strings) as source:
+                _parse(source, blank.start, blank.end, blank.text)
+        cells = _FarCells(width, after, blank.blank)
+        with archive.open(sheet) as source:
+            _parse(source, cells.start, cells.end, cells.data)
+    return cells.found
+
+
+def _parse(source: IO[bytes], start: Callable[[str, dict[str, str]], None],
+           end: Callable[[str], None], text: Callable[[str], None]) -> None:
+    parser = pyexpat.ParserCreate(namespace_separator="}")
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = text
+    parser.buffer_text = True
+    parser.ParseFile(source)
