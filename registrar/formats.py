@@ -8,7 +8,11 @@ inside a text value, recorded as a plain one: registrar.plain_spaces):
 - an IIN written in groups (spaces or dashes between its digits) becomes 12 digits;
 - dates written DD.MM.YYYY (common in Kazakh and Russian exports), YYYY/MM/DD or
   YYYY.MM.DD become YYYY-MM-DD (read_day);
-- numbers written with a decimal comma (Russian-locale Excel) get a decimal point.
+- numbers written with a decimal comma (Russian-locale Excel) get a decimal point;
+- a number's digits of another script (fullwidth ３, Arabic-Indic ٣) are recorded as
+  ASCII digits, as a date's are (ascii_digits);
+- a school grade or a term is recorded as the whole number it is: 05 as 5, as the
+  ledger reads a school grade (ledger.academic_checks.SCHOOL_GRADES: "1" to "5").
 """
 
 from __future__ import annotations
@@ -240,13 +244,22 @@ def decimal_of(value: str) -> Decimal:
     return Decimal(value.replace(",", "."))
 
 
+def ascii_digits(value: str) -> str:
+    """`value` with each decimal digit of another script as its ASCII digit: `\\d` and
+    int() read "３,５" and "٣.٥" as 3.5, and a date so read is recorded as ASCII digits
+    (read_day); a number kept as written would be recorded as "３.５"."""
+    if value.isascii():
+        return value
+    return "".join(str(int(c)) if c.isdecimal() else c for c in value)
+
+
 def _bounded(low: Decimal, high: Decimal | None, low_open: bool, what: Phrase
              ) -> Callable[[str], str]:
     def check(value: str) -> str:
         number = decimal_of(value)
         if number < low or (low_open and number == low) or (high is not None and number > high):
             raise FormatError(what)
-        return value.replace(",", ".")
+        return ascii_digits(value).replace(",", ".")
     return check
 
 
@@ -277,7 +290,7 @@ def _grade(value: str) -> str:
 
 def _school_grade(value: str) -> str:
     if _INTEGER.fullmatch(value) and 1 <= int(value) <= 5:
-        return value
+        return str(int(value))
     outcome = school_outcome(value)
     if outcome is not None:
         return outcome
@@ -303,7 +316,7 @@ def _honours(value: str) -> str:
 def _term(value: str) -> str:
     if not (_INTEGER.fullmatch(value) and 1 <= int(value) <= 20):
         raise FormatError(phrase("reg.term.range", "a term is a whole number from 1 to 20"))
-    return value
+    return str(int(value))
 
 
 FORMATS: dict[str, Callable[[str], str]] = {

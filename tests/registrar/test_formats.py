@@ -79,6 +79,22 @@ def test_refused_values(fmt: str, given: str) -> None:
         check_value(fmt, given)
 
 
+@pytest.mark.parametrize("fmt, given, recorded", [
+    ("gpa", "３,５", "3.5"), ("gpa", "٣.٥", "3.5"), ("gpa", "۳٫۵", None),
+    ("points", "３.６７", "3.67"), ("ects", "５", "5"), ("percent", "９５", "95"),
+    ("school_grade", "５", "5"), ("school_grade", "٥", "5"), ("school_grade", "05", "5"),
+    ("term", "０３", "3"), ("term", "03", "3")])
+def test_a_numbers_digits_are_recorded_as_ascii_digits(fmt: str, given: str,
+                                                        recorded: str | None) -> None:
+    # before: "３.５" and "٥" were recorded as written, and "05" too, which the ledger's
+    # attestat check (school grades "1" to "5") then refused at issue
+    if recorded is None:  # the Arabic decimal separator is no point or comma: refused
+        with pytest.raises(FormatError):
+            check_value(fmt, given)
+    else:
+        assert check_value(fmt, given) == recorded
+
+
 def test_grade_scale_bands() -> None:
     assert list(GRADE_SCALE) == ["A", "A-", "B+", "B", "B-", "C+", "C", "C-", "D+", "D",
                                  "FX", "F"]
