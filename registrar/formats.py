@@ -4,7 +4,8 @@ FormatError with a sentence for the registrar.
 
 Normalisations (the only places a value is not kept as written, besides the composed
 Unicode form, NFC, every value is read in: registrar.validate, and a no-break space
-inside a text value, recorded as a plain one: registrar.plain_spaces):
+inside a text value, recorded as a plain one, and a hyphen U+2010 or U+2011 as "-":
+registrar.plain_spaces):
 - an IIN written in groups (spaces or dashes between its digits) becomes 12 digits;
 - dates written DD.MM.YYYY (common in Kazakh and Russian exports), YYYY/MM/DD or
   YYYY.MM.DD become YYYY-MM-DD (read_day);

@@ -29,9 +29,11 @@ _ONLY_TWIN = str.maketrans({
 })
 # Two Cyrillic letters each look like Y and like H: look_key keeps them as written, since
 # they differ from each other, and a Latin Y or H matches either (_twins).
-# A no-break space (U+00A0, U+202F, U+2007) looks like a space: an id holding one, kept
-# as written (registrar.plain_spaces), is the same id typed with a plain space.
-_PLAIN_SPACE = str.maketrans(dict.fromkeys("\u00a0\u202f\u2007", " "))
+# A no-break space (U+00A0, U+202F, U+2007) looks like a space, and a hyphen U+2010 or
+# U+2011 like "-": an id holding one, kept as written (registrar.plain_spaces), is the
+# same id typed with a plain space or hyphen.
+_PLAIN_SPACE = str.maketrans({**dict.fromkeys("\u00a0\u202f\u2007", " "),
+                              **dict.fromkeys("\u2010\u2011", "-")})
 _SHARED_TWIN = {"У": "Y", "Ү": "Y", "Н": "H", "Һ": "H"}
 _SHARED_FOLD = str.maketrans(_SHARED_TWIN)
 _SHARED_LETTERS = frozenset(_SHARED_TWIN) | frozenset(_SHARED_TWIN.values())
@@ -43,9 +45,9 @@ MAX_SHARED_SPELLINGS = 16
 
 def look_key(value: str) -> str:
     """`value` folded to how it looks: capitals, each Cyrillic letter that is the only
-    double of a Latin letter as that Latin letter, a no-break space as a space. Equal
-    keys look alike; unequal keys may still, where one holds Y or H and the other a
-    Cyrillic double of it (_twins)."""
+    double of a Latin letter as that Latin letter, a no-break space as a space, a hyphen
+    U+2010 or U+2011 as "-". Equal keys look alike; unequal keys may still, where one
+    holds Y or H and the other a Cyrillic double of it (_twins)."""
     return value.upper().translate(_ONLY_TWIN).translate(_PLAIN_SPACE)
 
 
