@@ -325,7 +325,9 @@ def _not_yet(status: str, english: str, unreached: ClientError | None) -> Senten
     if unreached is not None:
         return unreached.sentence or Sentence("issue.node.error", english, why=english)
     key = f"issue.pending.status.{status}"
-    return Sentence(key if key in catalogue("en") else "issue.pending.status.other", english)
+    if key in catalogue("en"):
+        return Sentence(key, english)
+    return Sentence("issue.pending.status.other", english, status=english)  # as it said it
 
 
 def _proxy_answered(exc: ClientError) -> Sentence:

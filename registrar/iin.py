@@ -78,7 +78,8 @@ def iin_phrase(text: str) -> Phrase | None:
                       length=len(text))
     expected = check_digit(text[:11])
     if expected is None or expected != int(text[11]):
-        return phrase("reg.iin.check_digit", "the IIN's check digit is wrong")
+        return phrase("reg.iin.check_digit", "the IIN's check digit is wrong (a typo "
+                      "in the number?)")
     return None
 
 

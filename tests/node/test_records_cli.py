@@ -119,8 +119,10 @@ def test_refused_start_leaves_no_file(tmp_path: Path, net: Consortium,
     # An IIN was not checked at all ('12345' was issued), and a missing position was
     # 'record 1: position: …', a record the officer never numbered.
     (["--iin", "12345"], "--iin '12345': an IIN is 12 digits; this has 5\n"),
-    (["--iin", "011020510004"], "--iin '011020510004': the IIN's check digit is wrong"),
-    (["--iin", "0110-2051-0004"], "--iin '0110-2051-0004': the IIN's check digit is wrong"),
+    (["--iin", "011020510004"], "--iin '011020510004': the IIN's check digit is wrong (a typo "
+     "in the number?)"),
+    (["--iin", "0110-2051-0004"], "--iin '0110-2051-0004': the IIN's check digit is wrong (a "
+     "typo in the number?)"),
     (["--position", " "], "error: --position: "),
     (["--field", "oops"], "--field takes NAME=VALUE"),
     (["--field", "position=Boss"], "field 'position' is given twice"),

@@ -17,7 +17,8 @@ def test_check_digit_first_pass_by_hand() -> None:
     # 0,0,0,1,0,1,3,0,0,0,1 with weights 1..11: 4 + 6 + 21 + 11 = 42; 42 mod 11 = 9
     assert check_digit("00010130001") == 9
     assert iin_problem("000101300019") is None
-    assert iin_problem("000101300018") == "the IIN's check digit is wrong"
+    assert iin_problem("000101300018") == ("the IIN's check digit is wrong (a typo in the "
+                                           "number?)")
 
 
 def test_check_digit_second_pass_and_invalid_prefix() -> None:
