@@ -21,15 +21,33 @@ import bisect
 import pyexpat
 import zipfile
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, Protocol
 
+from openpyxl.cell.read_only import EMPTY_CELL
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.xml.constants import SHEET_MAIN_NS
 
 _NS = SHEET_MAIN_NS + "}"
 _TEXT_KINDS = ("s", "str", "inlineStr")
+
+
+class RowsOfCells(Protocol):
+    """A read-only openpyxl worksheet, as far as its rows are read here."""
+
+    def iter_rows(self, *, min_row: int, max_col: int) -> Iterator[tuple[Any, ...]]: ...
+
+
+def rows_below(sheet: RowsOfCells, after: int, width: int
+               ) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """Each row of `sheet` below row `after`, numbered, with its cells to column `width`
+    at most (openpyxl fills each row to the width asked, or to its last cell if none is);
+    none for a row holding no cell (openpyxl fills in a row missing from the sheet too)."""
+    cells: tuple[Any, ...]
+    for number, cells in enumerate(sheet.iter_rows(min_row=after + 1, max_col=max(1, width)),
+                                   start=after + 1):
+        yield number, cells if any(cell is not EMPTY_CELL for cell in cells) else ()
 
 
 class FarValues:

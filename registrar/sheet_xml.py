@@ -17,6 +17,7 @@ import pyexpat
 import zipfile
 import zlib
 from array import array
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -265,12 +266,13 @@ class SheetMarks:
         if first_row <= MAX_TITLE_ROWS + 1 and len(self.top) < MAX_HEADER_MERGES:
             self.top.append(found)
 
-    def merged(self, row: int) -> tuple[int, str] | None:
+    def merged(self, row: int, exempt: Collection[int] = ()) -> tuple[int, str] | None:
         """The first column (from 0) of row `row` that merged cells cover without being
         their first cell, and their range; None if there is none. Rows are asked in
-        ascending order (as the sheet is read)."""
+        ascending order (as the sheet is read), each with the same `exempt` columns
+        (from 0), which are passed over."""
         if self._sweep is None:
-            self._sweep = MergeSweep(self.merges)
+            self._sweep = MergeSweep(self.merges, exempt)
         return self._sweep.at(row)
 
 

@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
-from openpyxl.cell.read_only import EMPTY_CELL
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
@@ -44,10 +43,11 @@ from registrar.cover_page import (
     later_sheet_holds_people,
 )
 from registrar.excel_marks import error_text_phrase, excel_error_name, excel_error_phrase
-from registrar.far_values import FarValues, far_values
+from registrar.far_values import FarValues, far_values, rows_below
 from registrar.header_merges import HeaderMerges
 from registrar.header_rows import MAX_HEADER_SEARCH_ROWS, HeaderRefusal, two_row_header
 from registrar.later_sheets import as_text, first_rows, shared_indices
+from registrar.merge_sweep import merged_stray
 from registrar.phrases import Phrase, phrase
 from registrar.problems import ProblemList
 from registrar.rows import (
@@ -316,16 +316,14 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
                    and on_header.ignores(key)}
         # a hidden column is read like any other: named at its first value, as its row is
         hidden = [i for i in range(width) if i not in skipped and marks.column_hidden(i)]
-        # The rows below are read no wider than the header (registrar.far_values), nor
-        # than their last value: openpyxl fills each row to the width it is asked for
+        iin = [name == "iin" for name in on_header.column_formats(keys)] \
+            if on_header is not None else []
+        # The rows below are read no wider than the header (registrar.far_values)
         widest = marks.widest_below(last_read[0])
         far = far_values(path, first, listed.shared_strings, width, last_read[0]) \
             if widest > width else FarValues()
-        below = enumerate(sheet.iter_rows(min_row=last_read[0] + 1,
-                                          max_col=max(1, min(width, widest))),
-                          start=last_read[0] + 1)
-        rows = (kept(n, texts(n, cells) if any(c is not EMPTY_CELL for c in cells) else [])
-                for n, cells in below)  # a row missing from the sheet: `width` fillers
+        rows = (kept(n, texts(n, cells) if cells else [])
+                for n, cells in rows_below(sheet, last_read[0], min(width, widest)))
         for number, cells in itertools.chain(ahead, rows):
             far_column = far.first(number)
             if far_column is None and all(c is None or not c.strip() for c in cells):
@@ -341,7 +339,7 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
                 i in marked or (c is not None and excel_error_name(c)))]
             unsaved = min((i for i in marks.unsaved.get(number, ()) if i not in skipped),
                           default=width)
-            merged, merged_range = marks.merged(number) or (width, "")
+            merged, merged_range = marks.merged(number, skipped) or (width, "")
             odd, odd_said = unseen.get(number, (width, _BOOLEAN))
             odd = width if odd in skipped else odd
             header_part = merges.below(number, beyond[0] if beyond else None)
@@ -371,6 +369,8 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
                     error) if errors[0] in marked else error_text_phrase(error.strip()))
             elif odd < width:
                 problems.add(number, keys[odd], "shown-otherwise", odd_said)
+            elif merged < width and (stray := merged_stray(cells, merged_range, iin)):
+                problems.add(number, None, "not-a-student", stray)
             elif merged < width:
                 problems.add(number, keys[merged], "merged-cells", phrase(
                     "reg.sheet.merged_cells", f"the cell is inside the merged cells "
