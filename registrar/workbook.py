@@ -39,6 +39,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from registrar.cover_page import (
     LATER_SHEETS_LOOKED,
+    ROWS_JUDGED_WHOLE,
     PeopleRows,
     later_sheet_holds_people,
 )
@@ -318,12 +319,15 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
         hidden = [i for i in range(width) if i not in skipped and marks.column_hidden(i)]
         iin = [name == "iin" for name in on_header.column_formats(keys)] \
             if on_header is not None else []
-        # The rows below are read no wider than the header (registrar.far_values)
+        # The rows below are read no wider than the header (registrar.far_values), but
+        # for a cover page's first ones, which PeopleRows judges by all they hold
         widest = marks.widest_below(last_read[0])
-        far = far_values(path, first, listed.shared_strings, width, last_read[0]) \
+        whole = ROWS_JUDGED_WHOLE if widest > width and people is not None and (
+            on_header is None or on_header.header_knows_no_column()) else 0
+        far = far_values(path, first, listed.shared_strings, width, last_read[0] + whole) \
             if widest > width else FarValues()
-        rows = (kept(n, texts(n, cells) if cells else [])
-                for n, cells in rows_below(sheet, last_read[0], min(width, widest)))
+        rows = (kept(n, texts(n, cells) if cells else []) for n, cells in rows_below(
+            sheet, last_read[0], min(width, widest), whole))
         for number, cells in itertools.chain(ahead, rows):
             far_column = far.first(number)
             if far_column is None and all(c is None or not c.strip() for c in cells):

@@ -8,6 +8,8 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
+import openpyxl
+
 from registrar import read_export
 from registrar.rows import MAX_HEADER_COLUMNS
 from tests.registrar.helpers import DIPLOMA_HEADER, diploma_row, write_csv, write_xlsx
@@ -94,3 +96,42 @@ def test_a_header_at_the_limit_is_read(tmp_path: Path) -> None:
     result = read_export(write_xlsx(tmp_path / "wide.xlsx", [header, diploma_row(0)]),
                          "diploma")
     assert {p.code for p in result.problems} == {"unknown-column"}
+
+
+def test_a_list_under_a_far_title_is_judged_by_all_its_rows_hold(tmp_path: Path) -> None:
+    # The header is row 1, a title naming no column, and the list stands past its width,
+    # under a header below where one is looked for. Its rows' IINs still make the sheet a
+    # list (registrar.cover_page.PeopleRows), not a cover page to move behind the list on
+    # the second sheet, as before the rows were read no wider than the header.
+    written: list[list[str]] = [["Список выпускников 2026"], *([] for _ in range(12)),
+                                DIPLOMA_HEADER, diploma_row(0), diploma_row(1)]
+    workbook = openpyxl.Workbook()
+    first = workbook.active
+    assert first is not None
+    for row in written:
+        first.append(row)
+    workbook.create_sheet("Лист2").append(DIPLOMA_HEADER)
+    workbook.save(tmp_path / "titled.xlsx")
+    result = read_export(tmp_path / "titled.xlsx", "diploma")
+    assert "no-header" not in result.problem_codes
+    assert [(p.row, p.code) for p in result.problems if p.row != 1] == [
+        (14, "long-row"), (15, "long-row"), (16, "long-row")]
+
+
+def test_a_title_over_thousands_of_far_values_is_read_in_time(tmp_path: Path) -> None:
+    # only the first rows below such a header are read whole (cover_page.ROWS_JUDGED_WHOLE)
+    base = write_xlsx(tmp_path / "base.xlsx", [["Список"]])
+    path = tmp_path / "titled.xlsx"
+    with zipfile.ZipFile(base) as source, \
+            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == SHEET:
+                data = data.decode().replace("</sheetData>", far_rows(
+                    2, 2000, '<c r="XFD{n}" t="inlineStr"><is><t>x</t></is></c>')
+                    + "</sheetData>").encode()
+            target.writestr(name, data)
+    started = time.process_time()
+    result = read_export(path, "diploma")
+    assert time.process_time() - started < 4
+    assert result.problem_count > 2000  # each row past the header, and the header's own
