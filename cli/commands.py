@@ -279,7 +279,7 @@ def dropped_reason(result: dict[str, Any], english: str) -> Sentence:
     if isinstance(code, str):
         return Sentence("tx.rejected_as", english, code=code)
     return Sentence("tx.status.unknown" if result.get("status") == "unknown"
-                    else "tx.status.other", english)
+                    else "tx.status.other", english, status=english)  # as it said it
 
 
 def _replaced_key(client: NodeClient, keys: KeyPair, refusal: ClientError

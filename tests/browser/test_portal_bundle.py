@@ -102,14 +102,15 @@ def test_no_kazakh_date_runs_into_the_next_word() -> None:
 
 
 # What English alone says, by key: a Python exception's name or message
-# ("BadStatusLine", "TypeError: 'int' object is not subscriptable"), or a word a node
-# chose that no catalogue knows, means something to an operator reading English and
-# nothing inside a Kazakh or Russian sentence, which says what it means instead.
+# ("BadStatusLine", "TypeError: 'int' object is not subscriptable") means something to
+# an operator reading English and nothing inside a Kazakh or Russian sentence, which
+# says what it means instead. A status word a node chose that no catalogue knows is
+# shown as the node wrote it in all three (issue.pending.status.other, tx.status.other):
+# it is all there is to say, and an operator can look it up.
 ENGLISH_ONLY_PLACEHOLDERS = {
     "cli.node.not_http": {"kind"}, "cli.node.p2p_port": {"kind"},
     "issue.node.malformed": {"why"}, "tx.problem.other": {"why"},
     "tx.refused_unknown": {"why"},
-    "issue.pending.status.other": {"status"}, "tx.status.other": {"status"},
     # Python's words for a byte it cannot decode ("invalid continuation byte")
     "reg.encoding.header": {"why"}, "reg.encoding.fails_here": {"why"},
     # openpyxl's words for a damaged workbook ("unclosed token: line 1, column 0")

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from cli.commands import dropped_reason
 from cli.issue_job import _not_yet
 from cli.language import Words, catalogue
 
@@ -28,3 +29,11 @@ def test_advice_is_given_in_every_language_or_in_none(key: str) -> None:
         said = catalogue(language)[key]
         assert re.findall(r"--[a-z-]+", said) == re.findall(r"--[a-z-]+", english), said
         assert ("?" in said) == ("?" in english), said
+
+
+@pytest.mark.parametrize("language", ["kk", "ru"])
+def test_a_transaction_status_the_api_lacks_is_said_as_the_node_said_it(language: str) -> None:
+    # before: kk and ru said "the node did not name its state", though it had
+    for result, why in (({"status": "rejected"}, "rejected"),
+                        ({"status": "queued", "reason": "held back"}, "held back")):
+        assert dropped_reason(result, why).said(Words(language)) == why
