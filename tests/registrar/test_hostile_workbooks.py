@@ -346,3 +346,15 @@ def test_a_strict_open_xml_workbook_is_named_as_such(tmp_path: Path) -> None:
             for name in ("xl/workbook.xml", SHEET)}
     result = read_export(rewritten(tmp_path, parts), "diploma")
     assert keys(result) == ["reg.file.strict_xml"], result.problems
+
+
+@pytest.mark.parametrize("column", ["C", "Z"])
+def test_a_shared_string_the_workbook_lacks_is_a_damaged_workbook(tmp_path: Path,
+                                                                   column: str) -> None:
+    # before: openpyxl's IndexError reached `senim issue --dry-run` as a traceback
+    path = rewritten(tmp_path, {SHEET: with_rows(
+        tmp_path, f'<row r="4"><c r="{column}4" t="s"><v>99</v></c></row>')})
+    result = read_export(path, "diploma")
+    assert not result.ok and keys(result) == ["reg.file.damaged_here"], result.problems
+    said = result.problems[0].said
+    assert said is not None and "shared string the workbook does not hold" in str(said)
