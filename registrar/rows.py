@@ -10,6 +10,7 @@ from typing import Protocol
 from registrar.formats import FormatError, check_value
 from registrar.iin import birth_date_of
 from registrar.phrases import Phrase, phrase
+from registrar.schema import MAX_LINE_PARTS, MAX_RECORD_FIELDS
 
 # Title rows a CSV or Excel export may put above its header (a list's name, the
 # university, the date it was printed): the header is looked for this far down.
@@ -21,11 +22,14 @@ MAX_TITLE_CELLS = 2
 # A wider title row is judged by what it holds under these columns of the header
 # below it, where a student's row holds its IIN and dates (find_header).
 IDENTIFYING_FORMATS = frozenset({"iin", "date"})
-# The columns a header may span, to its last named one: a record holds at most 200
-# fields (registrar.schema.MAX_RECORD_FIELDS), and a transcript's course lines some
-# parts each, with room for the columns a mapping reads past. Each row below is read
-# this wide, so a header of thousands would make every short row cost thousands.
-MAX_HEADER_COLUMNS = 1024
+# The columns a workbook's header may span, to its last named one: each of a record's
+# fields is a column, or a line of parts in as many (a transcript's course), with room
+# for the columns a mapping reads past ("№ п/п", notes). openpyxl fills every row below
+# to the header's width when any row below reaches it, so a short row costs the
+# header's width: a header of 16,384 columns made each cost 16,384. A CSV's rows are
+# never filled: each costs what its bytes do, and its header is not bounded.
+READ_PAST_COLUMNS = 100
+MAX_HEADER_COLUMNS = MAX_RECORD_FIELDS * MAX_LINE_PARTS + READ_PAST_COLUMNS
 # A cell with this many digits, and no more letters than digits, is a number however
 # written: an IIN mistyped, "30 июня 2026", Excel's day number 46203.
 NUMBER_DIGITS = 4

@@ -17,6 +17,9 @@ BUILT_IN_TYPES = ("diploma", "certificate", "attestat", "transcript", "employmen
 # A credential document holds at most 200 fields (ledger.credentials.MAX_FIELDS).
 MAX_RECORD_FIELDS = 200
 MAX_GROUP_ITEMS = 190
+# A course line's parts (the built-in transcript's are 9), each a column of the export:
+# with MAX_RECORD_FIELDS, what bounds a header's width (registrar.rows.MAX_HEADER_COLUMNS).
+MAX_LINE_PARTS = 12
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,59}")
 
 
@@ -131,6 +134,9 @@ def parse_schema(data: dict[str, Any], credential_type: str) -> Schema:
         parts = _fields(entry.get("parts", {}), f"lines.{prefix}.parts")
         if not parts:
             raise SchemaError(f"lines.{prefix} needs parts")
+        if len(parts) > MAX_LINE_PARTS:
+            raise SchemaError(f"lines.{prefix} has {len(parts)} parts; a line holds at most "
+                              f"{MAX_LINE_PARTS}")
         lines.append(LineGroup(_name(prefix, "lines"), parts, *_counts(entry, f"lines.{prefix}")))
     each = []
     for prefix, group in _table(top.get("each", {}), "each", set(top.get("each", {}))).items():

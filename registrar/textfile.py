@@ -32,13 +32,11 @@ from registrar.header_rows import MAX_HEADER_SEARCH_ROWS, HeaderRefusal, two_row
 from registrar.phrases import Phrase, phrase
 from registrar.problems import ProblemList
 from registrar.rows import (
-    MAX_HEADER_COLUMNS,
     HeaderSink,
     Numbered,
     RawRow,
     SourceStats,
     find_header,
-    too_wide,
 )
 from registrar.sniff import not_text
 from registrar.validate import MAX_RECORDS
@@ -256,9 +254,6 @@ def csv_rows(handle: TextIO, delimiter: str, stats: SourceStats, problems: Probl
         if not header:
             problems.add(header_row, None, "no-header", phrase(
                 "reg.file.blank_header", "the first row has no header"))
-            return
-        if len(header) > MAX_HEADER_COLUMNS:
-            problems.add(header_row, header[-1], "too-large", too_wide(len(header)))
             return
         keys = tuple(c or "" for c in header)
         if on_header is not None:

@@ -110,7 +110,8 @@ def test_schema_override(tmp_path: Path) -> None:
     "[fields]\nx = { format = 'roman' }", "[fields]\nX = { format = 'text' }",
     "unique = ['nope']", "colour = 1", "[checks]\ntotals = true", "[fields\n",
     "type = 'transcript'", "[lines.course]\nparts = { code = { format = 'code' } }\nmin = 5\n"
-    "max = 2", "[each.subject]\nformat = 'school_grade'\nmin = 3\nmax = 1"])
+    "max = 2", "[each.subject]\nformat = 'school_grade'\nmin = 3\nmax = 1",
+    "[lines.course.parts]\n" + "".join(f"p{n} = {{ format = 'text' }}\n" for n in range(13))])
 def test_bad_schema_files(tmp_path: Path, text: str) -> None:
     path = tmp_path / "s.toml"
     path.write_text(text, encoding="utf-8")

@@ -9,9 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import openpyxl
+import pytest
 
 from registrar import read_export
 from registrar.rows import MAX_HEADER_COLUMNS
+from registrar.schema import MAX_GROUP_ITEMS, load_schema
 from tests.registrar.helpers import DIPLOMA_HEADER, diploma_row, write_csv, write_xlsx
 
 SHEET = "xl/worksheets/sheet1.xml"
@@ -82,13 +84,42 @@ def test_a_row_blank_under_the_header_with_a_value_past_it_is_refused(tmp_path: 
 
 def test_a_header_spanning_thousands_of_columns_is_refused_at_once(tmp_path: Path) -> None:
     header = DIPLOMA_HEADER + [f"c{i}" for i in range(MAX_HEADER_COLUMNS)]
-    for path in (write_xlsx(tmp_path / "wide.xlsx", [header, diploma_row(0)]),
-                 write_csv(tmp_path / "wide.csv", [header, diploma_row(0)])):
-        result = read_export(path, "diploma")
-        assert [(p.row, p.code) for p in result.problems] == [(1, "too-large")], path
-        said = result.problems[0].said
-        assert said is not None and said.key == "reg.header.too_wide"
-        assert dict(said.params)["width"] == MAX_HEADER_COLUMNS + 5
+    result = read_export(write_xlsx(tmp_path / "wide.xlsx", [header, diploma_row(0)]),
+                         "diploma")
+    assert [(p.row, p.code) for p in result.problems] == [(1, "too-large")]
+    said = result.problems[0].said
+    assert said is not None and said.key == "reg.header.too_wide"
+    assert dict(said.params)["width"] == MAX_HEADER_COLUMNS + 5
+
+
+def test_a_csv_header_is_as_wide_as_its_bytes_allow(tmp_path: Path) -> None:
+    # a CSV row is never filled to the header's width: it costs what its bytes do
+    header = DIPLOMA_HEADER + [f"c{i}" for i in range(MAX_HEADER_COLUMNS)]
+    result = read_export(write_csv(tmp_path / "wide.csv", [header, diploma_row(0)]),
+                         "diploma")
+    assert "too-large" not in result.problem_codes
+    assert result.problems[0].code == "unknown-column"  # the header is read, column by column
+
+
+@pytest.mark.parametrize("suffix", ["xlsx", "csv"])
+def test_a_transcript_of_as_many_courses_as_a_record_holds_reads(tmp_path: Path,
+                                                                   suffix: str) -> None:
+    # before: a header past 1,024 columns was refused, though the transcript schema
+    # allows MAX_GROUP_ITEMS course lines of 9 parts (114 courses were too many)
+    parts = [part.name for part in load_schema("transcript").lines[0].parts]
+    assert len(parts) == 9
+    header = ["full_name", "iin", "programme", "total_credits"] + [
+        f"course{n}_{part}" for n in range(1, MAX_GROUP_ITEMS + 1) for part in parts]
+    row = ["Әсел Нұрланова", diploma_row(0)[1], "Ақпараттық жүйелер",
+           str(MAX_GROUP_ITEMS * 5)]
+    for n in range(1, MAX_GROUP_ITEMS + 1):
+        row += [f"C{n:03d}", "Пән", "Дисциплина", "Subject", "1", "5", "pass", "", ""]
+    write = write_xlsx if suffix == "xlsx" else write_csv
+    result = read_export(write(tmp_path / f"transcript.{suffix}", [header, row]),
+                         "transcript")
+    assert result.problems == [] and result.count == 1
+    assert len([key for key in result.records[0] if key.startswith("course")]) \
+        == MAX_GROUP_ITEMS
 
 
 def test_a_header_at_the_limit_is_read(tmp_path: Path) -> None:
