@@ -12,7 +12,8 @@ the part to its limits already.
 
 A value is what a cell reads as once trimmed, as the rows' own are: a number, a truth
 value, an error or a date as written, and text (shared, inline, a formula's) only when
-it holds more than whitespace.
+it holds more than whitespace; where a cell stands and which of its elements holds its
+value are registrar.cell_places' rule, the first reading's too.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from openpyxl.cell.read_only import EMPTY_CELL
-from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.xml.constants import SHEET_MAIN_NS
+
+from registrar.cell_places import cell_column, holds_value, row_number
 
 _NS = SHEET_MAIN_NS + "}"
 _TEXT_KINDS = ("s", "str", "inlineStr")
@@ -119,34 +121,35 @@ class _FarCells:
         self.row = self.column = 0
         self.kind = "n"
         self.far = False  # the cell read is past the header, in a row yet to hold a value
-        self.parts: list[str] = []  # its <v>'s or <t>'s characters
-        self.reading = self.in_phonetic = False
+        self.parts: list[str] = []  # its value's characters: <v>'s, or <is>'s <t>'s
+        self.in_value = self.reading = self.in_phonetic = False
         self.said = 0  # the last row whose far value is found
 
     def start(self, name: str, attributes: dict[str, str]) -> None:
         if name == _NS + "row":
-            reference = attributes.get("r")
-            self.row = self.row + 1 if reference is None else int(reference)
-            self.column = 0
+            self.row, self.column = row_number(self.row, attributes), 0
         elif name == _NS + "c":
-            reference = attributes.get("r")
-            self.column = self.column + 1 if reference is None else \
-                column_index_from_string(coordinate_from_string(reference)[0])
+            self.column = cell_column(self.row, self.column, attributes)
             self.kind = attributes.get("t", "n")
             self.far = self.row > self.after and self.column > self.width \
                 and self.said != self.row
             self.parts = []
         elif name == _NS + "rPh":
             self.in_phonetic = True
-        elif name in (_NS + "v", _NS + "t"):
-            self.reading = self.far and not self.in_phonetic
+        elif name in (_NS + "v", _NS + "is"):
+            self.in_value = self.far and holds_value(self.kind, name[len(_NS):])
+            self.reading = self.in_value and name == _NS + "v"
+        elif name == _NS + "t":
+            self.reading = self.in_value and not self.in_phonetic
 
     def data(self, data: str) -> None:
         if self.reading:
             self.parts.append(data)
 
     def end(self, name: str) -> None:
-        if name in (_NS + "v", _NS + "t"):
+        if name in (_NS + "v", _NS + "is"):
+            self.in_value = self.reading = False
+        elif name == _NS + "t":
             self.reading = False
         elif name == _NS + "rPh":
             self.in_phonetic = False

@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, range_boundaries
+from openpyxl.utils.cell import range_boundaries
 from openpyxl.utils.exceptions import CellCoordinatesException
 from openpyxl.xml.constants import SHEET_MAIN_NS
 
+from registrar.cell_places import cell_column, holds_value, row_number, whole
 from registrar.merge_sweep import Merge, MergeSweep
 from registrar.phrases import Phrase, phrase
 from registrar.rows import MAX_TITLE_ROWS
@@ -44,8 +45,6 @@ MAX_SHARED_STRINGS_BYTES = 128 * MIB  # openpyxl keeps every shared string in me
 # ten a record at the most records an export may hold, in any part that holds them
 MAX_SHARED_STRINGS = 2_000_000
 MAX_SHARED_STRINGS_CHARS = 64 * MIB
-EXCEL_ROWS = 1_048_576
-EXCEL_COLUMNS = 16_384  # XFD
 EXCEL_CELL_CHARS = 32_767
 MAX_SHEET_CELLS = 10_000_000  # 50 a row at the most rows an export may hold
 MAX_SHEET_ELEMENTS = 40_000_000  # a cell is two or three (c, v; c, is, t)
@@ -276,14 +275,6 @@ class SheetMarks:
         return self._sweep.at(row)
 
 
-def _position(reference: str) -> tuple[int, int]:
-    try:
-        letters, row = coordinate_from_string(reference)
-        return int(column_index_from_string(letters)), int(row)
-    except (CellCoordinatesException, ValueError) as exc:
-        raise ValueError(f"a cell at {reference!r}, which is no cell position") from exc
-
-
 class _SheetReader:
     """Notes a sheet's marks as expat reads it, and holds it to Excel's limits."""
 
@@ -308,11 +299,7 @@ class _SheetReader:
             return
         local = name[len(_NS):]
         if local == "row":
-            reference = attributes.get("r")
-            row = self.row + 1 if reference is None else _whole(reference, "row number")
-            if not self.row < row <= EXCEL_ROWS:
-                raise ValueError(f"row {row} after row {self.row}: Excel saves rows 1 to "
-                                 f"{EXCEL_ROWS}, in order")
+            row = row_number(self.row, attributes)
             self.row, self.column, self.unsaved, self.last_valued = row, 0, [], 0
             if attributes.get("hidden") in ("1", "true") or _zero(attributes.get("ht")):
                 self.marks.hidden.add(row)  # a row of no height is as unseen as a hidden one
@@ -321,18 +308,12 @@ class _SheetReader:
             if self.cells > MAX_SHEET_CELLS:
                 raise _too_much("reg.xlsx.too_many_cells", f"{MAX_SHEET_CELLS} cells",
                                 MAX_SHEET_CELLS)
-            reference = attributes.get("r")
-            column, row = (self.column + 1, self.row) if reference is None \
-                else _position(reference)
-            if row != self.row or not self.column < column <= EXCEL_COLUMNS:
-                raise ValueError(f"a cell at {reference or column!r} in row {self.row} "
-                                 f"after its column {self.column}: Excel saves columns A to "
-                                 "XFD of a row, in order, inside it")
-            self.column, self.kind = column, attributes.get("t", "n")
+            self.column = cell_column(self.row, self.column, attributes)
+            self.kind = attributes.get("t", "n")
             self.has_formula = self.has_value = self.empty_number = False
         elif local == "f":
             self.has_formula = True
-        elif local == "is":
+        elif local == "is" and holds_value(self.kind, local):
             self.last_valued = self.column  # an inline string, whatever it holds
         elif local == "v":
             self.has_value = True
@@ -343,8 +324,8 @@ class _SheetReader:
         elif local == "col" and (attributes.get("hidden") in ("1", "true")
                                  or _zero(attributes.get("width"))) and \
                 len(self.marks.hidden_columns) < MAX_HIDDEN_COLUMN_RANGES:
-            self.marks.hidden_columns.append((_whole(attributes.get("min", "0"), "column"),
-                                              _whole(attributes.get("max", "0"), "column")))
+            self.marks.hidden_columns.append((whole(attributes.get("min", "0"), "column"),
+                                              whole(attributes.get("max", "0"), "column")))
 
     def text(self, data: str) -> None:
         self.text_chars += len(data)
@@ -361,7 +342,8 @@ class _SheetReader:
         self.text_chars = 0
         if name == _NS + "v":
             self.in_value = False
-            self.last_valued = self.column
+            if holds_value(self.kind, "v"):
+                self.last_valued = self.column
         elif name == _NS + "c":
             # no result, or an empty one in a number cell (as openpyxl writes them);
             # a formula giving "" is saved as an empty text result (t="str")
@@ -382,13 +364,6 @@ def _zero(size: str | None) -> bool:
         return size is not None and float(size) == 0
     except ValueError:
         return False
-
-
-def _whole(text: str, what: str) -> int:
-    try:
-        return int(text)
-    except ValueError as exc:
-        raise ValueError(f"a {what} {text!r}, which is no whole number") from exc
 
 
 def _too_much(key: str, what: str, limit: int) -> SheetLimit:

@@ -166,3 +166,16 @@ def test_a_title_over_thousands_of_far_values_is_read_in_time(tmp_path: Path) ->
     result = read_export(path, "diploma")
     assert time.process_time() - started < 4
     assert result.problem_count > 2000  # each row past the header, and the header's own
+
+
+@pytest.mark.parametrize("cell", ['<c r="Z2"><is><t>x</t></is></c>',
+                                  '<c r="Z2" t="inlineStr"><v>x</v></c>',
+                                  '<c r="Z2" t="s"><is><t>x</t></is></c>'])
+def test_a_far_cell_openpyxl_reads_as_empty_is_no_value(tmp_path: Path, cell: str) -> None:
+    # openpyxl reads an inline string's <is> only with t="inlineStr", and then no <v>:
+    # before, such a cell past the header was refused as a value there
+    path = with_rows(tmp_path, [], '<row r="2">' + "".join(
+        f'<c r="{column}2" t="inlineStr"><is><t>{value}</t></is></c>'
+        for column, value in zip("ABCDE", diploma_row(0), strict=True)) + cell + "</row>")
+    result = read_export(path, "diploma")
+    assert result.problems == [] and result.count == 1
