@@ -25,10 +25,10 @@ from registrar.rows import HEADER_KNOWN_COLUMNS, MAX_TITLE_CELLS, passes
 # Fewer make a list when a row stands in a table as a student's does (fills_a_table) and
 # no later sheet holds people: a class of one (a transfer, an external exam) is a list too.
 IIN_ROWS = 2
-# Below a first sheet's header that names no known column, the rows read whole, values
-# past the header too, for PeopleRows to judge (the rest are read no wider than the
-# header: registrar.far_values): a cover page is some tens of lines, and a list behind a
-# title shows its IIN_ROWS IIN rows within its first rows.
+# Below a first sheet's header that names no known column, the rows holding a cell read
+# whole, values past the header too, for PeopleRows to judge (the rest are read no wider
+# than the header: registrar.far_values.rows_below): a cover page is some tens of lines,
+# and a list behind a title shows its IIN_ROWS IIN rows within its first rows.
 ROWS_JUDGED_WHOLE = 100
 # Of a later sheet, the rows looked at for people: its header (below title rows) and
 # the first students' rows under it.

@@ -38,21 +38,27 @@ _TEXT_KINDS = ("s", "str", "inlineStr")
 class RowsOfCells(Protocol):
     """A read-only openpyxl worksheet, as far as its rows are read here."""
 
-    def iter_rows(self, *, min_row: int, max_row: int | None = None,
-                  max_col: int | None = None) -> Iterator[tuple[Any, ...]]: ...
+    def iter_rows(self, *, min_row: int, max_col: int | None = None
+                  ) -> Iterator[tuple[Any, ...]]: ...
 
 
 def rows_below(sheet: RowsOfCells, after: int, width: int, whole: int = 0
                ) -> Iterator[tuple[int, tuple[Any, ...]]]:
-    """Each row of `sheet` below row `after`, numbered: the first `whole` as wide as
-    they are, the rest with their cells to column `width` at most (openpyxl fills each
-    row to the width asked, or to its last cell if none is); none for a row holding no
-    cell (openpyxl fills in a row missing from the sheet too)."""
+    """Each row of `sheet` below row `after`, numbered: the first `whole` holding a cell
+    as wide as they are, and the rows between them, the rest with their cells to column
+    `width` at most (openpyxl fills each row to the width asked, or to its last cell if
+    none is); none for a row holding no cell (openpyxl fills in a row missing from the
+    sheet too). Counted in rows holding a cell, not in rows, the window reaches a list
+    however many blank rows stand above it, and costs what those rows hold: a row
+    missing from the sheet is no cell wide when none is asked."""
     cells: tuple[Any, ...]
-    if whole:
-        yield from enumerate(sheet.iter_rows(min_row=after + 1, max_row=after + whole),
-                             start=after + 1)
-        after += whole
+    held = 0
+    for number, cells in enumerate(sheet.iter_rows(min_row=after + 1), start=after + 1):
+        if held == whole:
+            break
+        held += any(cell is not EMPTY_CELL for cell in cells)
+        yield number, cells
+        after = number
     for number, cells in enumerate(sheet.iter_rows(min_row=after + 1, max_col=max(1, width)),
                                    start=after + 1):
         yield number, cells if any(cell is not EMPTY_CELL for cell in cells) else ()

@@ -324,7 +324,7 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
         widest = marks.widest_below(last_read[0])
         whole = ROWS_JUDGED_WHOLE if widest > width and people is not None and (
             on_header is None or on_header.header_knows_no_column()) else 0
-        far = far_values(path, first, listed.shared_strings, width, last_read[0] + whole) \
+        far = far_values(path, first, listed.shared_strings, width, last_read[0]) \
             if widest > width else FarValues()
         rows = (kept(n, texts(n, cells) if cells else []) for n, cells in rows_below(
             sheet, last_read[0], min(width, widest), whole))

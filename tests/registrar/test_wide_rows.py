@@ -129,12 +129,16 @@ def test_a_header_at_the_limit_is_read(tmp_path: Path) -> None:
     assert {p.code for p in result.problems} == {"unknown-column"}
 
 
-def test_a_list_under_a_far_title_is_judged_by_all_its_rows_hold(tmp_path: Path) -> None:
+@pytest.mark.parametrize("gap", [12, 150])
+def test_a_list_under_a_far_title_is_judged_by_all_its_rows_hold(tmp_path: Path,
+                                                                  gap: int) -> None:
     # The header is row 1, a title naming no column, and the list stands past its width,
     # under a header below where one is looked for. Its rows' IINs still make the sheet a
     # list (registrar.cover_page.PeopleRows), not a cover page to move behind the list on
-    # the second sheet, as before the rows were read no wider than the header.
-    written: list[list[str]] = [["Список выпускников 2026"], *([] for _ in range(12)),
+    # the second sheet, as before the rows were read no wider than the header; and so
+    # below a gap of more blank rows than are read whole (ROWS_JUDGED_WHOLE, counted in
+    # rows holding a cell: before, in rows, and 150 blank ones hid the list)
+    written: list[list[str]] = [["Список выпускников 2026"], *([] for _ in range(gap)),
                                 DIPLOMA_HEADER, diploma_row(0), diploma_row(1)]
     workbook = openpyxl.Workbook()
     first = workbook.active
@@ -146,7 +150,7 @@ def test_a_list_under_a_far_title_is_judged_by_all_its_rows_hold(tmp_path: Path)
     result = read_export(tmp_path / "titled.xlsx", "diploma")
     assert "no-header" not in result.problem_codes
     assert [(p.row, p.code) for p in result.problems if p.row != 1] == [
-        (14, "long-row"), (15, "long-row"), (16, "long-row")]
+        (gap + 2, "long-row"), (gap + 3, "long-row"), (gap + 4, "long-row")]
 
 
 def test_a_title_over_thousands_of_far_values_is_read_in_time(tmp_path: Path) -> None:
