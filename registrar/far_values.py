@@ -24,7 +24,7 @@ import zipfile
 from array import array
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Protocol
 
 from openpyxl.cell.read_only import EMPTY_CELL
 from openpyxl.xml.constants import SHEET_MAIN_NS
@@ -35,15 +35,29 @@ _NS = SHEET_MAIN_NS + "}"
 _TEXT_KINDS = ("s", "str", "inlineStr")
 
 
+class ReadCell(Protocol):
+    """A read-only openpyxl cell (ReadOnlyCell, or EMPTY_CELL where a row holds none),
+    as far as its value is read."""
+
+    @property
+    def value(self) -> object: ...
+
+    @property
+    def number_format(self) -> str | None: ...
+
+    @property
+    def data_type(self) -> str: ...
+
+
 class RowsOfCells(Protocol):
     """A read-only openpyxl worksheet, as far as its rows are read here."""
 
     def iter_rows(self, *, min_row: int, max_col: int | None = None
-                  ) -> Iterator[tuple[Any, ...]]: ...
+                  ) -> Iterator[tuple[ReadCell, ...]]: ...
 
 
 def rows_below(sheet: RowsOfCells, after: int, width: int, whole: int = 0
-               ) -> Iterator[tuple[int, tuple[Any, ...]]]:
+               ) -> Iterator[tuple[int, tuple[ReadCell, ...]]]:
     """Each row of `sheet` below row `after`, numbered: the first `whole` holding a cell
     as wide as they are, and the rows between them, the rest with their cells to column
     `width` at most (openpyxl fills each row to the width asked, or to its last cell if
@@ -51,7 +65,7 @@ def rows_below(sheet: RowsOfCells, after: int, width: int, whole: int = 0
     sheet too). Counted in rows holding a cell, not in rows, the window reaches a list
     however many blank rows stand above it, and costs what those rows hold: a row
     missing from the sheet is no cell wide when none is asked."""
-    cells: tuple[Any, ...]
+    cells: tuple[ReadCell, ...]
     held = 0
     for number, cells in enumerate(sheet.iter_rows(min_row=after + 1), start=after + 1):
         if held == whole:

@@ -72,7 +72,7 @@ _DAY_FORMS = (
 _SLASHED_DAY_OR_MONTH_FIRST = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _SHORT_YEAR = re.compile(r"\d{1,2}\.\d{1,2}\.\d{2}")
 # A day with a time after it: 1C writes its dates "01.09.2024 0:00:00", and a workbook's
-# date cell holding a time reads "2024-09-01 10:30:00" (registrar.workbook.cell_text); a
+# date cell holding a time reads "2024-09-01 10:30:00" (registrar.cell_shown.cell_text); a
 # system's timestamp (ISO 8601) may add a fraction of a second and its zone
 # ("2025-02-01T10:30:00.000Z", "…+05:00").
 _WITH_TIME = re.compile(r"(\S+)[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
@@ -93,7 +93,7 @@ _DECIMAL = re.compile(rf"\d{{1,9}}(?:[.,]\d{{1,{DECIMALS_MAX}}})?")
 _TOO_PRECISE = re.compile(rf"\d{{1,9}}[.,]\d{{{DECIMALS_MAX + 1},20}}")
 _INTEGER = re.compile(r"\d{1,3}")
 # A long number as Excel shows it in a General cell, and saves it so in a CSV ("9,90101E+11"),
-# and as a workbook cell of 16 digits or more reads (registrar.workbook.cell_text).
+# and as a workbook cell of 16 digits or more reads (registrar.cell_shown.cell_text).
 _SCIENTIFIC = re.compile(r"\d(?:[.,]\d+)?E\+\d{2,3}", re.IGNORECASE)
 
 

@@ -1,12 +1,6 @@
 """Excel .xlsx exports, read with openpyxl in read-only mode (values, not formulas).
 
-Cells become text as Excel shows them: whole numbers without ".0", other numbers
-with at most 15 significant digits (Excel's own precision, so 3.5000000000000004
-reads 3.5), dates as YYYY-MM-DD (with the time only if it is not midnight).
-An IIN stored as a number loses its leading zeros inside Excel (one for those born
-2001-2009, up to three for 2000); it is then 9 to 11 digits and reported, never
-padded back by guessing. A whole number whose cell has a number format of zeros alone
-("000000000000") reads as Excel shows it, with that many digits.
+Cells become text as Excel shows them (registrar.cell_shown).
 
 The header may stand below title rows (registrar.rows.find_header). A hidden row
 holding values is a problem: rows a registrar filtered out (or hid) are still in the
@@ -23,20 +17,17 @@ through read-only openpyxl's private attributes.
 
 from __future__ import annotations
 
-import datetime
 import itertools
-import re
 import warnings
 import zipfile
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import openpyxl
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
+from registrar.cell_shown import cell_text, format_hides, number_text
 from registrar.cover_page import (
     LATER_SHEETS_LOOKED,
     ROWS_JUDGED_WHOLE,
@@ -44,7 +35,7 @@ from registrar.cover_page import (
     later_sheet_holds_people,
 )
 from registrar.excel_marks import error_text_phrase, excel_error_name, excel_error_phrase
-from registrar.far_values import FarValues, far_values, rows_below
+from registrar.far_values import FarValues, ReadCell, far_values, rows_below
 from registrar.header_merges import HeaderMerges
 from registrar.header_rows import MAX_HEADER_SEARCH_ROWS, HeaderRefusal, two_row_header
 from registrar.later_sheets import as_text, first_rows, shared_indices
@@ -66,61 +57,6 @@ from registrar.sheet_sizes import check_sheet_sizes
 from registrar.sheet_xml import DAMAGED_PART, SheetLimit, check_parts, sheet_marks
 from registrar.sniff import not_a_workbook, strict_open_xml
 
-# A number format of zeros alone ("000000000000"): Excel shows a whole number with as
-# many digits, leading zeros put back, as offices format a column of IINs or codes
-# stored as numbers.
-_ZEROS = re.compile(r"0+")
-
-
-# What a number format holds that Excel shows as written, not as a sign: quoted text and
-# an escaped character ("%" in 0"%" or 0\% is a percent sign, not a percentage).
-_LITERALS = re.compile(r'"[^"]*"|\\.')
-
-
-def _percentage(number_format: str | None) -> bool:
-    """Whether Excel shows a number in this format as a percentage: 0.5 as 50%."""
-    return number_format is not None and "%" in _LITERALS.sub("", number_format)
-
-
-def _hides(value: object, number_format: str | None) -> bool:
-    """Whether this format shows nothing of `value` (";;;", or an empty section for its
-    sign or for text): a cell its registrar never sees."""
-    if not number_format or ";" not in number_format or isinstance(value, bool):
-        return False
-    sections = _LITERALS.sub("x", number_format).split(";")
-    if isinstance(value, str):
-        index = 3
-    elif isinstance(value, int | float):
-        index = 0 if value > 0 else 1 if value < 0 else 2
-    else:
-        return False
-    return index < len(sections) and not sections[index].strip()
-
-
-def cell_text(value: object, number_format: str | None = None) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"  # refused as it is read (xlsx_rows)
-    if isinstance(value, int | float) and _percentage(number_format):
-        # as Excel shows it: 0.5 in a "0%" cell is the 50 its registrar reads
-        shown = (Decimal(repr(value)) * 100).normalize()
-        return format(shown, "f")
-    width = len(number_format) if number_format and _ZEROS.fullmatch(number_format) else 0
-    if isinstance(value, int):
-        return str(value).zfill(width) if value >= 0 else str(value)
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value)).zfill(width) if value >= 0 else str(int(value))
-        return format(value, ".15g")
-    if isinstance(value, datetime.datetime):
-        if value.time() == datetime.time(0):
-            return value.date().isoformat()
-        return value.isoformat(sep=" ")
-    if isinstance(value, datetime.date | datetime.time):
-        return value.isoformat()
-    return str(value)
-
 
 def _later_rows(path: Path, listed: WorkbookParts) -> Iterator[list[list[str]]]:
     """The first LATER_ROWS_LOOKED rows of each of the first LATER_SHEETS_LOOKED visible
@@ -134,7 +70,7 @@ def _later_rows(path: Path, listed: WorkbookParts) -> Iterator[list[list[str]]]:
         sheets = []
         for sheet in visible[:LATER_SHEETS_LOOKED]:
             with archive.open(sheet.part) as source:
-                sheets.append(first_rows(source, _number_text))
+                sheets.append(first_rows(source, number_text))
         strings = shared_strings_at(archive, listed.shared_strings, shared_indices(sheets))
     for rows in sheets:
         yield as_text(rows, strings)
@@ -158,14 +94,6 @@ def _same_sheets(listed: list[SheetPart], opened: list[str]) -> bool:
     """Whether openpyxl found the worksheets the package lists (`opened`: their titles),
     in the same order: the parts read here are then the sheets it reads."""
     return [sheet.title for sheet in listed] == opened
-
-
-def _number_text(value: str) -> str:
-    """A number cell's stored value as Excel shows it (cell_text)."""
-    try:
-        return cell_text(float(value)) or value
-    except (ValueError, OverflowError):
-        return value
 
 
 _BOOLEAN = phrase("reg.sheet.boolean", "the cell holds TRUE or FALSE, which Excel shows in "
@@ -252,15 +180,15 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
         # (typed, or pasted as text), which is said for what it is (excel_marks)
         failed: dict[int, set[int]] = {}
 
-        def texts(number: int, cells: tuple[Any, ...]) -> list[str | None]:
+        def texts(number: int, cells: tuple[ReadCell, ...]) -> list[str | None]:
             said: list[str | None] = []
             for index, cell in enumerate(cells):
-                value, shown = cell.value, getattr(cell, "number_format", None)
-                if (value.__class__ is bool or (shown and ";" in shown and _hides(value, shown))
-                        ) and number not in unseen:
+                value, shown = cell.value, cell.number_format
+                if (value.__class__ is bool or (shown and ";" in shown and format_hides(
+                        value, shown))) and number not in unseen:
                     unseen[number] = (index, _BOOLEAN if value.__class__ is bool
                                       else _HIDDEN_VALUE)
-                if getattr(cell, "data_type", None) == "e":
+                if cell.data_type == "e":
                     failed.setdefault(number, set()).add(index)
                 said.append(cell_text(value, shown))
             return said

@@ -13,9 +13,9 @@ import openpyxl
 import pytest
 
 from registrar import load_mapping, read_export
+from registrar.cell_shown import cell_text
 from registrar.problems import MAX_PROBLEMS
 from registrar.schema import parse_schema
-from registrar.workbook import cell_text
 from tests.registrar.helpers import (
     DIPLOMA_HEADER,
     IINS,
