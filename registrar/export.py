@@ -8,6 +8,7 @@ the schema's field names, ready to become a credential document.
 from __future__ import annotations
 
 import codecs
+import datetime
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -162,7 +163,8 @@ def _text_rows(path: Path, kind: str, encoding: str | None, delimiter: str | Non
 def read_export(path: Path, credential_type: str, *, encoding: str | None = None,
                 mapping: Mapping | None = None, schema: Schema | None = None,
                 delimiter: str | None = None, on_record: RecordSink | None = None,
-                issued: IssuedCheck | None = None) -> ExportResult:
+                issued: IssuedCheck | None = None, today: datetime.date | None = None
+                ) -> ExportResult:
     """Parse and validate a whole export, streaming rows; raises SchemaError only
     for a schema that cannot be loaded or that the mapping's layout cannot fill
     (registrar.course_rows.check_layout), and reports everything else as problems.
@@ -170,7 +172,8 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
     `on_record` takes each clean record as it is read (nothing is kept), so a caller
     can hash as it goes; it must discard what it got if problems are reported.
     `issued` says whether a unique field's value was already issued (see
-    registrar.issued)."""
+    registrar.issued). `today`: the day dates are checked against (registrar.record_dates),
+    the day it is read unless given."""
     schema = schema or load_schema(credential_type)
     if schema.credential_type != credential_type:
         raise SchemaError(f"schema is for {schema.credential_type}, not {credential_type}")
@@ -182,7 +185,8 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
     suffix = path.suffix.lower()
     kind = ("csv" if suffix in CSV_SUFFIXES else "json" if suffix == ".json"
             else "xlsx" if suffix == ".xlsx" else "")
-    validator = Validator(schema, mapping, problems, on_record=on_record, issued=issued)
+    validator = Validator(schema, mapping, problems, on_record=on_record, issued=issued,
+                          today=today)
     validator.text_source = kind == "csv"
     courses = CourseRows(validator) if validator.course_rows else None
     people = PeopleRows()  # a workbook's: whether its first sheet is a list or a cover

@@ -94,13 +94,14 @@ class Validator(Headers):
     are kept in `records`. `issued` is asked about each unique field's value."""
 
     def __init__(self, schema: Schema, mapping: Mapping, problems: ProblemList, *,
-                 on_record: RecordSink | None = None, issued: IssuedCheck | None = None
-                 ) -> None:
+                 on_record: RecordSink | None = None, issued: IssuedCheck | None = None,
+                 today: datetime.date | None = None) -> None:
         super().__init__(schema, mapping)
         self.problems = problems
         self.records: list[dict[str, str]] = []
         self.count = 0
-        self._today = datetime.date.today()  # one day for the whole file
+        # one day for the whole file: the day it is read, unless a test gives its own
+        self._today = today or datetime.date.today()
         self._on_record = on_record
         self._issued = issued
         self.sample: list[tuple[int, dict[str, str]]] = []
