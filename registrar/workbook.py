@@ -326,9 +326,10 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
                 pass  # the sheet read is sound; a damaged later one holds no list to move
     except SheetLimit as exc:
         problems.add(number, None, exc.code, exc.said)
-    except IndexError:  # openpyxl looks a t="s" cell's index up in the shared strings
+    except IndexError:  # openpyxl looks a t="s" cell's index up in the shared strings,
+        # building the row after `number`: which one, it does not say
         why = "a cell names a shared string the workbook does not hold"
-        problems.add(number, None, "malformed", phrase(
+        problems.add(None, None, "malformed", phrase(
             "reg.file.damaged_here", f"the workbook is damaged here: {why}", why=why))
     except (ValueError, KeyError, TypeError, SyntaxError, zipfile.BadZipFile,
             *DAMAGED_PART) as exc:

@@ -358,3 +358,4 @@ def test_a_shared_string_the_workbook_lacks_is_a_damaged_workbook(tmp_path: Path
     assert not result.ok and keys(result) == ["reg.file.damaged_here"], result.problems
     said = result.problems[0].said
     assert said is not None and "shared string the workbook does not hold" in str(said)
+    assert result.problems[0].row is None  # not row 3, the last one read whole
