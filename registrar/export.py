@@ -22,7 +22,7 @@ from registrar.mapping import IDENTITY, Mapping
 from registrar.phrases import phrase
 from registrar.plain_spaces import PlainSpaced
 from registrar.problems import Problem, ProblemList
-from registrar.rows import MAX_TITLE_ROWS, HeaderSink, RawRow, SourceStats
+from registrar.rows import MAX_TITLE_ROWS, HeaderSink, RawRow, SourceStats, header_columns
 from registrar.schema import Schema, SchemaError, load_schema
 from registrar.sniff import not_a_workbook
 from registrar.textfile import (
@@ -202,7 +202,8 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
                      if suffix else phrase("reg.file.no_suffix", english))
     else:
         try:
-            rows = (xlsx_rows(path, stats, problems, validator, people) if kind == "xlsx"
+            rows = (xlsx_rows(path, stats, problems, validator, people,
+                              header_columns(schema)) if kind == "xlsx"
                     else _text_rows(path, kind, encoding, delimiter, stats, problems, info,
                                     validator))
             for row in rows:

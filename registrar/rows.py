@@ -10,7 +10,7 @@ from typing import Protocol
 from registrar.formats import FormatError, check_value
 from registrar.iin import birth_date_of
 from registrar.phrases import Phrase, phrase
-from registrar.schema import MAX_LINE_PARTS, MAX_RECORD_FIELDS
+from registrar.schema import MAX_LINE_PARTS, MAX_RECORD_FIELDS, Schema
 
 # Title rows a CSV or Excel export may put above its header (a list's name, the
 # university, the date it was printed): the header is looked for this far down.
@@ -27,7 +27,8 @@ IDENTIFYING_FORMATS = frozenset({"iin", "date"})
 # for the columns a mapping reads past ("№ п/п", notes). openpyxl fills every row below
 # to the header's width when any row below reaches it, so a short row costs the
 # header's width: a header of 16,384 columns made each cost 16,384. A CSV's rows are
-# never filled: each costs what its bytes do, and its header is not bounded.
+# never filled: each costs what its bytes do, and its header is not bounded. A
+# workbook's header is held to what the schema read can fill (header_columns).
 READ_PAST_COLUMNS = 100
 MAX_HEADER_COLUMNS = MAX_RECORD_FIELDS * MAX_LINE_PARTS + READ_PAST_COLUMNS
 # A cell with this many digits, and no more letters than digits, is a number however
@@ -155,12 +156,21 @@ def stray_row(values: list[str], iin: list[bool]) -> Phrase | None:
                   "or an employee's, needs the rest filled in)", text=shown)
 
 
-def too_wide(width: int) -> Phrase:
-    """A header spanning `width` columns, past MAX_HEADER_COLUMNS."""
+def header_columns(schema: Schema) -> int:
+    """The columns a workbook's header may span for `schema`: a column for each field,
+    each line's parts as many times as it may be given, and each group's items, with
+    READ_PAST_COLUMNS to spare; a diploma's some 115, a transcript's some 1,800."""
+    filled = len(schema.fields) + sum(len(group.parts) * group.max_items
+                                      for group in schema.lines) + sum(
+        group.max_items for group in schema.each)
+    return min(filled + READ_PAST_COLUMNS, MAX_HEADER_COLUMNS)
+
+
+def too_wide(width: int, limit: int) -> Phrase:
+    """A header spanning `width` columns, past `limit` (header_columns)."""
     return phrase("reg.header.too_wide", f"the header spans {width} columns, to its last "
-                  f"named one; a header here may span at most {MAX_HEADER_COLUMNS}: delete "
-                  "the columns the documents do not need", width=width,
-                  max=MAX_HEADER_COLUMNS)
+                  f"named one; a header here may span at most {limit}: delete "
+                  "the columns the documents do not need", width=width, max=limit)
 
 
 def title_text(cells: list[str | None]) -> str:

@@ -104,10 +104,12 @@ _HIDDEN_VALUE = phrase("reg.sheet.hidden_value", "the cell's number format hides
 
 
 def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
-              on_header: HeaderSink | None = None, people: PeopleRows | None = None
-              ) -> Iterator[RawRow]:
-    """The first sheet's rows under its header. `people` is given each row, one of a
-    problem here too (a wider row than the header, below a title taken for it, is one)."""
+              on_header: HeaderSink | None = None, people: PeopleRows | None = None,
+              max_columns: int = MAX_HEADER_COLUMNS) -> Iterator[RawRow]:
+    """The first sheet's rows under its header, which may span `max_columns` (each row
+    below is filled to its width: rows.header_columns). `people` is given each row, one
+    of a problem here too (a wider row than the header, below a title taken for it, is
+    one)."""
     # What openpyxl says it leaves out as it reads (defined names it cannot place, data
     # validation, a missing default style) is about formatting, never a value; said as a
     # Python warning it reached the registrar's terminal in English, with a path into
@@ -227,8 +229,9 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
             return
         keys = tuple(c or "" for c in header_cells)
         width = len(keys)
-        if width > MAX_HEADER_COLUMNS:
-            problems.add(header_row, get_column_letter(width), "too-large", too_wide(width))
+        if width > max_columns:
+            problems.add(header_row, get_column_letter(width), "too-large",
+                         too_wide(width, max_columns))
             return
         merges = HeaderMerges(marks, header_row, width, joined)
         problem = merges.problem()

@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 
 from registrar import read_export
-from registrar.rows import MAX_HEADER_COLUMNS
+from registrar.rows import MAX_HEADER_COLUMNS, READ_PAST_COLUMNS, header_columns
 from registrar.schema import MAX_GROUP_ITEMS, load_schema
 from tests.registrar.helpers import DIPLOMA_HEADER, diploma_row, write_csv, write_xlsx
 
@@ -123,10 +123,25 @@ def test_a_transcript_of_as_many_courses_as_a_record_holds_reads(tmp_path: Path,
 
 
 def test_a_header_at_the_limit_is_read(tmp_path: Path) -> None:
-    header = DIPLOMA_HEADER + [""] * (MAX_HEADER_COLUMNS - 6) + ["note"]
+    limit = header_columns(load_schema("diploma"))
+    header = DIPLOMA_HEADER + [""] * (limit - 6) + ["note"]
     result = read_export(write_xlsx(tmp_path / "wide.xlsx", [header, diploma_row(0)]),
                          "diploma")
     assert {p.code for p in result.problems} == {"unknown-column"}
+
+
+def test_a_header_wider_than_its_schema_fills_is_refused_naming_that_limit(
+        tmp_path: Path) -> None:
+    # each row below is filled to the header's width: before, any schema's header might
+    # span MAX_HEADER_COLUMNS, and 20,000 short diploma rows under 2,500 columns cost 29 s
+    limit = len(load_schema("diploma").fields) + READ_PAST_COLUMNS
+    assert header_columns(load_schema("diploma")) == limit < MAX_HEADER_COLUMNS
+    header = DIPLOMA_HEADER + [f"c{i}" for i in range(limit - 4)]
+    result = read_export(write_xlsx(tmp_path / "wide.xlsx", [header, diploma_row(0)]),
+                         "diploma")
+    assert [(p.row, p.code) for p in result.problems] == [(1, "too-large")]
+    said = result.problems[0].said
+    assert said is not None and dict(said.params) == {"width": limit + 1, "max": limit}
 
 
 @pytest.mark.parametrize("gap", [12, 150])
