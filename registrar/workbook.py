@@ -35,7 +35,7 @@ from registrar.cover_page import (
     later_sheet_holds_people,
 )
 from registrar.excel_marks import error_text_phrase, excel_error_name, excel_error_phrase
-from registrar.far_values import FarValues, ReadCell, far_values, rows_below
+from registrar.far_values import FarValues, ReadCell, RowsOfCells, far_values, rows_below
 from registrar.header_merges import HeaderMerges
 from registrar.header_rows import MAX_HEADER_SEARCH_ROWS, HeaderRefusal, two_row_header
 from registrar.later_sheets import as_text, first_rows, shared_indices
@@ -94,6 +94,32 @@ def _same_sheets(listed: list[SheetPart], opened: list[str]) -> bool:
     """Whether openpyxl found the worksheets the package lists (`opened`: their titles),
     in the same order: the parts read here are then the sheets it reads."""
     return [sheet.title for sheet in listed] == opened
+
+
+class _MissingSharedString(Exception):
+    """openpyxl looked a t="s" cell's index up in the shared strings, and the workbook
+    holds none there: it raises IndexError as it builds the row, and does not say which."""
+
+
+class _StringsChecked:
+    """A read-only openpyxl worksheet whose rows raise _MissingSharedString for the
+    IndexError openpyxl raises building them, and only for that: one of this module's
+    own, as it reads what they hold, is a bug to surface, not a damaged workbook."""
+
+    def __init__(self, sheet: RowsOfCells) -> None:
+        self._sheet = sheet
+
+    def iter_rows(self, *, min_row: int = 1, max_col: int | None = None
+                  ) -> Iterator[tuple[ReadCell, ...]]:
+        rows = self._sheet.iter_rows(min_row=min_row, max_col=max_col)
+        while True:
+            try:
+                cells = next(rows)
+            except StopIteration:
+                return
+            except IndexError as exc:
+                raise _MissingSharedString from exc
+            yield cells
 
 
 _BOOLEAN = phrase("reg.sheet.boolean", "the cell holds TRUE or FALSE, which Excel shows in "
@@ -204,7 +230,8 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
             last_read[0] = number
             return number, cells
 
-        rows = (kept(n, texts(n, cells)) for n, cells in enumerate(sheet.iter_rows(), start=1))
+        rows = (kept(n, texts(n, cells)) for n, cells in enumerate(
+            _StringsChecked(sheet).iter_rows(), start=1))
         found, ahead = find_header(rows, stats, on_header)
         header_row, header_cells = found if found is not None else (1, [])
         joined: frozenset[str] = frozenset()
@@ -258,7 +285,7 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
         far = far_values(path, first, listed.shared_strings, width, last_read[0]) \
             if widest > width else FarValues()
         rows = (kept(n, texts(n, cells) if cells else []) for n, cells in rows_below(
-            sheet, last_read[0], min(width, widest), whole))
+            _StringsChecked(sheet), last_read[0], min(width, widest), whole))
         for number, cells in itertools.chain(ahead, rows):
             far_column = far.first(number)
             if far_column is None and all(c is None or not c.strip() for c in cells):
@@ -329,8 +356,8 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
                 pass  # the sheet read is sound; a damaged later one holds no list to move
     except SheetLimit as exc:
         problems.add(number, None, exc.code, exc.said)
-    except IndexError:  # openpyxl looks a t="s" cell's index up in the shared strings,
-        # building the row after `number`: which one, it does not say
+    except _MissingSharedString:  # raised building the row after `number`: which one,
+        # openpyxl does not say
         why = "a cell names a shared string the workbook does not hold"
         problems.add(None, None, "malformed", phrase(
             "reg.file.damaged_here", f"the workbook is damaged here: {why}", why=why))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from registrar import ExportResult, read_export, sheet_xml
+from registrar import ExportResult, read_export, sheet_xml, workbook
 from registrar.merge_sweep import Merge, MergeSweep
 from tests.registrar.helpers import DIPLOMA_HEADER, diploma_row, write_xlsx
 
@@ -359,3 +359,15 @@ def test_a_shared_string_the_workbook_lacks_is_a_damaged_workbook(tmp_path: Path
     said = result.problems[0].said
     assert said is not None and "shared string the workbook does not hold" in str(said)
     assert result.problems[0].row is None  # not row 3, the last one read whole
+
+
+def test_an_index_error_of_the_reading_code_is_not_said_as_a_damaged_workbook(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # only openpyxl's IndexError building a row is a missing shared string: before, any
+    # raised while the rows were read was, and a bug in reading them hid behind it
+    def misread(value: object, number_format: str | None = None) -> str | None:
+        raise IndexError("a bug of the reading code")
+
+    monkeypatch.setattr(workbook, "cell_text", misread)
+    with pytest.raises(IndexError, match="a bug of the reading code"):
+        read_export(rewritten(tmp_path, {}), "diploma")
