@@ -162,7 +162,11 @@ def test_a_hostile_a_slow_and_a_silent_peer_only_slow_the_copy(net: Consortium) 
 
 def test_a_peer_leaving_values_out_beside_honest_ones_is_found_and_alone_distrusted(
         net: Consortium) -> None:
-    source = grown_chain(net, blocks=4, anchors=60)
+    # One chain every run: on a chain of random anchors the value the liar leaves out is,
+    # now and then, also in an honest peer's overlapping range, and the copy ends whole
+    # without the omission being seen (24 of 1,200 seeded chains, each copied right):
+    # nothing is lost, but there is then no liar to find.
+    source = grown_chain(net, blocks=4, anchors=60, seed=61)
 
     def drop_one(answer: list[object]) -> None:
         items = answer[2]
