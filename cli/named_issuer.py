@@ -110,7 +110,7 @@ def names_of_issuer(document: object) -> NamedIssuer:
 
 def _shown(name: str) -> str:
     """`name` as a verdict repeats it: its words, invisible characters left out, cut short."""
-    words = " ".join("".join(c for c in name if unicodedata.category(c) != "Cf").split())
+    words = " ".join(_visible(name).split())
     return words if len(words) <= NAMED_CHARS_MAX else words[:NAMED_CHARS_MAX] + "…"
 
 
