@@ -191,6 +191,9 @@ def check_words(check: Check, verdict: Judged, words: Words, document: Any) -> s
     elif check.name == "anchored" and not check.ok and "key_compromised_from" in f:
         detail = words.t("cli.anchored.stolen_key", author=f.get("author", ""),
                          height=f.get("height", ""), fromHeight=f["key_compromised_from"])
+    elif check.name == ISSUER_CHECK and not check.ok and "author" not in f:  # a W3C VC's
+        detail = words.t("cli.detail.vc_issuer_not_recorder", named=f.get("named_issuer", ""),
+                         issuer=f.get("issuer", ""))
     elif check.name == ISSUER_CHECK and not check.ok:
         detail = words.t("cli.detail.issuer_not_recorder", named=f.get("named_issuer", ""),
                          author=f.get("author", ""))

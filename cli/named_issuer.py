@@ -16,18 +16,30 @@ map ({"en": ...}) included, leaves it valid with a caution saying whom it names 
 the chain shows only who recorded it (the fact `named_issuer`).
 
 The ledger stays out of it: it does not read what a file says. The comparison is made
-where the command line has the parsed file (cli.online_verdict.node_verdict)."""
+where the command line has the parsed file (cli.online_verdict.node_verdict).
+
+A Senim W3C VC is the other file whose issuer a reader sees named: its `issuer.name` is in
+its proof but in no hash the chain holds, and a VC exported before `senim export-vc` signed
+the chain's spelling (or one its issuer signed by other means) may name "Harvard
+University" for the member the chain records as KazNU. Its verdict stays what the chain
+makes it, with a caution (`vc_issuer_checked`, `vc_caution`); a name that is another
+member's id is ISSUER_NOT_RECORDER, as in an anchored file. (Its `issuer.id`, a did:key,
+is tied to the member by the chain's key history: ledger.vc.issuer_keys.)"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cli.commands import Judged
-from cli.member_names import spaced
+from cli.member_names import same_name, spaced
 from cli.spoken import Sentence
 from ledger.verification import Check, Verdict
+
+if TYPE_CHECKING:  # a VC's verdict is only read here: its module is loaded where VCs are
+    from ledger.vc.verify import VcVerdict
 
 ISSUER_NOT_RECORDER = "issuer_not_recorder"
 ISSUER_CHECK = "issuer_named"
@@ -150,3 +162,46 @@ def caution(verdict: Judged) -> Sentence | None:
     author = verdict.facts.get("author", "")
     return Sentence("cli.named_issuer.caution", f"This file names {named} as its issuer; the "
                     f"chain shows only that {author} recorded it.", named=named, author=author)
+
+
+def vc_issuer_checked(verdict: VcVerdict, document: object) -> VcVerdict:
+    """`verdict`, a Senim VC's as a chain gave it, as the VC's `issuer.name` (a string or a
+    language map's every value) bears on it when it was valid: ISSUER_NOT_RECORDER when a
+    name is a member id other than the one the chain records; still valid, with the first
+    name a reader would not take for the chain's (cli.member_names.same_name, invisible
+    characters left out) in its facts (`named_issuer`, for `vc_caution`), otherwise. Any
+    other verdict, and a VC no chain records, is returned as it is."""
+    chain_name, chain_id = verdict.facts.get("issuer"), verdict.facts.get("issuer_id")
+    issuer = document.get("issuer") if isinstance(document, dict) else None
+    if not (verdict.valid and isinstance(chain_name, str) and isinstance(chain_id, str)
+            and isinstance(issuer, dict)):
+        return verdict
+    name = issuer.get("name")
+    given = [each for each in (name.values() if isinstance(name, dict) else [name])
+             if isinstance(each, str) and _comparable(each)]
+    other_id = next((found for each in given if (found := _member_id(each)) is not None
+                     and found != chain_id.lower()), None)
+    if other_id is not None:
+        verdict.facts["named_issuer"] = other_id
+        verdict.fail(ISSUER_NOT_RECORDER, Check(
+            ISSUER_CHECK, False, f"names member id {other_id} as its issuer; the chain "
+            f"records it as issued by {chain_name}"))
+        verdict.reason = (f"this credential names member id {other_id} as its issuer, but "
+                          f"the chain records it as issued by {chain_name}: nothing on the "
+                          f"chain shows {other_id} vouched for it")
+        return verdict
+    other = next((each for each in given if _member_id(each) is None
+                  and not same_name(_visible(each), chain_name)), None)
+    if other is not None:
+        verdict.facts["named_issuer"] = _shown(other)
+    return verdict
+
+
+def vc_caution(verdict: Judged) -> Sentence | None:
+    """What a valid VC verdict says of a credential naming another issuer than the chain's."""
+    named, issuer = verdict.facts.get("named_issuer"), verdict.facts.get("issuer", "")
+    if not verdict.valid or not isinstance(named, str):
+        return None
+    return Sentence("cli.named_issuer.vc_caution", f"This credential names {named} as its "
+                    f"issuer; the chain records it as issued by {issuer}.", named=named,
+                    issuer=issuer)

@@ -23,6 +23,7 @@ from cli.document_lines import contents, native_or_as_is
 from cli.errors import EXIT_UNREACHABLE
 from cli.freshness import check_fresh, old_answer_note
 from cli.language import Words
+from cli.named_issuer import vc_caution, vc_issuer_checked
 from cli.node_answers import RemoteFactsError, read_bounded, shown_node
 from cli.online_verdict import NodeFailed, NodeVerdict, status_chain_id
 from cli.remote import (
@@ -201,11 +202,12 @@ def by_its_end(verdict: VcVerdict) -> VcVerdict:
 
 def settled(verdict: VcVerdict, document: Any, facts: RemoteFacts, max_age_s: float | None
             ) -> VcVerdict:
-    """A VC's verdict as an officer is told it: a VC no chain records is unconfirmed, an
+    """A VC's verdict as an officer is told it: a VC no chain records is unconfirmed, one
+    naming another issuer than the chain's cautioned or refused (cli.named_issuer), an
     answer older than `max_age_s` stale."""
     if verdict.valid and "senim" not in document:
         verdict = unconfirmed(verdict)
-    verdict = by_its_end(verdict)
+    verdict = vc_issuer_checked(by_its_end(verdict), document)
     if facts.header is not None:
         verdict.facts["as_of_height"] = facts.header.height
         verdict.facts["as_of_time"] = when(facts.header.time_ms)
@@ -229,11 +231,14 @@ def source_line(answer: NodeVerdict[VcVerdict], words: Words) -> str:
 
 def said_after(verdict: VcVerdict, document: Any, answer: NodeVerdict[VcVerdict],
                words: Words, notes: Sequence[Sentence] = ()) -> list[str]:
-    """The lines said after a settled VC verdict's checks: its warnings, the state it was
-    read from (when the chain was), `notes` (a link's, the other nodes'), an old answer's
-    age, and the contents the chain confirmed."""
-    after = [f"{words.t('cli.vc.note')}: {say(vc_warning(warning))}"
-             for warning in verdict.warnings]
+    """The lines said after a settled VC verdict's checks: the caution of an issuer named
+    otherwise than the chain names it, its warnings, the state it was read from (when the
+    chain was), `notes` (a link's, the other nodes'), an old answer's age, and the contents
+    the chain confirmed."""
+    named = vc_caution(verdict)
+    after = [say(named)] if named is not None else []
+    after += [f"{words.t('cli.vc.note')}: {say(vc_warning(warning))}"
+              for warning in verdict.warnings]
     # an untrusted answer read no state, maybe, but its node is the one to distrust
     if answer.height is not None or verdict.status == UNTRUSTED:
         after.append(source_line(answer, words))

@@ -146,6 +146,9 @@ def verdict_sentence(verdict: Judged, words: Words, *, unreadable: str | None = 
             return words.t("cli.status.not_anchored")
         if status != "stale":  # a record this source's keys do not let be read
             return words.t("cli.status.anchor_unchecked")
+    if status == ISSUER_NOT_RECORDER:  # a W3C VC's (cli.named_issuer.vc_issuer_checked)
+        return words.t("cli.status.vc_issuer_not_recorder", named=f.get("named_issuer", ""),
+                       issuer=f.get("issuer", ""))
     moment = as_of(words, f)
     params = {"type": _type_word(words, f.get("type")), "issuer": f.get("issuer", ""),
               "date": words.date(f.get("issued_at")),
