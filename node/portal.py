@@ -1,6 +1,6 @@
 """The verification portal every node serves at `/`: a static bundle in node/static/.
 
-The page is plain HTML, CSS and eleven ES modules (portal.js reads the document
+The page is plain HTML, CSS and twelve ES modules (portal.js reads the document
 and wires the page, portal-links.js reads a link into its document, portal-verdict.js
 draws the answer, portal-tables.js a document's course lines and grades as tables,
 portal-warnings.js what a VC's check could not confirm (its warnings, and a status list
@@ -8,14 +8,16 @@ that could not be used), portal-employment.js says an
 employment record's standing, portal-membership.js a retired issuer's, the
 consortium's revocation and a grant or revocation made with a stolen key,
 portal-recognition.js a recognition's courses and original,
+portal-anchored.js a JSON file that is no credential, looked up as an anchored document,
+and the caution of a VC naming its issuer otherwise than the chain,
 portal-presentation.js a W3C presentation's verdict and each credential in it,
 portal-files.js takes a file picked or dropped,
 portal-language.js holds the words), with translations
 for Kazakh, Russian and English (node/static/i18n/, which `senim verify` reads too:
 node/i18n.py). The server's only part is to pick the first language from the browser's
 Accept-Language (or `?lang=`) and to serve the bundle's files. The page keeps the
-document in the browser and posts it only to a verify route (/v1/verify, or
-/credentials/verify for a W3C VC).
+document in the browser and posts it only to a verify route (/v1/verify,
+/credentials/verify for a W3C VC, /v1/verify/anchor for any other JSON file).
 
 The holder's page (`/holder`, holder.js) makes the copy a graduate gives a reader: the
 fields they untick hidden, in the browser, as `senim disclose` hides them, so the

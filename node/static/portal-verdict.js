@@ -1,5 +1,6 @@
 // The portal's answer: the verdict in one sentence, then the document as the holder
 // disclosed it and the checks behind the verdict, all in the page's language.
+import { renderAnchored } from './portal-anchored.js';
 import { employmentDetail, headline } from './portal-employment.js';
 import * as membership from './portal-membership.js';
 import * as recognition from './portal-recognition.js';
@@ -38,6 +39,7 @@ export function clearCredentials() {
 
 export function reset() {
   $('answer').hidden = true;
+  $('document').hidden = false;  // an anchored file's answer shows no document card
   clearCredentials();
   warnings.clearWarnings();
   $('retry-row').hidden = true;
@@ -294,6 +296,13 @@ export function render(doc, verdict, status, checkedAt) {
   renderFields(doc, verdict);
   renderChecks(doc, verdict, status, checkedAt);
   $('answer').hidden = false;
+}
+
+// An anchored file's answer (portal-anchored.js), ended as a credential's printout is.
+export function renderAnchoredAnswer(verdict, status, checkedAt) {
+  warnings.clearWarnings();
+  renderAnchored(verdict, status, show);
+  $('print-meta').textContent = printMeta(status, checkedAt);
 }
 
 // The answer comes first: bring it to the top of the screen once it is there.

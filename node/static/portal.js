@@ -5,27 +5,34 @@
 // fragment, which portal-links.js reads), asks the node and wires the page;
 // portal-verdict.js says the answer, and portal-language.js holds the words in Kazakh,
 // Russian and English.
+import { isCredential, issuerChecked, vcCaution } from './portal-anchored.js';
 import { $, applyLanguage, loadStrings, state, t } from './portal-language.js';
 import { kindOfFile, takeFiles, textOf } from './portal-files.js';
 import { carriesObject, documentFromLink, MAX_DOCUMENT_BYTES, pastedLinks, withoutWordsAfter } from './portal-links.js';
 import * as presentations from './portal-presentation.js';
-import { render, reset, reveal, say, show } from './portal-verdict.js';
+import { render, renderAnchoredAnswer, reset, reveal, say, show } from './portal-verdict.js';
 
 const REQUEST_TIMEOUT_MS = 6000;
 // A VC's signature check canonicalises RDF on the node: seconds, not milliseconds.
 const VC_TIMEOUT_MS = 30000;
 // A node's 503 codes that no retry cures (node/api.py): each said as itself (status.<code>).
 const STORE_FAULTS = ['store_unreadable', 'store_damaged'];
+// What the start of a credential or a W3C VC holds (cli.verify_files: CREDENTIAL_MARK, VC_MARK).
+const CREDENTIAL_MARKS = /"senim-credential\/|"VerifiableCredential"/;
 
 // ---- reading the document ---------------------------------------------------------------
 // Why the file read last was refused (a PDF, a photo…), while the box stays empty: "Check"
 // says it again, rather than "nothing to check" beside that file's name.
 let refusedFile = null;
+// The file read last and the text it was read as: an anchored file is looked up by its exact
+// bytes (a byte-order mark, the line ending at its end), which the text box does not keep.
+let readAs = null;
 
 async function readFile(file) {
   const mine = ++checks;  // a check still waiting for the node is older than this file
   fromLink = null;
   refusedFile = null;
+  readAs = null;
   $('filename').textContent = file.name;
   const refused = await kindOfFile(file, MAX_DOCUMENT_BYTES);
   const text = refused ? null : await textOf(file);
@@ -40,7 +47,16 @@ async function readFile(file) {
     return;
   }
   $('doc').value = text;
+  readAs = { file, text };
   verify();
+}
+
+// The bytes an anchored document is looked up by: the file's own while the box holds what
+// was read from it; else the box's text as it stands, untrimmed, in UTF-8 (a paste keeps
+// no file's bytes, but a whole file pasted keeps the line ending at its end).
+function anchoredBytes() {
+  const box = $('doc').value;
+  return readAs && box === readAs.text ? readAs.file : box;
 }
 
 // ---- W3C VC 2.0 -------------------------------------------------------------------------
@@ -167,14 +183,19 @@ async function verify() {
   show('', t('result.checking'));
   const vc = isVc(doc);
   const presentation = vc && presentations.isPresentation(doc);
+  // Any other JSON that is no Senim credential is a document some member may have anchored
+  // (a link carries a credential: cli/share_links.py).
+  const anchored = !vc && !linked && !isCredential(doc);
   presentations.showOptions(presentation);
   // What the officer asked the holder to sign for, as sent: the answer is said beside it.
   const asked = presentation ? presentations.options() : {};
   let verdict, status = null;
   try {
-    const [path, body] = vc ? vcRequest(doc, text, asked) : ['/v1/verify', text];
-    const answer = await fetchJson(path, { method: 'POST', body,
-      headers: { 'Content-Type': 'application/json' } }, vc ? VC_TIMEOUT_MS : REQUEST_TIMEOUT_MS);
+    const [path, body] = vc ? vcRequest(doc, text, asked)
+      : anchored ? ['/v1/verify/anchor', anchoredBytes()] : ['/v1/verify', text];
+    const answer = await fetchJson(path, { method: 'POST', body, headers: { 'Content-Type':
+      anchored ? 'application/octet-stream' : 'application/json' } },
+    vc ? VC_TIMEOUT_MS : REQUEST_TIMEOUT_MS);
     if (stale()) return;
     // The VC-API answers 400 with its verdict for a credential that does not verify.
     verdict = vc ? answer.body && answer.body.verdict : answer.body;
@@ -200,6 +221,12 @@ async function verify() {
       say('link_damaged');
       return;
     }
+    // No record of a file holding a credential's marks near its start (one inside another
+    // object, say): said as a credential damaged or wrapped, as `senim verify` says it.
+    if (anchored && verdict.status === 'unknown' && CREDENTIAL_MARKS.test(text.slice(0, 4096))) {
+      say('damaged');
+      return;
+    }
     status = (await fetchJson('/v1/status', {}).catch(() => null)) || null;
     if (stale()) return;
   } catch (e) {
@@ -211,10 +238,11 @@ async function verify() {
   }
   const checkedAt = new Date();
   const shown = vc ? presentations.vcView(doc) : doc;
+  const nodeStatus = status && status.body;
   state.last = presentation
-    ? () => presentations.renderPresentation(doc, verdict, status && status.body, checkedAt,
-      asked)
-    : () => render(shown, verdict, status && status.body, checkedAt);
+    ? () => presentations.renderPresentation(doc, verdict, nodeStatus, checkedAt, asked)
+    : anchored ? () => renderAnchoredAnswer(issuerChecked(verdict, doc), nodeStatus, checkedAt)
+      : () => { render(shown, verdict, nodeStatus, checkedAt); if (vc) vcCaution(doc, verdict); };
   state.last();
   $('link-note').hidden = !opened;
   reveal();

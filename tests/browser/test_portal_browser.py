@@ -189,12 +189,18 @@ def test_unknown_network_and_plain_sentences_for_bad_input(credentials: Credenti
     assert status == "unknown" and sentence.startswith("Unknown to this network")
     status, sentence = paste_and_check(browser, "   ")
     assert status == "empty" and sentence.startswith("There is nothing to check yet")
-    for junk in ('{"format": "senim-cred', "{}", '{"format": "senim-credential/v1"}'):
+    for junk in ('{"format": "senim-cred', '{"format": "senim-credential/v1"}'):
         status, sentence = paste_and_check(browser, junk)
         assert status == "malformed", junk
         assert sentence == ("This file is not a Senim credential, or it is damaged: "
                             "it could not be read as one.")
         assert not browser.find_element("id", "answer").is_displayed()
+    # JSON that is no credential may be a document some member anchored, as `senim verify`
+    # looks it up (tests/browser/test_portal_anchored_files.py): this one is not
+    status, sentence = paste_and_check(browser, "{}")
+    assert status == "unknown" and sentence.startswith(
+        "This file is not a Senim credential, and no record of it is on the Senim chain"), sentence
+    assert not browser.find_element("id", "answer").is_displayed()
 
 
 # ---- hidden fields, languages, links ------------------------------------------------------
