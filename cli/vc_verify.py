@@ -88,14 +88,15 @@ def fetch_status_list(url: str, deadline: Deadline | None = None) -> dict[str, A
     return listed if isinstance(listed, dict) else None
 
 
-# cli/words' key of each warning's code (ledger.vc.warning_codes)
+# cli/words' key of each warning's code (ledger.vc.warning_codes). Not not_on_chain: a VC no
+# chain records is said UNCONFIRMED, in a sentence saying what that warning says, and the
+# warning is dropped from under it (`unconfirmed`); the CLI reads no VC-API result.
 WARNING_KEYS = {"status_list_unchecked": "cli.vc.list_unchecked",
                 "challenge_not_checked": "cli.vc.challenge_not_checked",
                 "status_list_not_issuers": "cli.vc.list_not_issuers",
                 "chain_not_checked": "cli.vc.chain_not_checked",
                 "key_not_tied": "cli.vc.key_not_tied", "status_type_unknown": "cli.vc.status_type",
-                "list_only": "cli.vc.list_only", "holder_not_subject": "cli.vc.holder_not_subject",
-                "not_on_chain": "cli.vc.not_on_chain"}
+                "list_only": "cli.vc.list_only", "holder_not_subject": "cli.vc.holder_not_subject"}
 
 
 def vc_warning(warning: str) -> Sentence:

@@ -13,7 +13,8 @@ const MAX_WARNINGS = 12;
 
 // Warnings the verdict's own sentence already says: a VC no chain records (not_on_chain)
 // is headed "not confirmed: recorded on no Senim chain" (status.valid_vc), and the same
-// words again under it said nothing more. Still counted by toneWith.
+// words again under it said nothing more, so the catalogue has none for it. Still counted
+// by toneWith.
 const SAID_BY_SENTENCE = new Set(['not_on_chain']);
 
 // [code, English text] of each warning; a code the page has no words for (a newer
@@ -22,7 +23,8 @@ function warningsOf(verdict) {
   const texts = Array.isArray(verdict.warnings) ? verdict.warnings : [];
   const codes = Array.isArray(verdict.warning_codes) ? verdict.warning_codes : [];
   return texts.map((text, i) => {
-    const code = typeof codes[i] === 'string' && has('warning.' + codes[i]) ? codes[i] : 'other';
+    const given = typeof codes[i] === 'string' ? codes[i] : '';
+    const code = SAID_BY_SENTENCE.has(given) || has('warning.' + given) ? given : 'other';
     return [code, typeof text === 'string' ? text : ''];
   });
 }
