@@ -68,10 +68,43 @@ def _member_id(text: str) -> str | None:
     return found[1].lower() if found else None
 
 
+# Quotes a name may be written between ("«KazNU»"): left out where it is compared and
+# shown, so that kk/ru words, which put a name in «», do not say ««KazNU»».
+_QUOTES = (("«", "»"), ('"', '"'), ("\u201c", "\u201d"), ("\u201e", "\u201c"), ("'", "'"))
+
+
+def unquoted(name: str) -> str:
+    """`name` without the one pair of quotes it may stand between, its spaces around them too."""
+    bare = name.strip()
+    for start, end in _QUOTES:
+        if len(bare) > 2 and bare.startswith(start) and bare.endswith(end):
+            return bare[1:-1].strip()
+    return name
+
+
 def _comparable(name: str) -> str:
     """`name` as names are compared: as cli.member_names reads a member's name, with
-    invisible format characters dropped, and a member id as its lower-case hex."""
-    return _member_id(name) or spaced(_visible(name))
+    invisible format characters and the quotes around it dropped, and a member id as its
+    lower-case hex."""
+    return _member_id(name) or spaced(unquoted(_visible(name)))
+
+
+# The most values of one "name" read (a list of them, a language map's): a name is a few.
+NAME_VALUES_MAX = 64
+
+
+def names_given(name: object) -> list[object]:
+    """The values a "name" gives, as VC 2.0 defines one: a string, a language value
+    object ({"@value": ..., "@language": ...}: its @value), or a list of either; also a
+    language map ({"en": ...}: its every value). Whatever else is left as it is (and
+    read as no name by the caller)."""
+    def one(value: object) -> list[object]:
+        if isinstance(value, dict):
+            return [value["@value"]] if "@value" in value else list(value.values())
+        return [value]
+    given = ([each for value in name for each in one(value)] if isinstance(name, list)
+             else one(name))
+    return given[:NAME_VALUES_MAX]
 
 
 def names_of_issuer(document: object) -> NamedIssuer:
@@ -99,8 +132,7 @@ def names_of_issuer(document: object) -> NamedIssuer:
     def named_by_object(issuer: dict[str, object]) -> None:
         named_before = len(ids) + len(names)
         named(issuer.get("member_id"))
-        name = issuer.get("name")
-        for each in name.values() if isinstance(name, dict) else [name]:
+        for each in names_given(issuer.get("name")):
             named(each)
         given_id = issuer.get("id")
         gave_no_other = len(ids) + len(names) == named_before
@@ -121,8 +153,9 @@ def names_of_issuer(document: object) -> NamedIssuer:
 
 
 def _shown(name: str) -> str:
-    """`name` as a verdict repeats it: its words, invisible characters left out, cut short."""
-    words = " ".join(_visible(name).split())
+    """`name` as a verdict repeats it: its words, invisible characters and the quotes
+    around it left out, cut short."""
+    words = " ".join(unquoted(_visible(name)).split())
     return words if len(words) <= NAMED_CHARS_MAX else words[:NAMED_CHARS_MAX] + "…"
 
 
@@ -145,7 +178,7 @@ def issuer_checked(verdict: Verdict, document: object) -> Verdict:
             f"names member id {other_id} as its issuer; recorded by {author}"))
         verdict.reason = (f"this file names member id {other_id} as its issuer, but it was "
                           f"recorded on the chain by {author}: nothing on the chain shows "
-                          f"{other_id} vouched for it")
+                          f"{other_id} vouched for it. Do not rely on it.")
         return verdict
     recorders = {_comparable(author), author_id}
     other = next((name for name in named.names if _comparable(name) not in recorders), None)
@@ -159,14 +192,14 @@ def caution(verdict: Judged) -> Sentence | None:
     named = verdict.facts.get("named_issuer")
     if not verdict.valid or not isinstance(named, str):
         return None
-    author = verdict.facts.get("author", "")
+    author = unquoted(str(verdict.facts.get("author", "")))
     return Sentence("cli.named_issuer.caution", f"This file names {named} as its issuer; the "
                     f"chain shows only that {author} recorded it.", named=named, author=author)
 
 
 def vc_issuer_checked(verdict: VcVerdict, document: object) -> VcVerdict:
-    """`verdict`, a Senim VC's as a chain gave it, as the VC's `issuer.name` (a string or a
-    language map's every value) bears on it when it was valid: ISSUER_NOT_RECORDER when a
+    """`verdict`, a Senim VC's as a chain gave it, as the VC's `issuer.name` (each value
+    `names_given` reads) bears on it when it was valid: ISSUER_NOT_RECORDER when a
     name is a member id other than the one the chain records; still valid, with the first
     name a reader would not take for the chain's (cli.member_names.same_name, invisible
     characters left out) in its facts (`named_issuer`, for `vc_caution`), otherwise. Any
@@ -176,8 +209,7 @@ def vc_issuer_checked(verdict: VcVerdict, document: object) -> VcVerdict:
     if not (verdict.valid and isinstance(chain_name, str) and isinstance(chain_id, str)
             and isinstance(issuer, dict)):
         return verdict
-    name = issuer.get("name")
-    given = [each for each in (name.values() if isinstance(name, dict) else [name])
+    given = [each for each in names_given(issuer.get("name"))
              if isinstance(each, str) and _comparable(each)]
     other_id = next((found for each in given if (found := _member_id(each)) is not None
                      and found != chain_id.lower()), None)
@@ -188,10 +220,10 @@ def vc_issuer_checked(verdict: VcVerdict, document: object) -> VcVerdict:
             f"records it as issued by {chain_name}"))
         verdict.reason = (f"this credential names member id {other_id} as its issuer, but "
                           f"the chain records it as issued by {chain_name}: nothing on the "
-                          f"chain shows {other_id} vouched for it")
+                          f"chain shows {other_id} vouched for it. Do not rely on it.")
         return verdict
     other = next((each for each in given if _member_id(each) is None
-                  and not same_name(_visible(each), chain_name)), None)
+                  and not same_name(unquoted(_visible(each)), unquoted(chain_name))), None)
     if other is not None:
         verdict.facts["named_issuer"] = _shown(other)
     return verdict
@@ -199,7 +231,8 @@ def vc_issuer_checked(verdict: VcVerdict, document: object) -> VcVerdict:
 
 def vc_caution(verdict: Judged) -> Sentence | None:
     """What a valid VC verdict says of a credential naming another issuer than the chain's."""
-    named, issuer = verdict.facts.get("named_issuer"), verdict.facts.get("issuer", "")
+    named = verdict.facts.get("named_issuer")
+    issuer = unquoted(str(verdict.facts.get("issuer", "")))
     if not verdict.valid or not isinstance(named, str):
         return None
     return Sentence("cli.named_issuer.vc_caution", f"This credential names {named} as its "

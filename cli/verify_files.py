@@ -229,13 +229,13 @@ def is_credential(document: Any) -> bool:
 def _credential_structures(document: dict[str, Any]) -> int:
     """How many of a Senim credential's own structures `document` holds, each counted only
     when shaped as a credential's is (a key of that name alone is any export's): a "format"
-    naming Senim in any case or spacing, salted or hashed fields ("fields" an object with
-    an object holding a "salt" of SALT_BYTES or a "hash" of 32 bytes, in hex), an audit
-    path ("batch" an object with a 32-byte hex "root" and a list "path") and a 32-byte hex
-    "target_hash"."""
+    naming Senim in any case of its ASCII letters after any ASCII spaces (`_SENIM_FORMAT`),
+    salted or hashed fields ("fields" an object with an object holding a "salt" of
+    SALT_BYTES or a "hash" of 32 bytes, in hex), an audit path ("batch" an object with a
+    32-byte hex "root" and a list "path") and a 32-byte hex "target_hash"."""
     fields, batch, format_ = (document.get(key) for key in ("fields", "batch", "format"))
     return sum((
-        isinstance(format_, str) and format_.strip().casefold().startswith("senim"),
+        isinstance(format_, str) and _SENIM_FORMAT.match(format_) is not None,
         isinstance(fields, dict) and any(
             isinstance(entry, dict) and (_hex_of(entry.get("salt"), SALT_BYTES)
                                          or _hex_of(entry.get("hash"), HASH_BYTES))
@@ -243,6 +243,13 @@ def _credential_structures(document: dict[str, Any]) -> int:
         isinstance(batch, dict) and _hex_of(batch.get("root"), HASH_BYTES)
         and isinstance(batch.get("path"), list),
         _hex_of(document.get("target_hash"), HASH_BYTES)))
+
+
+# A format naming Senim, read in ASCII alone, as the portal reads it (portal-anchored.js):
+# str.strip and casefold differ from JavaScript's trim and toLowerCase ("ſenim" casefolds
+# to "senim"; strip drops U+0085, trim does not), and the portal gave such a file another
+# verdict than `senim verify` did.
+_SENIM_FORMAT = re.compile(r"[\t\n\v\f\r ]*[Ss][Ee][Nn][Ii][Mm]")
 
 
 def _hex_of(value: object, size: int) -> bool:

@@ -66,7 +66,7 @@ async def issued() -> AsyncIterator[Issued]:
         kv.close()
 
 
-def vc_naming(issued: Issued, name: str, folder: Path) -> Path:
+def vc_naming(issued: Issued, name: Any, folder: Path) -> Path:
     """KazNU's diploma as a VC signed by KazNU, its issuer.name `name`."""
     now = int(time.time() * 1000)
     vc = to_vc(issued.document, issued.net.university, issued.url, 2, now, now,
@@ -139,11 +139,13 @@ async def test_a_name_that_is_another_members_id_is_refused(issued: Issued,
     assert result.exit_code == 1, result.output
     assert (f"this credential names member id {employer} as its issuer, but the chain "
             f"records it as issued by {CHAIN_NAME}") in flat(result.output), result.output
+    assert "Do not rely on it." in flat(result.output), result.output
     result = await senim("verify", str(path), "--node", issued.url, "--lang", "ru")
     assert result.exit_code == 1, result.output
     assert (f"В этом документе выдавшей его организацией назван идентификатор участника "
             f"{employer}, но в цепочке он записан как выданный организацией «{CHAIN_NAME}»"
             ) in flat(result.output), result.output
+    assert "Не полагайтесь на него." in flat(result.output), result.output
     # its own member id, as any case of it, is its name
     own = issued.net.university.member_id.hex().upper()
     code, verdict = await as_json(vc_naming(issued, own, tmp_path), issued)
@@ -162,3 +164,37 @@ async def test_a_vc_signed_by_another_members_key_stays_tampered(issued: Issued,
     code, verdict = await as_json(path, issued)
     assert code == 1 and verdict["status"] == "tampered", verdict
     assert verdict["facts"]["did_key"] == "not_the_issuers", verdict
+
+
+@pytest.mark.parametrize(("name", "named"), [
+    ({"@value": CHAIN_NAME, "@language": "en"}, None),  # VC 2.0's language value object
+    ([CHAIN_NAME, {"@value": CHAIN_NAME, "@language": "kk"}], None),
+    ([HARVARD], HARVARD),
+    ([{"@value": HARVARD, "@language": "en"}], HARVARD),
+    ([CHAIN_NAME, HARVARD], HARVARD),
+    (f"«{CHAIN_NAME}»", None),
+    (f"«{HARVARD}»", HARVARD)])
+async def test_issuer_name_is_read_as_vc_2_defines_it(issued: Issued, tmp_path: Path,
+                                                      name: Any, named: str | None) -> None:
+    """A string, a language value object (its @value), or a list of either; a name in
+    quotes is the name in them."""
+    code, verdict = await as_json(vc_naming(issued, name, tmp_path), issued)
+    assert code == 0 and verdict["status"] == "valid", verdict
+    assert verdict["facts"].get("named_issuer") == named, verdict
+
+
+async def test_a_list_naming_another_members_id_is_refused(issued: Issued,
+                                                           tmp_path: Path) -> None:
+    employer = issued.net.employer.member_id.hex()
+    path = vc_naming(issued, [CHAIN_NAME, {"@value": employer, "@language": "en"}], tmp_path)
+    code, verdict = await as_json(path, issued)
+    assert code == 1 and verdict["status"] == "issuer_not_recorder", verdict
+
+
+@pytest.mark.parametrize("language", ["kk", "ru"])
+async def test_a_name_in_guillemets_is_not_quoted_twice(issued: Issued, tmp_path: Path,
+                                                        language: str) -> None:
+    path = vc_naming(issued, f"«{HARVARD}»", tmp_path)
+    result = await senim("verify", str(path), "--node", issued.url, "--lang", language)
+    assert result.exit_code == 0, result.output
+    assert f"«{HARVARD}»" in flat(result.output) and "««" not in result.output, result.output
