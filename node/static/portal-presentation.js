@@ -3,6 +3,7 @@
 // verdict (who signed it, whether it answers the officer's challenge and domain), then
 // draws each credential it holds in a box of its own, with the verdict rendering a single
 // VC gets (portal-verdict.js's render, drawn into the box: portal-language.js's scope).
+import { vcCaution, vcIssuerChecked } from './portal-anchored.js';
 import { $, has, mark, state, t, tNode } from './portal-language.js';
 import { clearCredentials, plain, printMeta, render, show } from './portal-verdict.js';
 import * as warnings from './portal-warnings.js';
@@ -182,10 +183,25 @@ function renderFacts(verdict, asked) {
   list.hidden = !list.childElementCount;
 }
 
+// A presentation the node passed holding a credential that names another member's id as
+// its issuer (vcIssuerChecked): failed by that credential, as the CLI fails it (cli.vp.counted).
+function failedByName(verdict, held) {
+  const named = held.find((c) => c.status === 'vc_issuer_not_recorder');
+  if (verdict.valid !== true || !named) return verdict;
+  const checks = (Array.isArray(verdict.checks) ? verdict.checks : [])
+    .filter((c) => obj(c).check !== 'credentials');
+  return { ...verdict, valid: false, status: named.status,
+    checks: [{ check: 'credentials', ok: false }, ...checks] };
+}
+
 export function renderPresentation(doc, answer, status, checkedAt, asked) {
   const answered = verdictOf(answer);
-  const held = (Array.isArray(answered.credentials) ? answered.credentials : []).map(verdictOf);
-  const verdict = refuseEmpty(answered, held);
+  const inner = obj(doc).verifiableCredential;
+  const docs = Array.isArray(inner) ? inner : [inner];
+  // each as its issuer.name bears on it, as `senim verify` says a presentation's
+  const held = (Array.isArray(answered.credentials) ? answered.credentials : [])
+    .map((c, i) => vcIssuerChecked(verdictOf(c), docs[i]));
+  const verdict = failedByName(refuseEmpty(answered, held), held);
   // 'ok' only when every credential is one a Senim chain confirms: a genuine signature
   // over credentials no chain records confirms no one's diploma.
   const confirmed = held.length > 0 && held.every((c) => c.valid === true && obj(c.facts).type);
@@ -203,8 +219,6 @@ export function renderPresentation(doc, answer, status, checkedAt, asked) {
   const heading = document.createElement('h3');
   heading.textContent = t('vp.credentials_heading');
   list.appendChild(heading);
-  const inner = obj(doc).verifiableCredential;
-  const docs = Array.isArray(inner) ? inner : [inner];
   const summary = document.createElement('ol');
   summary.className = 'vp-summary';
   list.appendChild(summary);
@@ -214,6 +228,7 @@ export function renderPresentation(doc, answer, status, checkedAt, asked) {
     state.scope = box;
     try {
       render(vcView(docs[i]), credentialVerdict, status, checkedAt);
+      vcCaution(credentialVerdict);
     } finally {
       state.scope = null;
     }

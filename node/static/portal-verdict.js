@@ -66,7 +66,7 @@ function sentence(verdict) {
   const params = { type: typeWord(f.type), issuer: f.issuer || '', date: formatDate(f.issued_at),
     revokedDate: formatDate(f.revoked_at), revokedTime: formatTime(f.revoked_at), reason,
     fromHeight: String(f.key_compromised_from ?? ''),
-    ministry: f.accredited_by || f.admitted_by || '' };
+    ministry: f.accredited_by || f.admitted_by || '', named: f.named_issuer || '' };
   if (verdict.status === 'unaccredited' && !f.type) return t('status.unaccredited_plain');
   // A VC's status list says revoked before any chain check ran: no date, no reason.
   if (verdict.status === 'revoked' && !f.revoked_at) return t('status.revoked_plain');
@@ -211,7 +211,7 @@ function checkDetail(check, doc, verdict, status) {
     size: plain(batch.size),
     height: String(f.height || ''), when: formatDateTime(f.issued_at), issuer: f.issuer || '',
     revokedDate: formatDate(f.revoked_at), reason: reasonWords(f.revocation_reason),
-    theirs: plain(doc && doc.chain_id) };
+    theirs: plain(doc && doc.chain_id), named: plain(f.named_issuer) };
   const byConsortium = membership.consortiumDetail(check, verdict, params);
   if (byConsortium) return byConsortium;
   const byStolenKey = membership.stolenKeyDetail(check, verdict);

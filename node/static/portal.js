@@ -5,7 +5,7 @@
 // fragment, which portal-links.js reads), asks the node and wires the page;
 // portal-verdict.js says the answer, and portal-language.js holds the words in Kazakh,
 // Russian and English.
-import { isCredential, issuerChecked, vcCaution } from './portal-anchored.js';
+import { isCredential, issuerChecked, twiceGivenKey, vcCaution, vcIssuerChecked } from './portal-anchored.js';
 import { $, applyLanguage, loadStrings, state, t } from './portal-language.js';
 import { kindOfFile, takeFiles, textOf } from './portal-files.js';
 import { carriesObject, documentFromLink, MAX_DOCUMENT_BYTES, pastedLinks, withoutWordsAfter } from './portal-links.js';
@@ -186,6 +186,10 @@ async function verify() {
   // Any other JSON that is no Senim credential is a document some member may have anchored
   // (a link carries a credential: cli/share_links.py).
   const anchored = !vc && !linked && !isCredential(doc);
+  // A key given twice where the first and the last reading differ in what decides the
+  // verdict: refused, as `senim verify` refuses it (JSON.parse read only the last).
+  const twice = anchored ? twiceGivenKey(text, doc) : null;
+  if (twice !== null) { say('duplicate_key', { key: twice }); return; }
   presentations.showOptions(presentation);
   // What the officer asked the holder to sign for, as sent: the answer is said beside it.
   const asked = presentation ? presentations.options() : {};
@@ -242,7 +246,11 @@ async function verify() {
   state.last = presentation
     ? () => presentations.renderPresentation(doc, verdict, nodeStatus, checkedAt, asked)
     : anchored ? () => renderAnchoredAnswer(issuerChecked(verdict, doc), nodeStatus, checkedAt)
-      : () => { render(shown, verdict, nodeStatus, checkedAt); if (vc) vcCaution(doc, verdict); };
+      : () => {
+        const checked = vc ? vcIssuerChecked(verdict, doc) : verdict;
+        render(shown, checked, nodeStatus, checkedAt);
+        if (vc) vcCaution(checked);
+      };
   state.last();
   $('link-note').hidden = !opened;
   reveal();
