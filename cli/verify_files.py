@@ -10,6 +10,7 @@ import json
 import os
 import re
 import stat
+import unicodedata
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -229,13 +230,13 @@ def is_credential(document: Any) -> bool:
 def _credential_structures(document: dict[str, Any]) -> int:
     """How many of a Senim credential's own structures `document` holds, each counted only
     when shaped as a credential's is (a key of that name alone is any export's): a "format"
-    naming Senim in any case of its ASCII letters after any ASCII spaces (`_SENIM_FORMAT`),
+    naming Senim (`_names_senim`),
     salted or hashed fields ("fields" an object with an object holding a "salt" of
     SALT_BYTES or a "hash" of 32 bytes, in hex), an audit path ("batch" an object with a
     32-byte hex "root" and a list "path") and a 32-byte hex "target_hash"."""
     fields, batch, format_ = (document.get(key) for key in ("fields", "batch", "format"))
     return sum((
-        isinstance(format_, str) and _SENIM_FORMAT.match(format_) is not None,
+        isinstance(format_, str) and _names_senim(format_),
         isinstance(fields, dict) and any(
             isinstance(entry, dict) and (_hex_of(entry.get("salt"), SALT_BYTES)
                                          or _hex_of(entry.get("hash"), HASH_BYTES))
@@ -245,11 +246,21 @@ def _credential_structures(document: dict[str, Any]) -> int:
         _hex_of(document.get("target_hash"), HASH_BYTES)))
 
 
-# A format naming Senim, read in ASCII alone, as the portal reads it (portal-anchored.js):
-# str.strip and casefold differ from JavaScript's trim and toLowerCase ("ſenim" casefolds
-# to "senim"; strip drops U+0085, trim does not), and the portal gave such a file another
-# verdict than `senim verify` did.
-_SENIM_FORMAT = re.compile(r"[\t\n\v\f\r ]*[Ss][Ee][Nn][Ii][Mm]")
+def _names_senim(format_: str) -> bool:
+    """Whether a format names Senim: its NFKC form, lower-cased, with every character that
+    is no ASCII letter dropped, starts with "senim" (portal-anchored.js's namesSenim reads
+    it alike). NFKC makes a long s and fullwidth letters the ASCII ones they stand for, so a
+    diploma whose format reads "ſenim diploma" stays a credential (MALFORMED), not a
+    document its anchorer vouched for; spaces, dashes and invisible characters anywhere are
+    dropped, which can only count more files as credentials, the safe side for a verifier.
+    Lower-cased after NFKC (which makes "Ｓ" an "S"), and only ASCII letters kept after
+    that: Python's lower and JavaScript's toLowerCase then leave the same letters, where
+    strip/casefold and trim/toLowerCase read "\\x85senim" and "ſenim" apart."""
+    folded = unicodedata.normalize("NFKC", format_).lower()
+    return _NOT_ASCII_LETTER.sub("", folded).startswith("senim")
+
+
+_NOT_ASCII_LETTER = re.compile("[^a-z]+")
 
 
 def _hex_of(value: object, size: int) -> bool:

@@ -12,16 +12,21 @@ const CREDENTIAL_KEYS = ['issuer', 'batch', 'fields', 'chain_id', 'type'];
 const hexOf = (value, bytes) => typeof value === 'string'
   && new RegExp(`^[0-9a-fA-F]{${2 * bytes}}$`).test(value);
 const isObject = (value) => !!value && typeof value === 'object' && !Array.isArray(value);
-// A format naming Senim, in ASCII alone on both sides (cli.verify_files._SENIM_FORMAT):
-// Python's strip and casefold are not trim and toLowerCase ("ſenim", "\x85senim").
-const SENIM_FORMAT = /^[\t\n\v\f\r ]*[Ss][Ee][Nn][Ii][Mm]/;
+// Whether a format names Senim, read as cli.verify_files._names_senim reads it: NFKC (a
+// long s, fullwidth letters become ASCII, so "ſenim diploma" stays a credential), then
+// lower-cased, then every character that is no ASCII letter dropped (spaces, dashes,
+// invisible ones anywhere: more files counted as credentials, the safe side). Only ASCII
+// is kept after lower-casing, so toLowerCase and Python's lower give the same letters, as
+// trim/toLowerCase and strip/casefold did not ("\x85senim").
+const namesSenim = (format) => format.normalize('NFKC').toLowerCase()
+  .replace(/[^a-z]+/g, '').startsWith('senim');
 
 // How many of a credential's own structures `doc` holds, each shaped as a credential's: a
 // format naming Senim, salted or hashed fields, an audit path, a target hash.
 function structures(doc) {
   const { fields, batch, format } = doc;
   return [
-    typeof format === 'string' && SENIM_FORMAT.test(format),
+    typeof format === 'string' && namesSenim(format),
     isObject(fields) && Object.values(fields).some((entry) => isObject(entry)
       && (hexOf(entry.salt, 16) || hexOf(entry.hash, 32))),
     isObject(batch) && hexOf(batch.root, 32) && Array.isArray(batch.path),

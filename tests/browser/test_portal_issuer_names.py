@@ -1,7 +1,7 @@
 """The portal and `senim verify` give a file one verdict, in a real Chromium against a real
 node, where they gave two: a JSON file giving a key twice (JSON.parse keeps the last, a
 reader may see the first) is refused as the CLI refuses it; a "format" is read alike on both
-sides (Python's strip and casefold are not JavaScript's trim and toLowerCase); a Senim VC
+sides (NFKC, lower-cased, ASCII letters alone: "ſenim" names Senim in both); a Senim VC
 whose issuer.name is another member's id fails, alone or in a presentation, and one naming
 another issuer is cautioned there too; issuer.name is read as VC 2.0 defines it (a string,
 a language value object, a list of either); a name in «» is not quoted twice."""
@@ -83,10 +83,14 @@ def test_a_key_given_twice_is_refused_as_the_cli_refuses_it(
     assert code == 0 and said.startswith("VALID"), said
 
 
-# Formats read alike or not by Python's strip/casefold and JavaScript's trim/toLowerCase.
+# Formats read alike or not by Python's strip/casefold and JavaScript's trim/toLowerCase,
+# and by NFKC: a long s, fullwidth letters, a dash or an invisible character inside.
 FORMATS = ["ſenim diploma", "\x85Senim diploma", "\u2028senim", "\ufeffsenim", "\x1csenim",
            " \t\r\nSeNiM x", "SENIM", "senim", "ѕenim", "ＳＥＮＩＭ", "seni\u0307m", "x senim",
-           "\u3000senim", "\xa0senim", "SENİM", "ſ", ""]
+           "\u3000senim", "\xa0senim", "SENİM", "ſ", "", "ｓｅｎｉｍ", "se-nim", "\u200bsenim",
+           "Ѕenim"]
+# Those naming no Senim: Cyrillic dze (ѕ, Ѕ) is dropped as no ASCII letter, leaving "enim".
+NOT_SENIM = {"ѕenim", "x senim", "ſ", "", "Ѕenim"}
 
 
 def test_the_page_and_the_cli_tell_a_credential_alike(
@@ -101,13 +105,35 @@ def test_the_page_and_the_cli_tell_a_credential_alike(
         lookalike = {k: v for k, v in diploma.items() if k != key}
         docs.append({**lookalike, "format": "x"})
         docs.append({**lookalike, "format": "ſenim diploma"})
+    docs.append({k: v for k, v in diploma.items() if k not in ("batch", "target_hash")}
+                | {"format": "ſenim diploma"})
     open_portal(browser, credentials.node.url + "/", "en")
     in_page = browser.execute_async_script(
         "const [docs, done] = arguments;"
         "import('/static/portal-anchored.js').then((m) => done(docs.map(m.isCredential)));",
         docs)
     assert in_page == [is_credential(doc) for doc in docs]
-    assert [is_credential(doc) for doc in docs[:len(FORMATS)]].count(True) == 3  # ASCII only
+    assert {each for each, doc in zip(FORMATS, docs[:len(FORMATS)], strict=True)
+            if not is_credential(doc)} == NOT_SENIM
+    assert in_page[-1] is True  # its format and fields alone make it a credential
+
+
+def test_a_lookalike_whose_format_reads_senim_in_a_long_s_is_malformed(
+        credentials: Credentials, browser: Any, tmp_path: Path) -> None:
+    """A diploma, its format "ſenim diploma" and its batch and target hash deleted, anchored
+    by another member: a credential failing its own checks on both sides (NFKC reads the
+    long s as s), never "recorded by" that member."""
+    forged = credentials.document(credentials.valid)
+    forged["format"] = "ſenim diploma"
+    del forged["batch"], forged["target_hash"]
+    path = tmp_path / "long-s.json"
+    path.write_text(json.dumps(forged, ensure_ascii=False), encoding="utf-8")
+    credentials.net.cli("anchor", "--key", str(credentials.net.key_path("mshe")), str(path),
+                        node=credentials.node)
+    status, sentence = picked(browser, credentials, path, "en")
+    assert status == "malformed", sentence
+    code, said = cli_said(credentials, path)
+    assert code == 1 and said.startswith("MALFORMED"), said
 
 
 def vc_named(credentials: Credentials, name: Any, tmp_path: Path, tag: str) -> Path:

@@ -61,6 +61,21 @@ def test_a_diploma_with_its_format_edited_and_any_key_deleted_is_a_credential(
     assert is_credential(lookalike(deleted))
 
 
+@pytest.mark.parametrize("format_", ["ſenim diploma", "ｓｅｎｉｍ", "se-nim", "\u200bsenim",
+                                     " S e n i m"])
+def test_a_format_naming_senim_under_nfkc_keeps_a_lookalike_a_credential(
+        format_: str) -> None:
+    """Its batch and target hash deleted, a diploma keeps its fields and its format: a format
+    read as "senim" once NFKC'd, lower-cased and left with its ASCII letters (a long s,
+    fullwidth letters, a dash or an invisible character) is a credential's structure."""
+    document = altered(diploma())
+    document["format"] = format_
+    del document["batch"], document["target_hash"]
+    assert is_credential(document)
+    document["format"] = "Ѕenim"  # Cyrillic dze: no ASCII letter, dropped, "enim" is left
+    assert not is_credential(document)
+
+
 @pytest.mark.parametrize("export", [
     {"format": "registry-export/2", "rows": [["A", "3.41"]]},
     {"format": "registry-export/2", "issuer": "KazNU", "fields": {"gpa": "3.41"}},
