@@ -21,13 +21,14 @@ from cli.commands import load_key_or_fail, refuse_key_nobody_holds
 from cli.consortium_words import genesis_refusal
 from cli.errors import EXIT_BAD_INPUT
 from cli.language import lang_option
-from cli.member_names import as_read, invisible_marks, look_alike
+from cli.member_names import invisible_marks, look_alike
 from cli.spoken import Sentence, echo, os_reason, refuse, warn
 from cli.worded_command import WordedCommand, WordedPath
 from cli.worded_group import WordedGroup
 from ledger.errors import ConfigError
 from ledger.genesis import GENESIS_KIND, genesis_from_json
 from ledger.identity import PUBLIC_KEY_BYTES
+from ledger.member_names_read import as_read
 from ledger.rules_version import EVIDENCE_KINDS_KEPT_FROM, MAX_KNOWN_RULES_VERSION
 from node.files import GENESIS_FILE_BYTES_MAX, UnfitFile, load_genesis, read_bounded
 

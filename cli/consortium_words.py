@@ -25,6 +25,7 @@ GENESIS_FIELD_WORDS = {
     "time_range": "min.genesis.time",
     "no_members": "min.genesis.no_members",
     "shared_key": "min.genesis.shared_key",
+    "name_alike": "min.genesis.name_alike",  # name, earlier, other
     "no_validator": "min.genesis.no_validator",
     "out_of_range": "min.genesis.whole_number",  # low, high
     "not_genesis": "min.genesis.not_genesis",  # kind

@@ -8,9 +8,11 @@ of that name, or none, end the command naming the candidates and `senim members`
 Names are compared ignoring case and how the spaces in them run, as a reader would.
 
 A new member's name (`add-member`) is checked here too, before anything is signed:
-the ledger takes any text, but a name it already holds makes every later name of it
-ambiguous (in `--member`, `senim governance list`, a verifier's "issued by"), and a
-stray space or an invisible mark pasted with it makes a name nobody can type back.
+a name a member already holds makes every later name of it ambiguous (in `--member`,
+`senim governance list`, a verifier's "issued by"), and a stray space or an invisible mark
+pasted with it makes a name nobody can type back. From rules version 14 the ledger itself
+refuses a name that reads as a member's (`member_name_taken`, `ledger.member_name_index`),
+by the one `as_read` (`ledger.member_names_read`); before it, it takes any text.
 
 `senim export-vc` compares a credential file's issuer name with the chain's name of
 that member the same way (`same_name`): the file's name is in no hash, and one a reader
@@ -29,36 +31,17 @@ from cli.refusals import malformed, node_said
 from cli.spoken import Joined, Sentence, refuse
 from ledger.errors import MalformedInput
 from ledger.identity import MEMBER_ID_BYTES, MemberId
+from ledger.member_names_read import as_read, spaced
 from ledger.payload_fields import MAX_TEXT_CHARS, require_text
 
 # Candidates named in a refusal; a name matching more is no name to pick from anyway.
 MAX_CANDIDATES_NAMED = 8
 
 
-def spaced(name: str) -> str:
-    """`name` as read: composed (NFC), case folded, spaces trimmed and each run of them
-    one space."""
-    return " ".join(unicodedata.normalize("NFC", name).split()).casefold()
-
-
 def same_name(one: str, other: str) -> bool:
     """Whether two names are one as a reader takes them: ignoring case and how the spaces
     in them run (a letter of another script drawn alike is another name)."""
     return spaced(one) == spaced(other)
-
-
-# Letters of Cyrillic and Greek drawn as a Latin letter is (each case its own: Cyrillic
-# lower "н" looks like no "h"), for telling names that read alike but match nowhere: a
-# ministry admitting "Каѕрі" (all Cyrillic) beside "Kaspi", or "ΕΝU" (Greek) beside "ENU".
-_DRAWN_AS_LATIN = str.maketrans(
-    "АВЕКМНОРСТУХІЈЅаеорсухіјѕһԁ" "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧοκρ",
-    "ABEKMHOPCTYXIJSaeopcyxijshd" "ABEZHIKMNOPTYXokp")
-
-
-def as_read(name: str) -> str:
-    """`name` as an eye reads it: each letter drawn as a Latin one taken for it, then as
-    `spaced` reads it."""
-    return spaced(unicodedata.normalize("NFC", name).translate(_DRAWN_AS_LATIN))
 
 
 def look_alike(name: str) -> Sentence | None:

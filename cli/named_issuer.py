@@ -34,8 +34,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cli.commands import Judged
-from cli.member_names import same_name, spaced
+from cli.member_names import same_name
 from cli.spoken import Sentence
+from ledger.member_names_read import spaced
 from ledger.verification import Check, Verdict
 
 if TYPE_CHECKING:  # a VC's verdict is only read here: its module is loaded where VCs are

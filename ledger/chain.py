@@ -46,6 +46,7 @@ from ledger.light_client import (
     stored_proof_key,
     stored_proof_value,
 )
+from ledger.member_name_index import index_at_upgrade
 from ledger.rules import (
     BlockContext,
     apply_transaction,
@@ -181,6 +182,7 @@ class Chain(ChainReads):
         # Absences are checked by overlay.root() below, before the header is made: a
         # refusal resting on a value lost on disk fails the build there.
         overlay = self.state.overlay(defer_absence=True)
+        index_at_upgrade(overlay, self.state, height, ctx.rules_version)
         block_state = BlockState(overlay)
         accepted: list[Transaction] = []
         rejected: list[tuple[Transaction, TxRejected]] = []
@@ -263,6 +265,7 @@ class Chain(ChainReads):
         ctx = BlockContext(self.chain_id, header.height, header.time_ms, rules_version,
                            self.evidence_check)
         seen: set[bytes] = set() if run is None else run.seen
+        index_at_upgrade(overlay, self.state, header.height, rules_version)
         block_state = BlockState(overlay)
         for tx in block.transactions:
             try:

@@ -20,11 +20,14 @@ from ledger.governance_policy import (
     shown_given,
 )
 from ledger.identity import MemberId, member_id_of
+from ledger.member_name_index import name_index
+from ledger.member_names_read import as_read
 from ledger.records import Member, member_key
 from ledger.rules_version import (
     GENESIS_RULES_VERSION,
     MAX_KNOWN_RULES_VERSION,
     MAX_RULES_VERSION,
+    MEMBER_NAMES_UNIQUE_FROM,
     genesis_rules_state,
 )
 from ledger.transactions import ROLES
@@ -121,6 +124,10 @@ class Genesis:
         state.update(genesis_governance_state(self.policy,
                                               (m.member_id for m in self.ministries)))
         state.update(genesis_rules_state(self.initial_rules_version))
+        if self.initial_rules_version >= MEMBER_NAMES_UNIQUE_FROM:  # ledger.member_name_index
+            state.update(name_index((m.member_id, Member(m.name, m.role, m.public_key,
+                                                         m.validator, 0))
+                                    for m in self.members))
         return state
 
     def to_json(self) -> dict[str, Any]:
@@ -203,6 +210,20 @@ def _member_from_json(index: int, raw: Any) -> GenesisMember:
     return member
 
 
+def _refuse_names_alike(members: tuple[GenesisMember, ...]) -> None:
+    """Two members whose names read alike (`ledger.member_names_read.as_read`), refused
+    under the rules that refuse such an admission after genesis."""
+    first: dict[str, int] = {}
+    for index, member in enumerate(members):
+        earlier = first.setdefault(as_read(member.name), index)
+        if earlier != index:
+            other = members[earlier].name
+            raise ConfigError(f"genesis.members[{index}].name", f"{member.name!r} reads as "
+                              f"members[{earlier}]'s name {other!r}: a verifier could not "
+                              "tell the two apart", "name_alike", earlier=earlier,
+                              name=repr(member.name), other=repr(other))
+
+
 def genesis_from_json(document: Any) -> Genesis:
     if not isinstance(document, dict) or document.get("kind") != GENESIS_KIND:
         raise ConfigError("genesis", f"not a Senim genesis file (kind must be {GENESIS_KIND})",
@@ -242,4 +263,6 @@ def genesis_from_json(document: Any) -> Genesis:
         raise ConfigError("genesis.rules_version", f"must be a whole number from "
                           f"{GENESIS_RULES_VERSION} to {MAX_RULES_VERSION}", "out_of_range",
                           low=GENESIS_RULES_VERSION, high=MAX_RULES_VERSION)
+    if (rules_version or GENESIS_RULES_VERSION) >= MEMBER_NAMES_UNIQUE_FROM:
+        _refuse_names_alike(members)
     return Genesis(chain_id, genesis_time, members, policy, rules_version)

@@ -24,6 +24,7 @@ from ledger.governance_revocation import (
 )
 from ledger.identity import MemberId, member_id_of
 from ledger.key_events import check_key_replacement, key_holder, replace_member_key
+from ledger.member_name_index import check_name_free, record_name
 from ledger.payloads import (
     ACTION_ADD_VALIDATOR,
     ACTION_REMOVE_VALIDATOR,
@@ -119,6 +120,7 @@ def check_action(state: StateReader, action: GovernanceAction, effective: int,
         if existing is not None:
             raise TxRejected("already_member", f"this key is already a member's: "
                              f"{existing.name} ({new_id.hex()})", member=existing.name)
+        check_name_free(state, action.name, rules_version)
         if action.role == "ministry" and len(load_voters(state)) >= MAX_VOTERS:
             raise TxRejected("too_many_voters", f"governance has {MAX_VOTERS} voters already",
                              limit=MAX_VOTERS)
@@ -214,6 +216,7 @@ def apply_action(state: StateWriter, action: GovernanceAction, effective: int,
         new_id = member_id_of(action.public_key)
         state.set(member_key(new_id), Member(action.name, action.role, action.public_key,
                                              False, effective).encode())
+        record_name(state, action.name, new_id, rules_version)
         if action.role == "ministry":
             state.set(VOTERS_KEY, encode(sorted([*load_voters(state), new_id])))
         return

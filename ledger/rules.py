@@ -28,6 +28,7 @@ from ledger.key_events import (
     apply_rotate_key,
     key_holder,
 )
+from ledger.member_name_index import check_name_free, record_name
 from ledger.payloads import (
     AccreditPayload,
     AddMemberPayload,
@@ -263,10 +264,12 @@ def _add_member(state: StateAccess, payload: AddMemberPayload, sender_id: Member
                          f"{_named(state, holder or new_id)}",
                          **_member_params(state, holder or new_id))
     refuse_key_awaiting_replacement(state, payload.public_key, ctx.height, ctx.rules_version)
+    check_name_free(state, payload.name, ctx.rules_version)
     member = Member(payload.name, payload.role, payload.public_key, False, ctx.height,
                     added_by=sender_id if ctx.rules_version >= ADMITTED_BY_RECORDED_FROM
                     else None)
     state.set(member_key(new_id), member.encode())
+    record_name(state, payload.name, new_id, ctx.rules_version)
 
 
 def _accredit(state: StateAccess, payload: AccreditPayload, tx: Transaction, sender: Member,

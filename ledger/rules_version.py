@@ -32,7 +32,7 @@ GENESIS_RULES_VERSION = 1  # a genesis that states no version
 MAX_RULES_VERSION = 1_000_000  # what a genesis file or proposal may name at all
 
 # The versions this release executes: 1 and the gated changes below.
-MAX_KNOWN_RULES_VERSION = 13
+MAX_KNOWN_RULES_VERSION = 14
 
 # From this version on, a proposal identical to an open one is refused
 # (`ledger.governance.propose`); version 1 chains committed such duplicates.
@@ -141,6 +141,13 @@ ADMISSION_PROOF_FROM = 12
 # member's places with conflicting prepares at views never held, and the evidence of its
 # conflicting pre-prepares or commits, the attack itself, was refused (`evidence_enough`).
 EVIDENCE_KINDS_KEPT_FROM = 13
+
+# From this version on, a new member (a ministry's own `add_member`, governance's, or a
+# genesis stating it) whose name reads as a member's (`ledger.member_names_read.as_read`:
+# case, spaces, and Cyrillic or Greek letters drawn as Latin ones) is refused
+# (`ledger.member_name_index`): before it, a ministry admitted a second "KazNU", or "KаzNU"
+# with a Cyrillic "а", and a verifier said "issued by KazNU" of what the impostor issued.
+MEMBER_NAMES_UNIQUE_FROM = 14
 
 
 class StateReader(Protocol):

@@ -49,6 +49,9 @@ def _spoilt() -> dict[str, tuple[dict[str, Any], str, dict[str, str]]]:
     good = _good()
     twin = {**good, "members": [*good["members"], good["members"][0]]}
     no_validator = {**good, "members": [{**m, "validator": False} for m in good["members"]]}
+    # (a genesis under the current rules: `ledger.member_name_index`)
+    alike = {**good, "members": [*good["members"][:2], {**good["members"][2], "name": "KAZNU"},
+                                 *good["members"][3:]]}
     return {
         "another kind": ({**good, "kind": "x"}, "not_genesis", {"kind": "senim-genesis/v1"}),
         "a misspelt field": ({**good, "governence": {}}, "unknown_field", {"known": "chain_id"}),
@@ -67,6 +70,7 @@ def _spoilt() -> dict[str, tuple[dict[str, Any], str, dict[str, str]]]:
         "another member id": (_member(member_id="00" * 20), "member_id_mismatch", {}),
         "two members of one key": (twin, "shared_key", {}),
         "no validator": (no_validator, "no_validator", {}),
+        "two names read alike": (alike, "name_alike", {"name": "'KAZNU'", "other": "'KazNU'"}),
         "governance not a table": ({**good, "governance": 5}, "not_table", {}),
         "governance's unknown field": ({**good, "governance": {"treshold": 1}},
                                        "unknown_field", {"known": "threshold"}),

@@ -16,8 +16,8 @@ from click.testing import CliRunner
 import cli.admin
 import cli.governance
 from cli.main import main
-from cli.member_names import as_read
 from ledger.identity import KeyPair
+from ledger.member_names_read import as_read
 from ledger.payloads import AddMemberPayload, MemberAction, ProposePayload, VotePayload
 from ledger.payloads_consortium import ACTION_RETIRE_MEMBER
 from ledger.rules import all_members, load_member

@@ -1,0 +1,214 @@
+"""From rules version 14 the ledger refuses a new member whose name reads as a member's
+(`ledger.member_name_index`): a ministry's own add_member, governance's at proposal and at
+its approving vote, and a genesis. Before it a ministry signing its own transaction
+admitted a second "KazNU" (or "KаzNU", its "а" Cyrillic), and a verifier said "issued by
+KazNU" of what the impostor issued. A chain under version 13 keeps what its release
+accepted and its state roots; one upgraded by governance indexes its members at the first
+block under version 14 and refuses from there a twin of a member admitted before."""
+
+from __future__ import annotations
+
+import pytest
+
+from cli.language import Words
+from cli.refusals import refusal
+from ledger.chain import Chain
+from ledger.chain_run import ChainRun
+from ledger.errors import ConfigError
+from ledger.genesis import genesis_from_json
+from ledger.identity import MemberId
+from ledger.member_name_index import (
+    PREFIX_MEMBER_NAME,
+    member_name_key,
+    name_holder,
+    name_index,
+)
+from ledger.payloads import RulesVersionAction, VotePayload
+from ledger.records import Member
+from ledger.rules import load_member
+from ledger.rules_version import MEMBER_NAMES_UNIQUE_FROM
+from storage.kv import MemoryStore
+from tests.node.conftest import (
+    admission,
+    admission_action,
+    commit,
+    commit_times,
+    keys_from,
+    make_tx,
+)
+from tests.node.test_governance import Council, approve, commit_until, make_council, proposal
+from tests.node.test_ledger_refusals import assert_refused
+from tests.node.test_old_chain_roots import _counted_nonces
+
+BEFORE = MEMBER_NAMES_UNIQUE_FROM - 1
+# What the release before version 14 (d7f6c64a, MAX_KNOWN_RULES_VERSION 13) computed for
+# `_twins_at(13)`: this release's version 13 writes no index.
+VERSION_13_ROOT = "530109d2527c39bbc9d0e40775b6384519f892d2ea16e335a99c72237f281cd3"
+# The genesis member "KazNU" read: as typed, spaced and cased otherwise, and with Latin
+# letters written in Cyrillic ("а", U+0430) and Greek ("Κ", U+039A)
+KAZNU_READ_ALIKE = ["KazNU", "  kaznu ", "K\u0430zNU", "\u039aazNU"]
+
+
+def _names(chain: Chain) -> list[tuple[bytes, bytes]]:
+    return list(chain.state.items_with_prefix(PREFIX_MEMBER_NAME))
+
+
+def _council_chain(version: int) -> tuple[Council, Chain]:
+    council = make_council(rules_version=version)
+    return council, Chain(MemoryStore(), council.genesis)
+
+
+def _replayed(chain: Chain) -> None:
+    """`chain`'s blocks validated afresh reach its state: one by one, and in sync runs."""
+    alone, in_runs = Chain(MemoryStore(), chain.genesis), Chain(MemoryStore(), chain.genesis)
+    run = in_runs.start_run()
+    for height in range(1, chain.height + 1):
+        block = chain.get_block(height)
+        assert block is not None
+        alone.commit(alone.validate(block, commit_times=commit_times(alone)),
+                     _certificate(chain, height))
+        if run.ended:
+            _commit_run(in_runs, chain, run)
+            run = in_runs.start_run()
+        in_runs.validate(block, commit_times=commit_times(in_runs), run=run)
+    _commit_run(in_runs, chain, run)
+    assert alone.state.root == in_runs.state.root == chain.state.root
+
+
+def _commit_run(replica: Chain, chain: Chain, run: ChainRun) -> None:
+    replica.commit_run([(e, _certificate(chain, e.header.height)) for e in run.executions])
+
+
+def _certificate(chain: Chain, height: int) -> bytes:
+    certificate = chain.get_certificate(height)
+    assert certificate is not None
+    return certificate
+
+
+@pytest.mark.parametrize("name", KAZNU_READ_ALIKE)
+def test_a_ministrys_admission_of_a_name_read_as_a_members_is_refused(name: str) -> None:
+    council, chain = _council_chain(MEMBER_NAMES_UNIQUE_FROM)
+    refused = assert_refused(chain, make_tx(council.ministry, admission(
+        keys_from("impostor"), name, "university")), "member_name_taken")
+    assert refused.params == {"name": name, "member": "KazNU",
+                              "member_id": council.university.member_id.hex()}
+    assert f"member KazNU ({council.university.member_id.hex()})" in refused.message
+    # a name of its own is taken
+    commit(chain, [make_tx(council.ministry, admission(keys_from("impostor"), "KazNU Almaty",
+                                                       "university"))])
+
+
+@pytest.mark.parametrize("name", KAZNU_READ_ALIKE[1:])
+def test_governance_refuses_it_when_proposed(name: str) -> None:
+    council, chain = _council_chain(MEMBER_NAMES_UNIQUE_FROM)
+    action = admission_action(keys_from("impostor"), name, "school")
+    assert_refused(chain, proposal(council.ministry, action, chain.height + 10,
+                                   chain.height + 8), "member_name_taken")
+
+
+def test_governance_refuses_it_again_at_the_approving_vote() -> None:
+    """Proposed while the name was free, approved after a ministry admitted it."""
+    council, chain = _council_chain(MEMBER_NAMES_UNIQUE_FROM)
+    propose = proposal(council.ministry, admission_action(keys_from("by_vote"), "Narxoz",
+                                                          "university"), 20, 18)
+    commit(chain, [propose])
+    taker = keys_from("taker")
+    commit(chain, [make_tx(council.ministry3, admission(taker, "NARXOZ", "university"))])
+    refused = assert_refused(chain, make_tx(council.ministry2, VotePayload(propose.tx_id)),
+                             "member_name_taken")
+    assert refused.params["member_id"] == taker.member_id.hex()
+
+
+def test_two_admissions_of_one_name_in_one_block_keep_the_first() -> None:
+    council, chain = _council_chain(MEMBER_NAMES_UNIQUE_FROM)
+    first, second = keys_from("first"), keys_from("second")
+    execution = chain.build([make_tx(council.ministry, admission(first, "Satbayev", "school")),
+                             make_tx(council.ministry2, admission(second, "satbayev", "school"))],
+                            council.ministry.member_id, 0, chain.head_header.time_ms + 1)
+    assert len(execution.accepted) == 1
+    assert [e.code for _, e in execution.rejected] == ["member_name_taken"]
+
+
+def _twins_at(version: int) -> Chain:
+    """Members admitted under `version` whose names read as another's: a ministry's own
+    admissions (one of a genesis member's name) and governance's."""
+    council, chain = _council_chain(version)
+    ministry = council.ministry
+    commit(chain, [make_tx(ministry, admission(keys_from("aitu"), "Astana IT University",
+                                               "university"))])
+    commit(chain, [make_tx(ministry, admission(keys_from("aitu2"), " ASTANA  IT university",
+                                               "university")),
+                   make_tx(ministry, admission(keys_from("kaznu2"), "K\u0430zNU", "university"))])
+    approve(chain, council, admission_action(keys_from("kaznu3"), "kaznu", "school"),
+            chain.height + 6)
+    commit_until(chain, chain.height + 6)
+    return chain
+
+
+def test_of_twins_admitted_at_one_height_the_lower_id_holds_the_name() -> None:
+    one, other = sorted(MemberId(bytes([n]) * 20) for n in (7, 3))
+    members = [(other, Member("Narxoz", "school", b"\x01" * 32, False, 5)),
+               (one, Member("NARXOZ", "school", b"\x02" * 32, False, 5)),
+               (other, Member("KBTU", "school", b"\x03" * 32, False, 4))]
+    assert name_index(members) == {member_name_key("narxoz"): one,
+                                   member_name_key("kbtu"): other}
+
+
+def test_version_13_keeps_admitting_twins_and_its_roots() -> None:
+    with _counted_nonces():
+        chain = _twins_at(BEFORE)
+    for label in ("aitu2", "kaznu2", "kaznu3"):
+        assert load_member(chain.state, keys_from(label).member_id) is not None
+    assert _names(chain) == []
+    assert chain.state.root.hex() == VERSION_13_ROOT
+    _replayed(chain)
+
+
+def test_an_upgraded_chain_indexes_its_members_at_the_first_block_under_the_version() -> None:
+    chain = _twins_at(BEFORE)
+    council = make_council(rules_version=BEFORE)
+    effective = chain.height + 6
+    approve(chain, council, RulesVersionAction(MEMBER_NAMES_UNIQUE_FROM), effective)
+    commit_until(chain, effective - 1)
+    assert _names(chain) == []  # nothing before the version's first block
+    commit(chain, [])
+    # every member's name, the twins' once: the first admitted holds it (a genesis member
+    # before any other; of two admitted at one height, the lower id)
+    assert len(_names(chain)) == len(council.genesis.members) + 1
+    assert name_holder(chain.state, "KAZNU") == council.university.member_id
+    # (admitted at heights 1 and 2: the height decides, not the id)
+    assert name_holder(chain.state, "astana it university") == keys_from("aitu").member_id
+    # a twin of a member admitted before the upgrade, a third of twins, refused from here
+    assert_refused(chain, make_tx(council.ministry, admission(
+        keys_from("impostor"), "KazNU", "university")), "member_name_taken")
+    refused = assert_refused(chain, make_tx(council.ministry, admission(
+        keys_from("impostor"), "Astana IT Univ\u0435rsity", "university")), "member_name_taken")
+    assert refused.params["member_id"] == keys_from("aitu").member_id.hex()
+    commit(chain, [make_tx(council.ministry, admission(keys_from("new"), "Narxoz", "school"))])
+    assert name_holder(chain.state, "narxoz") == keys_from("new").member_id
+    _replayed(chain)  # a replica, by blocks and by sync runs, builds the same index
+
+
+def test_a_genesis_under_the_version_writes_the_index_and_refuses_twin_names() -> None:
+    council, chain = _council_chain(MEMBER_NAMES_UNIQUE_FROM)
+    assert len(_names(chain)) == len(council.genesis.members)
+    assert name_holder(chain.state, "kaznu") == council.university.member_id
+    document = council.genesis.to_json()
+    document["members"].append({**document["members"][3], "name": "K\u0430zNU",
+                                "public_key": keys_from("twin").public_key.hex()})
+    del document["members"][-1]["member_id"]
+    with pytest.raises(ConfigError) as raised:
+        genesis_from_json(document)
+    assert raised.value.code == "name_alike"
+    assert raised.value.field == f"genesis.members[{len(council.genesis.members)}].name"
+    assert raised.value.params["other"] == "'KazNU'"
+    document["rules_version"] = BEFORE  # an older version's genesis keeps taking it
+    assert len(genesis_from_json(document).members) == len(council.genesis.members) + 1
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+def test_the_refusal_is_said_naming_the_member(lang: str) -> None:
+    params: dict[str, str | int] = {"name": "KаzNU", "member": "KazNU",
+                                    "member_id": MemberId(b"\x01" * 20).hex()}
+    said = refusal("member_name_taken", "english", params).said(Words(lang))
+    assert "«KazNU»" in said and "«KаzNU»" in said and "01" * 20 in said, said
