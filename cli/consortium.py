@@ -21,14 +21,14 @@ from cli.commands import load_key_or_fail, refuse_key_nobody_holds
 from cli.consortium_words import genesis_refusal
 from cli.errors import EXIT_BAD_INPUT
 from cli.language import lang_option
-from cli.member_names import invisible_marks, look_alike
+from cli.member_names import look_alike
 from cli.spoken import Sentence, echo, os_reason, refuse, warn
 from cli.worded_command import WordedCommand, WordedPath
 from cli.worded_group import WordedGroup
 from ledger.errors import ConfigError
 from ledger.genesis import GENESIS_KIND, genesis_from_json
 from ledger.identity import PUBLIC_KEY_BYTES
-from ledger.member_names_read import as_read
+from ledger.member_names_read import invisible_marks, readings
 from ledger.rules_version import EVIDENCE_KINDS_KEPT_FROM, MAX_KNOWN_RULES_VERSION
 from node.files import GENESIS_FILE_BYTES_MAX, UnfitFile, load_genesis, read_bounded
 
@@ -156,16 +156,18 @@ def consortium_create(members_file: Path, out_file: Path, time_text: str | None,
                             f"{entry.get('name')!r} is used twice", index=index,
                             name=repr(entry.get("name"))), EXIT_BAD_INPUT)
         names.add(str(entry.get("name", "")).strip().casefold())
-        read = as_read(str(entry.get("name", "")))
-        if read in drawn:  # "ΕΝU" (Greek) beside "ENU": one name to every reader
-            earlier, other = drawn[read]
+        read = readings(str(entry.get("name", "")))
+        alike = [drawn[reading] for reading in read if reading in drawn]
+        if alike:  # "ΕΝU" (Greek) beside "ENU": one name to every reader
+            earlier, other = alike[0]
             refuse(Sentence("min.consortium.name_alike", f"members[{index}]: the name "
                             f"{entry.get('name')!r} reads as members[{earlier}]'s {other!r}, "
                             "spelled in other letters (Latin, Cyrillic and Greek ones drawn "
                             "alike): a reader could not tell the two apart", index=index,
                             name=repr(entry.get("name")), earlier=earlier, other=repr(other)),
                    EXIT_BAD_INPUT)
-        drawn[read] = (index, str(entry.get("name", "")))
+        for reading in read:
+            drawn[reading] = (index, str(entry.get("name", "")))
         if "key" in entry and "public_key" not in entry:
             key_path = Path(entry.pop("key"))
             key_path = key_path if key_path.is_absolute() else members_file.parent / key_path

@@ -12,7 +12,8 @@ a name a member already holds makes every later name of it ambiguous (in `--memb
 `senim governance list`, a verifier's "issued by"), and a stray space or an invisible mark
 pasted with it makes a name nobody can type back. From rules version 14 the ledger itself
 refuses a name that reads as a member's (`member_name_taken`, `ledger.member_name_index`),
-by the one `as_read` (`ledger.member_names_read`); before it, it takes any text.
+by the one `readings` (`ledger.member_names_read`), and one holding an invisible character
+by the one `invisible_marks`; before it, it takes any text.
 
 `senim export-vc` compares a credential file's issuer name with the chain's name of
 that member the same way (`same_name`): the file's name is in no hash, and one a reader
@@ -31,7 +32,7 @@ from cli.refusals import malformed, node_said
 from cli.spoken import Joined, Sentence, refuse
 from ledger.errors import MalformedInput
 from ledger.identity import MEMBER_ID_BYTES, MemberId
-from ledger.member_names_read import as_read, spaced
+from ledger.member_names_read import invisible_marks, readings, spaced
 from ledger.payload_fields import MAX_TEXT_CHARS, require_text
 
 # Candidates named in a refusal; a name matching more is no name to pick from anyway.
@@ -129,15 +130,6 @@ def resolve_member(client: NodeClient, value: str, option: str) -> MemberId:
                     value=repr(value), digits=2 * MEMBER_ID_BYTES), EXIT_BAD_INPUT)
 
 
-def invisible_marks(text: str) -> str:
-    """The control, invisible and lone-surrogate characters in `text` ("U+200B, U+000A"),
-    or "". A lone surrogate is a byte a terminal sent that is no UTF-8 (a cp1251 one under
-    a UTF-8 locale), which Python keeps so: signing a name holding one raised
-    UnicodeEncodeError."""
-    return ", ".join(f"U+{ord(c):04X}" for c in dict.fromkeys(
-        c for c in text if unicodedata.category(c) in ("Cc", "Cf", "Cs")))
-
-
 def new_member_name(client: NodeClient, name: str) -> str:
     """`name` for a new member, its spaces trimmed and each run of them one space; a name
     holding an invisible character, or one a member already bears (as read: ignoring case
@@ -165,8 +157,9 @@ def new_member_name(client: NodeClient, name: str) -> str:
                         "--member, `senim governance list`, a verifier's 'issued by'); give the "
                         "new one a name of its own, e.g. with its city", name=repr(tidy),
                         named=named), EXIT_BAD_INPUT)
+    read = set(readings(tidy))  # as the ledger reads it (ledger.member_name_index)
     alike = [m for m in registry
-             if as_read(m["name"]) == as_read(tidy) and not same_name(m["name"], tidy)]
+             if read & set(readings(m["name"])) and not same_name(m["name"], tidy)]
     if alike:
         named = _named(alike)
         refuse(Sentence("min.names.alike", f"--name {tidy!r} reads as the name of {named}, "

@@ -21,7 +21,7 @@ from ledger.governance_policy import (
 )
 from ledger.identity import MemberId, member_id_of
 from ledger.member_name_index import name_index
-from ledger.member_names_read import as_read
+from ledger.member_names_read import invisible_marks, readings
 from ledger.records import Member, member_key
 from ledger.rules_version import (
     GENESIS_RULES_VERSION,
@@ -211,17 +211,25 @@ def _member_from_json(index: int, raw: Any) -> GenesisMember:
 
 
 def _refuse_names_alike(members: tuple[GenesisMember, ...]) -> None:
-    """Two members whose names read alike (`ledger.member_names_read.as_read`), refused
-    under the rules that refuse such an admission after genesis."""
+    """A name holding an invisible character, and two members whose names read alike
+    (share a reading, `ledger.member_names_read.readings`), refused under the rules that
+    refuse such an admission after genesis."""
     first: dict[str, int] = {}
     for index, member in enumerate(members):
-        earlier = first.setdefault(as_read(member.name), index)
-        if earlier != index:
-            other = members[earlier].name
-            raise ConfigError(f"genesis.members[{index}].name", f"{member.name!r} reads as "
-                              f"members[{earlier}]'s name {other!r}: a verifier could not "
-                              "tell the two apart", "name_alike", earlier=earlier,
-                              name=repr(member.name), other=repr(other))
+        marks = invisible_marks(member.name)
+        if marks:
+            raise ConfigError(f"genesis.members[{index}].name", f"{member.name!r} holds an "
+                              f"invisible character ({marks}): type the name again",
+                              "name_invisible", name=repr(member.name), marks=marks)
+        for reading in readings(member.name):
+            earlier = first.setdefault(reading, index)
+            if earlier != index:
+                other = members[earlier].name
+                raise ConfigError(f"genesis.members[{index}].name", f"{member.name!r} reads "
+                                  f"as members[{earlier}]'s name {other!r}: a verifier could "
+                                  "not tell the two apart; rename one of the two",
+                                  "name_alike", earlier=earlier, name=repr(member.name),
+                                  other=repr(other))
 
 
 def genesis_from_json(document: Any) -> Genesis:

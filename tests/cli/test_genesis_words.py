@@ -71,6 +71,8 @@ def _spoilt() -> dict[str, tuple[dict[str, Any], str, dict[str, str]]]:
         "two members of one key": (twin, "shared_key", {}),
         "no validator": (no_validator, "no_validator", {}),
         "two names read alike": (alike, "name_alike", {"name": "'KAZNU'", "other": "'KazNU'"}),
+        "an invisible character in a name": (_member(name="Kaz\u200bNU"), "name_invisible",
+                                             {"marks": "U+200B"}),
         "governance not a table": ({**good, "governance": 5}, "not_table", {}),
         "governance's unknown field": ({**good, "governance": {"treshold": 1}},
                                        "unknown_field", {"known": "threshold"}),

@@ -19,14 +19,17 @@ from ledger.genesis import genesis_from_json
 from ledger.identity import MemberId
 from ledger.member_name_index import (
     PREFIX_MEMBER_NAME,
-    member_name_key,
+    index_at_upgrade,
+    member_name_keys,
     name_holder,
     name_index,
 )
 from ledger.payloads import RulesVersionAction, VotePayload
-from ledger.records import Member
+from ledger.payloads_consortium import ACTION_RETIRE_MEMBER
+from ledger.records import Member, member_key
 from ledger.rules import load_member
 from ledger.rules_version import MEMBER_NAMES_UNIQUE_FROM
+from storage.errors import CorruptStateError
 from storage.kv import MemoryStore
 from tests.node.conftest import (
     admission,
@@ -36,7 +39,14 @@ from tests.node.conftest import (
     keys_from,
     make_tx,
 )
-from tests.node.test_governance import Council, approve, commit_until, make_council, proposal
+from tests.node.test_governance import (
+    Council,
+    approve,
+    commit_until,
+    make_council,
+    member_action,
+    proposal,
+)
 from tests.node.test_ledger_refusals import assert_refused
 from tests.node.test_old_chain_roots import _counted_nonces
 
@@ -46,7 +56,16 @@ BEFORE = MEMBER_NAMES_UNIQUE_FROM - 1
 VERSION_13_ROOT = "530109d2527c39bbc9d0e40775b6384519f892d2ea16e335a99c72237f281cd3"
 # The genesis member "KazNU" read: as typed, spaced and cased otherwise, and with Latin
 # letters written in Cyrillic ("а", U+0430) and Greek ("Κ", U+039A)
-KAZNU_READ_ALIKE = ["KazNU", "  kaznu ", "K\u0430zNU", "\u039aazNU"]
+KAZNU_READ_ALIKE = ["KazNU", "  kaznu ", "K\u0430zNU", "\u039aazNU",
+                    "\uff2b\uff41\uff5a\uff2e\uff35",  # fullwidth
+                    "\U0001d40a\U0001d41a\U0001d433\U0001d40d\U0001d414"]  # maths bold
+# Each a name with a character nobody sees: zero-width space and joiner, NUL, a
+# right-to-left override, private use, a line separator
+INVISIBLE = ["Kaz\u200bNU", "KazNU\u200d", "Kaz\x00NU", "KazNU\u202e", "Kaz\ue000NU",
+             "Kaz\u2028NU"]
+# Cyrillic names that differ only in case: one name
+CYRILLIC_CASES = [("КазНУ", "Казну"), ("КазНУ", "КАЗНУ"),
+                  ("Казахский национальный университет", "КАЗАХСКИЙ НАЦИОНАЛЬНЫЙ УНИВЕРСИТЕТ")]
 
 
 def _names(chain: Chain) -> list[tuple[bytes, bytes]]:
@@ -150,8 +169,8 @@ def test_of_twins_admitted_at_one_height_the_lower_id_holds_the_name() -> None:
     members = [(other, Member("Narxoz", "school", b"\x01" * 32, False, 5)),
                (one, Member("NARXOZ", "school", b"\x02" * 32, False, 5)),
                (other, Member("KBTU", "school", b"\x03" * 32, False, 4))]
-    assert name_index(members) == {member_name_key("narxoz"): one,
-                                   member_name_key("kbtu"): other}
+    assert name_index(members) == {**dict.fromkeys(member_name_keys("narxoz"), one),
+                                   **dict.fromkeys(member_name_keys("kbtu"), other)}
 
 
 def test_version_13_keeps_admitting_twins_and_its_roots() -> None:
@@ -172,9 +191,12 @@ def test_an_upgraded_chain_indexes_its_members_at_the_first_block_under_the_vers
     commit_until(chain, effective - 1)
     assert _names(chain) == []  # nothing before the version's first block
     commit(chain, [])
-    # every member's name, the twins' once: the first admitted holds it (a genesis member
-    # before any other; of two admitted at one height, the lower id)
-    assert len(_names(chain)) == len(council.genesis.members) + 1
+    # every reading of every member's name, the twins' once: the first admitted holds it
+    # (a genesis member before any other; of two admitted at one height, the lower id).
+    # Beside the genesis members' (Latin: one reading each): "Astana IT University", and
+    # "KаzNU" letter for letter (its "а" Cyrillic), which its twin alone reads so.
+    assert len(_names(chain)) == len(council.genesis.members) + 2
+    assert chain.state.get(member_name_keys("K\u0430zNU")[0]) == keys_from("kaznu2").member_id
     assert name_holder(chain.state, "KAZNU") == council.university.member_id
     # (admitted at heights 1 and 2: the height decides, not the id)
     assert name_holder(chain.state, "astana it university") == keys_from("aitu").member_id
@@ -212,3 +234,96 @@ def test_the_refusal_is_said_naming_the_member(lang: str) -> None:
                                     "member_id": MemberId(b"\x01" * 20).hex()}
     said = refusal("member_name_taken", "english", params).said(Words(lang))
     assert "«KazNU»" in said and "«KаzNU»" in said and "01" * 20 in said, said
+
+
+@pytest.mark.parametrize(("first", "second"), CYRILLIC_CASES)
+def test_a_cyrillic_name_in_another_case_is_refused(first: str, second: str) -> None:
+    """Letters are mapped before case is folded: "КазНУ" read "kaзhy", "Казну" "kaзнy".
+    The name letter for letter (`spaced`) is a reading too."""
+    council, chain = _council_chain(MEMBER_NAMES_UNIQUE_FROM)
+    holder = keys_from("holder")
+    commit(chain, [make_tx(council.ministry, admission(holder, first, "university"))])
+    refused = assert_refused(chain, make_tx(council.ministry2, admission(
+        keys_from("twin"), second, "university")), "member_name_taken")
+    assert refused.params["member_id"] == holder.member_id.hex()
+    document = council.genesis.to_json()
+    for label, name in (("one", first), ("two", second)):
+        document["members"].append({**document["members"][3], "name": name,
+                                    "public_key": keys_from(label).public_key.hex()})
+        del document["members"][-1]["member_id"]
+    with pytest.raises(ConfigError) as raised:
+        genesis_from_json(document)
+    assert raised.value.code == "name_alike"
+    assert str(raised.value).endswith("rename one of the two")  # what to do
+
+
+@pytest.mark.parametrize("name", INVISIBLE)
+def test_a_name_holding_an_invisible_character_is_refused(name: str) -> None:
+    council, chain = _council_chain(MEMBER_NAMES_UNIQUE_FROM)
+    refused = assert_refused(chain, make_tx(council.ministry, admission(
+        keys_from("hidden"), name, "university")), "member_name_invisible")
+    assert refused.params["marks"] in {f"U+{ord(c):04X}" for c in name}
+    assert_refused(chain, proposal(council.ministry, admission_action(
+        keys_from("hidden"), name, "school"), chain.height + 10, chain.height + 8),
+        "member_name_invisible")
+    document = council.genesis.to_json()
+    document["members"][3]["name"] = name
+    with pytest.raises(ConfigError) as raised:
+        genesis_from_json(document)
+    assert raised.value.code == "name_invisible"
+    document["rules_version"] = BEFORE  # an older version's genesis keeps taking it
+    genesis_from_json(document)
+
+
+def test_a_retired_members_name_is_refused_saying_it_is_retired() -> None:
+    council, chain = _council_chain(MEMBER_NAMES_UNIQUE_FROM)
+    approve(chain, council, member_action(ACTION_RETIRE_MEMBER, council.university),
+            chain.height + 7)
+    commit_until(chain, chain.height + 7)
+    refused = assert_refused(chain, make_tx(council.ministry, admission(
+        keys_from("heir"), "KazNU", "university")), "member_name_taken")
+    retired = load_member(chain.state, council.university.member_id)
+    assert retired is not None and retired.retired_height is not None
+    assert refused.params["retired"] == retired.retired_height
+    assert f"retired from height {retired.retired_height}" in refused.message
+    assert "replace_key" in refused.message
+    for lang in ("kk", "ru"):
+        said = refusal("member_name_taken", refused.message, refused.params).said(Words(lang))
+        assert str(retired.retired_height) in said and "replace_key" in said, said
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+def test_the_invisible_refusal_is_said_naming_the_marks(lang: str) -> None:
+    said = refusal("member_name_invisible", "english",
+                   {"name": "Kaz\u200bNU", "marks": "U+200B"}).said(Words(lang))
+    assert "U+200B" in said and "english" not in said, said
+
+
+class _Written(dict[bytes, bytes]):
+    """A state as `index_at_upgrade` reads it, with what it lists and what it finds."""
+
+    def __init__(self, listed: dict[bytes, bytes], writes: int) -> None:
+        super().__init__()
+        self.listed, self.writes = listed, writes
+
+    def get(self, key: bytes, default: bytes | None = None) -> bytes | None:  # type: ignore[override]
+        return None  # no rules version change, and no member, in the tree
+
+    def items_with_prefix(self, prefix: bytes) -> list[tuple[bytes, bytes]]:
+        return [(k, v) for k, v in self.listed.items() if k.startswith(prefix)]
+
+    def keys_changed(self) -> int:
+        return self.writes
+
+
+def test_the_upgrade_refuses_an_overlay_written_and_a_member_the_tree_lacks() -> None:
+    """Invariants of the consensus path: raised, not asserted (gone under `python -O`),
+    and a member listed but not found is not left out of the index."""
+    listed = {member_key(MemberId(b"\x05" * 20)):
+              Member("KazNU", "university", b"\x01" * 32, False, 0).encode()}
+    with pytest.raises(RuntimeError, match="holds 1 writes"):
+        index_at_upgrade(_Written({}, 1), _Written({}, 0),  # type: ignore[arg-type]
+                         1, MEMBER_NAMES_UNIQUE_FROM)
+    with pytest.raises(CorruptStateError, match="05" * 20):
+        index_at_upgrade(_Written({}, 0), _Written(listed, 0),  # type: ignore[arg-type]
+                         1, MEMBER_NAMES_UNIQUE_FROM)
