@@ -28,7 +28,7 @@ from cli.worded_group import WordedGroup
 from ledger.errors import ConfigError
 from ledger.genesis import GENESIS_KIND, genesis_from_json
 from ledger.identity import PUBLIC_KEY_BYTES
-from ledger.member_names_read import invisible_marks, readings
+from ledger.member_names_read import invisible_marks, readings, unassigned_marks
 from ledger.rules_version import EVIDENCE_KINDS_KEPT_FROM, MAX_KNOWN_RULES_VERSION
 from node.files import GENESIS_FILE_BYTES_MAX, UnfitFile, load_genesis, read_bounded
 
@@ -302,8 +302,9 @@ def _hex_key(value: object) -> bytes | None:
 
 def _check_name(index: int, name: object) -> None:
     """A member's name as `add-member` takes a new member's (cli.member_names): no
-    invisible character, no space at its ends or two in a row. Refused, not tidied: one
-    members file must give every operator's release the same genesis."""
+    invisible character nor one unassigned in Unicode 3.2, no space at its ends or two in
+    a row. Refused, not tidied: one members file must give every operator's release the
+    same genesis."""
     if not isinstance(name, str):
         return  # the genesis check names what a name must be
     marks = invisible_marks(name)
@@ -311,6 +312,13 @@ def _check_name(index: int, name: object) -> None:
         refuse(Sentence("min.consortium.name_invisible", f"members[{index}]: the name "
                         f"{name!r} holds an invisible character ({marks}), as text pasted "
                         "from a word processor may: type the name again", index=index,
+                        name=repr(name), marks=marks), EXIT_BAD_INPUT)
+    marks = unassigned_marks(name)
+    if marks:
+        refuse(Sentence("min.consortium.name_character", f"members[{index}]: the name "
+                        f"{name!r} holds a character not every node compares alike ({marks}: "
+                        "an emoji, or a character added to Unicode after 2002): write the name "
+                        "in letters, digits and ordinary punctuation", index=index,
                         name=repr(name), marks=marks), EXIT_BAD_INPUT)
     tidy = " ".join(name.split())
     if tidy != name:

@@ -27,6 +27,7 @@ GENESIS_FIELD_WORDS = {
     "shared_key": "min.genesis.shared_key",
     "name_alike": "min.genesis.name_alike",  # name, earlier, other
     "name_invisible": "min.genesis.name_invisible",  # name, marks
+    "name_character": "min.genesis.name_character",  # name, marks
     "no_validator": "min.genesis.no_validator",
     "out_of_range": "min.genesis.whole_number",  # low, high
     "not_genesis": "min.genesis.not_genesis",  # kind

@@ -32,7 +32,7 @@ from cli.refusals import malformed, node_said
 from cli.spoken import Joined, Sentence, refuse
 from ledger.errors import MalformedInput
 from ledger.identity import MEMBER_ID_BYTES, MemberId
-from ledger.member_names_read import invisible_marks, readings, spaced
+from ledger.member_names_read import invisible_marks, readings, spaced, unassigned_marks
 from ledger.payload_fields import MAX_TEXT_CHARS, require_text
 
 # Candidates named in a refusal; a name matching more is no name to pick from anyway.
@@ -132,8 +132,8 @@ def resolve_member(client: NodeClient, value: str, option: str) -> MemberId:
 
 def new_member_name(client: NodeClient, name: str) -> str:
     """`name` for a new member, its spaces trimmed and each run of them one space; a name
-    holding an invisible character, or one a member already bears (as read: ignoring case
-    and spaces), ends the command, nothing sent."""
+    holding an invisible character or one unassigned in Unicode 3.2, or one a member
+    already bears (as read: ignoring case and spaces), ends the command, nothing sent."""
     tidy = unicodedata.normalize("NFC", " ".join(name.split()))  # as typed, composed
     try:
         require_text(tidy, "member name")  # what every node refuses, before asking one
@@ -144,6 +144,12 @@ def new_member_name(client: NodeClient, name: str) -> str:
         refuse(Sentence("min.names.invisible", f"--name {name!r} holds an invisible character "
                         f"({marks}), as text pasted from a word processor may: type the name "
                         "again", name=repr(name), marks=marks), EXIT_BAD_INPUT)
+    marks = unassigned_marks(tidy)  # refused by the ledger from version 14, and ambiguous before
+    if marks:
+        refuse(Sentence("min.names.character", f"--name {name!r} holds a character not every "
+                        f"node compares alike ({marks}: an emoji, or a character added to "
+                        "Unicode after 2002): write the name in letters, digits and ordinary "
+                        "punctuation", name=repr(name), marks=marks), EXIT_BAD_INPUT)
     mixed = look_alike(tidy)
     if mixed is not None:
         refuse(Sentence("min.names.mixed", f"--name {tidy!r}: {mixed}", name=repr(tidy),

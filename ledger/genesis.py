@@ -21,7 +21,7 @@ from ledger.governance_policy import (
 )
 from ledger.identity import MemberId, member_id_of
 from ledger.member_name_index import name_index
-from ledger.member_names_read import invisible_marks, readings
+from ledger.member_names_read import invisible_marks, readings, unassigned_marks
 from ledger.records import Member, member_key
 from ledger.rules_version import (
     GENESIS_RULES_VERSION,
@@ -211,9 +211,9 @@ def _member_from_json(index: int, raw: Any) -> GenesisMember:
 
 
 def _refuse_names_alike(members: tuple[GenesisMember, ...]) -> None:
-    """A name holding an invisible character, and two members whose names read alike
-    (share a reading, `ledger.member_names_read.readings`), refused under the rules that
-    refuse such an admission after genesis."""
+    """A name holding an invisible character or one unassigned in Unicode 3.2, and two
+    members whose names read alike (share a reading, `ledger.member_names_read.readings`),
+    refused under the rules that refuse such an admission after genesis."""
     first: dict[str, int] = {}
     for index, member in enumerate(members):
         marks = invisible_marks(member.name)
@@ -221,6 +221,13 @@ def _refuse_names_alike(members: tuple[GenesisMember, ...]) -> None:
             raise ConfigError(f"genesis.members[{index}].name", f"{member.name!r} holds an "
                               f"invisible character ({marks}): type the name again",
                               "name_invisible", name=repr(member.name), marks=marks)
+        marks = unassigned_marks(member.name)
+        if marks:
+            raise ConfigError(f"genesis.members[{index}].name", f"{member.name!r} holds a "
+                              f"character not every node compares alike ({marks}: an emoji, "
+                              "or a character added to Unicode after 2002): write the name "
+                              "in letters, digits and ordinary punctuation", "name_character",
+                              name=repr(member.name), marks=marks)
         for reading in readings(member.name):
             earlier = first.setdefault(reading, index)
             if earlier != index:

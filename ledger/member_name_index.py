@@ -8,7 +8,9 @@ ministry need not use it. From `MEMBER_NAMES_UNIQUE_FROM` the ledger refuses eve
 admission whose name reads (`ledger.member_names_read.readings`) as a member's, retired
 members' included: their credentials stay genuine, and verdicts still name them. It refuses
 a name holding an invisible character too (`member_name_invisible`): "Kaz\u200bNU" reads as
-"KazNU" but is another text, so no reading of it would match.
+"KazNU" but is another text, so no reading of it would match; and a name holding a
+character unassigned in Unicode 3.2 (`member_name_character`: an emoji, a letter added
+since), which nodes of other Pythons would read otherwise (`ledger.member_names_read`).
 
 The member table has no size limit, so the check reads a key a reading, not every member:
 the index `n:` + a tagged SHA-256 of a reading -> the id of the member holding it, one
@@ -33,7 +35,7 @@ from typing import Protocol
 from ledger.codec import tagged_hash
 from ledger.errors import TxRejected
 from ledger.identity import MemberId
-from ledger.member_names_read import invisible_marks, readings
+from ledger.member_names_read import invisible_marks, readings, unassigned_marks
 from ledger.records import PREFIX_MEMBER, Member, member_key
 from ledger.rules_version import MEMBER_NAMES_UNIQUE_FROM, rules_version_at
 from storage.errors import CorruptStateError
@@ -75,7 +77,7 @@ def name_holder(state: StateReader, name: str) -> MemberId | None:
 
 def check_name_free(state: StateReader, name: str, rules_version: int) -> None:
     """From MEMBER_NAMES_UNIQUE_FROM, refuse a new member's name holding an invisible
-    character, or read as a member's name is."""
+    character or one unassigned in Unicode 3.2, or read as a member's name is."""
     if rules_version < MEMBER_NAMES_UNIQUE_FROM:
         return
     marks = invisible_marks(name)
@@ -83,6 +85,12 @@ def check_name_free(state: StateReader, name: str, rules_version: int) -> None:
         raise TxRejected("member_name_invisible", f"the name {name!r} holds an invisible "
                          f"character ({marks}): it reads as a name it is not; type the name "
                          "again", name=name, marks=marks)
+    marks = unassigned_marks(name)
+    if marks:
+        raise TxRejected("member_name_character", f"the name {name!r} holds a character "
+                         f"not every node compares alike ({marks}: an emoji, or a character "
+                         "added to Unicode after 2002); write the name in letters, digits and "
+                         "ordinary punctuation", name=name, marks=marks)
     holder = name_holder(state, name)
     if holder is None:
         return

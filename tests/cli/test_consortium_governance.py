@@ -75,6 +75,8 @@ def test_a_rules_version_this_release_cannot_run_is_refused(tmp_path: Path) -> N
 
 @pytest.mark.parametrize(("old", "new", "said"), [
     ('name = "Member 1"', 'name = "Member\u200b1"', "holds an invisible character (U+200B)"),
+    ('name = "Member 1"', 'name = "Member \U00013439"', "holds a character not every node "
+                                                        "compares alike (U+13439:"),
     ('name = "Member 1"', 'name = "member  0"', "several in a row: write 'member 0'"),
     ('name = "Member 1"', 'name = " Member 1"', "spaces at its ends"),
     ('chain_id = "senim-gov"', 'chain_id = "senim\\ngov"', "holds a control or invisible "

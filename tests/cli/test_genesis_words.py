@@ -73,6 +73,8 @@ def _spoilt() -> dict[str, tuple[dict[str, Any], str, dict[str, str]]]:
         "two names read alike": (alike, "name_alike", {"name": "'KAZNU'", "other": "'KazNU'"}),
         "an invisible character in a name": (_member(name="Kaz\u200bNU"), "name_invisible",
                                              {"marks": "U+200B"}),
+        "a character newer than Unicode 3.2": (_member(name="K\U0001e030zNU"),
+                                               "name_character", {"marks": "U+1E030"}),
         "governance not a table": ({**good, "governance": 5}, "not_table", {}),
         "governance's unknown field": ({**good, "governance": {"treshold": 1}},
                                        "unknown_field", {"known": "threshold"}),

@@ -98,6 +98,18 @@ def test_an_invisible_character_is_refused(tmp_path: Path, council: Council,
     assert admin_client.chain.height == 0
 
 
+@pytest.mark.parametrize(("name", "marks"), [("K\U0001e030zNU", "U+1E030"),
+                                             ("Narxoz \U0001f393", "U+1F393")])
+def test_a_character_newer_than_unicode_3_2_is_refused(
+        tmp_path: Path, council: Council, admin_client: type[_ChainClient], name: str,
+        marks: str) -> None:
+    # what the ledger refuses from version 14 (member_name_character), before it too
+    code, output = _add_member(tmp_path, council, name, KeyPair.generate())
+    assert code == 2 and f"holds a character not every node compares alike ({marks}:" \
+        in output, output
+    assert admin_client.chain.height == 0
+
+
 def test_a_byte_the_terminal_sent_that_is_no_utf8_is_refused(
         tmp_path: Path, council: Council, admin_client: type[_ChainClient]) -> None:
     # A cp1251 terminal under a UTF-8 locale: Python keeps the byte as a lone surrogate,
