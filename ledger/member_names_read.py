@@ -12,10 +12,13 @@ functions kept for the versions before it). The CLI compares names with them too
 (`cli.member_names`), so that `senim add-member` refuses before signing what the ledger
 would refuse.
 
-What they do not catch: letters of other blocks drawn as Latin ones beyond the map below
-("KazɴU", its "ɴ" a Latin small capital; Armenian, Cherokee or IPA look-alikes) and
-combining marks stacked on a letter. The CLI refuses a word mixing Latin and Cyrillic;
-the ledger takes such names, and a verifier shows the issuer's id beside its name.
+What they do not catch: letters drawn as Latin ones beyond the map below ("KazɴU", its
+"ɴ" a Latin small capital; Armenian, Cherokee or IPA look-alikes), digits drawn as letters
+("0" and "O", "1" and "l"), other confusable punctuation, and combining marks stacked on
+a letter. The CLI refuses a word mixing Latin and Cyrillic; the ledger takes such names,
+and a verifier shows the issuer's id beside its name. And one rare false refusal: the map
+sends capital "Н" to "H" and small "һ" to "h" before case is folded, so 'ТОО "ШАНАР"' and
+'ТОО "Шаһар"' (Kazakh "city") are one name; the second is refused beside the first.
 
 Pure: no IO.
 """
@@ -44,13 +47,21 @@ UNICODE_FROZEN = unicodedata.ucd_3_2_0
 # surrogates, private use (drawn as anything a font likes) and line and paragraph
 # separators. A name holding one reads as the name without it but is another text.
 INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
-# Of these, the two Unicode 3.2 gave another category (the soft hyphen Pd, the zero-width
-# space Zs) and later versions made Cf: invisible all the same.
-INVISIBLE_SINCE_3_2 = frozenset("\u00ad\u200b")
+# Default-ignorable characters (drawn as nothing) assigned in 3.2 that 3.2's categories
+# do not mark as above, listed literally so every Python agrees (no database carries the
+# property): the soft hyphen (Pd in 3.2) and zero-width space (Zs in 3.2), both Cf later;
+# the combining grapheme joiner (Mn); the Hangul fillers (Lo); the Khmer inherent vowels
+# U+17B4-U+17B5 (Mc in 3.2); the Mongolian free variation selectors (Mn); the variation selectors
+# U+FE00-U+FE0F (Mn); and the braille blank U+2800 (So), which shows as a space that
+# `spaced` does not trim.
+DEFAULT_IGNORABLE_NOT_CF = frozenset(
+    "\u00ad\u200b\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u3164\uffa0\u2800"
+    + "".join(chr(c) for c in range(0xFE00, 0xFE10)))
 
 
 def _invisible(char: str) -> bool:
-    return UNICODE_FROZEN.category(char) in INVISIBLE_CATEGORIES or char in INVISIBLE_SINCE_3_2
+    return (UNICODE_FROZEN.category(char) in INVISIBLE_CATEGORIES
+            or char in DEFAULT_IGNORABLE_NOT_CF)
 
 
 def invisible_marks(text: str) -> str:
@@ -79,15 +90,27 @@ def spaced(name: str) -> str:
 # ministry admitting "Каѕрі" (all Cyrillic) beside "Kaspi", or "ΕΝU" (Greek) beside "ENU".
 # Mapped before case is folded, so it alone would read "КазНУ" and "Казну" as two names
 # ("KaзHУ", "Kaзну"): `readings` holds `spaced` too, which folds case first.
+# A capital I and a small l are one stroke, drawn alike ("KlMEP" beside "KIMEP"): both,
+# and the Cyrillic and Greek capital I, read as "|". Not as "l": "KIMEP" read "klmep"
+# would be `spaced`'s reading of "KLMEP", and two names whose capitals differ would be one.
 _DRAWN_AS_LATIN = str.maketrans(
-    "АВЕКМНОРСТУХІЈЅаеорсухіјѕһԁ" "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧοκρ",
-    "ABEKMHOPCTYXIJSaeopcyxijshd" "ABEZHIKMNOPTYXokp")
+    "АВЕКМНОРСТУХІЈЅаеорсухіјѕһԁ" "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧοκρ" "Il",
+    "ABEKMHOPCTYX|JSaeopcyxijshd" "ABEZH|KMNOPTYXokp" "||")
+# Dashes and apostrophes drawn as the ASCII ones: hyphen, non-breaking hyphen, figure and
+# en dash, minus, hyphen bullet, small and fullwidth hyphen-minus; right and left single
+# quotes, modifier apostrophe and prime, grave and acute accents, prime. Mapped before
+# NFKC too, since NFKC makes the acute accent a space and a combining mark.
+_PUNCTUATION = str.maketrans(
+    "\u2010\u2011\u2012\u2013\u2212\u2043\ufe63\uff0d" "\u2019\u2018\u02bc\u02b9\u0060\u00b4\u2032",
+    "--------" + "'" * 7)
+_DRAWN_ALIKE = _DRAWN_AS_LATIN | _PUNCTUATION
 
 
 def as_read(name: str) -> str:
-    """`name` as an eye reads it: each letter drawn as a Latin one taken for it, then as
-    `spaced` reads it."""
-    return spaced(unicodedata.normalize("NFKC", name).translate(_DRAWN_AS_LATIN))
+    """`name` as an eye reads it: each letter drawn as a Latin one taken for it, each dash
+    as "-" and each apostrophe as "'", then as `spaced` reads it."""
+    return spaced(unicodedata.normalize("NFKC", name.translate(_PUNCTUATION))
+                  .translate(_DRAWN_ALIKE))
 
 
 def readings(name: str) -> tuple[str, ...]:

@@ -144,11 +144,11 @@ EVIDENCE_KINDS_KEPT_FROM = 13
 
 # From this version on, a new member (a ministry's own `add_member`, governance's, or a
 # genesis stating it) whose name reads as a member's (`ledger.member_names_read.readings`:
-# case, spaces, NFKC, and Cyrillic or Greek letters drawn as Latin ones), or holds an
-# invisible character or one unassigned in Unicode 3.2 (read otherwise by the Unicode of
-# another Python), is refused (`ledger.member_name_index`): before it, a ministry
-# admitted a second "KazNU", or "KаzNU" with a Cyrillic "а", and a verifier said
-# "issued by KazNU" of what the impostor issued.
+# case, spaces, NFKC, Cyrillic or Greek letters drawn as Latin ones, I and l, dashes and
+# apostrophes), or holds an invisible character or one unassigned in Unicode 3.2 (read
+# otherwise by the Unicode of another Python), is refused (`ledger.member_name_index`):
+# before it, a ministry admitted a second "KazNU", or "KаzNU" with a Cyrillic "а", and a
+# verifier said "issued by KazNU" of what the impostor issued.
 MEMBER_NAMES_UNIQUE_FROM = 14
 
 

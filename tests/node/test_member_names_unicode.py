@@ -20,9 +20,10 @@ from ledger.errors import ConfigError
 from ledger.genesis import genesis_from_json
 from ledger.member_name_index import member_name_keys, name_holder, reading_key
 from ledger.member_names_read import (
-    _DRAWN_AS_LATIN,
+    _DRAWN_ALIKE,
+    _PUNCTUATION,
+    DEFAULT_IGNORABLE_NOT_CF,
     INVISIBLE_CATEGORIES,
-    INVISIBLE_SINCE_3_2,
     invisible_marks,
     readings,
     unassigned_marks,
@@ -118,7 +119,7 @@ def _readings_by_3_2(name: str) -> tuple[str, ...]:
     def spaced(text: str) -> str:
         return " ".join(OLD.normalize("NFKC", OLD.normalize("NFKC", text).casefold()).split())
     letter = spaced(name)
-    eye = spaced(OLD.normalize("NFKC", name).translate(_DRAWN_AS_LATIN))
+    eye = spaced(OLD.normalize("NFKC", name.translate(_PUNCTUATION)).translate(_DRAWN_ALIKE))
     return (letter,) if letter == eye else (letter, eye)
 
 
@@ -140,12 +141,38 @@ def test_nfkc_of_every_character_of_3_2_is_3_2s_or_its_correction() -> None:
 def test_the_invisible_characters_and_spaces_of_3_2_are_this_pythons() -> None:
     """Which characters of 3.2 are invisible, and which `spaced` collapses as spaces, is
     what this Python's database says too: 3.2's categories, and the two it gave another
-    (U+00AD, U+200B), decide it on every node."""
+    and the default-ignorable ones they do not mark, listed, decide it on every node."""
     for char in _assigned():
-        mine = unicodedata.category(char) in INVISIBLE_CATEGORIES
+        mine = (unicodedata.category(char) in INVISIBLE_CATEGORIES
+                or char in DEFAULT_IGNORABLE_NOT_CF)
         assert bool(invisible_marks(char)) == mine, f"U+{ord(char):04X}"
         assert char.isspace() == (char in SPACES), f"U+{ord(char):04X}"
-    assert all(OLD.category(c) not in INVISIBLE_CATEGORIES for c in INVISIBLE_SINCE_3_2)
+    assert all(OLD.category(c) not in INVISIBLE_CATEGORIES for c in DEFAULT_IGNORABLE_NOT_CF)
+
+
+# "KazNU" with a character drawn as nothing that no category of 3.2 marks: combining
+# grapheme joiner, Hangul fillers, Khmer inherent vowels, Mongolian and other variation
+# selectors, and the braille blank (drawn as a space, not trimmed)
+IGNORABLE = ["KazNU\u034f", "Kaz\u115fNU", "Kaz\u1160NU", "Kaz\u17b4NU", "KazNU\u17b5",
+             "Kaz\u180bNU", "Kaz\u180cNU", "KazNU\u180d", "Kaz\u3164NU", "Kaz\uffa0NU",
+             "KazNU\u2800", *(f"KazNU{chr(c)}" for c in range(0xFE00, 0xFE10))]
+
+
+@pytest.mark.parametrize("name", IGNORABLE)
+def test_a_default_ignorable_character_is_refused_under_14_and_taken_under_13(
+        name: str) -> None:
+    council = make_council(rules_version=MEMBER_NAMES_UNIQUE_FROM)
+    chain = Chain(MemoryStore(), council.genesis)
+    refused = assert_refused(chain, make_tx(council.ministry, admission(
+        keys_from("ignorable"), name, "university")), "member_name_invisible")
+    (hidden,) = set(name) - set("KazNU")
+    assert refused.params["marks"] == f"U+{ord(hidden):04X}"
+    older = make_council(rules_version=BEFORE)
+    chain = Chain(MemoryStore(), older.genesis)
+    taken = keys_from("ignorable")
+    commit(chain, [make_tx(older.ministry, admission(taken, name, "university"))])
+    member = load_member(chain.state, taken.member_id)
+    assert member is not None and member.name == name
 
 
 @pytest.mark.parametrize("lang", ["kk", "ru"])

@@ -17,7 +17,7 @@ import cli.admin
 import cli.governance
 from cli.main import main
 from ledger.identity import KeyPair
-from ledger.member_names_read import as_read
+from ledger.member_names_read import as_read, readings
 from ledger.payloads import AddMemberPayload, MemberAction, ProposePayload, VotePayload
 from ledger.payloads_consortium import ACTION_RETIRE_MEMBER
 from ledger.rules import all_members, load_member
@@ -204,3 +204,24 @@ def test_names_drawn_alike_are_read_alike() -> None:
     assert as_read("Каѕрі") == as_read("Kaspi")  # all Cyrillic, its ѕ the Macedonian dze
     assert as_read("ΕΝU") == as_read("ENU")
     assert as_read("ЕНУ") != as_read("ENU")  # reads "EHY"
+
+
+def _one(first: str, second: str) -> bool:
+    return bool(set(readings(first)) & set(readings(second)))
+
+
+@pytest.mark.parametrize("dash", "\u2010\u2011\u2012\u2013\u2212\u2043\ufe63\uff0d")
+def test_a_dash_drawn_as_a_hyphen_reads_as_one(dash: str) -> None:
+    assert _one("Al-Farabi University", f"Al{dash}Farabi University")
+
+
+@pytest.mark.parametrize("mark", "\u2019\u2018\u02bc\u02b9\u0060\u00b4\u2032")
+def test_an_apostrophe_drawn_alike_reads_as_one(mark: str) -> None:
+    assert _one("Ma'rifat", f"Ma{mark}rifat")
+
+
+def test_a_capital_i_and_a_small_l_read_as_one_and_capitals_stay_apart() -> None:
+    assert _one("KIMEP", "KlMEP") and _one("KIMEP", "K\u0406MEP")  # Cyrillic І
+    assert _one("KIMEP", "Kimep")  # case, as `spaced` reads it
+    assert as_read("K\u0406MEP") == as_read("K\u0399MEP") == as_read("KIMEP")  # Greek Ι
+    assert not _one("KIMEP", "KLMEP") and not _one("Kimep", "Klmep")
