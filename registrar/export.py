@@ -109,7 +109,7 @@ def _starts_with_bom(path: Path) -> bool:
 
 def _text_rows(path: Path, kind: str, encoding: str | None, delimiter: str | None,
                stats: SourceStats, problems: ProblemList, info: dict[str, str | None],
-               on_header: HeaderSink) -> Iterator[RawRow]:
+               on_header: HeaderSink, max_columns: int) -> Iterator[RawRow]:
     try:
         chosen = encoding or detect_encoding(path)
         if codecs.lookup(chosen).name == "utf-8" and _starts_with_bom(path):
@@ -141,7 +141,7 @@ def _text_rows(path: Path, kind: str, encoding: str | None, delimiter: str | Non
         if delimiter is None:
             try:  # the header may stand below title lines
                 delimiter = detect_delimiter("".join(itertools.islice(
-                    bounded_lines(handle), MAX_TITLE_ROWS + 1)), on_header)
+                    bounded_lines(handle), MAX_TITLE_ROWS + 1)), on_header, max_columns)
             except LineTooLong:
                 delimiter = ","  # csv_rows says so, at the line
             except UnicodeError as exc:  # a forced UTF-16 without a BOM is no decode error
@@ -157,7 +157,7 @@ def _text_rows(path: Path, kind: str, encoding: str | None, delimiter: str | Non
                 return
             handle.seek(0)
         info["delimiter"] = delimiter
-        yield from csv_rows(handle, delimiter, stats, problems, chosen, on_header)
+        yield from csv_rows(handle, delimiter, stats, problems, chosen, on_header, max_columns)
 
 
 def read_export(path: Path, credential_type: str, *, encoding: str | None = None,
@@ -205,7 +205,7 @@ def read_export(path: Path, credential_type: str, *, encoding: str | None = None
             rows = (xlsx_rows(path, stats, problems, validator, people,
                               header_columns(schema)) if kind == "xlsx"
                     else _text_rows(path, kind, encoding, delimiter, stats, problems, info,
-                                    validator))
+                                    validator, header_columns(schema)))
             for row in rows:
                 if stats.rows > MAX_RECORDS:
                     problems.add(row.number, None, "too-many-rows", phrase(

@@ -27,8 +27,9 @@ IDENTIFYING_FORMATS = frozenset({"iin", "date"})
 # for the columns a mapping reads past ("№ п/п", notes). openpyxl fills every row below
 # to the header's width when any row below reaches it, so a short row costs the
 # header's width: a header of 16,384 columns made each cost 16,384. A CSV's rows are
-# never filled: each costs what its bytes do, and its header is not bounded. A
-# workbook's header is held to what the schema read can fill (header_columns).
+# never filled, but each column of its header is looked up as the header is searched
+# for and resolved (1.9 million took 109 s). A workbook's header and a CSV's are held
+# to what the schema read can fill (header_columns).
 READ_PAST_COLUMNS = 100
 MAX_HEADER_COLUMNS = MAX_RECORD_FIELDS * MAX_LINE_PARTS + READ_PAST_COLUMNS
 # A cell with this many digits, and no more letters than digits, is a number however
@@ -157,7 +158,7 @@ def stray_row(values: list[str], iin: list[bool]) -> Phrase | None:
 
 
 def header_columns(schema: Schema) -> int:
-    """The columns a workbook's header may span for `schema`: a column for each field,
+    """The columns a workbook's or CSV's header may span for `schema`: a column for each field,
     each line's parts as many times as it may be given, and each group's items, with
     READ_PAST_COLUMNS to spare; a diploma's some 115, a transcript's some 1,800."""
     filled = len(schema.fields) + sum(len(group.parts) * group.max_items

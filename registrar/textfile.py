@@ -32,11 +32,13 @@ from registrar.header_rows import MAX_HEADER_SEARCH_ROWS, HeaderRefusal, two_row
 from registrar.phrases import Phrase, phrase
 from registrar.problems import ProblemList
 from registrar.rows import (
+    MAX_HEADER_COLUMNS,
     HeaderSink,
     Numbered,
     RawRow,
     SourceStats,
     find_header,
+    too_wide,
 )
 from registrar.sniff import not_text
 from registrar.validate import MAX_RECORDS
@@ -161,23 +163,27 @@ def detect_encoding(path: Path) -> str:
     raise EncodingUnknown(phrase("reg.encoding.binary", english))
 
 
-def detect_delimiter(head: str, sink: HeaderSink | None = None) -> str:
+def detect_delimiter(head: str, sink: HeaderSink | None = None,
+                     max_columns: int = MAX_HEADER_COLUMNS) -> str:
     """The candidate under which the header `find_header` would take from `head` (the
     first lines) names the most columns `sink` knows, then has the most cells; then
     the one splitting any line of `head` into the most cells; ',' on a tie.
     Judging the header, not every line, keeps a data row's commas in a ';' file
-    (a note "a, b, c") from outvoting the header's own delimiter."""
+    (a note "a, b, c") from outvoting the header's own delimiter. Each line is judged
+    by its first `max_columns` + 1 cells: a header wider is refused by csv_rows, and
+    judged whole a line of two million cells cost seconds for each delimiter."""
     lines = head.splitlines()
 
     def score(delimiter: str) -> tuple[int, int, int, bool]:
         try:
-            rows = [[c or None for c in r] for r in csv.reader(lines, delimiter=delimiter)]
+            split = list(csv.reader(lines, delimiter=delimiter))
         except csv.Error:
             return (0, 0, 0, False)
+        rows = [[c or None for c in r[:max_columns + 1]] for r in split]
         found, _ = find_header(iter(enumerate(rows, 1)), SourceStats(), sink)
         header = found[1] if found is not None else []
         known = sink.known_columns(tuple(c or "" for c in header)) if sink is not None else 0
-        widest = max((len(r) for r in rows), default=0)
+        widest = max((len(r) for r in split), default=0)
         return (known, len(header), widest, delimiter == ",")
     return max(DELIMITERS, key=score)
 
@@ -222,15 +228,36 @@ def bounded_lines(handle: TextIO) -> Iterator[str]:
         yield line
 
 
+def _width(cells: list[str]) -> int:
+    """A row's cells to its last that holds something (Excel writes its used range)."""
+    width = len(cells)
+    while width and not cells[width - 1].strip():
+        width -= 1
+    return width
+
+
 def csv_rows(handle: TextIO, delimiter: str, stats: SourceStats, problems: ProblemList,
-             encoding: str, on_header: HeaderSink | None = None) -> Iterator[RawRow]:
+             encoding: str, on_header: HeaderSink | None = None,
+             max_columns: int = MAX_HEADER_COLUMNS) -> Iterator[RawRow]:
+    """The rows under the header, which may span `max_columns` (rows.header_columns), as
+    a workbook's may. A row wider is kept to its first `max_columns` + 1 cells as it is
+    read, its width noted: the header search and the header's resolution cost what that
+    many cells do (a header of 1.9 million columns, 3.8 MB, took 109 s), and such a row
+    is refused, as the header (too_wide) or as a row longer than the header."""
     reader = csv.reader(bounded_lines(handle), delimiter=delimiter, strict=True)
     number = 0
     recent: dict[int, list[str | None]] = {}  # the rows a header may stand in
+    wide: dict[int, int] = {}  # a row kept short: its width, until it is refused
 
     def numbered() -> Iterator[Numbered]:
         nonlocal number
         for number, cells in enumerate(reader, start=1):
+            if len(cells) > max_columns:  # past the header any header may be
+                width = _width(cells)
+                if width > max_columns:
+                    wide[number] = width
+                # else only empty cells are dropped, which the rows below drop too
+                cells = cells[:max_columns + (width > max_columns)]
             shown = [excel_shown(cell) for cell in cells]
             if number <= MAX_HEADER_SEARCH_ROWS:
                 recent[number] = shown
@@ -249,6 +276,10 @@ def csv_rows(handle: TextIO, delimiter: str, stats: SourceStats, problems: Probl
             problems.add(split.row, split.column, "two-row-header", split.said)
             return
         header_row, header = (split.bottom, list(split.names)) if split else found
+        for row in (split.top, header_row) if split else (header_row,):
+            if row in wide:
+                problems.add(row, None, "too-large", too_wide(wide[row], max_columns))
+                return
         while header and not (header[-1] or "").strip():
             header.pop()  # Excel writes its used range, which often runs past the header
         if not header:
@@ -271,6 +302,9 @@ def csv_rows(handle: TextIO, delimiter: str, stats: SourceStats, problems: Probl
             stats.rows += 1
             if past_rows(stats, row, problems):
                 return
+            if row in wide:  # kept short as it was read: no header here spans it
+                problems.add(row, None, "long-row", _cells(wide.pop(row), len(keys)))
+                continue
             while len(cells) > len(keys) and not (cells[-1] or "").strip():
                 cells.pop()  # that used range again: nothing under no header
             if len(cells) < len(keys):

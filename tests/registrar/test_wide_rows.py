@@ -92,15 +92,6 @@ def test_a_header_spanning_thousands_of_columns_is_refused_at_once(tmp_path: Pat
     assert dict(said.params)["width"] == MAX_HEADER_COLUMNS + 5
 
 
-def test_a_csv_header_is_as_wide_as_its_bytes_allow(tmp_path: Path) -> None:
-    # a CSV row is never filled to the header's width: it costs what its bytes do
-    header = DIPLOMA_HEADER + [f"c{i}" for i in range(MAX_HEADER_COLUMNS)]
-    result = read_export(write_csv(tmp_path / "wide.csv", [header, diploma_row(0)]),
-                         "diploma")
-    assert "too-large" not in result.problem_codes
-    assert result.problems[0].code == "unknown-column"  # the header is read, column by column
-
-
 @pytest.mark.parametrize("suffix", ["xlsx", "csv"])
 def test_a_transcript_of_as_many_courses_as_a_record_holds_reads(tmp_path: Path,
                                                                    suffix: str) -> None:
