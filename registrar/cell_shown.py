@@ -29,21 +29,6 @@ def _percentage(number_format: str | None) -> bool:
     return number_format is not None and "%" in _LITERALS.sub("", number_format)
 
 
-def format_hides(value: object, number_format: str | None) -> bool:
-    """Whether this format shows nothing of `value` (";;;", or an empty section for its
-    sign or for text): a cell its registrar never sees."""
-    if not number_format or ";" not in number_format or isinstance(value, bool):
-        return False
-    sections = _LITERALS.sub("x", number_format).split(";")
-    if isinstance(value, str):
-        index = 3
-    elif isinstance(value, int | float):
-        index = 0 if value > 0 else 1 if value < 0 else 2
-    else:
-        return False
-    return index < len(sections) and not sections[index].strip()
-
-
 def cell_text(value: object, number_format: str | None = None) -> str | None:
     if value is None or isinstance(value, str):
         return value

@@ -37,7 +37,8 @@ _TEXT_KINDS = ("s", "str", "inlineStr")
 
 class ReadCell(Protocol):
     """A read-only openpyxl cell (ReadOnlyCell, or EMPTY_CELL where a row holds none),
-    as far as its value is read."""
+    as far as its value and looks are read (EMPTY_CELL's looks never are: it holds no
+    value)."""
 
     @property
     def value(self) -> object: ...
@@ -47,6 +48,15 @@ class ReadCell(Protocol):
 
     @property
     def data_type(self) -> str: ...
+
+    @property
+    def font(self) -> object: ...
+
+    @property
+    def fill(self) -> object: ...
+
+    @property
+    def style_array(self) -> object: ...
 
 
 class RowsOfCells(Protocol):

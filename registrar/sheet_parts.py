@@ -61,6 +61,9 @@ class WorkbookParts:
 
     sheets: list[SheetPart]  # worksheets only, in the workbook's order
     shared_strings: str | None  # the part, if the workbook has one
+    # whether its calcPr has Excel compute every formula again as it opens the workbook
+    # (fullCalcOnLoad): a formula's saved value may then not be the one Excel shows
+    recalculates: bool = False
 
 
 def _parse(archive: zipfile.ZipFile, part: str,
@@ -167,8 +170,11 @@ def workbook_parts(archive: zipfile.ZipFile) -> WorkbookParts:
     folder, name = posixpath.split(workbook)
     related = _relationships(archive, posixpath.join(folder, "_rels", name + ".rels"))
     sheets: list[SheetPart] = []
+    recalculates = [False]
 
     def start(element: str, attributes: dict[str, str]) -> None:
+        if element == _NS + "calcPr":
+            recalculates[0] = attributes.get("fullCalcOnLoad", "").strip() in ("1", "true")
         if element != _NS + "sheet" or len(sheets) >= MAX_XLSX_PARTS:
             return
         key = attributes.get(_ID, "")
@@ -185,7 +191,8 @@ def workbook_parts(archive: zipfile.ZipFile) -> WorkbookParts:
 
     _parse(archive, workbook, start)
     strings = overrides.get(SHARED_STRINGS)
-    return WorkbookParts(sheets, strings if strings in archive.NameToInfo else None)
+    return WorkbookParts(sheets, strings if strings in archive.NameToInfo else None,
+                         recalculates[0])
 
 
 class _Enough(Exception):

@@ -232,6 +232,7 @@ def _scan(source: IO[bytes], part: str, handler: _SharedStrings | _SheetReader) 
 class SheetMarks:
     hidden: set[int] = field(default_factory=set)  # row numbers
     unsaved: dict[int, list[int]] = field(default_factory=dict)  # row -> columns (from 0)
+    formulas: dict[int, list[int]] = field(default_factory=dict)  # saved: noted if asked
     merges: list[Merge] = field(default_factory=list)
     top: list[Merge] = field(default_factory=list)  # starting at most at row 11
     # hidden columns as ranges of column numbers (from 1, as <col min max> gives them)
@@ -278,10 +279,12 @@ class SheetMarks:
 class _SheetReader:
     """Notes a sheet's marks as expat reads it, and holds it to Excel's limits."""
 
-    def __init__(self, marks: SheetMarks) -> None:
+    def __init__(self, marks: SheetMarks, formulas: bool) -> None:
         self.marks = marks
         self.row = self.column = 0
         self.unsaved: list[int] = []  # in the row being read
+        self.note_formulas = formulas
+        self.formulas: list[int] = []  # in the row being read, holding a saved value
         self.cells = self.elements = 0
         self.in_value = False
         self.has_formula = self.has_value = self.empty_number = False
@@ -301,6 +304,7 @@ class _SheetReader:
         if local == "row":
             row = row_number(self.row, attributes)
             self.row, self.column, self.unsaved, self.last_valued = row, 0, [], 0
+            self.formulas = []
             if attributes.get("hidden") in ("1", "true") or _zero(attributes.get("ht")):
                 self.marks.hidden.add(row)  # a row of no height is as unseen as a hidden one
         elif local == "c":
@@ -350,9 +354,14 @@ class _SheetReader:
             if self.has_formula and len(self.unsaved) < MAX_UNSAVED_NOTED and \
                     (not self.has_value or (self.empty_number and self.kind == "n")):
                 self.unsaved.append(self.column - 1)
+            elif self.has_formula and self.note_formulas and \
+                    len(self.formulas) < MAX_UNSAVED_NOTED:
+                self.formulas.append(self.column - 1)
         elif name == _NS + "row":
             if self.unsaved:
                 self.marks.unsaved[self.row] = self.unsaved
+            if self.formulas:
+                self.marks.formulas[self.row] = self.formulas
             if self.last_valued:
                 self.marks.valued_rows.append(self.row)
                 self.marks.last_valued.append(self.last_valued)
@@ -372,11 +381,13 @@ def _too_much(key: str, what: str, limit: int) -> SheetLimit:
         "may hold: a damaged or hostile file? Export it again, or split it", max=limit))
 
 
-def sheet_marks(source: IO[bytes], part: str) -> SheetMarks:
+def sheet_marks(source: IO[bytes], part: str, formulas: bool = False) -> SheetMarks:
     """The marks of the sheet read from `source` (its part `part`). Rows and cells may
     leave out their position (`r`): they then follow the last one, as openpyxl counts
     them. Raises ValueError for a position that is no position or out of Excel's
-    order, SheetLimit (a ValueError) past a limit, SyntaxError for malformed XML."""
+    order, SheetLimit (a ValueError) past a limit, SyntaxError for malformed XML.
+    `formulas`: whether the cells holding a formula and its saved value are noted too
+    (the first MAX_UNSAVED_NOTED of each row), for a workbook Excel recomputes."""
     marks = SheetMarks()
-    _scan(source, part, _SheetReader(marks))
+    _scan(source, part, _SheetReader(marks, formulas))
     return marks

@@ -7,7 +7,10 @@ holding values is a problem: rows a registrar filtered out (or hid) are still in
 file, and every row would be issued; a hidden column holding values is one too, issued
 unseen. So are cells merged with a cell before them (a programme merged down its
 group's rows: only the first row holds it) and a formula whose result was never saved
-(files written by programs rather than Excel): such cells read empty.
+(files written by programs rather than Excel): such cells read empty. A cell Excel
+shows otherwise than its value (a number format or font hiding or replacing it:
+registrar.cell_looks; TRUE or FALSE; a formula in a workbook Excel recomputes as it
+opens) is refused, never issued as stored.
 What a workbook may cost, and the order of rows and cells Excel keeps, are held to
 before and while openpyxl reads it: registrar.sheet_xml, and registrar.sheet_sizes for
 the sheets storing no size, which openpyxl reads whole as it opens the workbook. The
@@ -27,7 +30,8 @@ import openpyxl
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
-from registrar.cell_shown import cell_text, format_hides, number_text
+from registrar.cell_looks import CellLooks
+from registrar.cell_shown import cell_text, number_text
 from registrar.cover_page import (
     LATER_SHEETS_LOOKED,
     ROWS_JUDGED_WHOLE,
@@ -124,9 +128,11 @@ class _StringsChecked:
 
 _BOOLEAN = phrase("reg.sheet.boolean", "the cell holds TRUE or FALSE, which Excel shows in "
                   "its own language (ИСТИНА, ЛОЖЬ): write the words the document should show")
-_HIDDEN_VALUE = phrase("reg.sheet.hidden_value", "the cell's number format hides its value in "
-                       "Excel (;;;), and it would be issued unseen: clear the format, or the "
-                       "value")
+_RECALCULATED = phrase("reg.sheet.recalculated", "the cell holds a formula, and the workbook "
+                       "has Excel compute every formula again as it opens, so what Excel shows "
+                       "may not be the value saved, which would be issued: copy the column and "
+                       "paste it as values (Paste Special → Values), then save the file")
+MAX_UNSEEN_NOTED = 16  # cells of a row noted as shown otherwise than stored
 
 
 def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
@@ -196,14 +202,17 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
             return
         first = listed.sheets[0].part
         with zipfile.ZipFile(path) as archive, archive.open(first) as source:
-            marks = sheet_marks(source, first)  # read-only openpyxl keeps no marks
+            # read-only openpyxl keeps no marks
+            marks = sheet_marks(source, first, listed.recalculates)
         # The stored size is dropped: one claiming more than the sheet holds
         # (A1:XFD1048576) has openpyxl build every row that wide and empty rows to its
         # last. Without it, rows are as long as their last cell, and padded below;
         # nothing more is read (openpyxl read the size as it opened the workbook,
         # whole where none is stored: registrar.sheet_sizes).
         sheet.reset_dimensions()
-        unseen: dict[int, tuple[int, Phrase]] = {}  # a row's first cell read otherwise
+        # a row's first cells Excel shows otherwise than they hold (registrar.cell_looks)
+        unseen: dict[int, list[tuple[int, Phrase]]] = {}
+        looks = CellLooks()
         # a row's cells Excel marks as errors: a text cell may hold an error's name too
         # (typed, or pasted as text), which is said for what it is (excel_marks)
         failed: dict[int, set[int]] = {}
@@ -211,14 +220,17 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
         def texts(number: int, cells: tuple[ReadCell, ...]) -> list[str | None]:
             said: list[str | None] = []
             for index, cell in enumerate(cells):
-                value, shown = cell.value, cell.number_format
-                if (value.__class__ is bool or (shown and ";" in shown and format_hides(
-                        value, shown))) and number not in unseen:
-                    unseen[number] = (index, _BOOLEAN if value.__class__ is bool
-                                      else _HIDDEN_VALUE)
+                value = cell.value
                 if cell.data_type == "e":
                     failed.setdefault(number, set()).add(index)
-                said.append(cell_text(value, shown))
+                if value is None:
+                    said.append(None)
+                    continue
+                look = looks.look(cell)  # its number format, judged once for its style
+                if len(unseen.get(number, ())) < MAX_UNSEEN_NOTED and (
+                        odd := _BOOLEAN if value.__class__ is bool else look.problem(value)):
+                    unseen.setdefault(number, []).append((index, odd))
+                said.append(cell_text(value, look.number_format))
             return said
 
         recent: dict[int, list[str | None]] = {}  # the rows a header may stand in
@@ -302,8 +314,10 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
             unsaved = min((i for i in marks.unsaved.get(number, ()) if i not in skipped),
                           default=width)
             merged, merged_range = marks.merged(number, skipped) or (width, "")
-            odd, odd_said = unseen.get(number, (width, _BOOLEAN))
-            odd = width if odd in skipped else odd
+            odd, odd_said = next(((i, said) for i, said in unseen.pop(number, ())
+                                  if i not in skipped and i < width), (width, _BOOLEAN))
+            recomputed = min((i for i in marks.formulas.get(number, ()) if i not in skipped),
+                             default=width)
             header_part = merges.below(number, beyond[0] if beyond else None)
             if header_part is not None:
                 column, message = header_part
@@ -343,6 +357,8 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
                     "reg.sheet.formula", "the cell holds a formula whose result was never "
                     "saved (a program wrote the file, not Excel): open the file in Excel or "
                     "LibreOffice and save it again"))
+            elif recomputed < width:
+                problems.add(number, keys[recomputed], "formula-recalculated", _RECALCULATED)
             else:
                 cells.extend([None] * (width - len(cells)))
                 yield RawRow(number, header_row, keys, cells[:width])

@@ -1,0 +1,250 @@
+"""A workbook cell Excel shows otherwise than it holds is refused, never issued as stored
+(registrar/cell_looks.py): before, a number format showing its own text or adding to the
+number, a font of the fill's colour and a formula Excel recomputes on opening were each
+issued as their stored value, which the registrar never saw."""
+
+from __future__ import annotations
+
+import datetime
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from openpyxl.styles import Color, Font, PatternFill
+
+from registrar import ExportResult, load_mapping, read_export
+from registrar.schema import parse_schema
+from tests.cli.test_issue_languages import in_every_language
+from tests.registrar.helpers import DIPLOMA_HEADER, diploma_row
+
+GRADED = parse_schema({"type": "diploma", "fields": {
+    "full_name": {"format": "text", "required": True}, "iin": {"format": "iin"},
+    **{name: {"format": "text"} for name in ("programme", "qualification", "honours")},
+    "graduation_date": {"format": "date"}, "gpa": {"format": "gpa"}}}, "diploma")
+HEADER = [*DIPLOMA_HEADER, "honours", "gpa"]
+# the GPA a formula averages from two marks of its row
+AVERAGED = parse_schema({"type": "diploma", "fields": {
+    **{field.name: {"format": field.format} for field in GRADED.fields},
+    "a": {"format": "gpa"}, "b": {"format": "gpa"}}}, "diploma")
+
+
+def _graded(path: Path, value: Any, number_format: str, column: int = 7,
+            honours: Any = "с отличием") -> Path:
+    """Two students; the second's cell at `column` holds `value` in `number_format`."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(HEADER)
+    sheet.append([*diploma_row(0), None, 3.5])
+    sheet.append([*diploma_row(1), honours, 3.5])
+    sheet.cell(3, column).value = value
+    sheet.cell(3, column).number_format = number_format
+    workbook.save(path)
+    return path
+
+
+def _refused(result: ExportResult, column: str, key: str) -> None:
+    assert [(p.row, p.column, p.code) for p in result.problems] == [
+        (3, column, "shown-otherwise")], result.problems
+    said = result.problems[0].said
+    assert said is not None and said.key == key, said
+    assert result.records == [] and result.count == 0
+
+
+@pytest.mark.parametrize(("value", "number_format", "key", "words"), [
+    (3.4, '"3.90"', "reg.sheet.format_text", "Excel shows '3.90'"),
+    (2.1, '"Отлично"', "reg.sheet.format_text", "Excel shows 'Отлично'"),
+    (3.4, '[<3.5]"Отлично";0.00', "reg.sheet.format_text", "Excel shows 'Отлично'"),
+    (3, '"S"00000', "reg.sheet.format_adds", "adds 'S'"),
+    (3, '0"5"', "reg.sheet.format_adds", "adds '5'"),
+    (3, "0\\5", "reg.sheet.format_adds", "adds '5'"),
+    (3.4, "[$S-409]0.00", "reg.sheet.format_adds", "adds 'S'"),
+    (3.5, "# ?/8", "reg.sheet.format_adds", "adds '8'"),
+    (3.4, '0.00 "балл"', "reg.sheet.format_adds", "adds 'балл'"),
+    (3400, "0,", "reg.sheet.format_scales", "in thousands"),
+    (0, '0.00;-0.00;"3.50"', "reg.sheet.format_text", "Excel shows '3.50'"),
+    (0, "0.00;-0.00;", "reg.sheet.hidden_value", "shows nothing"),
+])
+def test_a_number_format_showing_other_than_the_value_is_refused(
+        tmp_path: Path, value: Any, number_format: str, key: str, words: str) -> None:
+    result = read_export(_graded(tmp_path / "g.xlsx", value, number_format), "diploma",
+                         schema=GRADED)
+    _refused(result, "gpa", key)
+    assert words in result.problems[0].message and "number format" in result.problems[0].message
+
+
+@pytest.mark.parametrize(("number_format", "key"), [
+    ('0;0;0;"с отличием"', "reg.sheet.format_text"), ("0;0;0;", "reg.sheet.hidden_value"),
+    ('0;0;0;"x"@', "reg.sheet.format_adds")])
+def test_a_text_format_that_replaces_or_adds_to_text_is_refused(
+        tmp_path: Path, number_format: str, key: str) -> None:
+    result = read_export(_graded(tmp_path / "t.xlsx", "без отличия", number_format, column=6),
+                         "diploma", schema=GRADED)
+    _refused(result, "honours", key)
+
+
+def test_a_date_shown_with_a_year_of_the_formats_own_is_refused(tmp_path: Path) -> None:
+    path = _graded(tmp_path / "d.xlsx", datetime.datetime(2025, 6, 30), 'dd.mm."2026"', 5)
+    _refused(read_export(path, "diploma", schema=GRADED), "graduation_date",
+             "reg.sheet.format_adds")
+
+
+@pytest.mark.parametrize(("font", "fill"), [
+    (Font(color="FFFFFFFF"), None),
+    (Font(color="FFFFFFFF"), PatternFill("solid", fgColor="FFFFFFFF")),
+    (Font(color=Color(theme=0)), None),  # "White, Background 1", as Excel writes it
+    (Font(color="FFFFFF00"), PatternFill("solid", fgColor="FFFFFF00")),
+    (Font(color=Color(theme=4, tint=0.4)), PatternFill("solid", fgColor=Color(theme=4,
+                                                                             tint=0.4)))])
+def test_text_the_colour_of_its_fill_is_refused(tmp_path: Path, font: Font,
+                                                fill: PatternFill | None) -> None:
+    path = _graded(tmp_path / "f.xlsx", "с отличием", "General", column=6)
+    workbook = openpyxl.load_workbook(path)
+    cell = workbook.worksheets[0].cell(3, 6)
+    cell.font = font
+    if fill is not None:
+        cell.fill = fill
+    workbook.save(path)
+    result = read_export(path, "diploma", schema=GRADED)
+    _refused(result, "honours", "reg.sheet.font_hides")
+    assert "remove the cell's formatting" in result.problems[0].message
+
+
+def test_ordinary_formats_and_visible_colours_are_read_as_before(tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append([*HEADER, "score"])
+    looks: list[tuple[str, Any, Any]] = [
+        ("0.00", 3.5, "с отличием"), ("General", 3.25, "с отличием"),
+        ("#,##0", 3, "с отличием"), ("@", 3.75, "с отличием"),
+        ("[Red][<3]0.00;0.00", 2.5, "с отличием"), ("0.00;[Red]-0.00;0.00", 3.4, None)]
+    for index, (number_format, gpa, honours) in enumerate(looks):
+        sheet.append([*diploma_row(index)[:4], datetime.datetime(2026, 6, 30), honours, gpa,
+                      0.875])
+        sheet.cell(index + 2, 5).number_format = ("dd.mm.yyyy", 'd mmmm yyyy "г."')[index % 2]
+        sheet.cell(index + 2, 7).number_format = number_format
+        sheet.cell(index + 2, 8).number_format = "0.0%"
+        sheet.cell(index + 2, 1).font = Font(bold=True, color="FFFF0000")
+        sheet.cell(index + 2, 3).font = Font(color="FFFFFFFF")  # white on dark blue
+        sheet.cell(index + 2, 3).fill = PatternFill("solid", fgColor="FF1F3864")
+        sheet.cell(index + 2, 4).fill = PatternFill("solid", fgColor="FFFFFF00")
+    workbook.save(tmp_path / "ok.xlsx")
+    schema = parse_schema({"type": "diploma", "fields": {
+        **{name: dict(spec) for name, spec in (
+            (field.name, {"format": field.format}) for field in GRADED.fields)},
+        "score": {"format": "percent"}}}, "diploma")
+    result = read_export(tmp_path / "ok.xlsx", "diploma", schema=schema)
+    assert result.problems == [] and result.count == len(looks)
+    assert [(r["gpa"], r["graduation_date"], r["score"]) for r in result.records][:3] == [
+        ("3.5", "2026-06-30", "87.5"), ("3.25", "2026-06-30", "87.5"),
+        ("3", "2026-06-30", "87.5")]
+
+
+def _formula_workbook(tmp_path: Path, saved: str, recalculates: bool,
+                      ignored: bool = False) -> Path:
+    """A GPA of =AVERAGE(...) with the result Excel saved beside it; with or without the
+    calcPr fullCalcOnLoad openpyxl writes (Excel writes none)."""
+    header = [*HEADER, "a", "b"] if not ignored else ["№", *HEADER, "a", "b"]
+    rows: list[list[Any]] = [header]
+    for index in range(2):
+        row: list[Any] = [*diploma_row(index), None, "=AVERAGE(H{n}:I{n})", 3.5, 3.5]
+        rows.append([index + 1, *row] if ignored else row)
+    if ignored:  # the row numbers are formulas, read past by the mapping; the GPA is not
+        rows[2][0], rows[2][7] = "=ROW()-1", 3.5
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    for number, row in enumerate(rows, start=1):
+        sheet.append([c.format(n=number) if isinstance(c, str) and c.startswith("=") else c
+                      for c in row])
+        sheet.cell(number, len(row) - 2).number_format = "0.00"
+    workbook.save(tmp_path / "plain.xlsx")
+    path = tmp_path / "formula.xlsx"
+    with zipfile.ZipFile(tmp_path / "plain.xlsx") as source, \
+            zipfile.ZipFile(path, "w") as copy:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb"(<f>[^<]*</f>)<v\s*/?>(</v>)?",
+                              b"\\1<v>" + saved.encode() + b"</v>", data)
+            elif item.filename == "xl/workbook.xml" and not recalculates:
+                data = data.replace(b' fullCalcOnLoad="1"', b"")
+            copy.writestr(item, data)
+    return path
+
+
+def test_a_formula_excel_recomputes_as_it_opens_is_refused(tmp_path: Path) -> None:
+    result = read_export(_formula_workbook(tmp_path, "3.5", True), "diploma", schema=AVERAGED)
+    assert [(p.row, p.column, p.code) for p in result.problems] == [
+        (2, "gpa", "formula-recalculated"), (3, "gpa", "formula-recalculated")]
+    said = result.problems[0].said
+    assert said is not None and said.key == "reg.sheet.recalculated"
+    assert result.records == [] and result.count == 0
+    # saved by Excel, which writes no fullCalcOnLoad: the saved result is what it shows
+    result = read_export(_formula_workbook(tmp_path, "3.5", False), "diploma", schema=AVERAGED)
+    assert result.problems == [] and [r["gpa"] for r in result.records] == ["3.5", "3.5"]
+
+
+def test_a_formulas_result_too_precise_is_still_refused_as_such(tmp_path: Path) -> None:
+    path = _formula_workbook(tmp_path, "3.4566666666666666", False)
+    result = read_export(path, "diploma", schema=AVERAGED)
+    assert [(p.row, p.column, p.code) for p in result.problems] == [
+        (2, "gpa", "bad-format"), (3, "gpa", "bad-format")]
+    said = result.problems[0].said
+    assert said is not None and said.key == "reg.number.too_precise"
+
+
+def test_a_formula_or_format_in_a_column_read_past_is_no_problem(tmp_path: Path) -> None:
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('ignore = ["№"]\n', encoding="utf-8")
+    path = _formula_workbook(tmp_path, "3.5", True, ignored=True)
+    result = read_export(path, "diploma", schema=AVERAGED, mapping=load_mapping(str(mapping)))
+    # row 2's GPA is a formula Excel recomputes; row 3's only formula is its number's
+    assert [(p.row, p.column, p.code) for p in result.problems] == [
+        (2, "gpa", "formula-recalculated")]
+    # a hidden number in the column read past does not hide the refusal of one after it
+    workbook = openpyxl.load_workbook(_graded(tmp_path / "n.xlsx", 3.4, '"3.90"'))
+    sheet = workbook.worksheets[0]
+    sheet.insert_cols(1)
+    sheet.cell(1, 1).value, sheet.cell(3, 1).value = "№", 2
+    sheet.cell(3, 1).number_format = ";;;"
+    workbook.save(tmp_path / "n.xlsx")
+    result = read_export(tmp_path / "n.xlsx", "diploma", schema=AVERAGED,
+                         mapping=load_mapping(str(mapping)))
+    _refused(result, "gpa", "reg.sheet.format_text")
+
+
+def test_the_dry_run_says_what_excel_shows_in_each_language(tmp_path: Path) -> None:
+    path = _graded(tmp_path / "выпуск.xlsx", "Ақпараттық жүйелер", "General", column=3)
+    workbook = openpyxl.load_workbook(path)
+    workbook.worksheets[0].cell(3, 3).font = Font(color="FFFFFFFF")
+    workbook.worksheets[0].cell(2, 7).number_format = '"3.90"'
+    workbook.save(path)
+    said = in_every_language("issue", "--dry-run", "--type", "diploma", "--input", str(path))
+    assert said["en"].exit_code == 2
+    english = said["en"].output
+    assert "row 2, column 'gpa'" in english and "Excel shows '3.90'" in english, english
+    assert "row 3, column 'programme'" in english and "colour of its fill" in english
+    assert "«3.90»" in said["ru"].output and "«3.90»" in said["kk"].output
+    assert "заливка" in said["ru"].output and "құйылған түсімен" in said["kk"].output
+
+
+def test_a_cell_naming_a_style_the_workbook_lacks_is_a_damaged_workbook(
+        tmp_path: Path) -> None:
+    # before: openpyxl's IndexError looking the style up, a traceback
+    plain = _graded(tmp_path / "plain.xlsx", 3.5, "0.00")
+    path = tmp_path / "styled.xlsx"
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w") as copy:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb'<c r="A3"( s="\d+")?', b'<c r="A3" s="999"', data)
+            copy.writestr(item, data)
+    result = read_export(path, "diploma", schema=GRADED)
+    assert [p.code for p in result.problems] == ["malformed"]
+    assert "style the workbook does not hold" in result.problems[0].message
+    assert result.records == []
