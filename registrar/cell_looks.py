@@ -141,33 +141,41 @@ def _quoted(text: str) -> str:
     return text if len(text) <= QUOTED_CHARS else text[:QUOTED_CHARS - 1] + "…"
 
 
-def _format_problem(part: Section, value: str, number_format: str, as_text: bool,
-                    a_date: bool) -> Phrase | None:
-    fmt = _quoted(number_format)
+def _fault(part: Section, as_text: bool, a_date: bool) -> tuple[str, str] | None:
+    """How `part` shows a value otherwise than stored, and what of its own it shows
+    then: "hidden", "text" (its own text instead), "adds" (digits or letters), "scales"."""
     shows = part.text if as_text else part.number or part.text  # "@": a number as it is
     own = part.literal.strip()
-    if not shows and not own:
+    if not shows:
+        return ("text", own) if own else ("hidden", "")
+    added = "".join(c for c in part.literal if c.isdigit() or (c.isalpha() and not a_date))
+    if added:
+        return "adds", added
+    if part.scales and not as_text:
+        return "scales", ""
+    return None
+
+
+def _said(fault: tuple[str, str], value: str, number_format: str) -> Phrase:
+    fmt, (kind, own) = _quoted(number_format), fault
+    if kind == "hidden":
         return phrase("reg.sheet.hidden_value", f"Excel shows nothing in the cell: its "
                       f"number format {fmt} hides the value stored, {value}, which would be "
-                      f"issued unseen: {_CLEAR}, or the value",
-                      format=fmt, value=value)
-    if not shows:
+                      f"issued unseen: {_CLEAR}, or the value", format=fmt, value=value)
+    if kind == "text":
         return phrase("reg.sheet.format_text", f"Excel shows '{_quoted(own)}' in the cell, "
                       f"the text of its number format {fmt}, not the value stored, {value}, "
                       f"which would be issued: {_CLEAR}", format=fmt, value=value,
                       shows=_quoted(own))
-    added = "".join(c for c in part.literal if c.isdigit() or (c.isalpha() and not a_date))
-    if added:
+    if kind == "adds":
         return phrase("reg.sheet.format_adds", f"the cell's number format {fmt} adds "
-                      f"'{_quoted(added)}' to what Excel shows, so it shows other than the "
+                      f"'{_quoted(own)}' to what Excel shows, so it shows other than the "
                       f"value stored, {value}, which would be issued: {_CLEAR}", format=fmt,
-                      value=value, added=_quoted(added))
-    if part.scales and not as_text:
-        return phrase("reg.sheet.format_scales", f"the cell's number format {fmt} shows the "
-                      f"number in thousands (the comma after its digits), not the value "
-                      f"stored, {value}, which would be issued: {_CLEAR}", format=fmt,
-                      value=value)
-    return None
+                      value=value, added=_quoted(own))
+    return phrase("reg.sheet.format_scales", f"the cell's number format {fmt} shows the "
+                  f"number in thousands (the comma after its digits), not the value "
+                  f"stored, {value}, which would be issued: {_CLEAR}", format=fmt,
+                  value=value)
 
 
 def _problem(parts: list[Section], value: object, number_format: str) -> Phrase | None:
@@ -181,11 +189,10 @@ def _problem(parts: list[Section], value: object, number_format: str) -> Phrase 
         chosen = _for_number(parts, float(value))
     else:
         return None
-    said = _quoted(cell_text(value, number_format) or "")
     for part in chosen:
-        problem = _format_problem(part, said, number_format, isinstance(value, str), a_date)
-        if problem is not None:
-            return problem
+        fault = _fault(part, isinstance(value, str), a_date)
+        if fault is not None:
+            return _said(fault, _quoted(cell_text(value, number_format) or ""), number_format)
     return None
 
 
@@ -253,6 +260,9 @@ class CellLooks:
 
     def __init__(self) -> None:
         self._looks: dict[int, Look] = {}
+        # each format's sections, by its text: past MAX_STYLES_KEPT styles (no workbook
+        # of Excel's), a style sharing a long format is not parsed again for each cell
+        self._parsed: dict[str, list[Section] | None] = {}
 
     def look(self, cell: ReadCell) -> Look:
         """The look of `cell`, a cell holding a value (EMPTY_CELL has no style).
@@ -264,9 +274,14 @@ class CellLooks:
             if look is not None:
                 return look
             number_format = cell.number_format or "General"
-            parts = sections(number_format)
-            look = Look(number_format, None if _plain(parts) else parts,
-                        font_hides(cell.font, cell.fill))
+            if number_format in self._parsed:
+                parts: list[Section] | None = self._parsed[number_format]
+            else:
+                found = sections(number_format)
+                parts = None if _plain(found) else found
+                if len(self._parsed) < MAX_STYLES_KEPT:
+                    self._parsed[number_format] = parts
+            look = Look(number_format, parts, font_hides(cell.font, cell.fill))
         except IndexError as exc:
             raise ValueError("a cell names a style the workbook does not hold") from exc
         if len(self._looks) < MAX_STYLES_KEPT:
