@@ -32,8 +32,9 @@ from registrar.far_values import ReadCell
 from registrar.phrases import Phrase, phrase
 from registrar.value_characters import shown
 
-# What a sentence quotes of a value or a format, and the distinct styles judged: a
-# workbook holds at most 64,000 (Excel's own limit); past it a style is judged each time.
+# What a sentence quotes of a value or a format, and the distinct styles and formats
+# kept judged: a workbook of Excel's holds at most 64,000 styles; past them a style's
+# font and fill are judged for each cell again (its format, if kept, is not parsed).
 QUOTED_CHARS = 60
 MAX_STYLES_KEPT = 64_000
 
@@ -46,8 +47,6 @@ _CONDITION = re.compile(r"\[(<=|>=|<>|<|>|=)\s*(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?
 _PLACES = frozenset("0#?")
 _CLEAR = "clear the cell's number format (set it to General)"
 _DATE_CODES = frozenset("ymdhsYMDHS")
-# shown as they are, and no digit or letter: what a format may add around a number
-_SIGNS = frozenset(" .,%$-+/():!^&'~{}<>=")
 
 
 @dataclass(frozen=True)
