@@ -3,18 +3,21 @@
 A registrar checks the sheet in Excel; a cell whose looks hide or replace its value
 would put on the chain a value nobody saw. Refused (`Look.problem`):
 - a number format whose section for the value shows nothing (";;;", an empty section),
-  shows only its own text ('"3.90"', '"Отлично"', a text section without "@"), or adds
-  digits or letters to it ('"S"00000', '0"5"', "[$S-409]0", a fraction's fixed
-  denominator "# ?/8"), or shows it in thousands ("0," scales by 1,000). A date may
-  carry words ('d mmmm yyyy "г."'), never digits ('dd.mm."2026"'). A format with
-  conditions ("[<3]") is judged by every section it holds for numbers: which one Excel
-  picks is not worth guessing. Plain formats ("0.00", "General", "dd.mm.yyyy", "0%",
-  "#,##0", colours) are left as they are read (registrar.cell_shown);
-- a font of the colour of the cell's fill: white text on no fill or a white one, or any
-  text on a fill of its own colour (theme colours compared as written, with their tint).
+  shows only its own text ('"3.90"', '"Отлично"', a text section without "@"; a zero
+  under a section of no "0" place: "-" in an accounting format, "." of "#.##"), or adds
+  digits to it ('0"5"', a fraction's fixed denominator "# ?/8"), or letters before or
+  inside its digits ('"S"00000', "[$S-409]0"), or shows it in thousands ("0," scales by
+  1,000). A unit after the number ('0.00 "балл"', '#,##0"тг."', "# ##0 [$KZT]") is shown
+  beside the value, which is accepted. A date may carry words ('d mmmm yyyy "г."'),
+  never digits ('dd.mm."2026"'). A format with conditions ("[<3]") is judged by every
+  section it holds for numbers: which one Excel picks is not worth guessing. Plain
+  formats ("0.00", "General", "dd.mm.yyyy", "0%", "#,##0") are left as they are read
+  (registrar.cell_shown);
+- text that cannot be seen: of the fill's colour or close to it, by the font's colour
+  or its section's ("[White]0.00", "[Color2]"), or too small (registrar.cell_colours).
 Both are judged once for each of the workbook's cell styles, the format's section then
-chosen for each value. Conditional formatting, a colour Excel would apply by it, and a
-colour close to the fill's but not equal to it are not looked at.
+chosen for each value. Conditional formatting, and a colour or format Excel would apply
+by it, are not looked at: such a cell is read as its own style shows it.
 """
 
 from __future__ import annotations
@@ -23,10 +26,9 @@ import datetime
 import re
 from dataclasses import dataclass
 
-from openpyxl.styles.colors import COLOR_INDEX, Color
-from openpyxl.styles.fills import PatternFill
 from openpyxl.utils.datetime import to_excel
 
+from registrar.cell_colours import background, font_colour, format_colour, tiny, unseen_on
 from registrar.cell_shown import cell_text
 from registrar.far_values import ReadCell
 from registrar.phrases import Phrase, phrase
@@ -58,12 +60,16 @@ class Section:
     literal: str  # the characters it shows of its own
     scales: bool  # a comma after its last digit place: the number shown in thousands
     conditional: bool
+    lead: str = ""  # of `literal`, those before its last digit place
+    zero: bool = True  # shows a zero's digit: a "0" place, General (not "#", "?")
+    colour: str | None = None  # its text's, as "RRGGBB" ("[White]", "[Color2]")
 
 
 def _section(pieces: list[str]) -> Section:
-    number = text = scales = conditional = False
-    literal: list[str] = []
+    number = text = scales = conditional = zero = False
+    literal: list[tuple[int, str]] = []
     last_place = -1
+    colour: str | None = None
     for index, piece in enumerate(pieces):
         first = piece[0]
         if piece.lower() == "general" or (len(piece) == 1 and (
@@ -72,27 +78,32 @@ def _section(pieces: list[str]) -> Section:
             number = True
             last_place = index if first in _PLACES or piece.lower() == "general" \
                 else last_place
+            zero = zero or first not in "#?"
         elif piece in ("E+", "E-", "e+", "e-"):
             number = True
         elif first == "@":
             text = True
         elif first == '"':
-            literal.append(piece[1:-1] if piece.endswith('"') and len(piece) > 1
-                           else piece[1:])
+            literal.append((index, piece[1:-1] if piece.endswith('"') and len(piece) > 1
+                            else piece[1:]))
         elif first == "\\" or first == "*":
-            literal.append(piece[1:])
+            literal.append((index, piece[1:]))
         elif first == "[":
             inner = piece[1:-1]
             conditional = conditional or _CONDITION.fullmatch(piece) is not None
             if inner[:1] == "$":  # a currency's symbol, shown: "[$₸-43F]", "[$S-409]"
-                literal.append(inner[1:].split("-", 1)[0])
+                literal.append((index, inner[1:].split("-", 1)[0]))
             elif inner.lower().strip("hms") == "":  # elapsed time: [h], [mm], [ss]
                 number = True
+            else:
+                colour = format_colour(inner) or colour
         elif first != "_":
-            literal.append(piece)
+            literal.append((index, piece))
     scales = last_place >= 0 and last_place + 1 < len(pieces) and \
         pieces[last_place + 1] == ","
-    return Section(number, text, "".join(literal), scales, conditional)
+    return Section(number, text, "".join(t for _, t in literal), scales, conditional,
+                   "".join(t for i, t in literal if i < last_place or last_place < 0),
+                   zero, colour)
 
 
 def sections(number_format: str) -> list[Section]:
@@ -113,7 +124,8 @@ def _plain(parts: list[Section]) -> bool:
     """A format that shows any number and any text as stored: one section showing a
     number, of no letters or digits of its own and no scaling."""
     return len(parts) == 1 and parts[0].number and not parts[0].conditional and \
-        not parts[0].scales and not any(c.isalnum() for c in parts[0].literal)
+        not parts[0].scales and parts[0].zero and parts[0].colour is None and \
+        not any(c.isalnum() for c in parts[0].literal)
 
 
 def _for_number(parts: list[Section], value: float) -> list[Section]:
@@ -140,14 +152,19 @@ def _quoted(text: str) -> str:
     return text if len(text) <= QUOTED_CHARS else text[:QUOTED_CHARS - 1] + "…"
 
 
-def _fault(part: Section, as_text: bool, a_date: bool) -> tuple[str, str] | None:
-    """How `part` shows a value otherwise than stored, and what of its own it shows
-    then: "hidden", "text" (its own text instead), "adds" (digits or letters), "scales"."""
+def _fault(part: Section, value: object, a_date: bool) -> tuple[str, str] | None:
+    """How `part` shows `value` otherwise than stored, and what of its own it shows
+    then: "hidden", "text" (its own text instead), "adds" (digits, or letters before or
+    inside the number's), "scales"."""
+    as_text = isinstance(value, str)
     shows = part.text if as_text else part.number or part.text  # "@": a number as it is
+    if shows and value == 0 and not (as_text or a_date or part.zero or part.text):
+        shows = False  # "#", "?": no digit of a zero is shown
     own = part.literal.strip()
     if not shows:
         return ("text", own) if own else ("hidden", "")
-    added = "".join(c for c in part.literal if c.isdigit() or (c.isalpha() and not a_date))
+    added = "".join(c for c in part.literal if c.isdigit()) + "".join(
+        c for c in part.lead if c.isalpha() and not a_date)
     if added:
         return "adds", added
     if part.scales and not as_text:
@@ -177,56 +194,25 @@ def _said(fault: tuple[str, str], value: str, number_format: str) -> Phrase:
                   value=value)
 
 
-def _problem(parts: list[Section], value: object, number_format: str) -> Phrase | None:
-    a_date = isinstance(value, datetime.date | datetime.time)
+def _chosen(parts: list[Section], value: object) -> list[Section]:
+    """The sections Excel may show `value` by (none: text shown as it is)."""
     if isinstance(value, str):
         part = _text_section(parts)
-        chosen = [] if part is None else [part]
-    elif isinstance(value, datetime.date | datetime.time):  # by its day number's sign
-        chosen = _for_number(parts, float(to_excel(value) or 0))
-    elif isinstance(value, int | float):
-        chosen = _for_number(parts, float(value))
-    else:
-        return None
+        return [] if part is None else [part]
+    if isinstance(value, datetime.date | datetime.time):  # by its day number's sign
+        return _for_number(parts, float(to_excel(value) or 0))
+    if isinstance(value, int | float):
+        return _for_number(parts, float(value))
+    return []
+
+
+def _problem(chosen: list[Section], value: object, number_format: str) -> Phrase | None:
+    a_date = isinstance(value, datetime.date | datetime.time)
     for part in chosen:
-        fault = _fault(part, isinstance(value, str), a_date)
+        fault = _fault(part, value, a_date)
         if fault is not None:
             return _said(fault, _quoted(cell_text(value, number_format) or ""), number_format)
     return None
-
-
-def _colour(color: Color | None, automatic: str) -> str | None:
-    """A colour as "RRGGBB", or a theme's as written (its index and tint); None when it
-    cannot be told."""
-    if color is None or color.type == "auto":
-        return automatic
-    if color.type == "rgb" and isinstance(color.rgb, str):
-        return color.rgb[-6:].upper()
-    if color.type == "indexed" and isinstance(color.indexed, int):
-        if 0 <= color.indexed < len(COLOR_INDEX):
-            return str(COLOR_INDEX[color.indexed])[-6:].upper()
-        system: dict[int, str] = {64: "000000", 65: "FFFFFF"}  # system text, background
-        return system.get(color.indexed)
-    if color.type == "theme" and isinstance(color.theme, int):
-        tint = float(color.tint or 0)
-        if tint == 0 and color.theme in (0, 1):  # Background 1 and Text 1, as Excel has them
-            return ("FFFFFF", "000000")[color.theme]
-        return f"theme {color.theme}, tint {tint}"
-    return None
-
-
-def font_hides(font: object, fill: object) -> str | None:
-    """The colour a cell's text shares with its fill, hiding it; None when it does not
-    (an automatic font is black, no fill is the white sheet; a patterned fill, mixing
-    two colours, and a gradient are taken to show the text)."""
-    text = _colour(getattr(font, "color", None), "000000")
-    if not isinstance(fill, PatternFill) or fill.patternType in (None, "none"):
-        background: str | None = "FFFFFF"
-    elif fill.patternType == "solid":
-        background = _colour(fill.fgColor, "FFFFFF")
-    else:
-        return None
-    return text if text is not None and text == background else None
 
 
 @dataclass(frozen=True)
@@ -235,22 +221,37 @@ class Look:
 
     number_format: str
     parts: list[Section] | None  # None: a plain format
-    hidden_by: str | None  # the colour text and fill share
+    background: str | None  # the colour text is read against (None: any text is seen)
+    unseen: bool  # the font's colour is lost on the fill
+    tiny: float | None  # the font's size, when too small to be read
 
     def problem(self, value: object) -> Phrase | None:
         """Why Excel shows a cell of this style holding `value` otherwise than `value`."""
         if value is None or value.__class__ is bool or value == "":
             return None
-        if self.parts is not None:
-            problem = _problem(self.parts, value, self.number_format)
-            if problem is not None:
-                return problem
-        if self.hidden_by is None or (isinstance(value, str) and not value.strip()):
+        chosen = [] if self.parts is None else _chosen(self.parts, value)
+        problem = _problem(chosen, value, self.number_format)
+        if problem is not None or (isinstance(value, str) and not value.strip()):
+            return problem
+        # a section's own colour is its text's, in place of the font's; a format of one
+        # section paints text too, taken so where Excel may
+        painted = chosen or (self.parts[:1] if self.parts and len(self.parts) == 1 else [])
+        colours = [part.colour for part in painted if part.colour is not None]
+        unseen = (self.unseen and len(colours) < max(len(painted), 1)) or any(
+            unseen_on(colour, self.background) for colour in colours)
+        if not unseen and self.tiny is None:
             return None
         said = _quoted(cell_text(value, self.number_format) or "")
+        if not unseen:
+            size = f"{self.tiny:g}"
+            return phrase("reg.sheet.font_tiny", f"the cell's text is {size} pt, too small "
+                          f"to be read, so Excel shows nothing legible of the value stored, "
+                          f"{said}, which would be issued unseen: remove the cell's "
+                          "formatting", size=size, value=said)
         return phrase("reg.sheet.font_hides", f"the cell's text is the colour of its fill, "
-                      f"so Excel shows nothing of the value stored, {said}, which would be "
-                      "issued unseen: remove the cell's formatting", value=said)
+                      f"or too close to it to be seen, so Excel shows nothing of the value "
+                      f"stored, {said}, which would be issued unseen: remove the cell's "
+                      "formatting", value=said)
 
 
 class CellLooks:
@@ -280,7 +281,9 @@ class CellLooks:
                 parts = None if _plain(found) else found
                 if len(self._parsed) < MAX_STYLES_KEPT:
                     self._parsed[number_format] = parts
-            look = Look(number_format, parts, font_hides(cell.font, cell.fill))
+            fill = background(cell.fill)
+            look = Look(number_format, parts, fill, unseen_on(font_colour(cell.font), fill),
+                        tiny(cell.font))
         except IndexError as exc:
             raise ValueError("a cell names a style the workbook does not hold") from exc
         if len(self._looks) < MAX_STYLES_KEPT:

@@ -29,7 +29,7 @@ from openpyxl.xml.constants import SHEET_MAIN_NS
 from registrar.cell_places import cell_column, holds_value, row_number, whole
 from registrar.merge_sweep import Merge, MergeSweep
 from registrar.phrases import Phrase, phrase
-from registrar.rows import MAX_TITLE_ROWS
+from registrar.rows import MAX_HEADER_COLUMNS, MAX_TITLE_ROWS
 
 MIB = 1024 * 1024
 MAX_XLSX_FILE_BYTES = 256 * MIB  # a 200,000-row export Excel saves is some 10 MiB
@@ -54,7 +54,6 @@ MAX_MERGED_RANGES = 200_000
 # a 1.5 MB file ran for more than 300 s, at 1 GB). Excel's longest are some bytes.
 MAX_XML_TOKEN_BYTES = MIB
 _CHUNK_BYTES = 64 * 1024  # fed at a time: a token is found past its limit within this
-MAX_UNSAVED_NOTED = 16  # formulas without a result noted per row
 MAX_HIDDEN_COLUMN_RANGES = 1024  # one per <col> element Excel writes
 MAX_HEADER_MERGES = 4096  # merged cells kept whole, for the header (find_header)
 
@@ -231,8 +230,10 @@ def _scan(source: IO[bytes], part: str, handler: _SharedStrings | _SheetReader) 
 @dataclass
 class SheetMarks:
     hidden: set[int] = field(default_factory=set)  # row numbers
-    unsaved: dict[int, list[int]] = field(default_factory=dict)  # row -> columns (from 0)
-    formulas: dict[int, list[int]] = field(default_factory=dict)  # saved: noted if asked
+    # row -> columns (from 0) of a formula of no saved result, and of one saved
+    unsaved: dict[int, list[int]] = field(default_factory=dict)
+    formulas: dict[int, array[int]] = field(default_factory=dict)
+    recalculates: bool = False  # the sheet's sheetCalcPr: Excel computes it as it opens
     merges: list[Merge] = field(default_factory=list)
     top: list[Merge] = field(default_factory=list)  # starting at most at row 11
     # hidden columns as ranges of column numbers (from 1, as <col min max> gives them)
@@ -279,12 +280,12 @@ class SheetMarks:
 class _SheetReader:
     """Notes a sheet's marks as expat reads it, and holds it to Excel's limits."""
 
-    def __init__(self, marks: SheetMarks, formulas: bool) -> None:
+    def __init__(self, marks: SheetMarks, max_columns: int) -> None:
         self.marks = marks
         self.row = self.column = 0
         self.unsaved: list[int] = []  # in the row being read
-        self.note_formulas = formulas
-        self.formulas: list[int] = []  # in the row being read, holding a saved value
+        self.formulas = array("H")  # in the row being read, holding a saved value
+        self.max_columns = max_columns
         self.cells = self.elements = 0
         self.in_value = False
         self.has_formula = self.has_value = self.empty_number = False
@@ -304,7 +305,7 @@ class _SheetReader:
         if local == "row":
             row = row_number(self.row, attributes)
             self.row, self.column, self.unsaved, self.last_valued = row, 0, [], 0
-            self.formulas = []
+            self.formulas = array("H")
             if attributes.get("hidden") in ("1", "true") or _zero(attributes.get("ht")):
                 self.marks.hidden.add(row)  # a row of no height is as unseen as a hidden one
         elif local == "c":
@@ -323,6 +324,8 @@ class _SheetReader:
             self.has_value = True
             self.empty_number = True  # until it shows text
             self.in_value = True
+        elif local == "sheetCalcPr":
+            self.marks.recalculates = attributes.get("fullCalcOnLoad") in ("1", "true")
         elif local == "mergeCell":
             self.marks.merge(attributes.get("ref", ""))
         elif local == "col" and (attributes.get("hidden") in ("1", "true")
@@ -351,11 +354,13 @@ class _SheetReader:
         elif name == _NS + "c":
             # no result, or an empty one in a number cell (as openpyxl writes them);
             # a formula giving "" is saved as an empty text result (t="str")
-            if self.has_formula and len(self.unsaved) < MAX_UNSAVED_NOTED and \
-                    (not self.has_value or (self.empty_number and self.kind == "n")):
+            # Each column a header may span is noted, however many before it a mapping
+            # reads past: a count per row let 16 such hide the one after them
+            if not self.has_formula or self.column > self.max_columns:
+                pass
+            elif not self.has_value or (self.empty_number and self.kind == "n"):
                 self.unsaved.append(self.column - 1)
-            elif self.has_formula and self.note_formulas and \
-                    len(self.formulas) < MAX_UNSAVED_NOTED:
+            else:
                 self.formulas.append(self.column - 1)
         elif name == _NS + "row":
             if self.unsaved:
@@ -381,13 +386,14 @@ def _too_much(key: str, what: str, limit: int) -> SheetLimit:
         "may hold: a damaged or hostile file? Export it again, or split it", max=limit))
 
 
-def sheet_marks(source: IO[bytes], part: str, formulas: bool = False) -> SheetMarks:
+def sheet_marks(source: IO[bytes], part: str,
+                max_columns: int = MAX_HEADER_COLUMNS) -> SheetMarks:
     """The marks of the sheet read from `source` (its part `part`). Rows and cells may
     leave out their position (`r`): they then follow the last one, as openpyxl counts
     them. Raises ValueError for a position that is no position or out of Excel's
     order, SheetLimit (a ValueError) past a limit, SyntaxError for malformed XML.
-    `formulas`: whether the cells holding a formula and its saved value are noted too
-    (the first MAX_UNSAVED_NOTED of each row), for a workbook Excel recomputes."""
+    The formulas of each row are noted in its first `max_columns` columns, those a
+    header may span (rows.header_columns): as many as the sheet's cells, at most."""
     marks = SheetMarks()
-    _scan(source, part, _SheetReader(marks, formulas))
+    _scan(source, part, _SheetReader(marks, max_columns))
     return marks

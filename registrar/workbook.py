@@ -128,11 +128,12 @@ class _StringsChecked:
 
 _BOOLEAN = phrase("reg.sheet.boolean", "the cell holds TRUE or FALSE, which Excel shows in "
                   "its own language (ИСТИНА, ЛОЖЬ): write the words the document should show")
-_RECALCULATED = phrase("reg.sheet.recalculated", "the cell holds a formula, and the workbook "
-                       "has Excel compute every formula again as it opens, so what Excel shows "
-                       "may not be the value saved, which would be issued: copy the column and "
-                       "paste it as values (Paste Special → Values), then save the file")
-MAX_UNSEEN_NOTED = 16  # cells of a row noted as shown otherwise than stored
+_RECALCULATED = phrase("reg.sheet.recalculated", "the cell holds a formula, and Excel "
+                       "computes every formula of this workbook again as it opens it (the "
+                       "workbook asks it to, or was saved by another program or an older "
+                       "Excel), so what Excel shows may not be the value saved, which would be "
+                       "issued: copy the column and paste it as values (Paste Special → "
+                       "Values), then save the file")
 
 
 def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
@@ -203,14 +204,18 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
         first = listed.sheets[0].part
         with zipfile.ZipFile(path) as archive, archive.open(first) as source:
             # read-only openpyxl keeps no marks
-            marks = sheet_marks(source, first, listed.recalculates)
+            marks = sheet_marks(source, first, max_columns)
+        # a formula's saved result is issued only where Excel shows it as saved
+        recomputes = listed.recalculates or marks.recalculates
         # The stored size is dropped: one claiming more than the sheet holds
         # (A1:XFD1048576) has openpyxl build every row that wide and empty rows to its
         # last. Without it, rows are as long as their last cell, and padded below;
         # nothing more is read (openpyxl read the size as it opened the workbook,
         # whole where none is stored: registrar.sheet_sizes).
         sheet.reset_dimensions()
-        # a row's first cells Excel shows otherwise than they hold (registrar.cell_looks)
+        # a row's cells Excel shows otherwise than they hold (registrar.cell_looks), in
+        # the columns a header may span: each is noted, so that cells a mapping reads past
+        # hide none after them
         unseen: dict[int, list[tuple[int, Phrase]]] = {}
         looks = CellLooks()
         # a row's cells Excel marks as errors: a text cell may hold an error's name too
@@ -227,7 +232,7 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
                     said.append(None)
                     continue
                 look = looks.look(cell)  # its number format, judged once for its style
-                if len(unseen.get(number, ())) < MAX_UNSEEN_NOTED and (
+                if index < max_columns and (
                         odd := _BOOLEAN if value.__class__ is bool else look.problem(value)):
                     unseen.setdefault(number, []).append((index, odd))
                 said.append(cell_text(value, look.number_format))
@@ -317,7 +322,7 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
             odd, odd_said = next(((i, said) for i, said in unseen.pop(number, ())
                                   if i not in skipped and i < width), (width, _BOOLEAN))
             recomputed = min((i for i in marks.formulas.get(number, ()) if i not in skipped),
-                             default=width)
+                             default=width) if recomputes else width
             header_part = merges.below(number, beyond[0] if beyond else None)
             if header_part is not None:
                 column, message = header_part

@@ -163,8 +163,9 @@ def test_xlsx_formula_without_a_saved_value_is_refused(tmp_path: Path) -> None:
     assert [(p.row, p.column, p.code) for p in result.problems] == [
         (2, "honours", "formula-without-value")]
     assert "save it again" in result.problems[0].message and result.records == []
-    # Excel saves each result beside its formula: a text, or an empty text; and no
-    # fullCalcOnLoad, which openpyxl writes (a formula is then refused: registrar.workbook)
+    # Excel saves each result beside its formula: a text, or an empty text; and its
+    # engine's calcId with no fullCalcOnLoad, where openpyxl writes an older one asking
+    # for a full computation (a formula is then refused: registrar.workbook)
     for saved, honours in (("with distinction", {"honours": "with distinction"}), ("", {})):
         path = tmp_path / "saved.xlsx"
         with zipfile.ZipFile(tmp_path / "f.xlsx") as source, \
@@ -175,7 +176,7 @@ def test_xlsx_formula_without_a_saved_value_is_refused(tmp_path: Path) -> None:
                     data = re.sub(rb'<c r="F2"( t="\w+")?>(<f>.*?</f>)<v\s*/?>(</v>)?',
                                   b'<c r="F2" t="str">\\2<v>' + saved.encode() + b"</v>", data)
                 elif item.filename == "xl/workbook.xml":
-                    data = data.replace(b' fullCalcOnLoad="1"', b"")
+                    data = re.sub(rb"<calcPr [^>]*/>", b'<calcPr calcId="191029"/>', data)
                 copy.writestr(item, data)
         result = read_export(path, "diploma")
         assert result.problems == [], saved

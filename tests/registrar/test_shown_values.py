@@ -13,8 +13,10 @@ from typing import Any
 
 import openpyxl
 import pytest
-from openpyxl.styles import Color, Font, PatternFill
+from openpyxl.styles import Color, Font, GradientFill, PatternFill
 
+from cli.issue_words import problem_sentence
+from cli.language import Words
 from registrar import ExportResult, load_mapping, read_export
 from registrar.schema import parse_schema
 from tests.cli.test_issue_languages import in_every_language
@@ -54,6 +56,9 @@ def _refused(result: ExportResult, column: str, key: str) -> None:
     assert result.records == [] and result.count == 0
 
 
+ACCOUNTING = '_-* #,##0.00 "₸"_-;-* #,##0.00 "₸"_-;_-* "-"?? "₸"_-;_-@_-'  # Excel's, ru-KZ
+
+
 @pytest.mark.parametrize(("value", "number_format", "key", "words"), [
     (3.4, '"3.90"', "reg.sheet.format_text", "Excel shows '3.90'"),
     (2.1, '"Отлично"', "reg.sheet.format_text", "Excel shows 'Отлично'"),
@@ -63,7 +68,14 @@ def _refused(result: ExportResult, column: str, key: str) -> None:
     (3, "0\\5", "reg.sheet.format_adds", "adds '5'"),
     (3.4, "[$S-409]0.00", "reg.sheet.format_adds", "adds 'S'"),
     (3.5, "# ?/8", "reg.sheet.format_adds", "adds '8'"),
-    (3.4, '0.00 "балл"', "reg.sheet.format_adds", "adds 'балл'"),
+    (3.4, '"балл "0.00', "reg.sheet.format_adds", "adds 'балл'"),  # before the number
+    (3.4, '0" балл "00', "reg.sheet.format_adds", "adds 'балл'"),  # inside it
+    (3, "[$KZT] # ##0", "reg.sheet.format_adds", "adds 'KZT'"),
+    (3.4, '0.00 "5 балл"', "reg.sheet.format_adds", "adds '5'"),
+    (0, '0.00;-0.00;"-"', "reg.sheet.format_text", "Excel shows '-'"),
+    (0, ACCOUNTING, "reg.sheet.format_text", "Excel shows '- ₸'"),
+    (0, "#.##", "reg.sheet.format_text", "Excel shows '.'"),
+    (0, '# ##0" кр.";;"нет"', "reg.sheet.format_text", "Excel shows 'нет'"),
     (3400, "0,", "reg.sheet.format_scales", "in thousands"),
     (0, '0.00;-0.00;"3.50"', "reg.sheet.format_text", "Excel shows '3.50'"),
     (0, "0.00;-0.00;", "reg.sheet.hidden_value", "shows nothing"),
@@ -86,6 +98,19 @@ def test_a_text_format_that_replaces_or_adds_to_text_is_refused(
     _refused(result, "honours", key)
 
 
+@pytest.mark.parametrize(("value", "number_format"), [
+    (3.4, '0.00 "балл"'), (3, '#,##0 "кредит"'), (3, '0" кр."'), (3, '#,##0"тг."'),
+    (3, "# ##0 [$KZT]"), (3.4, 'General" балл"'), (3.4, '0.00;-0.00;"-"'),
+    (3.4, ACCOUNTING), (0, '# ##0" кр."'), (0, "0.00_ ;[Red]\\-0.00\\ ")])
+def test_a_unit_after_the_number_is_shown_beside_it_and_read(
+        tmp_path: Path, value: Any, number_format: str) -> None:
+    # before: refused for the letters of the unit, which Excel shows after the number
+    result = read_export(_graded(tmp_path / "u.xlsx", value, number_format), "diploma",
+                         schema=GRADED)
+    assert result.problems == [] and result.count == 2
+    assert result.records[1]["gpa"] == str(value)
+
+
 def test_a_date_shown_with_a_year_of_the_formats_own_is_refused(tmp_path: Path) -> None:
     path = _graded(tmp_path / "d.xlsx", datetime.datetime(2025, 6, 30), 'dd.mm."2026"', 5)
     _refused(read_export(path, "diploma", schema=GRADED), "graduation_date",
@@ -98,7 +123,14 @@ def test_a_date_shown_with_a_year_of_the_formats_own_is_refused(tmp_path: Path) 
     (Font(color=Color(theme=0)), None),  # "White, Background 1", as Excel writes it
     (Font(color="FFFFFF00"), PatternFill("solid", fgColor="FFFFFF00")),
     (Font(color=Color(theme=4, tint=0.4)), PatternFill("solid", fgColor=Color(theme=4,
-                                                                             tint=0.4)))])
+                                                                             tint=0.4))),
+    # near the fill's colour: each was issued unseen before
+    (Font(color="FFFFFFFE"), None),
+    (Font(color="FFF8F8F8"), PatternFill("solid", fgColor="FFFFFFFF")),
+    (Font(color="FFF0F0F0"), None), (Font(color=Color(theme=0, tint=-0.05)), None),
+    (Font(color=Color(theme=1, tint=0.95)), None),
+    (Font(color="FF203060"), PatternFill("solid", fgColor="FF1F3864")),
+    (Font(color="FF111111"), PatternFill("solid", fgColor="FF000000"))])
 def test_text_the_colour_of_its_fill_is_refused(tmp_path: Path, font: Font,
                                                 fill: PatternFill | None) -> None:
     path = _graded(tmp_path / "f.xlsx", "с отличием", "General", column=6)
@@ -113,6 +145,33 @@ def test_text_the_colour_of_its_fill_is_refused(tmp_path: Path, font: Font,
     assert "remove the cell's formatting" in result.problems[0].message
 
 
+@pytest.mark.parametrize(("value", "number_format", "fill"), [
+    (3.4, "[White]0.00", None), (3.4, "[white]General", None), (3.4, "[Color2]0.00", None),
+    (3.4, "[WHITE]0.00;[Red]-0.00", None), (3.4, "[Red]0.00", PatternFill(
+        "solid", fgColor="FFFF0000")), (3.4, '[Color6]0.00 "балл"', PatternFill(
+            "solid", fgColor="FFFFFF00")), ("3.4", "[White]General", None)])
+def test_a_number_formats_colour_the_colour_of_the_fill_hides_the_value(
+        tmp_path: Path, value: Any, number_format: str, fill: PatternFill | None) -> None:
+    path = _graded(tmp_path / "c.xlsx", value, number_format)
+    if fill is not None:
+        workbook = openpyxl.load_workbook(path)
+        workbook.worksheets[0].cell(3, 7).fill = fill
+        workbook.save(path)
+    _refused(read_export(path, "diploma", schema=GRADED), "gpa", "reg.sheet.font_hides")
+
+
+@pytest.mark.parametrize(("size", "said"), [(1, "1 pt"), (3.5, "3.5 pt")])
+def test_text_too_small_to_be_read_is_refused(tmp_path: Path, size: float, said: str) -> None:
+    path = _graded(tmp_path / "s.xlsx", "с отличием", "General", column=6)
+    workbook = openpyxl.load_workbook(path)
+    workbook.worksheets[0].cell(3, 6).font = Font(sz=size)
+    workbook.worksheets[0].cell(2, 6).font = Font(sz=4)  # small, but read
+    workbook.save(path)
+    result = read_export(path, "diploma", schema=GRADED)
+    _refused(result, "honours", "reg.sheet.font_tiny")
+    assert said in result.problems[0].message
+
+
 def test_ordinary_formats_and_visible_colours_are_read_as_before(tmp_path: Path) -> None:
     workbook = openpyxl.Workbook()
     sheet = workbook.active
@@ -121,7 +180,8 @@ def test_ordinary_formats_and_visible_colours_are_read_as_before(tmp_path: Path)
     looks: list[tuple[str, Any, Any]] = [
         ("0.00", 3.5, "с отличием"), ("General", 3.25, "с отличием"),
         ("#,##0", 3, "с отличием"), ("@", 3.75, "с отличием"),
-        ("[Red][<3]0.00;0.00", 2.5, "с отличием"), ("0.00;[Red]-0.00;0.00", 3.4, None)]
+        ("[Red][<3]0.00;0.00", 2.5, "с отличием"), ("0.00;[Red]-0.00;0.00", 3.4, None),
+        ("[Color10]0.00", 3.5, "с отличием"), ("[Blue]General", 3.5, "с отличием")]
     for index, (number_format, gpa, honours) in enumerate(looks):
         sheet.append([*diploma_row(index)[:4], datetime.datetime(2026, 6, 30), honours, gpa,
                       0.875])
@@ -132,6 +192,12 @@ def test_ordinary_formats_and_visible_colours_are_read_as_before(tmp_path: Path)
         sheet.cell(index + 2, 3).font = Font(color="FFFFFFFF")  # white on dark blue
         sheet.cell(index + 2, 3).fill = PatternFill("solid", fgColor="FF1F3864")
         sheet.cell(index + 2, 4).fill = PatternFill("solid", fgColor="FFFFFF00")
+        # white on a dark gradient, grey on white, black on dark blue: each read
+        sheet.cell(index + 2, 2).font = Font(color="FFFFFFFF")
+        sheet.cell(index + 2, 2).fill = GradientFill(stop=("FF1F3864", "FF000000"))
+        sheet.cell(index + 2, 6).font = Font(color=("FF808080", "FF000000")[index % 2])
+        sheet.cell(index + 2, 6).fill = PatternFill("solid", fgColor=(
+            "FFFFFFFF", "FF1F3864")[index % 2])
     workbook.save(tmp_path / "ok.xlsx")
     schema = parse_schema({"type": "diploma", "fields": {
         **{name: dict(spec) for name, spec in (
@@ -144,10 +210,14 @@ def test_ordinary_formats_and_visible_colours_are_read_as_before(tmp_path: Path)
         ("3", "2026-06-30", "87.5")]
 
 
-def _formula_workbook(tmp_path: Path, saved: str, recalculates: bool,
-                      ignored: bool = False) -> Path:
-    """A GPA of =AVERAGE(...) with the result Excel saved beside it; with or without the
-    calcPr fullCalcOnLoad openpyxl writes (Excel writes none)."""
+OPENPYXL_CALC = b'<calcPr calcId="124519" fullCalcOnLoad="1"/>'
+EXCEL_CALC = b'<calcPr calcId="191029"/>'  # as Excel 2019 and 365 save a workbook
+
+
+def _formula_workbook(tmp_path: Path, saved: str, calc: bytes | None = EXCEL_CALC,
+                      ignored: bool = False, sheet_calc: bytes = b"") -> Path:
+    """A GPA of =AVERAGE(...) with the result saved beside it, the workbook's calcPr
+    `calc` (None: none) and `sheet_calc` after the sheet's data (a sheetCalcPr)."""
     header = [*HEADER, "a", "b"] if not ignored else ["№", *HEADER, "a", "b"]
     rows: list[list[Any]] = [header]
     for index in range(2):
@@ -171,26 +241,53 @@ def _formula_workbook(tmp_path: Path, saved: str, recalculates: bool,
             if item.filename == "xl/worksheets/sheet1.xml":
                 data = re.sub(rb"(<f>[^<]*</f>)<v\s*/?>(</v>)?",
                               b"\\1<v>" + saved.encode() + b"</v>", data)
-            elif item.filename == "xl/workbook.xml" and not recalculates:
-                data = data.replace(b' fullCalcOnLoad="1"', b"")
+                data = data.replace(b"</sheetData>", b"</sheetData>" + sheet_calc)
+            elif item.filename == "xl/workbook.xml":
+                data = re.sub(rb"<calcPr [^>]*/>", calc or b"", data)
             copy.writestr(item, data)
     return path
 
 
-def test_a_formula_excel_recomputes_as_it_opens_is_refused(tmp_path: Path) -> None:
-    result = read_export(_formula_workbook(tmp_path, "3.5", True), "diploma", schema=AVERAGED)
+@pytest.mark.parametrize(("calc", "sheet_calc"), [
+    (OPENPYXL_CALC, b""), (b'<calcPr calcId="124519"/>', b""), (None, b""),
+    (b'<calcPr calcId="162913"/>', b""),  # Excel 2016's engine, older than 365's
+    (b'<calcPr calcId="191029" forceFullCalc="1"/>', b""),
+    (b'<calcPr calcId="191029" fullCalcOnLoad="true"/>', b""),
+    (EXCEL_CALC, b'<sheetCalcPr fullCalcOnLoad="1"/>')])
+def test_a_formula_excel_recomputes_as_it_opens_is_refused(
+        tmp_path: Path, calc: bytes | None, sheet_calc: bytes) -> None:
+    # before: only the workbook's fullCalcOnLoad was read, and a result saved stale
+    # (3.9 of =AVERAGE(3.5, 3.5)) was issued where Excel shows 3.50
+    path = _formula_workbook(tmp_path, "3.9", calc, sheet_calc=sheet_calc)
+    result = read_export(path, "diploma", schema=AVERAGED)
     assert [(p.row, p.column, p.code) for p in result.problems] == [
         (2, "gpa", "formula-recalculated"), (3, "gpa", "formula-recalculated")]
     said = result.problems[0].said
     assert said is not None and said.key == "reg.sheet.recalculated"
     assert result.records == [] and result.count == 0
-    # saved by Excel, which writes no fullCalcOnLoad: the saved result is what it shows
-    result = read_export(_formula_workbook(tmp_path, "3.5", False), "diploma", schema=AVERAGED)
+
+
+@pytest.mark.parametrize(("language", "words"), [
+    ("en", "paste it as values (Paste Special → Values)"),
+    ("kk", "мәндер ретінде қойыңыз (Арнайы кірістіру → Мәндер)"),
+    ("ru", "вставьте его как значения (Специальная вставка → Значения)")])
+def test_a_recomputed_formula_is_said_to_be_pasted_as_values(
+        tmp_path: Path, language: str, words: str) -> None:
+    path = _formula_workbook(tmp_path, "3.5", b'<calcPr calcId="152511"/>')
+    problem = read_export(path, "diploma", schema=AVERAGED).problems[0]
+    assert words in problem_sentence(problem).said(Words(language))
+
+
+@pytest.mark.parametrize("calc", [EXCEL_CALC, b'<calcPr calcId="191029" fullCalcOnLoad="0"/>',
+                                  b'<calcPr calcId="191030" calcMode="manual"/>'])
+def test_a_formula_saved_by_excel_is_issued_as_saved(tmp_path: Path, calc: bytes) -> None:
+    path = _formula_workbook(tmp_path, "3.5", calc, sheet_calc=b"<sheetCalcPr/>")
+    result = read_export(path, "diploma", schema=AVERAGED)
     assert result.problems == [] and [r["gpa"] for r in result.records] == ["3.5", "3.5"]
 
 
 def test_a_formulas_result_too_precise_is_still_refused_as_such(tmp_path: Path) -> None:
-    path = _formula_workbook(tmp_path, "3.4566666666666666", False)
+    path = _formula_workbook(tmp_path, "3.4566666666666666")
     result = read_export(path, "diploma", schema=AVERAGED)
     assert [(p.row, p.column, p.code) for p in result.problems] == [
         (2, "gpa", "bad-format"), (3, "gpa", "bad-format")]
@@ -201,7 +298,7 @@ def test_a_formulas_result_too_precise_is_still_refused_as_such(tmp_path: Path) 
 def test_a_formula_or_format_in_a_column_read_past_is_no_problem(tmp_path: Path) -> None:
     mapping = tmp_path / "m.toml"
     mapping.write_text('ignore = ["№"]\n', encoding="utf-8")
-    path = _formula_workbook(tmp_path, "3.5", True, ignored=True)
+    path = _formula_workbook(tmp_path, "3.5", OPENPYXL_CALC, ignored=True)
     result = read_export(path, "diploma", schema=AVERAGED, mapping=load_mapping(str(mapping)))
     # row 2's GPA is a formula Excel recomputes; row 3's only formula is its number's
     assert [(p.row, p.column, p.code) for p in result.problems] == [
@@ -216,6 +313,51 @@ def test_a_formula_or_format_in_a_column_read_past_is_no_problem(tmp_path: Path)
     result = read_export(tmp_path / "n.xlsx", "diploma", schema=AVERAGED,
                          mapping=load_mapping(str(mapping)))
     _refused(result, "gpa", "reg.sheet.format_text")
+
+
+READ_PAST = [f"x{i}" for i in range(20)]  # columns a mapping reads past, before the GPA
+
+
+def _read_past(tmp_path: Path, cell: Any, number_format: str, gpa: Any,
+               gpa_format: str, saved: str | None = None) -> ExportResult:
+    """Row 3 holds `cell` in each column read past, then `gpa`; formulas saved as
+    `saved` (None: no result saved) in a workbook openpyxl wrote (Excel computes it)."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append([*READ_PAST, *HEADER])
+    sheet.append([*range(20), *diploma_row(0), None, 3.5])
+    sheet.append([*[cell] * 20, *diploma_row(1), None, gpa])
+    for column in range(1, 21):
+        sheet.cell(3, column).number_format = number_format
+    sheet.cell(3, 27).number_format = gpa_format
+    workbook.save(tmp_path / "plain.xlsx")
+    path = tmp_path / "past.xlsx"
+    with zipfile.ZipFile(tmp_path / "plain.xlsx") as source, \
+            zipfile.ZipFile(path, "w") as copy:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml" and saved is not None:
+                data = re.sub(rb"(<f>[^<]*</f>)<v\s*/?>(</v>)?",
+                              b"\\1<v>" + saved.encode() + b"</v>", data)
+            copy.writestr(item, data)
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(f"ignore = {READ_PAST!r}\n".replace("'", '"'), encoding="utf-8")
+    return read_export(path, "diploma", schema=GRADED, mapping=load_mapping(str(mapping)))
+
+
+def test_twenty_cells_read_past_hide_no_cell_shown_otherwise_after_them(
+        tmp_path: Path) -> None:
+    # before: 16 cells noted a row, all in columns read past, and the GPA was issued
+    result = _read_past(tmp_path, 1, ";;;", 3.4, '"3.90"')
+    _refused(result, "gpa", "reg.sheet.format_text")
+    result = _read_past(tmp_path, "=ROW()", "General", "=3.5", "0.00", saved="3.9")
+    assert [(p.row, p.column, p.code) for p in result.problems] == [
+        (3, "gpa", "formula-recalculated")]
+    result = _read_past(tmp_path, "=ROW()", "General", "=3.5", "0.00")
+    assert [(p.row, p.column, p.code) for p in result.problems] == [
+        (3, "gpa", "formula-without-value")]
+    assert result.records == []
 
 
 def test_the_dry_run_says_what_excel_shows_in_each_language(tmp_path: Path) -> None:
