@@ -42,9 +42,6 @@ _WORKBOOK_TYPES = (XLTM, XLTX, XLSM, XLSX)  # in the order openpyxl looks for th
 _RELS_NS = "http://schemas.openxmlformats.org/package/2006/relationships}"
 _ID = "http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _NS = SHEET_MAIN_NS + "}"
-# The calcId Excel 2019 and 365 write: a workbook last computed by an older engine
-# (Excel 2016 wrote 162913, openpyxl writes 124519) is computed again as Excel opens it
-EXCEL_CALC_ID = 191029
 
 
 @dataclass(frozen=True)
@@ -64,9 +61,6 @@ class WorkbookParts:
 
     sheets: list[SheetPart]  # worksheets only, in the workbook's order
     shared_strings: str | None  # the part, if the workbook has one
-    # whether Excel computes every formula again as it opens the workbook (calcPr):
-    # a formula's saved value may then not be the one Excel shows
-    recalculates: bool = False
 
 
 def _parse(archive: zipfile.ZipFile, part: str,
@@ -159,19 +153,6 @@ def _content_types(archive: zipfile.ZipFile) -> tuple[dict[str, str], set[str]]:
     return overrides, defaults
 
 
-def recomputed_on_opening(calc: dict[str, str]) -> bool:
-    """Whether Excel computes every formula again as it opens a workbook of this calcPr:
-    asked to (fullCalcOnLoad, forceFullCalc), or last computed by an engine older than
-    its own (calcId; none, as LibreOffice and many programs write it, is older). The
-    formulas' saved results are then not what Excel shows, which may differ."""
-    if any(calc.get(name, "").strip() in ("1", "true")
-           for name in ("fullCalcOnLoad", "forceFullCalc")):
-        return True
-    written = calc.get("calcId", "").strip()
-    return not (written.isascii() and written.isdigit() and len(written) < 10
-                and int(written) >= EXCEL_CALC_ID)
-
-
 def workbook_parts(archive: zipfile.ZipFile) -> WorkbookParts:
     """The worksheets openpyxl opens and its shared strings part; none when the package
     names no workbook part, or not one the zip holds (openpyxl's refusal says why).
@@ -186,11 +167,8 @@ def workbook_parts(archive: zipfile.ZipFile) -> WorkbookParts:
     folder, name = posixpath.split(workbook)
     related = _relationships(archive, posixpath.join(folder, "_rels", name + ".rels"))
     sheets: list[SheetPart] = []
-    recalculates = [True]  # a workbook of no calcPr is computed again as Excel opens it
 
     def start(element: str, attributes: dict[str, str]) -> None:
-        if element == _NS + "calcPr":
-            recalculates[0] = recomputed_on_opening(attributes)
         if element != _NS + "sheet" or len(sheets) >= MAX_XLSX_PARTS:
             return
         key = attributes.get(_ID, "")
@@ -207,8 +185,7 @@ def workbook_parts(archive: zipfile.ZipFile) -> WorkbookParts:
 
     _parse(archive, workbook, start)
     strings = overrides.get(SHARED_STRINGS)
-    return WorkbookParts(sheets, strings if strings in archive.NameToInfo else None,
-                         recalculates[0])
+    return WorkbookParts(sheets, strings if strings in archive.NameToInfo else None)
 
 
 class _Enough(Exception):

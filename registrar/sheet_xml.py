@@ -46,6 +46,9 @@ MAX_SHARED_STRINGS_BYTES = 128 * MIB  # openpyxl keeps every shared string in me
 MAX_SHARED_STRINGS = 2_000_000
 MAX_SHARED_STRINGS_CHARS = 64 * MIB
 EXCEL_CELL_CHARS = 32_767
+# Excel holds no number format longer: a longer one, parsed for each cell of its style
+# (registrar.cell_looks), is refused before any cell is read
+EXCEL_FORMAT_CHARS = 255
 MAX_SHEET_CELLS = 10_000_000  # 50 a row at the most rows an export may hold
 MAX_SHEET_ELEMENTS = 40_000_000  # a cell is two or three (c, v; c, is, t)
 MAX_MERGED_RANGES = 200_000
@@ -162,7 +165,7 @@ def _no_dtd(part: str) -> SheetLimit:
 
 class _SharedStrings:
     """Parts read for a DTD, counting the shared strings (and their characters) that
-    openpyxl will keep in memory."""
+    openpyxl will keep in memory, and refusing a number format Excel cannot hold."""
 
     def __init__(self) -> None:
         self.count = self.chars = 0
@@ -175,6 +178,13 @@ class _SharedStrings:
             if self.count > MAX_SHARED_STRINGS:
                 raise _too_many_strings(f"{MAX_SHARED_STRINGS} shared strings",
                                         MAX_SHARED_STRINGS)
+        elif name == _NS + "numFmt" and \
+                len(attributes.get("formatCode", "")) > EXCEL_FORMAT_CHARS:
+            raise SheetLimit(phrase(
+                "reg.xlsx.format_too_long", f"the workbook holds a number format of more "
+                f"than {EXCEL_FORMAT_CHARS} characters, which Excel cannot hold: the file was "
+                "made or altered by another program; export it again from the records "
+                "system", max=EXCEL_FORMAT_CHARS), "malformed")
 
     def end(self, name: str) -> None:
         if name == _NS + "si":
@@ -233,7 +243,6 @@ class SheetMarks:
     # row -> columns (from 0) of a formula of no saved result, and of one saved
     unsaved: dict[int, list[int]] = field(default_factory=dict)
     formulas: dict[int, array[int]] = field(default_factory=dict)
-    recalculates: bool = False  # the sheet's sheetCalcPr: Excel computes it as it opens
     merges: list[Merge] = field(default_factory=list)
     top: list[Merge] = field(default_factory=list)  # starting at most at row 11
     # hidden columns as ranges of column numbers (from 1, as <col min max> gives them)
@@ -324,8 +333,6 @@ class _SheetReader:
             self.has_value = True
             self.empty_number = True  # until it shows text
             self.in_value = True
-        elif local == "sheetCalcPr":
-            self.marks.recalculates = attributes.get("fullCalcOnLoad") in ("1", "true")
         elif local == "mergeCell":
             self.marks.merge(attributes.get("ref", ""))
         elif local == "col" and (attributes.get("hidden") in ("1", "true")

@@ -9,8 +9,8 @@ unseen. So are cells merged with a cell before them (a programme merged down its
 group's rows: only the first row holds it) and a formula whose result was never saved
 (files written by programs rather than Excel): such cells read empty. A cell Excel
 shows otherwise than its value (a number format or font hiding or replacing it:
-registrar.cell_looks; TRUE or FALSE; a formula in a workbook Excel recomputes as it
-opens) is refused, never issued as stored.
+registrar.cell_looks; TRUE or FALSE; any formula in an issued column, whose saved
+result Excel may compute otherwise) is refused, never issued as stored.
 What a workbook may cost, and the order of rows and cells Excel keeps, are held to
 before and while openpyxl reads it: registrar.sheet_xml, and registrar.sheet_sizes for
 the sheets storing no size, which openpyxl reads whole as it opens the workbook. The
@@ -128,12 +128,13 @@ class _StringsChecked:
 
 _BOOLEAN = phrase("reg.sheet.boolean", "the cell holds TRUE or FALSE, which Excel shows in "
                   "its own language (ИСТИНА, ЛОЖЬ): write the words the document should show")
-_RECALCULATED = phrase("reg.sheet.recalculated", "the cell holds a formula, and Excel "
-                       "computes every formula of this workbook again as it opens it (the "
-                       "workbook asks it to, or was saved by another program or an older "
-                       "Excel), so what Excel shows may not be the value saved, which would be "
-                       "issued: copy the column and paste it as values (Paste Special → "
-                       "Values), then save the file")
+# Only values are issued: a formula's saved result is what the program saving it last
+# computed, and Excel may compute another as it opens or shows the file (=TODAY(), a
+# newer engine, a cell it depends on elsewhere), whatever the workbook says of it
+_FORMULA = phrase("reg.sheet.formula_issued", "the cell holds a formula, and its saved "
+                  "result may not be what Excel shows (a formula using TODAY(), for one, "
+                  "changes each day), while only values are issued: copy the column and "
+                  "paste it as values (Paste Special → Values), then save the file")
 
 
 def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
@@ -205,8 +206,6 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
         with zipfile.ZipFile(path) as archive, archive.open(first) as source:
             # read-only openpyxl keeps no marks
             marks = sheet_marks(source, first, max_columns)
-        # a formula's saved result is issued only where Excel shows it as saved
-        recomputes = listed.recalculates or marks.recalculates
         # The stored size is dropped: one claiming more than the sheet holds
         # (A1:XFD1048576) has openpyxl build every row that wide and empty rows to its
         # last. Without it, rows are as long as their last cell, and padded below;
@@ -321,8 +320,8 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
             merged, merged_range = marks.merged(number, skipped) or (width, "")
             odd, odd_said = next(((i, said) for i, said in unseen.pop(number, ())
                                   if i not in skipped and i < width), (width, _BOOLEAN))
-            recomputed = min((i for i in marks.formulas.get(number, ()) if i not in skipped),
-                             default=width) if recomputes else width
+            formula = min((i for i in marks.formulas.get(number, ()) if i not in skipped),
+                          default=width)
             header_part = merges.below(number, beyond[0] if beyond else None)
             if header_part is not None:
                 column, message = header_part
@@ -362,8 +361,8 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
                     "reg.sheet.formula", "the cell holds a formula whose result was never "
                     "saved (a program wrote the file, not Excel): open the file in Excel or "
                     "LibreOffice and save it again"))
-            elif recomputed < width:
-                problems.add(number, keys[recomputed], "formula-recalculated", _RECALCULATED)
+            elif formula < width:
+                problems.add(number, keys[formula], "formula-in-issued-column", _FORMULA)
             else:
                 cells.extend([None] * (width - len(cells)))
                 yield RawRow(number, header_row, keys, cells[:width])

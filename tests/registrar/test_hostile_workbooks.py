@@ -9,6 +9,7 @@ import warnings
 import zipfile
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from registrar import ExportResult, read_export, sheet_xml, workbook
@@ -233,6 +234,26 @@ def test_shared_strings_past_their_count_or_characters_are_refused_before_openpy
     assert read_export(path, "diploma").problems == []
     monkeypatch.setattr(sheet_xml, "MAX_SHARED_STRINGS_CHARS", 999)
     assert keys(read_export(path, "diploma")) == ["reg.xlsx.too_many_string_chars"]
+
+
+@pytest.mark.parametrize("chars", [255, 256, 200_000])  # Excel holds 255 at the most
+def test_a_number_format_longer_than_excel_holds_is_refused_before_a_cell_is_read(
+        tmp_path: Path, chars: int) -> None:
+    # before: a styles.xml past the caches of 64,000 styles had each cell of 3,000 parse
+    # one shared 200,000-character format again: 92 s of CPU for a 1 MB workbook
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(DIPLOMA_HEADER)
+    sheet.append(diploma_row(0))
+    sheet["A2"].number_format = "0" + "_)" * ((chars - 1) // 2) + "0" * ((chars - 1) % 2)
+    workbook.save(path := tmp_path / "export.xlsx")
+    result = read_export(path, "diploma")
+    if chars <= 255:
+        assert result.problems == [] and len(result.records) == 1
+        return
+    assert keys(result) == ["reg.xlsx.format_too_long"]
+    assert [p.code for p in result.problems] == ["malformed"] and result.records == []
 
 
 @pytest.mark.parametrize("where", ["attribute", "comment"])

@@ -1,7 +1,8 @@
 """A workbook cell Excel shows otherwise than it holds is refused, never issued as stored
 (registrar/cell_looks.py): before, a number format showing its own text or adding to the
-number, a font of the fill's colour and a formula Excel recomputes on opening were each
-issued as their stored value, which the registrar never saw."""
+number, a font of the fill's colour and a formula's saved result (which Excel may compute
+otherwise as it opens the file) were each issued as their stored value, which the
+registrar never saw."""
 
 from __future__ import annotations
 
@@ -212,16 +213,19 @@ def test_ordinary_formats_and_visible_colours_are_read_as_before(tmp_path: Path)
 
 OPENPYXL_CALC = b'<calcPr calcId="124519" fullCalcOnLoad="1"/>'
 EXCEL_CALC = b'<calcPr calcId="191029"/>'  # as Excel 2019 and 365 save a workbook
+AVERAGE = "=AVERAGE(H{n}:I{n})"
 
 
 def _formula_workbook(tmp_path: Path, saved: str, calc: bytes | None = EXCEL_CALC,
-                      ignored: bool = False, sheet_calc: bytes = b"") -> Path:
-    """A GPA of =AVERAGE(...) with the result saved beside it, the workbook's calcPr
-    `calc` (None: none) and `sheet_calc` after the sheet's data (a sheetCalcPr)."""
+                      ignored: bool = False, sheet_calc: bytes = b"",
+                      gpa: str | float = AVERAGE) -> Path:
+    """A GPA of `gpa` (a formula, =AVERAGE(...), with the result `saved` beside it; or a
+    value), the workbook's calcPr `calc` (None: none) and `sheet_calc` after the sheet's
+    data (a sheetCalcPr), as each program saving it writes them."""
     header = [*HEADER, "a", "b"] if not ignored else ["№", *HEADER, "a", "b"]
     rows: list[list[Any]] = [header]
     for index in range(2):
-        row: list[Any] = [*diploma_row(index), None, "=AVERAGE(H{n}:I{n})", 3.5, 3.5]
+        row: list[Any] = [*diploma_row(index), None, gpa, 3.5, 3.5]
         rows.append([index + 1, *row] if ignored else row)
     if ignored:  # the row numbers are formulas, read past by the mapping; the GPA is not
         rows[2][0], rows[2][7] = "=ROW()-1", 3.5
@@ -248,51 +252,49 @@ def _formula_workbook(tmp_path: Path, saved: str, calc: bytes | None = EXCEL_CAL
     return path
 
 
-@pytest.mark.parametrize(("calc", "sheet_calc"), [
-    (OPENPYXL_CALC, b""), (b'<calcPr calcId="124519"/>', b""), (None, b""),
-    (b'<calcPr calcId="162913"/>', b""),  # Excel 2016's engine, older than 365's
-    (b'<calcPr calcId="191029" forceFullCalc="1"/>', b""),
-    (b'<calcPr calcId="191029" fullCalcOnLoad="true"/>', b""),
-    (EXCEL_CALC, b'<sheetCalcPr fullCalcOnLoad="1"/>')])
-def test_a_formula_excel_recomputes_as_it_opens_is_refused(
-        tmp_path: Path, calc: bytes | None, sheet_calc: bytes) -> None:
-    # before: only the workbook's fullCalcOnLoad was read, and a result saved stale
-    # (3.9 of =AVERAGE(3.5, 3.5)) was issued where Excel shows 3.50
-    path = _formula_workbook(tmp_path, "3.9", calc, sheet_calc=sheet_calc)
+CALCS = [(OPENPYXL_CALC, b""), (None, b""),  # openpyxl; LibreOffice and others: none
+         (b'<calcPr calcId="162913"/>', b""),  # Excel 2016
+         (b'<calcPr calcId="191029" forceFullCalc="1"/>', b""),
+         (EXCEL_CALC, b'<sheetCalcPr fullCalcOnLoad="1"/>'), (EXCEL_CALC, b""),
+         (b'<calcPr calcId="191030" calcMode="manual"/>', b"<sheetCalcPr/>")]
+
+
+@pytest.mark.parametrize(("calc", "sheet_calc"), CALCS)
+@pytest.mark.parametrize(("gpa", "saved"), [
+    (AVERAGE, "3.9"), (AVERAGE, "3.5"), ("=IF(TODAY()>DATE(2000,1,1),3.9,3.5)", "3.5")])
+def test_any_formula_in_an_issued_column_is_refused_whoever_saved_it(
+        tmp_path: Path, calc: bytes | None, sheet_calc: bytes, gpa: str,
+        saved: str) -> None:
+    # before: a formula was issued as saved under Excel 365's calcId (191029): a stale
+    # 3.5 of =IF(TODAY()>...,3.9,3.5), which Excel computes again as it opens the file
+    # and shows as 3.9, was issued; its saved result is never taken for what Excel shows
+    path = _formula_workbook(tmp_path, saved, calc, sheet_calc=sheet_calc, gpa=gpa)
     result = read_export(path, "diploma", schema=AVERAGED)
     assert [(p.row, p.column, p.code) for p in result.problems] == [
-        (2, "gpa", "formula-recalculated"), (3, "gpa", "formula-recalculated")]
+        (2, "gpa", "formula-in-issued-column"), (3, "gpa", "formula-in-issued-column")]
     said = result.problems[0].said
-    assert said is not None and said.key == "reg.sheet.recalculated"
+    assert said is not None and said.key == "reg.sheet.formula_issued"
     assert result.records == [] and result.count == 0
+
+
+@pytest.mark.parametrize(("calc", "sheet_calc"), CALCS)
+def test_values_saved_by_any_program_are_issued(tmp_path: Path, calc: bytes | None,
+                                                sheet_calc: bytes) -> None:
+    path = _formula_workbook(tmp_path, "", calc, sheet_calc=sheet_calc, gpa=3.5)
+    result = read_export(path, "diploma", schema=AVERAGED)
+    assert result.problems == [] and [r["gpa"] for r in result.records] == ["3.5", "3.5"]
 
 
 @pytest.mark.parametrize(("language", "words"), [
     ("en", "paste it as values (Paste Special → Values)"),
     ("kk", "мәндер ретінде қойыңыз (Арнайы кірістіру → Мәндер)"),
     ("ru", "вставьте его как значения (Специальная вставка → Значения)")])
-def test_a_recomputed_formula_is_said_to_be_pasted_as_values(
+def test_a_formula_is_said_to_be_pasted_as_values(
         tmp_path: Path, language: str, words: str) -> None:
-    path = _formula_workbook(tmp_path, "3.5", b'<calcPr calcId="152511"/>')
+    path = _formula_workbook(tmp_path, "3.5")
     problem = read_export(path, "diploma", schema=AVERAGED).problems[0]
-    assert words in problem_sentence(problem).said(Words(language))
-
-
-@pytest.mark.parametrize("calc", [EXCEL_CALC, b'<calcPr calcId="191029" fullCalcOnLoad="0"/>',
-                                  b'<calcPr calcId="191030" calcMode="manual"/>'])
-def test_a_formula_saved_by_excel_is_issued_as_saved(tmp_path: Path, calc: bytes) -> None:
-    path = _formula_workbook(tmp_path, "3.5", calc, sheet_calc=b"<sheetCalcPr/>")
-    result = read_export(path, "diploma", schema=AVERAGED)
-    assert result.problems == [] and [r["gpa"] for r in result.records] == ["3.5", "3.5"]
-
-
-def test_a_formulas_result_too_precise_is_still_refused_as_such(tmp_path: Path) -> None:
-    path = _formula_workbook(tmp_path, "3.4566666666666666")
-    result = read_export(path, "diploma", schema=AVERAGED)
-    assert [(p.row, p.column, p.code) for p in result.problems] == [
-        (2, "gpa", "bad-format"), (3, "gpa", "bad-format")]
-    said = result.problems[0].said
-    assert said is not None and said.key == "reg.number.too_precise"
+    sentence = problem_sentence(problem).said(Words(language))
+    assert words in sentence and "TODAY()" in sentence
 
 
 def test_a_formula_or_format_in_a_column_read_past_is_no_problem(tmp_path: Path) -> None:
@@ -300,9 +302,9 @@ def test_a_formula_or_format_in_a_column_read_past_is_no_problem(tmp_path: Path)
     mapping.write_text('ignore = ["№"]\n', encoding="utf-8")
     path = _formula_workbook(tmp_path, "3.5", OPENPYXL_CALC, ignored=True)
     result = read_export(path, "diploma", schema=AVERAGED, mapping=load_mapping(str(mapping)))
-    # row 2's GPA is a formula Excel recomputes; row 3's only formula is its number's
+    # row 2's GPA is a formula; row 3's only formula is its number's, in a column ignored
     assert [(p.row, p.column, p.code) for p in result.problems] == [
-        (2, "gpa", "formula-recalculated")]
+        (2, "gpa", "formula-in-issued-column")]
     # a hidden number in the column read past does not hide the refusal of one after it
     workbook = openpyxl.load_workbook(_graded(tmp_path / "n.xlsx", 3.4, '"3.90"'))
     sheet = workbook.worksheets[0]
@@ -353,7 +355,7 @@ def test_twenty_cells_read_past_hide_no_cell_shown_otherwise_after_them(
     _refused(result, "gpa", "reg.sheet.format_text")
     result = _read_past(tmp_path, "=ROW()", "General", "=3.5", "0.00", saved="3.9")
     assert [(p.row, p.column, p.code) for p in result.problems] == [
-        (3, "gpa", "formula-recalculated")]
+        (3, "gpa", "formula-in-issued-column")]
     result = _read_past(tmp_path, "=ROW()", "General", "=3.5", "0.00")
     assert [(p.row, p.column, p.code) for p in result.problems] == [
         (3, "gpa", "formula-without-value")]
