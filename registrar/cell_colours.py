@@ -3,14 +3,18 @@ font's, or its number format's section's: "[White]", "[Color2]") against the fil
 
 Hidden: text of the fill's colour; text all of whose channels are 0xF0 or more on the
 white sheet or a white fill; text of a contrast below MIN_CONTRAST with its fill (WCAG's
-ratio); a font under MIN_FONT_POINTS. A theme's colour is compared as written (its
-index and tint), but for Background 1 and Text 1, white and black as Excel has them,
-tinted. A patterned fill, mixing two colours, and a gradient are taken to show any text.
+ratio); a font under MIN_FONT_POINTS. A theme's colour is the workbook's theme's
+(theme_colours: its colour scheme, read from the first MAX_THEME_BYTES of the part),
+tinted; one the theme does not give is compared as written (its index and tint), but
+for Background 1 and Text 1, white and black as Excel has them. A patterned fill,
+mixing two colours, and a gradient are taken to show any text.
 """
 
 from __future__ import annotations
 
 import colorsys
+import contextlib
+import pyexpat
 
 from openpyxl.styles.colors import COLOR_INDEX, Color
 from openpyxl.styles.fills import GradientFill, PatternFill
@@ -23,6 +27,48 @@ _WHITE = "FFFFFF"
 NAMED = {"black": "000000", "white": _WHITE, "red": "FF0000", "green": "00FF00",
          "blue": "0000FF", "yellow": "FFFF00", "magenta": "FF00FF", "cyan": "00FFFF"}
 PALETTE_COLOURS = 56
+# Excel's themes are some 8 KB, their colour scheme first: read no further than this
+MAX_THEME_BYTES = 256 * 1024
+_DRAWING = "http://schemas.openxmlformats.org/drawingml/2006/main}"
+# a theme index's colour in the scheme: Excel swaps the first two pairs (0 is lt1)
+_SCHEME = ("lt1", "dk1", "lt2", "dk2", "accent1", "accent2", "accent3", "accent4",
+           "accent5", "accent6", "hlink", "folHlink")
+Theme = dict[int, str]  # a theme index -> its colour, "RRGGBB"
+
+
+class _SchemeDone(Exception):
+    """The colour scheme is read: the rest of the theme is not."""
+
+
+def theme_colours(theme: bytes | None) -> Theme:
+    """The colours of a theme part's colour scheme by Excel's theme index (those it
+    gives as sRGB or a system colour's last value); none for no theme, or a damaged one
+    read as far as it is sound."""
+    found: Theme = {}
+    at: list[int] = []  # the scheme entry being read
+
+    def start(name: str, attributes: dict[str, str]) -> None:
+        local = name.removeprefix(_DRAWING)
+        if local in _SCHEME and name.startswith(_DRAWING):
+            at[:] = [_SCHEME.index(local)]
+        elif at and local in ("srgbClr", "sysClr"):
+            value = attributes.get("val" if local == "srgbClr" else "lastClr", "").upper()
+            if _rgb(value):
+                found.setdefault(at[0], value)
+
+    def end(name: str) -> None:
+        if name == _DRAWING + "clrScheme":
+            raise _SchemeDone
+        if name.removeprefix(_DRAWING) in _SCHEME:
+            at.clear()
+
+    if not theme:
+        return found
+    parser = pyexpat.ParserCreate(namespace_separator="}")
+    parser.StartElementHandler, parser.EndElementHandler = start, end
+    with contextlib.suppress(_SchemeDone, pyexpat.ExpatError):
+        parser.Parse(theme[:MAX_THEME_BYTES], True)
+    return found
 
 
 def format_colour(name: str) -> str | None:
@@ -44,9 +90,9 @@ def _tinted(rgb: str, tint: float) -> str:
         hue, min(max(light, 0.0), 1.0), saturation))
 
 
-def colour(color: Color | None, automatic: str) -> str | None:
-    """A colour as "RRGGBB", or a theme's as written (its index and tint); None when it
-    cannot be told."""
+def colour(color: Color | None, automatic: str, theme: Theme | None = None) -> str | None:
+    """A colour as "RRGGBB", or a theme's the theme does not give as written (its index
+    and tint); None when it cannot be told."""
     if color is None or color.type == "auto":
         return automatic
     if color.type == "rgb" and isinstance(color.rgb, str):
@@ -58,6 +104,8 @@ def colour(color: Color | None, automatic: str) -> str | None:
         return system.get(color.indexed)
     if color.type == "theme" and isinstance(color.theme, int):
         tint = min(max(float(color.tint or 0), -1.0), 1.0)
+        if theme and color.theme in theme:
+            return _tinted(theme[color.theme], tint)
         if color.theme in (0, 1):  # Background 1 and Text 1, as Excel has them
             return _tinted((_WHITE, "000000")[color.theme], tint)
         return f"theme {color.theme}, tint {tint}"
@@ -90,7 +138,7 @@ def unseen_on(text: str | None, background: str | None) -> bool:
     return (lighter + 0.05) / (darker + 0.05) < MIN_CONTRAST
 
 
-def background(fill: object) -> str | None:
+def background(fill: object, theme: Theme | None = None) -> str | None:
     """The colour text is read against: the white sheet for no fill, a solid fill's own;
     None for a patterned or gradient fill (taken to show any text)."""
     if isinstance(fill, GradientFill):
@@ -98,13 +146,13 @@ def background(fill: object) -> str | None:
     if not isinstance(fill, PatternFill) or fill.patternType in (None, "none"):
         return _WHITE
     if fill.patternType == "solid":
-        return colour(fill.fgColor, _WHITE)
+        return colour(fill.fgColor, _WHITE, theme)
     return None
 
 
-def font_colour(font: object) -> str | None:
+def font_colour(font: object, theme: Theme | None = None) -> str | None:
     """The colour of a font's text (automatic: black)."""
-    return colour(getattr(font, "color", None), "000000")
+    return colour(getattr(font, "color", None), "000000", theme)
 
 
 def tiny(font: object) -> float | None:

@@ -28,7 +28,14 @@ from dataclasses import dataclass
 
 from openpyxl.utils.datetime import to_excel
 
-from registrar.cell_colours import background, font_colour, format_colour, tiny, unseen_on
+from registrar.cell_colours import (
+    Theme,
+    background,
+    font_colour,
+    format_colour,
+    tiny,
+    unseen_on,
+)
 from registrar.cell_shown import cell_text
 from registrar.far_values import ReadCell
 from registrar.phrases import Phrase, phrase
@@ -258,7 +265,8 @@ class CellLooks:
     """Judges each cell's looks once for each of the workbook's styles (openpyxl keeps a
     style array for each: its identity is the style's)."""
 
-    def __init__(self) -> None:
+    def __init__(self, theme: Theme | None = None) -> None:
+        self._theme = theme  # the workbook's theme colours (cell_colours.theme_colours)
         self._looks: dict[int, Look] = {}
         # each format's sections, by its text: past MAX_STYLES_KEPT styles (no workbook
         # of Excel's), a style sharing a long format is not parsed again for each cell
@@ -281,8 +289,9 @@ class CellLooks:
                 parts = None if _plain(found) else found
                 if len(self._parsed) < MAX_STYLES_KEPT:
                     self._parsed[number_format] = parts
-            fill = background(cell.fill)
-            look = Look(number_format, parts, fill, unseen_on(font_colour(cell.font), fill),
+            fill = background(cell.fill, self._theme)
+            look = Look(number_format, parts, fill,
+                        unseen_on(font_colour(cell.font, self._theme), fill),
                         tiny(cell.font))
         except IndexError as exc:
             raise ValueError("a cell names a style the workbook does not hold") from exc

@@ -30,6 +30,7 @@ import openpyxl
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
+from registrar.cell_colours import theme_colours
 from registrar.cell_looks import CellLooks
 from registrar.cell_shown import cell_text, number_text
 from registrar.cover_page import (
@@ -216,7 +217,7 @@ def xlsx_rows(path: Path, stats: SourceStats, problems: ProblemList,
         # the columns a header may span: each is noted, so that cells a mapping reads past
         # hide none after them
         unseen: dict[int, list[tuple[int, Phrase]]] = {}
-        looks = CellLooks()
+        looks = CellLooks(theme_colours(getattr(workbook, "loaded_theme", None)))
         # a row's cells Excel marks as errors: a text cell may hold an error's name too
         # (typed, or pasted as text), which is said for what it is (excel_marks)
         failed: dict[int, set[int]] = {}

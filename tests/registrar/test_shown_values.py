@@ -146,6 +146,40 @@ def test_text_the_colour_of_its_fill_is_refused(tmp_path: Path, font: Font,
     assert "remove the cell's formatting" in result.problems[0].message
 
 
+@pytest.mark.parametrize(("accent1", "dark1", "font", "hidden"), [
+    ("FFFFFF", "000000", Color(theme=4), True), ("4F81BD", "000000", Color(theme=4), False),
+    ("4F81BD", "FFFFFF", Color(theme=4), None),  # Text 1 white: the default font's too
+    ("4F81BD", "000000", Color(theme=4, tint=0.95), True)])
+def test_a_theme_colour_is_the_workbooks_themes(tmp_path: Path, accent1: str, dark1: str,
+                                                font: Color, hidden: bool | None) -> None:
+    # before: theme colours but 0 and 1 were compared as written, Text 1 taken as black:
+    # a GPA in Accent 1 (theme 4), the theme's accent1 white, was issued white on white
+    path = _graded(tmp_path / "t.xlsx", 3.4, "0.00")
+    workbook = openpyxl.load_workbook(path)
+    workbook.worksheets[0].cell(3, 7).font = Font(color=font)
+    workbook.save(path)
+    themed = tmp_path / "themed.xlsx"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(themed, "w") as copy:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/theme/theme1.xml":
+                data = re.sub(rb'(<a:accent1>\s*<a:srgbClr val=")\w+',
+                              b"\\g<1>" + accent1.encode(), data)
+                data = re.sub(rb'(<a:dk1>\s*<a:sysClr [^>]*lastClr=")\w+', b"\\g<1>" +
+                              dark1.encode(), data)
+                assert accent1.encode() in data and dark1.encode() in data
+            copy.writestr(item, data)
+    result = read_export(themed, "diploma", schema=GRADED)
+    if hidden is None:
+        assert (result.problems[0].row, result.problems[0].column) == (2, "full_name")
+        assert result.problems[0].said is not None
+        assert result.problems[0].said.key == "reg.sheet.font_hides"
+    elif hidden:
+        _refused(result, "gpa", "reg.sheet.font_hides")
+    else:
+        assert result.problems == [] and result.count == 2
+
+
 @pytest.mark.parametrize(("value", "number_format", "fill"), [
     (3.4, "[White]0.00", None), (3.4, "[white]General", None), (3.4, "[Color2]0.00", None),
     (3.4, "[WHITE]0.00;[Red]-0.00", None), (3.4, "[Red]0.00", PatternFill(
