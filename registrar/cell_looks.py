@@ -14,7 +14,9 @@ would put on the chain a value nobody saw. Refused (`Look.problem`):
   formats ("0.00", "General", "dd.mm.yyyy", "0%", "#,##0") are left as they are read
   (registrar.cell_shown);
 - text that cannot be seen: of the fill's colour or close to it, by the font's colour
-  or its section's ("[White]0.00", "[Color2]"), or too small (registrar.cell_colours).
+  or its section's ("[White]0.00", "[Color2]"), or too small (registrar.cell_colours);
+- a number shown with fewer decimals than it holds, plain formats' too (3.4566 under
+  "0.00" shown 3.46: registrar.cell_rounding).
 Both are judged once for each of the workbook's cell styles, the format's section then
 chosen for each value. Conditional formatting, and a colour or format Excel would apply
 by it, are not looked at: such a cell is read as its own style shows it.
@@ -36,6 +38,7 @@ from registrar.cell_colours import (
     tiny,
     unseen_on,
 )
+from registrar.cell_rounding import Places, places, rounded_phrase
 from registrar.cell_shown import cell_text
 from registrar.far_values import ReadCell
 from registrar.phrases import Phrase, phrase
@@ -70,6 +73,7 @@ class Section:
     lead: str = ""  # of `literal`, those before its last digit place
     zero: bool = True  # shows a zero's digit: a "0" place, General (not "#", "?")
     colour: str | None = None  # its text's, as "RRGGBB" ("[White]", "[Color2]")
+    places: Places | None = None  # the digits it shows of a number (None: not judged)
 
 
 def _section(pieces: list[str]) -> Section:
@@ -110,7 +114,7 @@ def _section(pieces: list[str]) -> Section:
         pieces[last_place + 1] == ","
     return Section(number, text, "".join(t for _, t in literal), scales, conditional,
                    "".join(t for i, t in literal if i < last_place or last_place < 0),
-                   zero, colour)
+                   zero, colour, places(pieces))
 
 
 def sections(number_format: str) -> list[Section]:
@@ -231,6 +235,7 @@ class Look:
     background: str | None  # the colour text is read against (None: any text is seen)
     unseen: bool  # the font's colour is lost on the fill
     tiny: float | None  # the font's size, when too small to be read
+    every: list[Section]  # the format's sections, a plain format's too
 
     def problem(self, value: object) -> Phrase | None:
         """Why Excel shows a cell of this style holding `value` otherwise than `value`."""
@@ -247,7 +252,7 @@ class Look:
         unseen = (self.unseen and len(colours) < max(len(painted), 1)) or any(
             unseen_on(colour, self.background) for colour in colours)
         if not unseen and self.tiny is None:
-            return None
+            return self._rounded(value)
         said = _quoted(cell_text(value, self.number_format) or "")
         if not unseen:
             size = f"{self.tiny:g}"
@@ -260,6 +265,18 @@ class Look:
                       f"stored, {said}, which would be issued unseen: remove the cell's "
                       "formatting", value=said)
 
+    def _rounded(self, value: object) -> Phrase | None:
+        """Why a number shows fewer of its decimals than it holds (cell_rounding), by
+        any section Excel may show it by; once seen, not hidden."""
+        if value.__class__ is bool or not isinstance(value, int | float):
+            return None
+        held = cell_text(value, self.number_format) or ""
+        for part in _for_number(self.every, value):
+            said = rounded_phrase(part.places, value, _quoted(held))
+            if said is not None:
+                return said
+        return None
+
 
 class CellLooks:
     """Judges each cell's looks once for each of the workbook's styles (openpyxl keeps a
@@ -270,7 +287,7 @@ class CellLooks:
         self._looks: dict[int, Look] = {}
         # each format's sections, by its text: past MAX_STYLES_KEPT styles (no workbook
         # of Excel's), a style sharing a long format is not parsed again for each cell
-        self._parsed: dict[str, list[Section] | None] = {}
+        self._parsed: dict[str, list[Section]] = {}
 
     def look(self, cell: ReadCell) -> Look:
         """The look of `cell`, a cell holding a value (EMPTY_CELL has no style).
@@ -282,17 +299,15 @@ class CellLooks:
             if look is not None:
                 return look
             number_format = cell.number_format or "General"
-            if number_format in self._parsed:
-                parts: list[Section] | None = self._parsed[number_format]
-            else:
+            found = self._parsed.get(number_format)
+            if found is None:
                 found = sections(number_format)
-                parts = None if _plain(found) else found
                 if len(self._parsed) < MAX_STYLES_KEPT:
-                    self._parsed[number_format] = parts
+                    self._parsed[number_format] = found
             fill = background(cell.fill, self._theme)
-            look = Look(number_format, parts, fill,
+            look = Look(number_format, None if _plain(found) else found, fill,
                         unseen_on(font_colour(cell.font, self._theme), fill),
-                        tiny(cell.font))
+                        tiny(cell.font), found)
         except IndexError as exc:
             raise ValueError("a cell names a style the workbook does not hold") from exc
         if len(self._looks) < MAX_STYLES_KEPT:
