@@ -16,7 +16,10 @@ would put on the chain a value nobody saw. Refused (`Look.problem`):
 - text that cannot be seen: of the fill's colour or close to it, by the font's colour
   or its section's ("[White]0.00", "[Color2]"), or too small (registrar.cell_colours);
 - a number shown with fewer decimals than it holds, plain formats' too (3.4566 under
-  "0.00" shown 3.46: registrar.cell_rounding).
+  "0.00" shown 3.46: registrar.cell_rounding), by the one section Excel shows it by:
+  under conditions, the first whose condition it meets, a section of none taking the
+  rest ("[>=3]0.00;0.0" shows 3.45 by "0.00"); a shape whose section is not certain
+  ("[<1]0;[>5]0.0", a value meeting neither) is not judged, as a refusal must be sure.
 Both are judged once for each of the workbook's cell styles, the format's section then
 chosen for each value. Conditional formatting, and a colour or format Excel would apply
 by it, are not looked at: such a cell is read as its own style shows it.
@@ -38,7 +41,7 @@ from registrar.cell_colours import (
     tiny,
     unseen_on,
 )
-from registrar.cell_rounding import Places, places, rounded_phrase
+from registrar.cell_rounding import ELAPSED, Places, places, rounded_phrase
 from registrar.cell_shown import cell_text
 from registrar.far_values import ReadCell
 from registrar.phrases import Phrase, phrase
@@ -74,6 +77,7 @@ class Section:
     zero: bool = True  # shows a zero's digit: a "0" place, General (not "#", "?")
     colour: str | None = None  # its text's, as "RRGGBB" ("[White]", "[Color2]")
     places: Places | None = None  # the digits it shows of a number (None: not judged)
+    condition: tuple[str, float] | None = None  # its "[>=3]": (">=", 3.0)
 
 
 def _section(pieces: list[str]) -> Section:
@@ -81,6 +85,7 @@ def _section(pieces: list[str]) -> Section:
     literal: list[tuple[int, str]] = []
     last_place = -1
     colour: str | None = None
+    condition: tuple[str, float] | None = None
     for index, piece in enumerate(pieces):
         first = piece[0]
         if piece.lower() == "general" or (len(piece) == 1 and (
@@ -101,10 +106,13 @@ def _section(pieces: list[str]) -> Section:
             literal.append((index, piece[1:]))
         elif first == "[":
             inner = piece[1:-1]
-            conditional = conditional or _CONDITION.fullmatch(piece) is not None
+            met = _CONDITION.fullmatch(piece)
+            if met is not None:
+                conditional = True
+                condition = condition or (met.group(1), float(met.group(2)))
             if inner[:1] == "$":  # a currency's symbol, shown: "[$₸-43F]", "[$S-409]"
                 literal.append((index, inner[1:].split("-", 1)[0]))
-            elif inner.lower().strip("hms") == "":  # elapsed time: [h], [mm], [ss]
+            elif ELAPSED.fullmatch(piece):  # elapsed time: [h], [mm], [ss]
                 number = True
             else:
                 colour = format_colour(inner) or colour
@@ -114,7 +122,7 @@ def _section(pieces: list[str]) -> Section:
         pieces[last_place + 1] == ","
     return Section(number, text, "".join(t for _, t in literal), scales, conditional,
                    "".join(t for i, t in literal if i < last_place or last_place < 0),
-                   zero, colour, places(pieces))
+                   zero, colour, places(pieces), condition)
 
 
 def sections(number_format: str) -> list[Section]:
@@ -148,6 +156,36 @@ def _for_number(parts: list[Section], value: float) -> list[Section]:
     if len(numbers) == 1 or (len(numbers) == 2 and value >= 0):
         return numbers[:1]
     return [numbers[0 if value > 0 else 1 if value < 0 else 2]]
+
+
+def _meets(value: float, condition: tuple[str, float]) -> bool:
+    op, bound = condition
+    return {"<": value < bound, "<=": value <= bound, ">": value > bound,
+            ">=": value >= bound, "=": value == bound, "<>": value != bound}[op]
+
+
+def _showing(parts: list[Section], value: float) -> Section | None:
+    """The one section Excel shows the number `value` by; None when not certain (a
+    value meeting no condition, a condition past the first two, a section of none
+    before one of some)."""
+    numbers = parts[:3]
+    if not any(part.conditional for part in numbers):
+        return _for_number(parts, value)[0]
+    first, rest = numbers[0].condition, numbers[1:]
+    if first is None or (rest and rest[0].conditional and rest[0].condition is None):
+        return None
+    if _meets(value, first):
+        return numbers[0]
+    if not rest:
+        return None
+    second = rest[0].condition
+    if second is None:  # takes every number the first did not, with no third of its own
+        return rest[0] if len(rest) == 1 else None
+    if _meets(value, second):
+        return rest[0]
+    if len(rest) == 2 and not rest[1].conditional:
+        return rest[1]
+    return None
 
 
 def _text_section(parts: list[Section]) -> Section | None:
@@ -267,15 +305,15 @@ class Look:
 
     def _rounded(self, value: object) -> Phrase | None:
         """Why a number shows fewer of its decimals than it holds (cell_rounding), by
-        any section Excel may show it by; once seen, not hidden."""
+        the section Excel shows it by (none certain: not judged); once seen, not
+        hidden."""
         if value.__class__ is bool or not isinstance(value, int | float):
             return None
-        held = cell_text(value, self.number_format) or ""
-        for part in _for_number(self.every, value):
-            said = rounded_phrase(part.places, value, _quoted(held))
-            if said is not None:
-                return said
-        return None
+        part = _showing(self.every, value)
+        if part is None:
+            return None
+        return rounded_phrase(part.places, value,
+                              _quoted(cell_text(value, self.number_format) or ""))
 
 
 class CellLooks:

@@ -13,6 +13,8 @@ import pytest
 from cli.issue_words import problem_sentence
 from cli.language import Words
 from registrar import read_export
+from registrar.cell_looks import sections
+from registrar.cell_rounding import rounded_phrase
 from registrar.schema import parse_schema
 from tests.registrar.helpers import diploma_row
 from tests.registrar.test_shown_values import GRADED, HEADER, _graded, _refused
@@ -89,3 +91,45 @@ def test_a_rounded_number_is_said_in_each_language(tmp_path: Path, language: str
     path = _graded(tmp_path / "r.xlsx", 3.4566, "0.00")
     problem = read_export(path, "diploma", schema=GRADED).problems[0]
     assert words in problem_sentence(problem).said(Words(language))
+
+
+@pytest.mark.parametrize("number_format", [
+    "[>=3]0.00;0.0", "[<3]0.0;0.00", "[Red][<3]0.0;[Blue]0.00", "[<3]0;[>=3]0.00;0",
+    "[<1]0;[>5]0.0"])  # the last: 3.45 meets neither, the section not certain
+def test_a_conditional_format_is_judged_by_the_section_it_shows_the_value_by(
+        tmp_path: Path, number_format: str) -> None:
+    result = read_export(_graded(tmp_path / "c.xlsx", 3.45, number_format), "diploma",
+                         schema=GRADED)
+    assert result.problems == [] and result.records[1]["gpa"] == "3.45"
+
+
+@pytest.mark.parametrize(("value", "number_format", "shows", "holds"), [
+    (3.456, "[<3]0.0;0.00", "3.46", "3.456"), (2.456, "[<3]0.0;0.00", "2.5", "2.456"),
+    (3.4566, "[=3.4566]0.00;0.0000", "3.46", "3.4566"),
+    (3.4566, "0.00E+00", "3.46E+00", "3.4566"), (3.4566, "0.0e-0", "3.5e0", "3.4566"),
+    (0.0345, "0.0E+00", "3.5E-02", "0.0345"), (0.9996, "0.00E+00", "1.00E+00", "0.9996"),
+    (3.4566, "0.00[]", "3.46", "3.4566"), (3.4566, "0.00[", "3.46", "3.4566"),
+    (-3.4566, "0.00;(0.00)", "3.46", "-3.4566"), (-3.4566, "0.00;0.00", "3.46", "-3.4566"),
+    (-3.4566, "0.00", "3.46", "-3.4566")])
+def test_the_section_shown_is_the_one_judged_and_quoted(
+        tmp_path: Path, value: float, number_format: str, shows: str, holds: str) -> None:
+    result = read_export(_graded(tmp_path / "r.xlsx", value, number_format), "diploma",
+                         schema=GRADED)
+    _refused(result, "gpa", "reg.sheet.rounded")
+    assert f"Excel shows {shows} but the cell holds {holds}," in result.problems[0].message
+
+
+@pytest.mark.parametrize(("value", "number_format"), [
+    (3.0, "0.00E+00"), (3.5, "0.00E+00"), (3.4566, "##0.0E+0"), (3.4566, "# ?/?")])
+def test_scientific_notation_showing_every_digit_or_not_judged_is_read(
+        tmp_path: Path, value: float, number_format: str) -> None:
+    result = read_export(_graded(tmp_path / "e.xlsx", value, number_format), "diploma",
+                         schema=GRADED)
+    assert result.problems == [] and result.count == 2
+
+
+def test_a_whole_number_and_elapsed_time_are_not_judged() -> None:
+    assert rounded_phrase(sections("0.00E+00")[0].places, 980303000123.0, "x") is None
+    assert rounded_phrase(sections("0.00E+00")[0].places, 98030300012, "x") is None
+    for elapsed in ("[h]:mm", "[HH]:mm", "[mm]:ss", "[SSS]"):
+        assert sections(elapsed)[0].places is None, elapsed
