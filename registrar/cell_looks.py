@@ -312,8 +312,10 @@ class Look:
         part = _showing(self.every, value)
         if part is None:
             return None
+        # Excel puts a minus before a negative number only under a format of one section
         return rounded_phrase(part.places, value,
-                              _quoted(cell_text(value, self.number_format) or ""))
+                              _quoted(cell_text(value, self.number_format) or ""),
+                              minus_shown=len(self.every) == 1)
 
 
 class CellLooks:

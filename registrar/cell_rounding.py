@@ -98,11 +98,13 @@ def _scientific(number: Decimal, at: Places) -> str | None:
     return f"{mantissa:f}{at.exponent[0]}{sign}{abs(power):0{at.exponent_digits}d}"
 
 
-def rounded_phrase(at: Places | None, value: int | float, held: str) -> Phrase | None:
+def rounded_phrase(at: Places | None, value: int | float, held: str,
+                   minus_shown: bool = False) -> Phrase | None:
     """Why a cell holding `value` (`held`: as it would be issued) shows fewer of its
-    digits under a section of places `at`; None when it shows them all. The number
-    Excel shows is quoted without a sign: a negative number's section shows its own
-    ("-", "(3.46)", none), a sign not guessed here."""
+    digits under a section of places `at`; None when it shows them all. A negative
+    number is quoted with a minus only where Excel adds one (`minus_shown`: a format of
+    one section); a section of its own for negatives shows its own signs ("-",
+    "(3.46)", none), which are not guessed here."""
     if at is None or isinstance(value, int):
         return None  # a whole number shows whole under any places
     try:
@@ -120,7 +122,8 @@ def rounded_phrase(at: Places | None, value: int | float, held: str) -> Phrase |
     if shown is None:
         return None
     sign = "%" * at.percents
-    shows, holds = f"{shown}{sign}", f"{held}{sign}"
+    minus = "-" if minus_shown and value < 0 else ""
+    shows, holds = f"{minus}{shown}{sign}", f"{held}{sign}"
     return phrase("reg.sheet.rounded", f"Excel shows {shows} but the cell holds {holds}, "
                   f"which would be issued: round the value (=ROUND, or type it) or show "
                   f"more decimals", shows=shows, value=holds)

@@ -110,7 +110,7 @@ def test_a_conditional_format_is_judged_by_the_section_it_shows_the_value_by(
     (0.0345, "0.0E+00", "3.5E-02", "0.0345"), (0.9996, "0.00E+00", "1.00E+00", "0.9996"),
     (3.4566, "0.00[]", "3.46", "3.4566"), (3.4566, "0.00[", "3.46", "3.4566"),
     (-3.4566, "0.00;(0.00)", "3.46", "-3.4566"), (-3.4566, "0.00;0.00", "3.46", "-3.4566"),
-    (-3.4566, "0.00", "3.46", "-3.4566")])
+    (-3.4566, "0.00", "-3.46", "-3.4566")])  # one section: Excel adds the minus
 def test_the_section_shown_is_the_one_judged_and_quoted(
         tmp_path: Path, value: float, number_format: str, shows: str, holds: str) -> None:
     result = read_export(_graded(tmp_path / "r.xlsx", value, number_format), "diploma",
