@@ -84,9 +84,9 @@ def unquoted(name: str) -> str:
 
 
 def _comparable(name: str) -> str:
-    """`name` as names are compared: as cli.member_names reads a member's name, with
-    invisible format characters and the quotes around it dropped, and a member id as its
-    lower-case hex."""
+    """`name` as names are compared: as ledger.member_names_read.spaced reads a member's
+    name, with invisible format characters and the quotes around it dropped, and a member
+    id as its lower-case hex."""
     return _member_id(name) or spaced(unquoted(_visible(name)))
 
 

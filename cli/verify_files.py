@@ -230,10 +230,10 @@ def is_credential(document: Any) -> bool:
 def _credential_structures(document: dict[str, Any]) -> int:
     """How many of a Senim credential's own structures `document` holds, each counted only
     when shaped as a credential's is (a key of that name alone is any export's): a "format"
-    naming Senim (`_names_senim`),
-    salted or hashed fields ("fields" an object with an object holding a "salt" of
-    SALT_BYTES or a "hash" of 32 bytes, in hex), an audit path ("batch" an object with a
-    32-byte hex "root" and a list "path") and a 32-byte hex "target_hash"."""
+    naming Senim (`_names_senim`), salted or hashed fields ("fields" an object with an
+    object holding a "salt" of SALT_BYTES or a "hash" of 32 bytes, in hex), an audit path
+    ("batch" an object with a 32-byte hex "root" and a list "path") and a 32-byte hex
+    "target_hash"."""
     fields, batch, format_ = (document.get(key) for key in ("fields", "batch", "format"))
     return sum((
         isinstance(format_, str) and _names_senim(format_),

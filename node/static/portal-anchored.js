@@ -155,9 +155,11 @@ function unquoted(name) {
     && bare.endsWith(end));
   return pair ? bare.slice(1, -1).replace(EDGE_SPACES, '') : name;
 }
-// As cli.member_names.spaced reads a name: composed, its spaces one each, case folded
-// (upper then lower case: as Python's casefold, "ß" and "SS" are one, and "ſ" and "s").
-const spaced = (name) => words(name.normalize('NFC')).join(' ').toUpperCase().toLowerCase();
+// As ledger.member_names_read.spaced reads a name: compatibility-composed (a fullwidth
+// "Ｋ" is "K"), case folded (upper then lower case: as Python's casefold, "ß" and "SS" are
+// one, and "ſ" and "s"), composed again, its spaces one each.
+const spaced = (name) => words(name.normalize('NFKC').toUpperCase().toLowerCase()
+  .normalize('NFKC')).join(' ');
 const comparable = (name) => memberId(name) || spaced(unquoted(visible(name)));
 const shown = (name) => { const said = words(unquoted(visible(name))).join(' ');
   return said.length <= NAMED_CHARS_MAX ? said : said.slice(0, NAMED_CHARS_MAX) + '…'; };
